@@ -1,0 +1,1025 @@
+//! Builds an index from the bytes of a `.sym` file.
+//!
+//! The input is split at `FUNC` lines into one chunk per thread (a FUNC's line and INLINE
+//! records always follow it, so no record crosses a chunk). Each chunk is parsed into
+//! compact per-function tables that are already in their final form (sorted, clamped to the
+//! FUNC, gap-marked); the merge then resolves FUNC/PUBLIC intervals and streams the
+//! sections out. Peak heap is about 12 bytes per line record plus the names: well under
+//! the input size, which is read in place (mmap it for large files).
+
+use std::collections::HashMap;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::format::*;
+use super::reader::IndexMeta;
+use crate::error::{Error, ErrorKind, Result};
+use crate::path::clean_path;
+use crate::sym::{
+    parse_file_or_origin, parse_func, parse_inline, parse_line_record, parse_public, ParseOptions, ParseReport,
+    SymHeader,
+};
+
+/// Inputs smaller than this are parsed on one thread: spawning costs more than it saves.
+const PARALLEL_THRESHOLD: usize = 4 << 20;
+/// Deeper INLINE records than this are treated as malformed (real files reach ~50).
+const MAX_INLINE_DEPTH: u32 = 1024;
+/// Direct-indexed id remapping up to this id; sparser ids use a hash map.
+const DENSE_ID_LIMIT: u32 = 1 << 24;
+
+/// Options for [`build`] and friends.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// How to parse the `.sym` input.
+    pub parse: ParseOptions,
+}
+
+/// What a build did.
+#[derive(Debug, Clone, Serialize)]
+pub struct BuildReport {
+    /// The MODULE/INFO header.
+    pub header: SymHeader,
+    /// Record counts and skipped lines.
+    pub parse: ParseReport,
+    /// Size of the `.sym` input in bytes.
+    pub input_bytes: u64,
+    /// Size of the index in bytes.
+    pub index_bytes: u64,
+    /// Symbol intervals in the index (FUNCs plus PUBLIC runs).
+    pub intervals: u64,
+}
+
+// ---------------------------------------------------------------------------------------
+// Chunk parsing
+
+#[derive(Clone, Copy)]
+struct FuncRec {
+    addr: u64,
+    size: u32,
+    multiple: bool,
+    name_off: usize,
+    name_len: u32,
+    line_start: u32,
+    line_count: u32,
+    level_start: u32,
+    level_count: u16,
+}
+
+#[derive(Clone, Copy)]
+struct PubRec {
+    addr: u64,
+    multiple: bool,
+    name_off: usize,
+    name_len: u32,
+}
+
+/// A line entry in final form, except that `file` is still the raw FILE id.
+#[derive(Clone, Copy)]
+struct LineOut {
+    rel: u32,
+    line: u32,
+    file: u32,
+}
+
+/// An inline range in final form, except that ids are still raw.
+#[derive(Clone, Copy)]
+struct InlineOut {
+    start: u32,
+    end: u32,
+    origin: u32,
+    call_file: u32,
+    call_line: u32,
+}
+
+#[derive(Clone, Copy)]
+struct TmpLine {
+    start: u32,
+    end: u32,
+    line: u32,
+    file: u32,
+}
+
+#[derive(Clone, Copy)]
+struct TmpInline {
+    depth: u32,
+    out: InlineOut,
+}
+
+struct CurFunc {
+    addr: u64,
+    size: u32,
+    multiple: bool,
+    name_off: usize,
+    name_len: u32,
+}
+
+#[derive(Default)]
+struct Chunk {
+    funcs: Vec<FuncRec>,
+    publics: Vec<PubRec>,
+    lines: Vec<LineOut>,
+    inlines: Vec<InlineOut>,
+    levels: Vec<(u32, u32)>,
+    files: Vec<(u32, usize, u32)>,
+    origins: Vec<(u32, usize, u32)>,
+    module: Option<(u64, SymHeader)>,
+    infos: Vec<(usize, u32)>,
+    report: ParseReport,
+    /// The first malformed line (local line number, reason), for strict mode.
+    first_error: Option<(u64, &'static str)>,
+}
+
+struct ChunkParser<'a> {
+    input: &'a [u8],
+    base: usize,
+    max_errors: usize,
+    strict: bool,
+    out: Chunk,
+    cur: Option<CurFunc>,
+    /// Whether the records after the last FUNC belong to a dropped FUNC (size 0 or bad):
+    /// their line records are skipped silently instead of counted as orphans.
+    cur_dropped: bool,
+    tmp_lines: Vec<TmpLine>,
+    tmp_inlines: Vec<TmpInline>,
+}
+
+impl<'a> ChunkParser<'a> {
+    fn error(&mut self, line_no: u64, reason: &'static str) {
+        self.out.report.record_error(line_no, reason, self.max_errors);
+        if self.out.first_error.is_none() {
+            self.out.first_error = Some((line_no, reason));
+        }
+    }
+
+    fn offset_of(&self, s: &[u8]) -> usize {
+        // `s` is a sub-slice of `input`; its offset is the pointer difference.
+        (s.as_ptr() as usize).wrapping_sub(self.input.as_ptr() as usize)
+    }
+
+    fn close_func(&mut self) {
+        let Some(f) = self.cur.take() else {
+            return;
+        };
+        let line_start = self.out.lines.len() as u32;
+        finalize_lines(&mut self.tmp_lines, f.size, &mut self.out.lines);
+        let line_count = self.out.lines.len() as u32 - line_start;
+        let level_start = self.out.levels.len() as u32;
+        finalize_inlines(&mut self.tmp_inlines, &mut self.out.inlines, &mut self.out.levels);
+        let level_count = (self.out.levels.len() as u32 - level_start) as u16;
+        self.out.funcs.push(FuncRec {
+            addr: f.addr,
+            size: f.size,
+            multiple: f.multiple,
+            name_off: f.name_off,
+            name_len: f.name_len,
+            line_start,
+            line_count,
+            level_start,
+            level_count,
+        });
+    }
+
+    fn parse(mut self, chunk: &'a [u8]) -> Chunk {
+        let mut line_no = 0u64;
+        let mut pos = 0usize;
+        while pos < chunk.len() {
+            let rest = &chunk[pos..];
+            let (mut line, adv) = match memchr::memchr(b'\n', rest) {
+                Some(i) => (&rest[..i], i + 1),
+                None => (rest, rest.len()),
+            };
+            pos += adv;
+            line_no += 1;
+            if let [head @ .., b'\r'] = line {
+                line = head;
+            }
+            let Some(&first) = line.first() else {
+                continue;
+            };
+            // Line records are the bulk of every file: test for them first.
+            if first.is_ascii_digit() || (matches!(first, b'a'..=b'f') && !line.starts_with(b"FUNC ")) {
+                self.line_record(line, line_no);
+                continue;
+            }
+            self.other_record(line, line_no);
+            if self.strict && self.out.first_error.is_some() {
+                break;
+            }
+        }
+        self.close_func();
+        self.out.report.lines = line_no;
+        self.out
+    }
+
+    #[inline]
+    fn line_record(&mut self, line: &[u8], line_no: u64) {
+        self.out.report.line_records += 1;
+        let Some(f) = self.cur.as_ref() else {
+            if !self.cur_dropped {
+                self.error(line_no, "line record outside a FUNC");
+            }
+            return;
+        };
+        match parse_line_record(line) {
+            Ok(l) => {
+                let fstart = f.addr;
+                let fend = f.addr + u64::from(f.size);
+                let start = l.address.max(fstart);
+                let end = l.address.saturating_add(l.size).min(fend);
+                if start < end {
+                    self.tmp_lines.push(TmpLine {
+                        start: (start - fstart) as u32,
+                        end: (end - fstart) as u32,
+                        line: l.line,
+                        file: l.file,
+                    });
+                }
+            }
+            Err(reason) => self.error(line_no, reason),
+        }
+    }
+
+    #[cold]
+    fn other_record(&mut self, line: &'a [u8], line_no: u64) {
+        if let Some(rest) = line.strip_prefix(b"FUNC ") {
+            self.close_func();
+            self.out.report.funcs += 1;
+            self.cur_dropped = true;
+            match parse_func(rest) {
+                Ok(f) => {
+                    if f.size == 0 {
+                        self.out.report.empty_funcs += 1;
+                    } else if f.size > u64::from(u32::MAX) || f.address.checked_add(f.size).is_none() {
+                        self.error(line_no, "FUNC: size too large");
+                    } else {
+                        self.cur_dropped = false;
+                        self.cur = Some(CurFunc {
+                            addr: f.address,
+                            size: f.size as u32,
+                            multiple: f.multiple,
+                            name_off: self.base + self.offset_of(f.name),
+                            name_len: f.name.len() as u32,
+                        });
+                    }
+                }
+                Err(reason) => self.error(line_no, reason),
+            }
+        } else if let Some(rest) = line.strip_prefix(b"INLINE ") {
+            self.out.report.inlines += 1;
+            let Some(f) = self.cur.as_ref() else {
+                if !self.cur_dropped {
+                    self.error(line_no, "INLINE outside a FUNC");
+                }
+                return;
+            };
+            let (fstart, fend) = (f.addr, f.addr + u64::from(f.size));
+            let mark = self.tmp_inlines.len();
+            let tmp = &mut self.tmp_inlines;
+            let res = parse_inline(rest, |a, s| {
+                let start = a.max(fstart);
+                let end = a.saturating_add(s).min(fend);
+                if start < end {
+                    tmp.push(TmpInline {
+                        depth: 0,
+                        out: InlineOut {
+                            start: (start - fstart) as u32,
+                            end: (end - fstart) as u32,
+                            origin: 0,
+                            call_file: 0,
+                            call_line: 0,
+                        },
+                    });
+                }
+            });
+            match res {
+                Ok((depth, call_line, call_file, origin)) if depth <= MAX_INLINE_DEPTH => {
+                    for t in &mut self.tmp_inlines[mark..] {
+                        t.depth = depth;
+                        t.out.origin = origin;
+                        t.out.call_file = call_file;
+                        t.out.call_line = call_line;
+                    }
+                }
+                Ok(_) => {
+                    self.tmp_inlines.truncate(mark);
+                    self.error(line_no, "INLINE: depth too large");
+                }
+                Err(reason) => {
+                    self.tmp_inlines.truncate(mark);
+                    self.error(line_no, reason);
+                }
+            }
+        } else if let Some(rest) = line.strip_prefix(b"FILE ") {
+            self.out.report.files += 1;
+            match parse_file_or_origin(rest) {
+                Ok((id, path)) => {
+                    let off = self.base + self.offset_of(path);
+                    self.out.files.push((id, off, path.len() as u32));
+                }
+                Err(_) => self.error(line_no, "FILE: bad id"),
+            }
+        } else if let Some(rest) = line.strip_prefix(b"INLINE_ORIGIN ") {
+            self.out.report.inline_origins += 1;
+            match parse_file_or_origin(rest) {
+                Ok((id, name)) => {
+                    let off = self.base + self.offset_of(name);
+                    self.out.origins.push((id, off, name.len() as u32));
+                }
+                Err(_) => self.error(line_no, "INLINE_ORIGIN: bad id"),
+            }
+        } else if let Some(rest) = line.strip_prefix(b"PUBLIC ") {
+            self.out.report.publics += 1;
+            // Breakpad: a PUBLIC ends the current FUNC; line records after it are orphans.
+            self.close_func();
+            self.cur_dropped = false;
+            match parse_public(rest) {
+                Ok(p) => self.out.publics.push(PubRec {
+                    addr: p.address,
+                    multiple: p.multiple,
+                    name_off: self.base + self.offset_of(p.name),
+                    name_len: p.name.len() as u32,
+                }),
+                Err(reason) => self.error(line_no, reason),
+            }
+        } else if let Some(rest) = line.strip_prefix(b"STACK ") {
+            if rest.starts_with(b"CFI INIT ") {
+                self.out.report.stack_cfi_init += 1;
+            } else if rest.starts_with(b"CFI ") {
+                self.out.report.stack_cfi += 1;
+            } else if rest.starts_with(b"WIN ") {
+                self.out.report.stack_win += 1;
+            } else {
+                self.error(line_no, "STACK: unknown kind");
+            }
+        } else if let Some(rest) = line.strip_prefix(b"INFO ") {
+            self.out.report.infos += 1;
+            let off = self.base + self.offset_of(rest);
+            self.out.infos.push((off, rest.len() as u32));
+        } else if let Some(rest) = line.strip_prefix(b"MODULE ") {
+            match crate::sym::header_parse_module(rest) {
+                Some(h) if self.out.module.is_none() => self.out.module = Some((line_no, h)),
+                Some(_) => self.error(line_no, "MODULE: repeated"),
+                None => self.error(line_no, "MODULE: malformed"),
+            }
+        } else if line.iter().all(u8::is_ascii_whitespace) {
+            // Blank (or whitespace-only) line.
+        } else {
+            self.error(line_no, "unknown record");
+        }
+    }
+}
+
+/// Sorts a FUNC's line records and appends them with gap markers to `out`.
+///
+/// Where records overlap, the first in file order wins the bytes it covers and a later one
+/// keeps only what is left (what Eliot answers, and the same rule as for FUNCs).
+fn finalize_lines(tmp: &mut Vec<TmpLine>, func_size: u32, out: &mut Vec<LineOut>) {
+    if tmp.is_empty() {
+        return;
+    }
+    let sorted = tmp.windows(2).all(|w| w[0].end <= w[1].start);
+    if !sorted {
+        let mut by_start = tmp.clone();
+        by_start.sort_by_key(|l| l.start);
+        if by_start.windows(2).all(|w| w[0].end <= w[1].start) {
+            *tmp = by_start;
+        } else {
+            *tmp = paint_in_file_order(tmp);
+        }
+    }
+    let mut prev_end: Option<u32> = None;
+    for l in tmp.iter() {
+        if prev_end.is_some_and(|e| l.start > e) {
+            out.push(LineOut { rel: prev_end.unwrap_or(0), line: 0, file: GAP });
+        }
+        out.push(LineOut { rel: l.start, line: l.line, file: l.file });
+        prev_end = Some(l.end);
+    }
+    if let Some(e) = prev_end.filter(|&e| e < func_size) {
+        out.push(LineOut { rel: e, line: 0, file: GAP });
+    }
+    tmp.clear();
+}
+
+/// Resolves overlapping line records: each record, in file order, keeps only the bytes no
+/// earlier record covers. Returns disjoint pieces sorted by start.
+#[cold]
+fn paint_in_file_order(recs: &[TmpLine]) -> Vec<TmpLine> {
+    use std::collections::BTreeMap;
+    let mut covered: BTreeMap<u32, TmpLine> = BTreeMap::new();
+    for r in recs {
+        let from = covered.range(..=r.start).next_back().map(|(&s, _)| s).unwrap_or(r.start);
+        let overlapping: Vec<(u32, u32)> =
+            covered.range(from..r.end).map(|(_, p)| (p.start, p.end)).filter(|&(_, e)| e > r.start).collect();
+        let mut cur = r.start;
+        for (cs, ce) in overlapping {
+            if cs > cur {
+                covered.insert(cur, TmpLine { start: cur, end: cs, ..*r });
+            }
+            cur = cur.max(ce);
+        }
+        if cur < r.end {
+            covered.insert(cur, TmpLine { start: cur, end: r.end, ..*r });
+        }
+    }
+    covered.into_values().collect()
+}
+
+/// Groups a FUNC's inline ranges by depth, each level sorted by start, and appends them to
+/// `inlines` with one `(start, count)` entry per depth to `levels`. Within a level, a range
+/// that starts inside the previous one is dropped (levels must be disjoint for the search).
+fn finalize_inlines(tmp: &mut Vec<TmpInline>, inlines: &mut Vec<InlineOut>, levels: &mut Vec<(u32, u32)>) {
+    if tmp.is_empty() {
+        return;
+    }
+    tmp.sort_by_key(|t| (t.depth, t.out.start)); // stable
+    let max_depth = tmp.last().map(|t| t.depth).unwrap_or(0);
+    let mut i = 0;
+    for depth in 0..=max_depth {
+        let start = inlines.len() as u32;
+        let mut prev_end = 0u32;
+        let mut any = false;
+        while i < tmp.len() && tmp[i].depth == depth {
+            let r = tmp[i].out;
+            if !any || r.start >= prev_end {
+                inlines.push(r);
+                prev_end = r.end;
+                any = true;
+            }
+            i += 1;
+        }
+        levels.push((start, inlines.len() as u32 - start));
+    }
+    tmp.clear();
+}
+
+/// Splits `input` into at most `n` chunks that each start at a line beginning with `FUNC `
+/// (except the first).
+fn split_chunks(input: &[u8], n: usize) -> Vec<(usize, usize)> {
+    let mut bounds = vec![0usize];
+    for k in 1..n {
+        let target = input.len() * k / n;
+        let from = (*bounds.last().unwrap_or(&0)).max(target);
+        if from >= input.len() {
+            break;
+        }
+        match memchr::memmem::find(&input[from..], b"\nFUNC ") {
+            Some(i) => bounds.push(from + i + 1),
+            None => break,
+        }
+    }
+    bounds.dedup();
+    let mut out = Vec::with_capacity(bounds.len());
+    for (i, &s) in bounds.iter().enumerate() {
+        let e = bounds.get(i + 1).copied().unwrap_or(input.len());
+        out.push((s, e));
+    }
+    out
+}
+
+fn parse_chunks(input: &[u8], opts: &ParseOptions) -> Vec<Chunk> {
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    } else {
+        opts.threads
+    };
+    let threads = if input.len() < PARALLEL_THRESHOLD { 1 } else { threads.max(1) };
+    let make = |base: usize| ChunkParser {
+        input,
+        base,
+        max_errors: opts.max_reported_errors,
+        strict: opts.strict,
+        out: Chunk::default(),
+        cur: None,
+        cur_dropped: false,
+        tmp_lines: Vec::new(),
+        tmp_inlines: Vec::new(),
+    };
+    let ranges = split_chunks(input, threads);
+    if ranges.len() == 1 {
+        return vec![make(0).parse(input)];
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = ranges
+            .iter()
+            .map(|&(a, b)| {
+                let p = make(a);
+                s.spawn(move || p.parse(&input[a..b]))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h.join() {
+                Ok(c) => c,
+                // A panic in a parser thread is a bug; surface it as an empty chunk with an
+                // error rather than unwinding through the caller.
+                Err(_) => {
+                    let mut c = Chunk::default();
+                    c.first_error = Some((0, "internal error: parser thread panicked"));
+                    c.report.record_error(0, "internal error: parser thread panicked", 1);
+                    c
+                }
+            })
+            .collect()
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Merging
+
+/// Maps raw FILE / INLINE_ORIGIN ids to dense indexes.
+enum Remap {
+    Dense(Vec<u32>),
+    Sparse(HashMap<u32, u32>),
+}
+
+impl Remap {
+    fn new(ids: &[u32]) -> Self {
+        let max = ids.iter().copied().max().unwrap_or(0);
+        if max < DENSE_ID_LIMIT {
+            let mut v = vec![u32::MAX; max as usize + 1];
+            for (i, &id) in ids.iter().enumerate() {
+                v[id as usize] = i as u32;
+            }
+            Remap::Dense(v)
+        } else {
+            Remap::Sparse(ids.iter().enumerate().map(|(i, &id)| (id, i as u32)).collect())
+        }
+    }
+
+    #[inline]
+    fn get(&self, id: u32, none: u32) -> u32 {
+        match self {
+            Remap::Dense(v) => v.get(id as usize).copied().unwrap_or(none),
+            Remap::Sparse(m) => m.get(&id).copied().unwrap_or(none),
+        }
+    }
+}
+
+/// First definition of each id wins (Breakpad inserts into a map without overwriting).
+fn dedup_defs(chunks: &[Chunk], pick: impl Fn(&Chunk) -> &Vec<(u32, usize, u32)>) -> Vec<(u32, usize, u32)> {
+    let mut all: Vec<(u32, usize, u32)> = chunks.iter().flat_map(|c| pick(c).iter().copied()).collect();
+    all.sort_by_key(|&(id, off, _)| (id, off));
+    all.dedup_by_key(|&mut (id, _, _)| id);
+    all
+}
+
+#[derive(Clone, Copy)]
+enum Sym {
+    Func { chunk: u32, idx: u32 },
+    Public { chunk: u32, idx: u32 },
+}
+
+#[derive(Clone, Copy)]
+struct Interval {
+    start: u64,
+    end: u64,
+    sym: Sym,
+}
+
+/// Resolves FUNC overlaps and PUBLIC runs into disjoint intervals (see the module docs).
+fn resolve_intervals(chunks: &[Chunk], report: &mut ParseReport) -> Vec<Interval> {
+    // FUNCs in file order carry (chunk, idx); sort by start, keeping file order for ties.
+    let mut funcs: Vec<(u64, u64, u32, u32)> = Vec::new();
+    for (ci, c) in chunks.iter().enumerate() {
+        for (fi, f) in c.funcs.iter().enumerate() {
+            funcs.push((f.addr, f.addr + u64::from(f.size), ci as u32, fi as u32));
+        }
+    }
+    funcs.sort_by_key(|&(s, _, c, i)| (s, c, i));
+    let overlapping = funcs.windows(2).any(|w| w[1].0 < w[0].1);
+    if overlapping {
+        funcs = drop_overlaps(funcs, report);
+    }
+
+    let mut publics: Vec<(u64, u32, u32)> = Vec::new();
+    for (ci, c) in chunks.iter().enumerate() {
+        for (pi, p) in c.publics.iter().enumerate() {
+            publics.push((p.addr, ci as u32, pi as u32));
+        }
+    }
+    publics.sort_by_key(|&(a, c, i)| (a, c, i));
+    publics.dedup_by_key(|&mut (a, _, _)| a);
+
+    let mut out = Vec::with_capacity(funcs.len() + publics.len());
+    let mut pi = 0usize;
+    // Emits the PUBLIC runs in the gap [gap_start, gap_end): a PUBLIC at or after the start
+    // of the FUNC before the gap (`prev_func_start`) but inside that FUNC starts its run at
+    // the gap start.
+    let emit_gap = |out: &mut Vec<Interval>, pi: &mut usize, prev_func_start: Option<u64>, gap_start: u64, gap_end: u64| {
+        let mut pending: Option<(u64, u32, u32)> = None; // (run start, chunk, idx)
+        while *pi < publics.len() && publics[*pi].0 < gap_end {
+            let (addr, c, i) = publics[*pi];
+            *pi += 1;
+            if prev_func_start.is_some_and(|s| addr <= s) {
+                continue; // at or before the FUNC's own start: the FUNC wins
+            }
+            let run_start = addr.max(gap_start);
+            if let Some((ps, pc, pidx)) = pending {
+                if run_start > ps {
+                    out.push(Interval { start: ps, end: run_start, sym: Sym::Public { chunk: pc, idx: pidx } });
+                }
+            }
+            pending = Some((run_start, c, i));
+        }
+        if let Some((ps, pc, pidx)) = pending {
+            if gap_end > ps {
+                out.push(Interval { start: ps, end: gap_end, sym: Sym::Public { chunk: pc, idx: pidx } });
+            }
+        }
+    };
+    let mut prev: Option<(u64, u64)> = None;
+    for &(s, e, c, i) in &funcs {
+        let gap_start = prev.map(|p| p.1).unwrap_or(0);
+        emit_gap(&mut out, &mut pi, prev.map(|p| p.0), gap_start, s);
+        out.push(Interval { start: s, end: e, sym: Sym::Func { chunk: c, idx: i } });
+        prev = Some((s, e));
+    }
+    let gap_start = prev.map(|p| p.1).unwrap_or(0);
+    if gap_start < UNBOUNDED {
+        emit_gap(&mut out, &mut pi, prev.map(|p| p.0), gap_start, UNBOUNDED);
+    }
+    out
+}
+
+/// The slow path for files with overlapping FUNCs: accept FUNCs in file order, dropping
+/// each one that overlaps one already accepted (Breakpad's rule: the first wins).
+#[cold]
+fn drop_overlaps(mut funcs: Vec<(u64, u64, u32, u32)>, report: &mut ParseReport) -> Vec<(u64, u64, u32, u32)> {
+    use std::collections::BTreeMap;
+    funcs.sort_by_key(|&(_, _, c, i)| (c, i));
+    let mut accepted: BTreeMap<u64, (u64, u32, u32)> = BTreeMap::new();
+    for (s, e, c, i) in funcs {
+        let before = accepted.range(..=s).next_back().is_some_and(|(_, &(pe, _, _))| pe > s);
+        let after = accepted.range(s..).next().is_some_and(|(&ns, _)| ns < e);
+        if before || after {
+            report.overlapping_funcs += 1;
+        } else {
+            accepted.insert(s, (e, c, i));
+        }
+    }
+    accepted.into_iter().map(|(s, (e, c, i))| (s, e, c, i)).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Writing
+
+struct Strings {
+    buf: Vec<u8>,
+}
+
+impl Strings {
+    fn push(&mut self, bytes: &[u8]) -> Result<(u32, u32)> {
+        let s = String::from_utf8_lossy(bytes);
+        let off = u32::try_from(self.buf.len())
+            .map_err(|_| Error::new(ErrorKind::LimitExceeded, "index string table exceeds 4 GiB"))?;
+        self.buf.extend_from_slice(s.as_bytes());
+        Ok((off, s.len() as u32))
+    }
+}
+
+/// A writer that computes the CRC-32 of everything written through it.
+struct CrcWriter<W> {
+    inner: W,
+    crc: crc32fast::Hasher,
+    written: u64,
+}
+
+impl<W: Write> Write for CrcWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.crc.update(&buf[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn pad<W: Write>(w: &mut CrcWriter<W>) -> std::io::Result<()> {
+    let n = (align8(w.written) - w.written) as usize;
+    w.write_all(&[0u8; 8][..n])
+}
+
+/// Builds an index from `sym` (the bytes of a `.sym` file) and writes it to `out`.
+///
+/// `out` must be empty and positioned at its start; it needs `Seek` because the header,
+/// which holds the checksum, is written last.
+pub fn build_to_writer<W: Write + Seek>(sym: &[u8], out: W, opts: &BuildOptions) -> Result<BuildReport> {
+    let popts = &opts.parse;
+    let chunks = parse_chunks(sym, popts);
+
+    // Line numbers in chunk reports are chunk-local; make them absolute.
+    let mut report = ParseReport::default();
+    let mut line_base = 0u64;
+    let mut first_error: Option<(u64, &'static str)> = None;
+    let mut module: Option<(u64, SymHeader)> = None;
+    for c in &chunks {
+        let mut r = c.report.clone();
+        for e in &mut r.errors {
+            e.line += line_base;
+        }
+        if first_error.is_none() {
+            first_error = c.first_error.map(|(l, reason)| (l + line_base, reason));
+        }
+        if module.is_none() {
+            module = c.module.clone().map(|(l, h)| (l + line_base, h));
+        }
+        line_base += c.report.lines;
+        report.merge(r, popts.max_reported_errors);
+    }
+    if popts.strict {
+        if let Some((line, reason)) = first_error {
+            return Err(Error::new(ErrorKind::MalformedSym, format!("line {line}: {reason}")));
+        }
+    }
+    let Some((_, mut header)) = module else {
+        return Err(Error::new(ErrorKind::MalformedSym, "not a breakpad .sym file: no MODULE line"));
+    };
+    let mut first_info = true;
+    for c in &chunks {
+        for &(off, len) in &c.infos {
+            header.apply_info(&sym[off..off + len as usize], first_info);
+            first_info = false;
+        }
+    }
+    // Eliot only names a module by its PE file when that INFO is the file's second line;
+    // take the header parser's word for it.
+    header.first_info_is_pe_code_id =
+        crate::sym::parse_header(sym).map(|h| h.first_info_is_pe_code_id).unwrap_or(false);
+
+    let intervals = resolve_intervals(&chunks, &mut report);
+
+    let files = dedup_defs(&chunks, |c| &c.files);
+    let origins = dedup_defs(&chunks, |c| &c.origins);
+    let file_ids: Vec<u32> = files.iter().map(|f| f.0).collect();
+    let origin_ids: Vec<u32> = origins.iter().map(|o| o.0).collect();
+    let file_map = Remap::new(&file_ids);
+    let origin_map = Remap::new(&origin_ids);
+
+    // Strings: symbol names in interval order, then files (raw, cleaned), then origins.
+    let mut strings = Strings { buf: Vec::new() };
+    let mut name_refs = Vec::with_capacity(intervals.len());
+    for iv in &intervals {
+        let (off, len) = match iv.sym {
+            Sym::Func { chunk, idx } => {
+                let f = &chunks[chunk as usize].funcs[idx as usize];
+                (f.name_off, f.name_len)
+            }
+            Sym::Public { chunk, idx } => {
+                let p = &chunks[chunk as usize].publics[idx as usize];
+                (p.name_off, p.name_len)
+            }
+        };
+        name_refs.push(strings.push(&sym[off..off + len as usize])?);
+    }
+    let mut file_refs = Vec::with_capacity(files.len());
+    for &(_, off, len) in &files {
+        let raw_bytes = &sym[off..off + len as usize];
+        let raw = strings.push(raw_bytes)?;
+        let raw_str = String::from_utf8_lossy(raw_bytes);
+        let cleaned = clean_path(&raw_str);
+        let clean = if cleaned == raw_str { raw } else { strings.push(cleaned.as_bytes())? };
+        file_refs.push((raw, clean));
+    }
+    let mut origin_refs = Vec::with_capacity(origins.len());
+    for &(_, off, len) in &origins {
+        origin_refs.push(strings.push(&sym[off..off + len as usize])?);
+    }
+
+    // Section sizes.
+    let (mut n_lines, mut n_levels, mut n_inlines) = (0u64, 0u64, 0u64);
+    for iv in &intervals {
+        if let Sym::Func { chunk, idx } = iv.sym {
+            let c = &chunks[chunk as usize];
+            let f = &c.funcs[idx as usize];
+            n_lines += u64::from(f.line_count);
+            n_levels += u64::from(f.level_count);
+            for l in &c.levels[f.level_start as usize..f.level_start as usize + f.level_count as usize] {
+                n_inlines += u64::from(l.1);
+            }
+        }
+    }
+    if n_lines > u64::from(u32::MAX) || n_inlines > u64::from(u32::MAX) || n_levels > u64::from(u32::MAX) {
+        return Err(Error::new(ErrorKind::LimitExceeded, "too many line or inline records for one index"));
+    }
+
+    let meta = IndexMeta { header: header.clone(), report: report.clone(), input_bytes: sym.len() as u64 };
+    let meta_json = serde_json::to_vec(&meta).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
+    let n = intervals.len() as u64;
+    let lens: [u64; 9] = [
+        meta_json.len() as u64,
+        n * 8,
+        n * SYM_SIZE as u64,
+        n_lines * LINE_SIZE as u64,
+        n_levels * LEVEL_SIZE as u64,
+        n_inlines * INLINE_SIZE as u64,
+        files.len() as u64 * FILE_SIZE as u64,
+        origins.len() as u64 * ORIGIN_SIZE as u64,
+        strings.buf.len() as u64,
+    ];
+    let body_start = align8((HEADER_SIZE + SECTION_ENTRY_SIZE * section::ALL.len()) as u64);
+    let mut offsets = [0u64; 9];
+    let mut pos = body_start;
+    for (i, len) in lens.iter().enumerate() {
+        offsets[i] = pos;
+        pos = align8(pos + len);
+    }
+    let file_size = pos;
+
+    let mut out = out;
+    let io = |e: std::io::Error| Error::new(ErrorKind::Io, format!("writing index: {e}")).with_source(e);
+    // Placeholder header; rewritten with the checksum at the end.
+    out.write_all(&[0u8; HEADER_SIZE]).map_err(io)?;
+    let mut table = Vec::with_capacity(SECTION_ENTRY_SIZE * section::ALL.len());
+    for (i, &(id, esize)) in section::ALL.iter().enumerate() {
+        table.extend_from_slice(&id.to_le_bytes());
+        table.extend_from_slice(&(esize as u32).to_le_bytes());
+        table.extend_from_slice(&offsets[i].to_le_bytes());
+        table.extend_from_slice(&lens[i].to_le_bytes());
+    }
+    table.resize((body_start as usize) - HEADER_SIZE, 0);
+    out.write_all(&table).map_err(io)?;
+
+    let mut w = CrcWriter { inner: std::io::BufWriter::with_capacity(1 << 20, out), crc: crc32fast::Hasher::new(), written: body_start };
+    (|| -> std::io::Result<()> {
+        w.write_all(&meta_json)?;
+        pad(&mut w)?;
+        for iv in &intervals {
+            w.write_all(&iv.start.to_le_bytes())?;
+        }
+        pad(&mut w)?;
+        let (mut line_pos, mut level_pos) = (0u32, 0u32);
+        for (iv, &(noff, nlen)) in intervals.iter().zip(&name_refs) {
+            let mut e = [0u8; SYM_SIZE];
+            e[0..8].copy_from_slice(&iv.end.to_le_bytes());
+            e[16..20].copy_from_slice(&noff.to_le_bytes());
+            e[20..24].copy_from_slice(&nlen.to_le_bytes());
+            match iv.sym {
+                Sym::Func { chunk, idx } => {
+                    let f = &chunks[chunk as usize].funcs[idx as usize];
+                    e[8..16].copy_from_slice(&f.addr.to_le_bytes());
+                    e[24..28].copy_from_slice(&line_pos.to_le_bytes());
+                    e[28..32].copy_from_slice(&f.line_count.to_le_bytes());
+                    e[32..36].copy_from_slice(&level_pos.to_le_bytes());
+                    e[36..38].copy_from_slice(&f.level_count.to_le_bytes());
+                    let flags = if f.multiple { FLAG_MULTIPLE } else { 0 };
+                    e[38..40].copy_from_slice(&flags.to_le_bytes());
+                    line_pos += f.line_count;
+                    level_pos += u32::from(f.level_count);
+                }
+                Sym::Public { chunk, idx } => {
+                    let p = &chunks[chunk as usize].publics[idx as usize];
+                    e[8..16].copy_from_slice(&p.addr.to_le_bytes());
+                    let flags = FLAG_PUBLIC | if p.multiple { FLAG_MULTIPLE } else { 0 };
+                    e[38..40].copy_from_slice(&flags.to_le_bytes());
+                }
+            }
+            w.write_all(&e)?;
+        }
+        pad(&mut w)?;
+        for iv in &intervals {
+            if let Sym::Func { chunk, idx } = iv.sym {
+                let c = &chunks[chunk as usize];
+                let f = &c.funcs[idx as usize];
+                let lines = &c.lines[f.line_start as usize..(f.line_start + f.line_count) as usize];
+                for l in lines {
+                    let file = if l.file == GAP { GAP } else { file_map.get(l.file, NO_FILE) };
+                    let mut e = [0u8; LINE_SIZE];
+                    e[0..4].copy_from_slice(&l.rel.to_le_bytes());
+                    e[4..8].copy_from_slice(&l.line.to_le_bytes());
+                    e[8..12].copy_from_slice(&file.to_le_bytes());
+                    w.write_all(&e)?;
+                }
+            }
+        }
+        pad(&mut w)?;
+        let mut inline_pos = 0u32;
+        for iv in &intervals {
+            if let Sym::Func { chunk, idx } = iv.sym {
+                let c = &chunks[chunk as usize];
+                let f = &c.funcs[idx as usize];
+                for &(_, count) in &c.levels[f.level_start as usize..f.level_start as usize + f.level_count as usize] {
+                    w.write_all(&inline_pos.to_le_bytes())?;
+                    w.write_all(&count.to_le_bytes())?;
+                    inline_pos += count;
+                }
+            }
+        }
+        pad(&mut w)?;
+        for iv in &intervals {
+            if let Sym::Func { chunk, idx } = iv.sym {
+                let c = &chunks[chunk as usize];
+                let f = &c.funcs[idx as usize];
+                for &(start, count) in &c.levels[f.level_start as usize..f.level_start as usize + f.level_count as usize] {
+                    for r in &c.inlines[start as usize..(start + count) as usize] {
+                        let mut e = [0u8; INLINE_SIZE];
+                        e[0..4].copy_from_slice(&r.start.to_le_bytes());
+                        e[4..8].copy_from_slice(&r.end.to_le_bytes());
+                        e[8..12].copy_from_slice(&origin_map.get(r.origin, NO_ORIGIN).to_le_bytes());
+                        e[12..16].copy_from_slice(&file_map.get(r.call_file, NO_FILE).to_le_bytes());
+                        e[16..20].copy_from_slice(&r.call_line.to_le_bytes());
+                        w.write_all(&e)?;
+                    }
+                }
+            }
+        }
+        pad(&mut w)?;
+        for &((ro, rl), (co, cl)) in &file_refs {
+            for v in [ro, rl, co, cl] {
+                w.write_all(&v.to_le_bytes())?;
+            }
+        }
+        pad(&mut w)?;
+        for &(o, l) in &origin_refs {
+            w.write_all(&o.to_le_bytes())?;
+            w.write_all(&l.to_le_bytes())?;
+        }
+        pad(&mut w)?;
+        w.write_all(&strings.buf)?;
+        pad(&mut w)?;
+        w.flush()
+    })()
+    .map_err(io)?;
+    if w.written != file_size {
+        return Err(Error::new(ErrorKind::Internal, "index size mismatch while writing"));
+    }
+    let crc = w.crc.finalize();
+    let mut out = w.inner.into_inner().map_err(|e| io(e.into_error()))?;
+
+    let mut h = [0u8; HEADER_SIZE];
+    h[0..8].copy_from_slice(&MAGIC);
+    h[8..12].copy_from_slice(&VERSION.to_le_bytes());
+    h[12..16].copy_from_slice(&(HEADER_SIZE as u32).to_le_bytes());
+    h[16..24].copy_from_slice(&file_size.to_le_bytes());
+    h[24..28].copy_from_slice(&(section::ALL.len() as u32).to_le_bytes());
+    h[28..32].copy_from_slice(&crc.to_le_bytes());
+    h[32..40].copy_from_slice(&n.to_le_bytes());
+    out.seek(SeekFrom::Start(0)).map_err(io)?;
+    out.write_all(&h).map_err(io)?;
+    out.flush().map_err(io)?;
+
+    Ok(BuildReport { header, parse: report, input_bytes: sym.len() as u64, index_bytes: file_size, intervals: n })
+}
+
+/// Builds an index in memory.
+pub fn build(sym: &[u8], opts: &BuildOptions) -> Result<(super::Index, BuildReport)> {
+    let mut cur = std::io::Cursor::new(Vec::new());
+    let report = build_to_writer(sym, &mut cur, opts)?;
+    let index = super::Index::from_bytes(cur.into_inner())?;
+    Ok((index, report))
+}
+
+/// Builds an index into the file `path`, atomically: it is written to a temporary file in
+/// the same directory, synced, then renamed over `path`, so a reader never sees a partial
+/// index and a crash leaves no half-written file under the final name.
+pub fn build_to_file(sym: &[u8], path: &Path, opts: &BuildOptions) -> Result<BuildReport> {
+    crate::fsutil::write_atomic(path, |file| build_to_writer(sym, file, opts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_split_at_func_lines() {
+        let text = b"MODULE a b C d\nFUNC 1 1 0 a\n1 1 1 0\nFUNC 2 1 0 b\n2 1 1 0\nFUNC 3 1 0 c\n";
+        let ranges = split_chunks(text, 3);
+        for &(s, _) in &ranges[1..] {
+            assert!(text[s..].starts_with(b"FUNC "));
+        }
+        assert_eq!(ranges.last().unwrap().1, text.len());
+        assert_eq!(ranges[0].0, 0);
+    }
+
+    #[test]
+    fn lines_gap_and_overlap() {
+        let mut tmp = vec![
+            TmpLine { start: 10, end: 20, line: 2, file: 0 },
+            TmpLine { start: 0, end: 5, line: 1, file: 0 },
+            TmpLine { start: 10, end: 12, line: 9, file: 0 },
+        ];
+        let mut out = Vec::new();
+        finalize_lines(&mut tmp, 30, &mut out);
+        let got: Vec<(u32, u32, u32)> = out.iter().map(|l| (l.rel, l.line, l.file)).collect();
+        assert_eq!(got, vec![(0, 1, 0), (5, 0, GAP), (10, 2, 0), (20, 0, GAP)]);
+    }
+
+    #[test]
+    fn overlapping_lines_first_in_file_order_wins() {
+        // testproj-inlines.sym: `7a7a f 7 2` then, later in the file, `7a82 5 5 2`.
+        let mut tmp = vec![
+            TmpLine { start: 0x3a, end: 0x49, line: 7, file: 2 },
+            TmpLine { start: 0x49, end: 0x7a, line: 392, file: 1 },
+            TmpLine { start: 0x42, end: 0x47, line: 5, file: 2 },
+            TmpLine { start: 0x30, end: 0x3c, line: 9, file: 2 },
+        ];
+        let mut out = Vec::new();
+        finalize_lines(&mut tmp, 0x85, &mut out);
+        let got: Vec<(u32, u32, u32)> = out.iter().map(|l| (l.rel, l.line, l.file)).collect();
+        assert_eq!(got, vec![(0x30, 9, 2), (0x3a, 7, 2), (0x49, 392, 1), (0x7a, 0, GAP)]);
+    }
+}

@@ -1,0 +1,416 @@
+//! Opens an index and answers lookups from its bytes in place.
+
+use std::ops::Range;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::format::*;
+use crate::error::{Error, ErrorKind, Result};
+use crate::lookup::{Frame, InlineFrame, LookupOptions, SourceFile, SymbolKind};
+use crate::mmap::Bytes;
+use crate::sym::{ParseReport, SymHeader};
+
+/// The metadata stored in an index's META section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IndexMeta {
+    /// The `.sym` file's MODULE and INFO records.
+    pub header: SymHeader,
+    /// Record counts and skipped lines from the build.
+    pub report: ParseReport,
+    /// Size of the `.sym` input.
+    pub input_bytes: u64,
+}
+
+/// An open index: a read-only, memory-mapped (or in-memory) view of an index file.
+///
+/// `Index` is `Send + Sync`; lookups take `&self` and never allocate except for the
+/// returned inline chain (use [`Index::lookup_into`] to reuse one).
+#[derive(Debug)]
+pub struct Index {
+    data: Bytes,
+    meta: IndexMeta,
+    n: usize,
+    starts: Range<usize>,
+    syms: Range<usize>,
+    lines: Range<usize>,
+    levels: Range<usize>,
+    inlines: Range<usize>,
+    files: Range<usize>,
+    origins: Range<usize>,
+    strings: Range<usize>,
+    crc: u32,
+}
+
+#[inline]
+fn rd_u16(b: &[u8], at: usize) -> u16 {
+    match b.get(at..at + 2) {
+        Some(s) => u16::from_le_bytes([s[0], s[1]]),
+        None => 0,
+    }
+}
+
+#[inline]
+fn rd_u32(b: &[u8], at: usize) -> u32 {
+    match b.get(at..at + 4) {
+        Some(s) => u32::from_le_bytes([s[0], s[1], s[2], s[3]]),
+        None => 0,
+    }
+}
+
+#[inline]
+fn rd_u64(b: &[u8], at: usize) -> u64 {
+    match b.get(at..at + 8) {
+        Some(s) => u64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]),
+        None => 0,
+    }
+}
+
+struct SymEntry {
+    end: u64,
+    address: u64,
+    name: (u32, u32),
+    line_start: u32,
+    line_count: u32,
+    level_start: u32,
+    level_count: u16,
+    flags: u16,
+}
+
+impl Index {
+    /// Opens the index file at `path` by memory-mapping it.
+    ///
+    /// Fails with [`ErrorKind::CorruptIndex`] for a truncated, corrupt or foreign file,
+    /// [`ErrorKind::IndexTooOld`] / [`ErrorKind::IndexTooNew`] for another format version,
+    /// and [`ErrorKind::Io`] / [`ErrorKind::NotFound`] when it cannot be read.
+    pub fn open(path: impl AsRef<Path>) -> Result<Index> {
+        let path = path.as_ref();
+        let data = Bytes::map_file(path)?;
+        Index::from_backing(data).map_err(|e| Error::new(e.kind(), format!("{}: {}", path.display(), e.message())))
+    }
+
+    /// Opens an index held in memory.
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Index> {
+        Index::from_backing(Bytes::Owned(bytes))
+    }
+
+    fn from_backing(data: Bytes) -> Result<Index> {
+        let b = data.as_slice();
+        if b.len() < HEADER_SIZE || b[0..8] != MAGIC {
+            return Err(Error::corrupt("not a tecken index (bad magic)"));
+        }
+        let version = rd_u32(b, 8);
+        if version < MIN_VERSION {
+            return Err(Error::new(ErrorKind::IndexTooOld, format!("index format version {version} is too old (this library reads {MIN_VERSION}..={VERSION}); rebuild it")));
+        }
+        if version > VERSION {
+            return Err(Error::new(ErrorKind::IndexTooNew, format!("index format version {version} is newer than this library reads ({MIN_VERSION}..={VERSION}); upgrade tecken-core or rebuild it")));
+        }
+        if rd_u32(b, 12) as usize != HEADER_SIZE {
+            return Err(Error::corrupt("bad header size"));
+        }
+        let file_size = rd_u64(b, 16);
+        if file_size != b.len() as u64 {
+            return Err(Error::corrupt(format!("index is {} bytes, header says {file_size}: truncated or padded", b.len())));
+        }
+        let nsec = rd_u32(b, 24) as usize;
+        if nsec != section::ALL.len() {
+            return Err(Error::corrupt("unexpected section count"));
+        }
+        let crc = rd_u32(b, 28);
+        let n = usize::try_from(rd_u64(b, 32)).map_err(|_| Error::corrupt("interval count too large"))?;
+        let table_end = HEADER_SIZE + SECTION_ENTRY_SIZE * nsec;
+        if b.len() < table_end {
+            return Err(Error::corrupt("truncated section table"));
+        }
+        let mut ranges: Vec<Range<usize>> = Vec::with_capacity(nsec);
+        let mut prev_end = table_end;
+        for (i, &(id, esize)) in section::ALL.iter().enumerate() {
+            let at = HEADER_SIZE + i * SECTION_ENTRY_SIZE;
+            if rd_u32(b, at) != id || rd_u32(b, at + 4) as usize != esize {
+                return Err(Error::corrupt(format!("section {i} has the wrong id or entry size")));
+            }
+            let off = rd_u64(b, at + 8);
+            let len = rd_u64(b, at + 16);
+            let end = off.checked_add(len).ok_or_else(|| Error::corrupt("section overflows"))?;
+            if off % 8 != 0 || (off as usize) < prev_end || end > b.len() as u64 || len % esize as u64 != 0 {
+                return Err(Error::corrupt(format!("section {id} lies outside the file or is misaligned")));
+            }
+            ranges.push(off as usize..end as usize);
+            prev_end = end as usize;
+        }
+        let count = |r: &Range<usize>, esize: usize| r.len() / esize;
+        if count(&ranges[1], 8) != n || count(&ranges[2], SYM_SIZE) != n {
+            return Err(Error::corrupt("interval count does not match the STARTS/SYMS sections"));
+        }
+        if ranges[8].len() > u32::MAX as usize + 1 {
+            return Err(Error::corrupt("string table too large"));
+        }
+        let meta: IndexMeta = serde_json::from_slice(&b[ranges[0].clone()])
+            .map_err(|e| Error::corrupt(format!("bad metadata: {e}")))?;
+        let mut it = ranges.into_iter();
+        let mut next = || it.next().unwrap_or(0..0);
+        let (_meta, starts, syms, lines, levels, inlines, files, origins, strings) =
+            (next(), next(), next(), next(), next(), next(), next(), next(), next());
+        Ok(Index { data, meta, n, starts, syms, lines, levels, inlines, files, origins, strings, crc })
+    }
+
+    /// The `.sym` file's header and the build's parse report.
+    pub fn meta(&self) -> &IndexMeta {
+        &self.meta
+    }
+
+    /// The MODULE/INFO header of the `.sym` this index was built from.
+    pub fn header(&self) -> &SymHeader {
+        &self.meta.header
+    }
+
+    /// Size of the index in bytes.
+    pub fn size_bytes(&self) -> usize {
+        self.data.as_slice().len()
+    }
+
+    /// Number of symbol intervals (FUNCs plus PUBLIC runs).
+    pub fn intervals(&self) -> usize {
+        self.n
+    }
+
+    /// Whether the index is memory-mapped (as opposed to held in memory).
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.data, Bytes::Mapped(_))
+    }
+
+    /// Checks the CRC-32 of the whole body: detects silent corruption that the structural
+    /// checks at open time cannot see. Reads every byte, so it costs a pass over the file.
+    pub fn verify(&self) -> Result<()> {
+        let b = self.data.as_slice();
+        let body_start = align8((HEADER_SIZE + SECTION_ENTRY_SIZE * section::ALL.len()) as u64) as usize;
+        let body = b.get(body_start..).ok_or_else(|| Error::corrupt("truncated"))?;
+        let got = crc32fast::hash(body);
+        if got != self.crc {
+            return Err(Error::corrupt(format!("checksum mismatch (stored {:08x}, computed {got:08x})", self.crc)));
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        self.data.as_slice()
+    }
+
+    #[inline]
+    fn str_at(&self, off: u32, len: u32) -> &str {
+        let b = self.bytes();
+        let start = self.strings.start.saturating_add(off as usize);
+        let end = start.saturating_add(len as usize);
+        if end > self.strings.end {
+            return "";
+        }
+        match b.get(start..end) {
+            Some(s) => std::str::from_utf8(s).unwrap_or(""),
+            None => "",
+        }
+    }
+
+    #[inline]
+    fn sym(&self, i: usize) -> SymEntry {
+        let b = self.bytes();
+        let at = self.syms.start + i * SYM_SIZE;
+        SymEntry {
+            end: rd_u64(b, at),
+            address: rd_u64(b, at + 8),
+            name: (rd_u32(b, at + 16), rd_u32(b, at + 20)),
+            line_start: rd_u32(b, at + 24),
+            line_count: rd_u32(b, at + 28),
+            level_start: rd_u32(b, at + 32),
+            level_count: rd_u16(b, at + 36),
+            flags: rd_u16(b, at + 38),
+        }
+    }
+
+    /// Index of the last interval whose start is `<= addr`.
+    #[inline]
+    fn find_interval(&self, addr: u64) -> Option<usize> {
+        let b = self.bytes();
+        let base = self.starts.start;
+        // Branch-light binary search for the first start > addr.
+        let (mut lo, mut len) = (0usize, self.n);
+        while len > 0 {
+            let half = len / 2;
+            let mid = lo + half;
+            if rd_u64(b, base + mid * 8) <= addr {
+                lo = mid + 1;
+                len -= half + 1;
+            } else {
+                len = half;
+            }
+        }
+        lo.checked_sub(1)
+    }
+
+    fn file(&self, idx: u32) -> Option<SourceFile<'_>> {
+        if idx == NO_FILE || idx == GAP {
+            return None;
+        }
+        let b = self.bytes();
+        let at = self.files.start.checked_add((idx as usize).checked_mul(FILE_SIZE)?)?;
+        if at + FILE_SIZE > self.files.end {
+            return None;
+        }
+        let raw = self.str_at(rd_u32(b, at), rd_u32(b, at + 4));
+        let path = self.str_at(rd_u32(b, at + 8), rd_u32(b, at + 12));
+        if raw.is_empty() && path.is_empty() {
+            return None;
+        }
+        Some(SourceFile { path, raw })
+    }
+
+    fn origin(&self, idx: u32) -> &str {
+        if idx == NO_ORIGIN {
+            return "";
+        }
+        let b = self.bytes();
+        let at = self.origins.start + (idx as usize) * ORIGIN_SIZE;
+        if at + ORIGIN_SIZE > self.origins.end {
+            return "";
+        }
+        self.str_at(rd_u32(b, at), rd_u32(b, at + 4))
+    }
+
+    /// The line entry covering `rel` among `count` entries from `start`: `(line, file)`.
+    fn line_for(&self, start: u32, count: u32, rel: u32, opts: &LookupOptions) -> Option<(u32, u32)> {
+        let b = self.bytes();
+        let first = self.lines.start.checked_add((start as usize).checked_mul(LINE_SIZE)?)?;
+        let end = first.checked_add((count as usize).checked_mul(LINE_SIZE)?)?;
+        if end > self.lines.end || count == 0 {
+            return None;
+        }
+        let (mut lo, mut len) = (0usize, count as usize);
+        while len > 0 {
+            let half = len / 2;
+            let mid = lo + half;
+            if rd_u32(b, first + mid * LINE_SIZE) <= rel {
+                lo = mid + 1;
+                len -= half + 1;
+            } else {
+                len = half;
+            }
+        }
+        let mut i = lo.checked_sub(1)?;
+        let mut file = rd_u32(b, first + i * LINE_SIZE + 8);
+        if file == GAP {
+            if opts.strict_lines {
+                return None;
+            }
+            i = i.checked_sub(1)?;
+            file = rd_u32(b, first + i * LINE_SIZE + 8);
+            if file == GAP {
+                return None;
+            }
+        }
+        Some((rd_u32(b, first + i * LINE_SIZE + 4), file))
+    }
+
+    /// The inline range covering `rel` in level `level`: `(origin, call_file, call_line)`.
+    fn inline_at(&self, level: usize, rel: u32) -> Option<(u32, u32, u32)> {
+        let b = self.bytes();
+        let lat = self.levels.start.checked_add(level.checked_mul(LEVEL_SIZE)?)?;
+        if lat + LEVEL_SIZE > self.levels.end {
+            return None;
+        }
+        let (start, count) = (rd_u32(b, lat) as usize, rd_u32(b, lat + 4) as usize);
+        let first = self.inlines.start.checked_add(start.checked_mul(INLINE_SIZE)?)?;
+        let end = first.checked_add(count.checked_mul(INLINE_SIZE)?)?;
+        if end > self.inlines.end || count == 0 {
+            return None;
+        }
+        let (mut lo, mut len) = (0usize, count);
+        while len > 0 {
+            let half = len / 2;
+            let mid = lo + half;
+            if rd_u32(b, first + mid * INLINE_SIZE) <= rel {
+                lo = mid + 1;
+                len -= half + 1;
+            } else {
+                len = half;
+            }
+        }
+        let at = first + lo.checked_sub(1)? * INLINE_SIZE;
+        if rel >= rd_u32(b, at + 4) {
+            return None;
+        }
+        Some((rd_u32(b, at + 8), rd_u32(b, at + 12), rd_u32(b, at + 16)))
+    }
+
+    /// Looks up a module-relative address with the default (Eliot-compatible) options.
+    pub fn lookup(&self, addr: u64) -> Option<Frame<'_>> {
+        let mut f = Frame::empty();
+        self.lookup_into(addr, &LookupOptions::default(), &mut f).then_some(f)
+    }
+
+    /// Looks up `addr` with `opts`.
+    pub fn lookup_with(&self, addr: u64, opts: &LookupOptions) -> Option<Frame<'_>> {
+        let mut f = Frame::empty();
+        self.lookup_into(addr, opts, &mut f).then_some(f)
+    }
+
+    /// Looks up `addr` into `frame`, reusing its inline vector: no allocation once the
+    /// vector has grown to the deepest inline chain. Returns whether a symbol was found
+    /// (`frame` is unspecified otherwise).
+    pub fn lookup_into<'a>(&'a self, addr: u64, opts: &LookupOptions, frame: &mut Frame<'a>) -> bool {
+        frame.inlines.clear();
+        let Some(i) = self.find_interval(addr) else {
+            return false;
+        };
+        let s = self.sym(i);
+        if addr >= s.end || addr < s.address {
+            return false;
+        }
+        frame.function = self.str_at(s.name.0, s.name.1);
+        frame.function_address = s.address;
+        frame.function_offset = addr - s.address;
+        frame.multiple = s.flags & FLAG_MULTIPLE != 0;
+        frame.file = None;
+        frame.line = None;
+        if s.flags & FLAG_PUBLIC != 0 {
+            frame.kind = SymbolKind::Public;
+            return true;
+        }
+        frame.kind = SymbolKind::Func;
+        let Ok(rel) = u32::try_from(addr - s.address) else {
+            return true;
+        };
+        let (line, file) = self.line_for(s.line_start, s.line_count, rel, opts).unwrap_or((0, NO_FILE));
+        // Walk the inline levels outermost first, collecting each level's call site.
+        for d in 0..s.level_count as usize {
+            let Some((origin, call_file, call_line)) = self.inline_at(s.level_start as usize + d, rel) else {
+                break;
+            };
+            frame.inlines.push(InlineFrame {
+                function: self.origin(origin),
+                file: self.file(call_file),
+                line: (call_line != 0).then_some(call_line),
+            });
+        }
+        let (line_file, line_no) = (self.file(file), (line != 0).then_some(line));
+        let n = frame.inlines.len();
+        if n == 0 {
+            frame.file = line_file;
+            frame.line = line_no;
+            return true;
+        }
+        // Shift the call sites by one: the outer frame is at depth 0's call site, inline
+        // frame k (outermost first) at the call site of depth k + 1, and the innermost at
+        // the line record. Then reverse to innermost first.
+        frame.file = frame.inlines[0].file;
+        frame.line = frame.inlines[0].line;
+        for k in 0..n - 1 {
+            frame.inlines[k].file = frame.inlines[k + 1].file;
+            frame.inlines[k].line = frame.inlines[k + 1].line;
+        }
+        frame.inlines[n - 1].file = line_file;
+        frame.inlines[n - 1].line = line_no;
+        frame.inlines.reverse();
+        true
+    }
+}
