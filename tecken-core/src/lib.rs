@@ -53,10 +53,12 @@ pub mod lookup;
 mod mmap;
 pub mod path;
 pub mod sym;
+pub mod symbolicator;
 
 pub use error::{Error, ErrorKind, Result};
 pub use index::Index;
 pub use lookup::{Frame, InlineFrame, LookupOptions, SourceFile, SymbolKind};
+pub use symbolicator::{Symbolicator, SymbolicatorConfig};
 
 /// The crate version, as written into index metadata and reported by the bindings.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -37,11 +37,6 @@ impl Bytes {
         Ok(Bytes::Mapped(map))
     }
 
-    /// Maps any file read-only for parsing (a `.sym` being indexed).
-    pub(crate) fn map_input(path: &Path) -> Result<Bytes> {
-        Bytes::map_file(path)
-    }
-
     #[inline]
     pub(crate) fn as_slice(&self) -> &[u8] {
         match self {

@@ -1,0 +1,479 @@
+//! The [`Symbolicator`]: modules on demand from symbol sources, with an index cache on disk
+//! and a byte-bounded LRU of open indexes in memory.
+//!
+//! # How a module is found
+//!
+//! 1. The in-memory LRU of open modules (keyed by debug file and upper-case debug id).
+//! 2. The negative cache: a module recently found missing is not looked for again until its
+//!    entry expires ([`SymbolicatorConfig::negative_ttl`]); only "not found" is cached, never
+//!    a transient error.
+//! 3. The index cache directory: `{cache}/{debug_file}/{DEBUG_ID}/{sym_file}.tidx`, built by
+//!    this or another process. A file that fails to open (corrupt, truncated, another format
+//!    version) is removed and rebuilt, never trusted.
+//! 4. The sources, in order; the first that has the `.sym` wins. The index is built, written
+//!    atomically to the cache directory and memory-mapped.
+//!
+//! Concurrent requests for one module coalesce: within a process, one thread builds while
+//! the others wait for its result; across processes sharing a cache directory, an advisory
+//! file lock beside the index makes the second process wait and then open the first one's
+//! index instead of building its own.
+
+pub mod provider;
+pub mod source;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use lru::LruCache;
+
+pub use provider::{FetchStats, Module, ModuleProvider, ModuleStatus};
+pub use source::{LocalDir, SymData, SymKey, SymbolSource};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::index::{build, build_to_file, BuildOptions, Index};
+use crate::mmap::Bytes;
+
+/// Settings of a [`Symbolicator`].
+#[derive(Debug, Clone)]
+pub struct SymbolicatorConfig {
+    /// Where built indexes are kept and shared between processes. `None` builds indexes in
+    /// memory only (each process builds its own).
+    pub cache_dir: Option<PathBuf>,
+    /// Upper bound of the bytes of open indexes kept in memory (mapped or owned). The least
+    /// recently used are closed first; one module is always kept, whatever its size.
+    pub max_open_bytes: u64,
+    /// How long "not found" is remembered. `Duration::ZERO` disables negative caching.
+    pub negative_ttl: Duration,
+    /// How many "not found" entries to remember at most.
+    pub max_negative_entries: usize,
+    /// How indexes are built.
+    pub build: BuildOptions,
+}
+
+impl Default for SymbolicatorConfig {
+    fn default() -> Self {
+        SymbolicatorConfig {
+            cache_dir: None,
+            max_open_bytes: 4 << 30,
+            negative_ttl: Duration::from_secs(300),
+            max_negative_entries: 100_000,
+            build: BuildOptions::default(),
+        }
+    }
+}
+
+type ModKey = (String, String);
+
+#[derive(Debug, Clone)]
+enum Outcome {
+    Found(Arc<Module>),
+    NotFound,
+    Failed(Arc<Error>),
+}
+
+#[derive(Debug, Default)]
+struct Inflight {
+    result: OnceLock<(Outcome, FetchStats)>,
+}
+
+#[derive(Debug)]
+struct State {
+    open: LruCache<ModKey, Arc<Module>>,
+    open_bytes: u64,
+    missing: LruCache<ModKey, Instant>,
+}
+
+/// Answers lookups for many modules from symbol sources; `Send + Sync`, share it with an
+/// `Arc` between threads.
+#[derive(Debug)]
+pub struct Symbolicator {
+    sources: Vec<Arc<dyn SymbolSource>>,
+    config: SymbolicatorConfig,
+    state: Mutex<State>,
+    inflight: Mutex<HashMap<ModKey, Arc<Inflight>>>,
+}
+
+fn poisoned() -> Error {
+    Error::new(ErrorKind::Internal, "symbolicator state lock poisoned by a panic in another thread")
+}
+
+impl Symbolicator {
+    /// A symbolicator over `sources` (searched in order).
+    pub fn new(sources: Vec<Arc<dyn SymbolSource>>, config: SymbolicatorConfig) -> Symbolicator {
+        let neg = std::num::NonZeroUsize::new(config.max_negative_entries.max(1)).unwrap_or(std::num::NonZeroUsize::MIN);
+        Symbolicator {
+            sources,
+            state: Mutex::new(State { open: LruCache::unbounded(), open_bytes: 0, missing: LruCache::new(neg) }),
+            inflight: Mutex::new(HashMap::new()),
+            config,
+        }
+    }
+
+    /// A symbolicator over one local symbols directory in Tecken's layout, with an optional
+    /// cache directory for built indexes.
+    pub fn local(symbols_dir: impl Into<PathBuf>, cache_dir: Option<PathBuf>) -> Symbolicator {
+        let config = SymbolicatorConfig { cache_dir, ..SymbolicatorConfig::default() };
+        Symbolicator::new(vec![Arc::new(LocalDir::new(symbols_dir))], config)
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &SymbolicatorConfig {
+        &self.config
+    }
+
+    /// Bytes of open indexes currently held.
+    pub fn open_bytes(&self) -> u64 {
+        self.state.lock().map(|s| s.open_bytes).unwrap_or(0)
+    }
+
+    /// Number of modules currently open.
+    pub fn open_modules(&self) -> usize {
+        self.state.lock().map(|s| s.open.len()).unwrap_or(0)
+    }
+
+    /// Forgets the negative-cache entry of a module, so the next request looks again
+    /// (Tecken's `?_refresh`).
+    pub fn forget_missing(&self, debug_file: &str, debug_id: &str) {
+        if let Ok(mut s) = self.state.lock() {
+            s.missing.pop(&(debug_file.to_owned(), debug_id.to_ascii_uppercase()));
+        }
+    }
+
+    /// Gets a module, as [`ModuleProvider::module`] does, but with errors as a `Result`:
+    /// `Ok(None)` when not found.
+    pub fn get(&self, debug_file: &str, debug_id: &str) -> Result<Option<Arc<Module>>> {
+        match self.module(debug_file, debug_id).0 {
+            ModuleStatus::Found(m) => Ok(Some(m)),
+            ModuleStatus::NotFound => Ok(None),
+            ModuleStatus::Failed(e) => Err(Error::new(e.kind(), e.to_string())),
+        }
+    }
+
+    fn cached(&self, key: &ModKey) -> Result<Option<Outcome>> {
+        let mut s = self.state.lock().map_err(|_| poisoned())?;
+        if let Some(m) = s.open.get(key) {
+            return Ok(Some(Outcome::Found(m.clone())));
+        }
+        if let Some(&at) = s.missing.get(key) {
+            if at.elapsed() < self.config.negative_ttl {
+                return Ok(Some(Outcome::NotFound));
+            }
+            s.missing.pop(key);
+        }
+        Ok(None)
+    }
+
+    fn remember(&self, key: &ModKey, outcome: &Outcome) -> Result<()> {
+        let mut s = self.state.lock().map_err(|_| poisoned())?;
+        match outcome {
+            Outcome::Found(m) => {
+                let size = m.index.size_bytes() as u64;
+                if let Some(old) = s.open.put(key.clone(), m.clone()) {
+                    s.open_bytes -= old.index.size_bytes() as u64;
+                }
+                s.open_bytes += size;
+                while s.open_bytes > self.config.max_open_bytes && s.open.len() > 1 {
+                    match s.open.pop_lru() {
+                        Some((_, old)) => s.open_bytes -= old.index.size_bytes() as u64,
+                        None => break,
+                    }
+                }
+                s.missing.pop(key);
+            }
+            Outcome::NotFound if !self.config.negative_ttl.is_zero() => {
+                s.missing.put(key.clone(), Instant::now());
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn resolve(&self, debug_file: &str, debug_id: &str) -> (Outcome, FetchStats) {
+        let start = Instant::now();
+        let mut stats = FetchStats::default();
+        let key = match SymKey::for_module(debug_file, debug_id) {
+            Ok(k) => k,
+            Err(_) => return (Outcome::NotFound, stats),
+        };
+        let mkey: ModKey = (key.debug_file.clone(), key.debug_id.clone());
+        match self.cached(&mkey) {
+            Ok(Some(o)) => {
+                stats.cache_hit = true;
+                stats.lookup_time = start.elapsed();
+                return (o, stats);
+            }
+            Ok(None) => {}
+            Err(e) => return (Outcome::Failed(Arc::new(e)), stats),
+        }
+
+        // Coalesce with other threads asking for the same module.
+        let (flight, leader) = {
+            let Ok(mut map) = self.inflight.lock() else {
+                return (Outcome::Failed(Arc::new(poisoned())), stats);
+            };
+            match map.get(&mkey) {
+                Some(f) => (f.clone(), false),
+                None => {
+                    let f = Arc::new(Inflight::default());
+                    map.insert(mkey.clone(), f.clone());
+                    (f, true)
+                }
+            }
+        };
+        let (outcome, mut stats) = flight
+            .result
+            .get_or_init(|| {
+                let r = self.load(&key);
+                let outcome = match r {
+                    Ok((Some(m), st)) => (Outcome::Found(m), st),
+                    Ok((None, st)) => (Outcome::NotFound, st),
+                    Err(e) => (Outcome::Failed(Arc::new(e)), FetchStats::default()),
+                };
+                if let Err(e) = self.remember(&mkey, &outcome.0) {
+                    return (Outcome::Failed(Arc::new(e)), outcome.1);
+                }
+                outcome
+            })
+            .clone();
+        if leader {
+            if let Ok(mut map) = self.inflight.lock() {
+                map.remove(&mkey);
+            }
+        } else {
+            // A follower did none of the work.
+            stats = FetchStats { cache_hit: true, ..FetchStats::default() };
+        }
+        stats.lookup_time = start.elapsed();
+        (outcome, stats)
+    }
+
+    fn index_path(&self, key: &SymKey) -> Option<PathBuf> {
+        let dir = self.config.cache_dir.as_ref()?;
+        Some(dir.join(&key.debug_file).join(&key.debug_id).join(format!("{}.tidx", key.sym_file)))
+    }
+
+    /// Opens a cached index if it is sound and for the right module; removes it otherwise.
+    fn open_cached(path: &Path, key: &SymKey) -> Option<Index> {
+        match Index::open(path) {
+            Ok(ix) if ix.header().debug_id == key.debug_id => Some(ix),
+            Ok(_) => {
+                let _ = std::fs::remove_file(path);
+                None
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => None,
+            Err(_) => {
+                // Corrupt or another format version: never trusted, rebuilt below.
+                let _ = std::fs::remove_file(path);
+                None
+            }
+        }
+    }
+
+    fn load(&self, key: &SymKey) -> Result<(Option<Arc<Module>>, FetchStats)> {
+        let mut stats = FetchStats::default();
+        let index_path = self.index_path(key);
+        if let Some(p) = &index_path {
+            if let Some(index) = Self::open_cached(p, key) {
+                stats.cache_hit = true;
+                return Ok((Some(Arc::new(Module { index })), stats));
+            }
+        }
+        // Across processes: hold an exclusive lock while fetching and building, then look
+        // again in case another process built the index while we waited.
+        let _lock = match &index_path {
+            Some(p) => {
+                let lock = lock_beside(p)?;
+                if let Some(index) = Self::open_cached(p, key) {
+                    stats.cache_hit = true;
+                    return Ok((Some(Arc::new(Module { index })), stats));
+                }
+                Some(lock)
+            }
+            None => None,
+        };
+
+        let t = Instant::now();
+        let mut last_err: Option<Error> = None;
+        let mut data = None;
+        for src in &self.sources {
+            match src.fetch(key) {
+                Ok(Some(d)) => {
+                    data = Some(d);
+                    break;
+                }
+                Ok(None) => {}
+                Err(e) => last_err = Some(e),
+            }
+        }
+        stats.download_time = t.elapsed();
+        let data = match (data, last_err) {
+            (Some(d), _) => d,
+            (None, Some(e)) => return Err(e),
+            (None, None) => return Ok((None, stats)),
+        };
+        let bytes = match data {
+            SymData::File(path) => Bytes::map_file(&path)?,
+            SymData::Bytes(b) => Bytes::Owned(b),
+        };
+        let sym = bytes.as_slice();
+        stats.download_bytes = sym.len() as u64;
+
+        // The MODULE line must name the module asked for (Eliot: a mismatch is "not found").
+        match crate::sym::parse_header(sym) {
+            Ok(h) if h.debug_id == key.debug_id => {}
+            Ok(_) | Err(_) => return Ok((None, stats)),
+        }
+        let t = Instant::now();
+        let index = match &index_path {
+            Some(p) => {
+                match build_to_file(sym, p, &self.config.build) {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == ErrorKind::MalformedSym => return Ok((None, stats)),
+                    Err(e) => return Err(e),
+                }
+                stats.parse_time = t.elapsed();
+                let t2 = Instant::now();
+                let ix = Index::open(p)?;
+                stats.save_time = t2.elapsed();
+                ix
+            }
+            None => match build(sym, &self.config.build) {
+                Ok((ix, _)) => {
+                    stats.parse_time = t.elapsed();
+                    ix
+                }
+                Err(e) if e.kind() == ErrorKind::MalformedSym => return Ok((None, stats)),
+                Err(e) => return Err(e),
+            },
+        };
+        Ok((Some(Arc::new(Module { index })), stats))
+    }
+}
+
+/// Takes an exclusive advisory lock on `{path}.lock`, creating directories as needed. The
+/// lock is released when the returned file is dropped (or the process dies).
+fn lock_beside(path: &Path) -> Result<File> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_path = PathBuf::from(name);
+    let f = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| Error::io(&lock_path, e))?;
+    f.lock().map_err(|e| Error::io(&lock_path, e))?;
+    Ok(f)
+}
+
+impl ModuleProvider for Symbolicator {
+    fn module(&self, debug_file: &str, debug_id: &str) -> (ModuleStatus, FetchStats) {
+        let (outcome, stats) = self.resolve(debug_file, debug_id);
+        let status = match outcome {
+            Outcome::Found(m) => ModuleStatus::Found(m),
+            Outcome::NotFound => ModuleStatus::NotFound,
+            Outcome::Failed(e) => ModuleStatus::Failed(e),
+        };
+        (status, stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SYM: &str = "MODULE Linux x86_64 D48F191186D67E69DF025AD71FB91E1F0 testproj\nFILE 0 /src/main.rs\nFUNC 5380 44 0 testproj::main\n5380 9 1 0\n";
+
+    fn layout(root: &Path) {
+        let d = root.join("testproj/D48F191186D67E69DF025AD71FB91E1F0");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("testproj.sym"), SYM).unwrap();
+    }
+
+    #[test]
+    fn finds_builds_caches_and_reopens() {
+        let tmp = tempfile::tempdir().unwrap();
+        layout(&tmp.path().join("syms"));
+        let cache = tmp.path().join("cache");
+        let s = Symbolicator::local(tmp.path().join("syms"), Some(cache.clone()));
+        let m = s.get("testproj", "d48f191186d67e69df025ad71fb91e1f0").unwrap().unwrap();
+        assert_eq!(m.index.lookup(0x5380).unwrap().function, "testproj::main");
+        assert!(m.index.is_mapped());
+        let idx = cache.join("testproj/D48F191186D67E69DF025AD71FB91E1F0/testproj.sym.tidx");
+        assert!(idx.is_file());
+        // A second symbolicator (another process) reuses the built index.
+        let s2 = Symbolicator::local(tmp.path().join("nothing-here"), Some(cache.clone()));
+        let (st, stats) = s2.module("testproj", "D48F191186D67E69DF025AD71FB91E1F0");
+        assert!(matches!(st, ModuleStatus::Found(_)));
+        assert!(stats.cache_hit);
+    }
+
+    #[test]
+    fn corrupt_cached_index_is_rebuilt() {
+        let tmp = tempfile::tempdir().unwrap();
+        layout(&tmp.path().join("syms"));
+        let cache = tmp.path().join("cache");
+        let idx = cache.join("testproj/D48F191186D67E69DF025AD71FB91E1F0/testproj.sym.tidx");
+        std::fs::create_dir_all(idx.parent().unwrap()).unwrap();
+        std::fs::write(&idx, b"TECKNIDX garbage").unwrap();
+        let s = Symbolicator::local(tmp.path().join("syms"), Some(cache));
+        let m = s.get("testproj", "D48F191186D67E69DF025AD71FB91E1F0").unwrap().unwrap();
+        assert_eq!(m.index.lookup(0x5381).unwrap().function_offset, 1);
+        Index::open(&idx).unwrap().verify().unwrap();
+    }
+
+    #[test]
+    fn missing_and_mismatched_are_not_found() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("syms");
+        layout(&root);
+        let d = root.join("wrongid.so/000000000000000000000000000000000");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("wrongid.so.sym"), SYM).unwrap();
+        let s = Symbolicator::local(root, None);
+        assert!(s.get("nothere.so", "ABC").unwrap().is_none());
+        assert!(s.get("wrongid.so", "000000000000000000000000000000000").unwrap().is_none());
+        assert!(s.get("../etc", "ABC").unwrap().is_none());
+    }
+
+    #[test]
+    fn lru_is_bounded_by_bytes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("syms");
+        for i in 0..5 {
+            let id = format!("{i:033X}");
+            let d = root.join(format!("m{i}.so")).join(&id);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join(format!("m{i}.so.sym")), format!("MODULE Linux x86_64 {id} m{i}.so\nFUNC 0 10 0 f\n")).unwrap();
+        }
+        let config = SymbolicatorConfig { max_open_bytes: 1, ..SymbolicatorConfig::default() };
+        let s = Symbolicator::new(vec![Arc::new(LocalDir::new(&root))], config);
+        for i in 0..5 {
+            assert!(s.get(&format!("m{i}.so"), &format!("{i:033X}")).unwrap().is_some());
+        }
+        assert_eq!(s.open_modules(), 1, "only the most recent module stays open");
+    }
+
+    #[test]
+    fn threads_share_one_build() {
+        let tmp = tempfile::tempdir().unwrap();
+        layout(&tmp.path().join("syms"));
+        let s = Arc::new(Symbolicator::local(tmp.path().join("syms"), Some(tmp.path().join("cache"))));
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let s = s.clone();
+                std::thread::spawn(move || s.get("testproj", "D48F191186D67E69DF025AD71FB91E1F0").unwrap().unwrap())
+            })
+            .collect();
+        let mods: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        for m in &mods[1..] {
+            assert!(Arc::ptr_eq(m, &mods[0]), "every thread got the one module built");
+        }
+    }
+}
