@@ -18,6 +18,7 @@
 //! file lock beside the index makes the second process wait and then open the first one's
 //! index instead of building its own.
 
+pub mod cache;
 pub mod provider;
 pub mod source;
 
@@ -42,6 +43,9 @@ pub struct SymbolicatorConfig {
     /// Where built indexes are kept and shared between processes. `None` builds indexes in
     /// memory only (each process builds its own).
     pub cache_dir: Option<PathBuf>,
+    /// Upper bound of the bytes of index files in `cache_dir`; the least recently used are
+    /// removed after each build that goes over it (see [`cache`]). `None`: unbounded.
+    pub max_cache_bytes: Option<u64>,
     /// Upper bound of the bytes of open indexes kept in memory (mapped or owned). The least
     /// recently used are closed first; one module is always kept, whatever its size.
     pub max_open_bytes: u64,
@@ -57,6 +61,7 @@ impl Default for SymbolicatorConfig {
     fn default() -> Self {
         SymbolicatorConfig {
             cache_dir: None,
+            max_cache_bytes: Some(10 << 30),
             max_open_bytes: 4 << 30,
             negative_ttl: Duration::from_secs(300),
             max_negative_entries: 100_000,
@@ -258,7 +263,10 @@ impl Symbolicator {
     /// Opens a cached index if it is sound and for the right module; removes it otherwise.
     fn open_cached(path: &Path, key: &SymKey) -> Option<Index> {
         match Index::open(path) {
-            Ok(ix) if ix.header().debug_id == key.debug_id => Some(ix),
+            Ok(ix) if ix.header().debug_id == key.debug_id => {
+                cache::touch(path);
+                Some(ix)
+            }
             Ok(_) => {
                 let _ = std::fs::remove_file(path);
                 None
@@ -337,6 +345,9 @@ impl Symbolicator {
                 stats.parse_time = t.elapsed();
                 let t2 = Instant::now();
                 let ix = Index::open(p)?;
+                if let (Some(max), Some(root)) = (self.config.max_cache_bytes, &self.config.cache_dir) {
+                    cache::evict(root, max, Some(p));
+                }
                 stats.save_time = t2.elapsed();
                 ix
             }

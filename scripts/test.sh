@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every test of the project: Rust (core, CLI, S3 against a real S3-compatible server on
+# 127.0.0.1), Python and Node bindings when present. Installs what it needs (a local Python
+# virtualenv, npm packages) and stops every service it started. `.ci/run` calls this script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+step() { printf '\n==> %s\n' "$*"; }
+
+cleanup() {
+  if [[ -x scripts/s3-server.sh && -n "${S3_STARTED:-}" ]]; then
+    scripts/s3-server.sh stop || true
+  fi
+}
+trap cleanup EXIT
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, -D warnings)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+# A real S3-compatible server for the S3 backend's tests.
+if [[ -x scripts/s3-server.sh ]]; then
+  step "starting the S3 test server"
+  eval "$(scripts/s3-server.sh start)"
+  S3_STARTED=1
+fi
+
+step "cargo test (workspace)"
+if [[ -n "${TECKEN_TEST_S3_ENDPOINT:-}" ]] && grep -q '^s3 *=' tecken-core/Cargo.toml; then
+  cargo test --features tecken-core/s3
+else
+  cargo test
+fi
+
+if [[ -f tecken-py/pyproject.toml && -x tecken-py/test.sh ]]; then
+  step "Python binding"
+  tecken-py/test.sh
+fi
+
+if [[ -f tecken-node/package.json && -x tecken-node/test.sh ]]; then
+  step "Node binding"
+  tecken-node/test.sh
+fi
+
+step "all tests passed"
