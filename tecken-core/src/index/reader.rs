@@ -363,7 +363,9 @@ impl Index {
             return false;
         };
         let s = self.sym(i);
-        if addr >= s.end || addr < s.address {
+        // `end` is exclusive, except UNBOUNDED (the last PUBLIC's run), which means "to the
+        // end of the address space" and so also covers `u64::MAX` itself.
+        if (addr >= s.end && s.end != UNBOUNDED) || addr < s.address {
             return false;
         }
         frame.function = self.str_at(s.name.0, s.name.1);
