@@ -486,8 +486,11 @@ fn parse_chunks(input: &[u8], opts: &ParseOptions) -> Vec<Chunk> {
         opts.threads
     };
     let threads = if input.len() < PARALLEL_THRESHOLD { 1 } else { threads.max(1) };
+    // `input` is the parser's origin for `offset_of`, and `base` is added to those offsets:
+    // so it must be the input from the chunk's start, not the whole input (which counted
+    // the chunk's start twice and sent every name of a later chunk out of bounds).
     let make = |base: usize| ChunkParser {
-        input,
+        input: input.get(base..).unwrap_or(&[]),
         base,
         max_errors: opts.max_reported_errors,
         strict: opts.strict,
