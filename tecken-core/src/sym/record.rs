@@ -67,7 +67,11 @@ pub(crate) fn split_fields(s: &[u8]) -> (&[u8], &[u8]) {
     let s = trim_start(s);
     match memchr::memchr2(b' ', b'\t', s) {
         Some(i) => (&s[..i], &s[i + 1..]),
-        None => (s, &[]),
+        // The empty rest must still point into `s` (at its end), not be a static `&[]`: the
+        // index builder turns name and path slices into offsets by pointer difference, and a
+        // dangling empty slice (`FILE 0`, `FUNC 1000 10 0` without a name) made it slice the
+        // input out of bounds.
+        None => (s, &s[s.len()..]),
     }
 }
 
