@@ -119,6 +119,12 @@ impl Index {
         }
         let crc = rd_u32(b, 28);
         let n = usize::try_from(rd_u64(b, 32)).map_err(|_| Error::corrupt("interval count too large"))?;
+        // The CRC covers only the body, so the header and section table must be checked
+        // field by field: a flipped reserved byte or a shrunk section length would otherwise
+        // open silently (with names cut short) and pass `verify`.
+        if b[40..HEADER_SIZE].iter().any(|&x| x != 0) {
+            return Err(Error::corrupt("reserved header bytes are not zero"));
+        }
         let table_end = HEADER_SIZE + SECTION_ENTRY_SIZE * nsec;
         if b.len() < table_end {
             return Err(Error::corrupt("truncated section table"));
@@ -133,11 +139,22 @@ impl Index {
             let off = rd_u64(b, at + 8);
             let len = rd_u64(b, at + 16);
             let end = off.checked_add(len).ok_or_else(|| Error::corrupt("section overflows"))?;
-            if off % 8 != 0 || (off as usize) < prev_end || end > b.len() as u64 || len % esize as u64 != 0 {
+            // Sections follow each other in order, each at the next 8-byte boundary, as the
+            // builder writes them: no gaps, no overlaps.
+            if off != align8(prev_end as u64) || end > b.len() as u64 || len % esize as u64 != 0 {
                 return Err(Error::corrupt(format!("section {id} lies outside the file or is misaligned")));
+            }
+            // Padding is zero: a section length cut short by a few bytes leaves non-zero
+            // bytes before the next boundary.
+            let padded = (align8(end) as usize).min(b.len());
+            if b[end as usize..padded].iter().any(|&x| x != 0) {
+                return Err(Error::corrupt(format!("section {id} has a bad length")));
             }
             ranges.push(off as usize..end as usize);
             prev_end = end as usize;
+        }
+        if align8(prev_end as u64) != b.len() as u64 {
+            return Err(Error::corrupt("the last section does not end the file"));
         }
         let count = |r: &Range<usize>, esize: usize| r.len() / esize;
         if count(&ranges[1], 8) != n || count(&ranges[2], SYM_SIZE) != n {
