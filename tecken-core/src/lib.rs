@@ -49,11 +49,15 @@
 pub mod error;
 pub mod fsutil;
 pub mod index;
+pub mod keys;
 pub mod lookup;
+pub mod missing;
 mod mmap;
 pub mod path;
+pub mod store;
 pub mod sym;
 pub mod symbolicator;
+pub mod upload;
 
 pub use error::{Error, ErrorKind, Result};
 pub use index::Index;

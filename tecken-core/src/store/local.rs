@@ -1,0 +1,205 @@
+//! The local-directory backend: the embedded default.
+//!
+//! Keys map to paths under the root (`{root}/v1/xul.pdb/ID/xul.sym`), every key checked so
+//! none can leave the root. Writes go to a temporary file in the target directory, are
+//! synced and renamed over the target ([`crate::fsutil`]), so readers see the old file or
+//! the whole new one, and a crash leaves at most a `.{name}.tmp.*` file that listing skips
+//! and the next write of the same key replaces.
+//!
+//! Metadata: `Content-Encoding` is `gzip` for a `.sym` whose bytes start with the gzip
+//! magic; `Content-Type` follows Tecken's rule from the extension; `original_size` and
+//! `original_md5_hash` live in the gzip header (see [`super::encoding`]). Nothing else is
+//! written beside the files, so `{root}/v1` is a plain symbols directory in Tecken's layout.
+
+use std::fs::File;
+use std::io::{ErrorKind as IoKind, Read};
+use std::path::{Path, PathBuf};
+
+use md5::{Digest, Md5};
+
+use super::encoding::{hex, is_gzip, read_gzip_metadata};
+use super::{ObjectMeta, PutObject, Storage, StoredObject};
+use crate::error::{Error, ErrorKind, Result};
+use crate::keys::{check_storage_key, content_type, should_compress};
+
+/// How many bytes of a file [`LocalStore`] reads to learn its encoding and metadata.
+const HEAD_BYTES: usize = 512;
+
+/// A directory in Tecken's bucket layout (see the [module docs](super)).
+#[derive(Debug, Clone)]
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+impl LocalStore {
+    /// A store rooted at `root`, which is created if missing.
+    pub fn new(root: impl Into<PathBuf>) -> Result<LocalStore> {
+        let root = root.into();
+        std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
+        Ok(LocalStore { root })
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The directory of regular uploads, `{root}/v1`: point the symbolicator's `LocalDir`
+    /// source at it to read this store directly.
+    pub fn symbols_dir(&self) -> PathBuf {
+        self.root.join("v1")
+    }
+
+    /// The path of `key`, after checking that the key cannot leave the root.
+    pub fn path_of(&self, key: &str) -> Result<PathBuf> {
+        check_storage_key(key)?;
+        Ok(self.root.join(key))
+    }
+
+    fn meta_of(key: &str, file_len: u64, modified: Option<std::time::SystemTime>, head: &[u8]) -> ObjectMeta {
+        let name = key.rsplit('/').next().unwrap_or(key);
+        let gzip = should_compress(name) && is_gzip(head);
+        let (original_size, original_md5) = match gzip.then(|| read_gzip_metadata(head)).flatten() {
+            Some((s, m)) => (Some(s), Some(m)),
+            None => (None, None),
+        };
+        ObjectMeta {
+            size: file_len,
+            content_encoding: gzip.then(|| "gzip".to_owned()),
+            content_type: content_type(name).map(str::to_owned),
+            original_size,
+            original_md5,
+            stored_md5: None,
+            last_modified: modified,
+        }
+    }
+
+    fn open(&self, key: &str) -> Result<Option<(PathBuf, File, std::fs::Metadata)>> {
+        let path = self.path_of(key)?;
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if is_absent(&e) => return Ok(None),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let md = file.metadata().map_err(|e| Error::io(&path, e))?;
+        if !md.is_file() {
+            return Ok(None);
+        }
+        Ok(Some((path, file, md)))
+    }
+
+    /// The MD5 of the stored bytes of `key` (reads the whole file), or `None` if absent.
+    pub fn stored_md5(&self, key: &str) -> Result<Option<String>> {
+        let Some((path, mut file, _)) = self.open(key)? else { return Ok(None) };
+        let mut md5 = Md5::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = file.read(&mut buf).map_err(|e| Error::io(&path, e))?;
+            if n == 0 {
+                break;
+            }
+            md5.update(&buf[..n]);
+        }
+        Ok(Some(hex(&md5.finalize())))
+    }
+}
+
+fn is_absent(e: &std::io::Error) -> bool {
+    // ENOTDIR: a key component exists as a file (`v1/a` is a file, `v1/a/b` asked).
+    e.kind() == IoKind::NotFound || e.raw_os_error() == Some(20)
+}
+
+fn read_up_to(file: &mut File, path: &Path, len: usize) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(len.min(1 << 20));
+    file.take(len as u64).read_to_end(&mut out).map_err(|e| Error::io(path, e))?;
+    Ok(out)
+}
+
+impl Storage for LocalStore {
+    fn describe(&self) -> String {
+        format!("local:{}", self.root.display())
+    }
+
+    fn head(&self, key: &str) -> Result<Option<ObjectMeta>> {
+        let Some((path, mut file, md)) = self.open(key)? else { return Ok(None) };
+        let head = read_up_to(&mut file, &path, HEAD_BYTES)?;
+        Ok(Some(Self::meta_of(key, md.len(), md.modified().ok(), &head)))
+    }
+
+    fn get(&self, key: &str) -> Result<Option<StoredObject>> {
+        let Some((path, mut file, md)) = self.open(key)? else { return Ok(None) };
+        let mut body = Vec::with_capacity(md.len() as usize);
+        file.read_to_end(&mut body).map_err(|e| Error::io(&path, e))?;
+        let meta = Self::meta_of(key, body.len() as u64, md.modified().ok(), &body[..body.len().min(HEAD_BYTES)]);
+        Ok(Some(StoredObject { meta, body }))
+    }
+
+    fn get_prefix(&self, key: &str, len: usize) -> Result<Option<Vec<u8>>> {
+        let Some((path, mut file, _)) = self.open(key)? else { return Ok(None) };
+        read_up_to(&mut file, &path, len).map(Some)
+    }
+
+    fn put(&self, key: &str, object: &PutObject<'_>) -> Result<()> {
+        let path = self.path_of(key)?;
+        // The metadata of a compressed file is in its gzip header (written by
+        // `encoding::Encoder`); refuse a compressed body that does not carry it rather than
+        // store something `head` would misreport.
+        if let Some((size, md5)) = object.original {
+            if read_gzip_metadata(object.body).map(|(s, m)| s == size && m == md5) != Some(true) {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("{key}: compressed body lacks the gzip-header metadata the local store keeps"),
+                ));
+            }
+        }
+        crate::fsutil::write_file_atomic(&path, object.body)
+    }
+
+    fn is_writable(&self) -> bool {
+        true
+    }
+
+    fn list(&self, prefix: &str, visit: &mut dyn FnMut(&str, u64) -> Result<()>) -> Result<()> {
+        // List from the deepest whole directory named by the prefix, then filter.
+        let dir_part = match prefix.rfind('/') {
+            Some(i) => &prefix[..i],
+            None => "",
+        };
+        if !dir_part.is_empty() {
+            check_storage_key(dir_part)?;
+        }
+        let start = if dir_part.is_empty() { self.root.clone() } else { self.root.join(dir_part) };
+        let mut stack = vec![(start, dir_part.to_owned())];
+        while let Some((dir, rel)) = stack.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if is_absent(&e) => continue,
+                Err(e) => return Err(Error::io(&dir, e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|e| Error::io(&dir, e))?;
+                let name = entry.file_name();
+                let Some(name) = name.to_str() else { continue };
+                if name.starts_with('.') && name.contains(".tmp.") {
+                    continue; // an interrupted atomic write
+                }
+                let key = if rel.is_empty() { name.to_owned() } else { format!("{rel}/{name}") };
+                // Never follow symlinks out of the store while listing.
+                let ft = entry.file_type().map_err(|e| Error::io(entry.path(), e))?;
+                if ft.is_dir() {
+                    if prefix.starts_with(&format!("{key}/")) || key.starts_with(prefix) || prefix.is_empty() {
+                        stack.push((entry.path(), key));
+                    }
+                } else if ft.is_file() && key.starts_with(prefix) {
+                    let len = entry.metadata().map_err(|e| Error::io(entry.path(), e))?.len();
+                    visit(&key, len)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn content_md5(&self, key: &str) -> Result<Option<String>> {
+        self.stored_md5(key)
+    }
+}
