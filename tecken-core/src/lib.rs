@@ -58,6 +58,7 @@ pub mod store;
 pub mod sym;
 pub mod symbolicator;
 pub mod upload;
+pub mod v5;
 
 pub use error::{Error, ErrorKind, Result};
 pub use index::Index;

@@ -1,0 +1,230 @@
+//! Which modules a request needs; fetching each once; resolving a frame's module.
+//!
+//! Eliot collects every frame of every job, sorts them by `(debug_file, debug_id)` and
+//! fetches each distinct pair once, skipping pairs with an empty file or id. A pair's
+//! result is then shared by every job: `found_modules` of a job shows `true`/`false` for
+//! an entry its own stacks never use when another job's stacks used the same pair. The
+//! [`Plan`] reproduces that: one slot per distinct pair of all memory maps (sorted, so the
+//! provider is asked in Eliot's order, which is also the order of the debug block), each
+//! memory map entry pointing to its slot.
+
+use std::sync::Arc;
+
+use super::request::{FrameRef, Job, ModuleRef};
+use crate::index::Index;
+use crate::symbolicator::provider::{FetchStats, Module, ModuleProvider, ModuleStatus};
+
+/// A job as the engine sees it: borrowed memory map and stacks.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct JobView<'r> {
+    pub modules: &'r [ModuleRef<'r>],
+    pub stacks: &'r [Vec<FrameRef>],
+}
+
+impl<'r> JobView<'r> {
+    pub(crate) fn of(job: &'r Job<'_>) -> Self {
+        JobView {
+            modules: &job.memory_map,
+            stacks: &job.stacks,
+        }
+    }
+}
+
+/// What a module lookup returned.
+#[derive(Debug, Clone)]
+pub(crate) struct Lookup {
+    pub status: ModuleStatus,
+    pub stats: FetchStats,
+}
+
+impl Lookup {
+    pub(crate) fn module(&self) -> Option<&Arc<Module>> {
+        match &self.status {
+            ModuleStatus::Found(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+/// One distinct `(debug_file, debug_id)` of the request.
+#[derive(Debug)]
+pub(crate) struct Slot<'r> {
+    pub debug_file: &'r str,
+    pub debug_id: &'r str,
+    /// Some frame of some job points at it.
+    pub referenced: bool,
+    /// `None` when never looked up (`found_modules` shows `null`).
+    pub lookup: Option<Lookup>,
+}
+
+impl Slot<'_> {
+    /// The `found_modules` value: looked up and found, looked up and not, never looked up.
+    pub(crate) fn found(&self) -> Option<bool> {
+        self.lookup.as_ref().map(|l| l.module().is_some())
+    }
+
+    /// The `module` shown in frames: the PE name of a found module that has one, else the
+    /// debug file, else `<unknown>`.
+    pub(crate) fn name(&self) -> &str {
+        if let Some(name) = self
+            .lookup
+            .as_ref()
+            .and_then(Lookup::module)
+            .and_then(|m| m.pe_name())
+        {
+            return name;
+        }
+        if self.debug_file.is_empty() {
+            UNKNOWN
+        } else {
+            self.debug_file
+        }
+    }
+}
+
+/// The module name of frames outside any module or of an entry with an empty debug file.
+pub(crate) const UNKNOWN: &str = "<unknown>";
+
+/// The modules of a request and their lookups.
+#[derive(Debug)]
+pub(crate) struct Plan<'r> {
+    pub slots: Vec<Slot<'r>>,
+    /// The slot of each memory map entry, all jobs' entries one after another.
+    entry_slot: Vec<u32>,
+    /// Where each job's entries start in `entry_slot`.
+    job_start: Vec<usize>,
+}
+
+impl<'r> Plan<'r> {
+    /// Groups the memory map entries of `jobs` into distinct modules and marks the ones
+    /// some frame uses.
+    pub(crate) fn new(jobs: &[JobView<'r>]) -> Plan<'r> {
+        let total: usize = jobs.iter().map(|j| j.modules.len()).sum();
+        let mut job_start = Vec::with_capacity(jobs.len());
+        let mut entries: Vec<(&'r str, &'r str, u32)> = Vec::with_capacity(total);
+        for job in jobs {
+            job_start.push(entries.len());
+            for m in job.modules {
+                entries.push((&m.debug_file, &m.debug_id, entries.len() as u32));
+            }
+        }
+        entries.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        let mut slots: Vec<Slot<'r>> = Vec::new();
+        let mut entry_slot = vec![0u32; total];
+        for &(file, id, at) in &entries {
+            let same = slots
+                .last()
+                .is_some_and(|s| s.debug_file == file && s.debug_id == id);
+            if !same {
+                slots.push(Slot {
+                    debug_file: file,
+                    debug_id: id,
+                    referenced: false,
+                    lookup: None,
+                });
+            }
+            if let Some(e) = entry_slot.get_mut(at as usize) {
+                *e = (slots.len() - 1) as u32;
+            }
+        }
+        let mut plan = Plan {
+            slots,
+            entry_slot,
+            job_start,
+        };
+        for (j, job) in jobs.iter().enumerate() {
+            for frame in job.stacks.iter().flatten() {
+                if let Some(s) = plan.slot_index(j, frame.module_index) {
+                    if let Some(slot) = plan.slots.get_mut(s) {
+                        slot.referenced = true;
+                    }
+                }
+            }
+        }
+        plan
+    }
+
+    /// Asks `provider` for every referenced module with a debug file and id, once each, in
+    /// sorted order.
+    pub(crate) fn fetch(&mut self, provider: &dyn ModuleProvider) {
+        for slot in &mut self.slots {
+            if slot.referenced && !slot.debug_file.is_empty() && !slot.debug_id.is_empty() {
+                let (status, stats) = provider.module(slot.debug_file, slot.debug_id);
+                slot.lookup = Some(Lookup { status, stats });
+            }
+        }
+    }
+
+    fn slot_index(&self, job: usize, module_index: Option<u32>) -> Option<usize> {
+        let start = *self.job_start.get(job)?;
+        let end = self
+            .job_start
+            .get(job + 1)
+            .copied()
+            .unwrap_or(self.entry_slot.len());
+        let i = start + module_index? as usize;
+        if i >= end {
+            return None;
+        }
+        self.entry_slot.get(i).map(|&s| s as usize)
+    }
+
+    /// The slot of memory map entry `module_index` of job `job`.
+    pub(crate) fn slot(&self, job: usize, module_index: Option<u32>) -> Option<&Slot<'r>> {
+        self.slots.get(self.slot_index(job, module_index)?)
+    }
+
+    /// The `module` name of a frame and the index to look it up in, if found.
+    #[inline]
+    pub(crate) fn frame_module(&self, job: usize, frame: &FrameRef) -> (&str, Option<&Index>) {
+        match self.slot(job, frame.module_index) {
+            Some(slot) => (
+                slot.name(),
+                slot.lookup
+                    .as_ref()
+                    .and_then(Lookup::module)
+                    .map(|m| &m.index),
+            ),
+            None => (UNKNOWN, None),
+        }
+    }
+
+    /// The slots of job `job`'s memory map entries, in order, with repeats.
+    pub(crate) fn job_slots(&self, job: usize) -> impl Iterator<Item = &Slot<'r>> + '_ {
+        let start = self.job_start.get(job).copied().unwrap_or(0);
+        let end = self
+            .job_start
+            .get(job + 1)
+            .copied()
+            .unwrap_or(self.entry_slot.len());
+        self.entry_slot
+            .get(start..end)
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|&s| self.slots.get(s as usize))
+    }
+
+    /// Job `job`'s `found_modules` entries as slot numbers: each distinct slot once, in
+    /// memory map order (a Python dict keeps the first position of a repeated key). `seen`
+    /// is scratch space.
+    pub(crate) fn found_modules(&self, job: usize, seen: &mut Vec<u32>) -> Vec<usize> {
+        seen.clear();
+        seen.resize(self.slots.len(), 0);
+        let mut out = Vec::new();
+        let start = self.job_start.get(job).copied().unwrap_or(0);
+        let end = self
+            .job_start
+            .get(job + 1)
+            .copied()
+            .unwrap_or(self.entry_slot.len());
+        for &s in self.entry_slot.get(start..end).unwrap_or(&[]) {
+            if let Some(mark) = seen.get_mut(s as usize) {
+                if *mark == 0 {
+                    *mark = 1;
+                    out.push(s as usize);
+                }
+            }
+        }
+        out
+    }
+}
