@@ -519,8 +519,7 @@ fn parse_chunks(input: &[u8], opts: &ParseOptions) -> Vec<Chunk> {
                 // A panic in a parser thread is a bug; surface it as an empty chunk with an
                 // error rather than unwinding through the caller.
                 Err(_) => {
-                    let mut c = Chunk::default();
-                    c.first_error = Some((0, "internal error: parser thread panicked"));
+                    let mut c = Chunk { first_error: Some((0, "internal error: parser thread panicked")), ..Chunk::default() };
                     c.report.record_error(0, "internal error: parser thread panicked", 1);
                     c
                 }
