@@ -1,0 +1,72 @@
+//! `tecken symbolicate --symbols DIR [--cache DIR] [--v4] [REQUEST.json]`.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tecken_core::symbolicator::{LocalDir, SymbolSource};
+use tecken_core::v5::{symbolicate_v4, symbolicate_v5, V5Options};
+use tecken_core::{Symbolicator, SymbolicatorConfig};
+
+use crate::{CliError, CliResult};
+
+/// Arguments of `tecken symbolicate`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Symbol source: a directory in Tecken's layout `{debug_file}/{debug_id}/{sym_file}`.
+    /// Repeat to search several in order.
+    #[arg(long = "symbols", required = true)]
+    symbols: Vec<String>,
+    /// Directory for built indexes, shared between runs (default: build in memory).
+    #[arg(long)]
+    cache: Option<PathBuf>,
+    /// Speak the v4 API instead of v5.
+    #[arg(long)]
+    v4: bool,
+    /// Add Eliot's `debug` timing block to the response.
+    #[arg(long)]
+    debug: bool,
+    /// Maximum number of jobs in one request.
+    #[arg(long, default_value_t = 10)]
+    max_jobs: usize,
+    /// The request JSON file (default: standard input).
+    request: Option<PathBuf>,
+}
+
+/// Turns `--symbols` values into sources.
+pub fn sources(specs: &[String]) -> Result<Vec<Arc<dyn SymbolSource>>, CliError> {
+    let mut out: Vec<Arc<dyn SymbolSource>> = Vec::new();
+    for s in specs {
+        let path = PathBuf::from(s);
+        if !path.is_dir() {
+            return Err(CliError::Usage(format!("--symbols {s}: not a directory")));
+        }
+        out.push(Arc::new(LocalDir::new(path)));
+    }
+    Ok(out)
+}
+
+/// Runs `tecken symbolicate`.
+pub fn run(args: Args) -> CliResult {
+    let sources = sources(&args.symbols)?;
+    let body = match &args.request {
+        Some(p) => std::fs::read(p).map_err(|e| CliError::Failed(format!("{}: {e}", p.display())))?,
+        None => {
+            let mut b = Vec::new();
+            std::io::stdin().read_to_end(&mut b).map_err(|e| CliError::Failed(format!("reading stdin: {e}")))?;
+            b
+        }
+    };
+    let config = SymbolicatorConfig { cache_dir: args.cache.clone(), ..SymbolicatorConfig::default() };
+    let sym = Symbolicator::new(sources, config);
+    let opts = V5Options { max_jobs: args.max_jobs, debug: args.debug, ..V5Options::default() };
+    let resp = if args.v4 { symbolicate_v4(&sym, &body, &opts) } else { symbolicate_v5(&sym, &body, &opts) };
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(&resp.body);
+    let _ = out.write_all(b"\n");
+    let _ = out.flush();
+    if resp.status != 200 {
+        return Err(CliError::Failed(format!("request rejected with HTTP status {}", resp.status)));
+    }
+    Ok(())
+}
