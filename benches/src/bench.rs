@@ -90,6 +90,12 @@ pub struct ColdStats {
     pub first_lookup_ms: f64,
     /// Open + first lookup, milliseconds: median, min, max.
     pub total_ms: [f64; 3],
+    /// Major page faults (disk reads through a mapping) in the open and in the first
+    /// lookup: medians. breakpad-symbols reads with `read`, so it shows none.
+    pub major_faults: [f64; 2],
+    /// MB read from the disk (readahead included) in the open and in the first lookup:
+    /// medians.
+    pub disk_mb: [f64; 2],
     /// Fraction of the file's pages still cached right after eviction (should be ~0).
     pub resident_after_evict: f64,
     /// Why it failed, if it did.
@@ -424,6 +430,8 @@ fn run_cold(
         ..ColdStats::default()
     };
     let (mut open, mut first, mut total) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut faults_open, mut faults_lookup) = (Vec::new(), Vec::new());
+    let (mut disk_open, mut disk_lookup) = (Vec::new(), Vec::new());
     for rep in 0..reps {
         if let Err(e) = evict(path) {
             s.error = Some(format!("evict {}: {e}", path.display()));
@@ -441,6 +449,10 @@ fn run_cold(
                 open.push(o);
                 first.push(l);
                 total.push(o + l);
+                faults_open.push(t.major_faults.0 as f64);
+                faults_lookup.push(t.major_faults.1 as f64);
+                disk_open.push(t.disk_bytes.0 as f64 / 1e6);
+                disk_lookup.push(t.disk_bytes.1 as f64 / 1e6);
             }
             Err(e) => {
                 s.error = Some(e);
@@ -452,6 +464,14 @@ fn run_cold(
     s.open_ms = med_min_max(&mut open)[0];
     s.first_lookup_ms = med_min_max(&mut first)[0];
     s.total_ms = med_min_max(&mut total);
+    s.major_faults = [
+        med_min_max(&mut faults_open)[0],
+        med_min_max(&mut faults_lookup)[0],
+    ];
+    s.disk_mb = [
+        med_min_max(&mut disk_open)[0],
+        med_min_max(&mut disk_lookup)[0],
+    ];
     s
 }
 

@@ -254,57 +254,92 @@ pub struct ColdTimes {
     pub open: Duration,
     /// The first lookup after that.
     pub first_lookup: Duration,
+    /// Major page faults (reads from disk) during the open and during the lookup.
+    pub major_faults: (u64, u64),
+    /// Bytes the process read from the disk (`/proc/self/io` `read_bytes`, readahead
+    /// included) during the open and during the lookup.
+    pub disk_bytes: (u64, u64),
     /// Whether that lookup found a symbol.
     pub hit: bool,
+}
+
+/// Major page faults of this process so far: each is a read from disk through a mapping.
+pub fn major_faults() -> u64 {
+    // SAFETY: getrusage writes one `rusage` into the zeroed struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointer to a properly sized, writable struct.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return 0;
+    }
+    ru.ru_majflt as u64
+}
+
+/// Bytes this process has read from storage (0 where `/proc/self/io` is unavailable).
+pub fn disk_read_bytes() -> u64 {
+    let io = std::fs::read_to_string("/proc/self/io").unwrap_or_default();
+    io.lines()
+        .find_map(|l| l.strip_prefix("read_bytes:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Times `open`, then `lookup` on its result, counting major faults and disk reads of each
+/// (the counters are read between the timed parts).
+fn cold<T>(
+    open: impl FnOnce() -> Result<T, String>,
+    lookup: impl FnOnce(&T) -> bool,
+) -> Result<ColdTimes, String> {
+    let (f0, d0) = (major_faults(), disk_read_bytes());
+    let t = Instant::now();
+    let opened = open()?;
+    let open_time = t.elapsed();
+    let (f1, d1) = (major_faults(), disk_read_bytes());
+    let t = Instant::now();
+    let hit = black_box(lookup(&opened));
+    let first_lookup = t.elapsed();
+    let (f2, d2) = (major_faults(), disk_read_bytes());
+    drop(opened);
+    Ok(ColdTimes {
+        open: open_time,
+        first_lookup,
+        major_faults: (f1 - f0, f2 - f1),
+        disk_bytes: (d1.saturating_sub(d0), d2.saturating_sub(d1)),
+        hit,
+    })
 }
 
 /// Opens our index file and looks `addr` up.
 #[inline(never)]
 pub fn cold_ours(path: &Path, addr: u64) -> Result<ColdTimes, String> {
-    let t = Instant::now();
-    let index = Index::open(path).map_err(err)?;
-    let open = t.elapsed();
-    let t = Instant::now();
-    let hit = black_box(index.lookup(addr)).is_some();
-    Ok(ColdTimes {
-        open,
-        first_lookup: t.elapsed(),
-        hit,
-    })
+    cold(
+        || Index::open(path).map_err(err),
+        |index| index.lookup(addr).is_some(),
+    )
 }
 
 /// Maps a SymCache file, parses its header and looks `addr` up.
 #[inline(never)]
 pub fn cold_symbolic(path: &Path, addr: u64) -> Result<ColdTimes, String> {
-    let t = Instant::now();
-    let file = File::open(path).map_err(err)?;
-    // SAFETY: the benchmark's own file in its output directory; nothing modifies it while
-    // it is mapped.
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(err)?;
-    let cache = SymCache::parse(&map).map_err(err)?;
-    let open = t.elapsed();
-    let t = Instant::now();
-    let hit = lookup_symbolic(&cache, &[addr]).hits > 0;
-    Ok(ColdTimes {
-        open,
-        first_lookup: t.elapsed(),
-        hit,
-    })
+    cold(
+        || {
+            let file = File::open(path).map_err(err)?;
+            // SAFETY: the benchmark's own file in its output directory; nothing modifies it
+            // while it is mapped.
+            let map = unsafe { memmap2::Mmap::map(&file) }.map_err(err)?;
+            // Parse now, as part of the open; the cache borrows the map, so parse again
+            // (free: a header check) for the lookup.
+            SymCache::parse(&map).map_err(err)?;
+            Ok(map)
+        },
+        |map| SymCache::parse(map).is_ok_and(|cache| lookup_symbolic(&cache, &[addr]).hits > 0),
+    )
 }
 
 /// Parses the `.sym` file (breakpad-symbols' only way to open one) and looks `addr` up.
 #[inline(never)]
 pub fn cold_breakpad(sym_path: &Path, addr: u64) -> Result<ColdTimes, String> {
-    let t = Instant::now();
-    let sym = SymbolFile::from_file(sym_path).map_err(err)?;
-    let open = t.elapsed();
-    let t = Instant::now();
-    let hit = lookup_breakpad(&sym, &[addr]).hits > 0;
-    let first_lookup = t.elapsed();
-    drop(sym);
-    Ok(ColdTimes {
-        open,
-        first_lookup,
-        hit,
-    })
+    cold(
+        || SymbolFile::from_file(sym_path).map_err(err),
+        |sym| lookup_breakpad(sym, &[addr]).hits > 0,
+    )
 }

@@ -173,6 +173,26 @@ pub fn input_block(r: &InputResult) -> String {
         ],
         false,
     );
+    row(
+        &mut o,
+        "  major page faults, open + lookup",
+        [
+            part(&c.ours, |c| c.major_faults[0] + c.major_faults[1]),
+            part(&c.symbolic, |c| c.major_faults[0] + c.major_faults[1]),
+            f64::NAN,
+        ],
+        false,
+    );
+    row(
+        &mut o,
+        "  MB read from disk, open + lookup",
+        [
+            part(&c.ours, |c| c.disk_mb[0] + c.disk_mb[1]),
+            part(&c.symbolic, |c| c.disk_mb[0] + c.disk_mb[1]),
+            part(&c.breakpad, |c| c.disk_mb[0] + c.disk_mb[1]),
+        ],
+        false,
+    );
     let sc = if b.symbolic.error.is_some() {
         f64::NAN
     } else {

@@ -1,0 +1,149 @@
+//! `prof MODE ...`: runs one implementation in a loop, for `perf record` / `heaptrack`.
+//!
+//! ```text
+//! prof build-file SYM OUT.idx [N]      tecken-core build_to_file, N times (default 3)
+//! prof build-mem SYM [N]               tecken-core in-memory build
+//! prof build-symbolic SYM [N]          symbolic SymCache conversion
+//! prof build-breakpad SYM [N]          breakpad-symbols parse
+//! prof lookup-ours SYM IDX [SECS]      warm lookups (addresses drawn from SYM), default 10 s
+//! prof lookup-symbolic SYM SYMC [SECS]
+//! prof lookup-breakpad SYM [SECS]
+//! prof cold-ours SYM IDX [REPS]         evict IDX, open + first lookup, REPS times (default 5)
+//! prof cold-symbolic SYM SYMC [REPS]
+//! ```
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use symbolic_symcache::SymCache;
+use tecken_benches::addrs::{sample, scan};
+use tecken_benches::alloc::{self, CountingAlloc};
+use tecken_benches::cold::evict;
+use tecken_benches::peers;
+use tecken_core::index::Index;
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+fn map(path: &str) -> Result<memmap2::Mmap, String> {
+    let f = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
+    // SAFETY: benchmark inputs are not modified while mapped.
+    unsafe { memmap2::Mmap::map(&f) }.map_err(|e| format!("{path}: {e}"))
+}
+
+fn builds(
+    n: usize,
+    sym: &[u8],
+    mut f: impl FnMut(&[u8]) -> Result<(), String>,
+) -> Result<(), String> {
+    for i in 0..n {
+        let base = alloc::reset_peak();
+        let t = Instant::now();
+        f(sym)?;
+        let secs = t.elapsed().as_secs_f64();
+        eprintln!(
+            "build {i}: {secs:.3} s, {:.0} MB/s, peak heap {:.0} MB",
+            sym.len() as f64 / 1e6 / secs,
+            (alloc::peak() - base) as f64 / 1e6
+        );
+    }
+    Ok(())
+}
+
+fn lookups(secs: f64, addrs: &[u64], mut f: impl FnMut(&[u64]) -> u64) {
+    let t = Instant::now();
+    let (mut n, mut hits) = (0u64, 0u64);
+    while t.elapsed() < Duration::from_secs_f64(secs) {
+        hits += f(addrs);
+        n += addrs.len() as u64;
+    }
+    eprintln!(
+        "{n} lookups, {:.1} ns each, {hits} hits",
+        t.elapsed().as_secs_f64() * 1e9 / n as f64
+    );
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    let arg = |i: usize| {
+        args.get(i)
+            .map(String::as_str)
+            .ok_or_else(|| "missing argument".to_string())
+    };
+    let num = |i: usize, d: f64| args.get(i).and_then(|s| s.parse().ok()).unwrap_or(d);
+    let sym = map(arg(1)?)?;
+    let addrs = || sample(&scan(&sym), 200_000, 42);
+    match arg(0)? {
+        "build-file" => {
+            let out = arg(2)?.to_string();
+            builds(num(3, 3.0) as usize, &sym, |s| {
+                peers::build_ours_file(s, Path::new(&out)).map(drop)
+            })
+        }
+        "build-mem" => builds(num(2, 3.0) as usize, &sym, |s| {
+            peers::build_ours_mem(s).map(drop)
+        }),
+        "build-symbolic" => builds(num(2, 1.0) as usize, &sym, |s| {
+            peers::build_symbolic(s).map(drop)
+        }),
+        "build-breakpad" => builds(num(2, 3.0) as usize, &sym, |s| {
+            peers::build_breakpad(s).map(drop)
+        }),
+        "lookup-ours" => {
+            let index = Index::open(arg(2)?).map_err(|e| e.to_string())?;
+            let a = addrs();
+            lookups(num(3, 10.0), &a, |a| peers::lookup_ours(&index, a).hits);
+            Ok(())
+        }
+        "lookup-symbolic" => {
+            let m = map(arg(2)?)?;
+            let cache = SymCache::parse(&m).map_err(|e| e.to_string())?;
+            let a = addrs();
+            lookups(num(3, 10.0), &a, |a| peers::lookup_symbolic(&cache, a).hits);
+            Ok(())
+        }
+        "lookup-breakpad" => {
+            let file = peers::build_breakpad(&sym)?;
+            let a = addrs();
+            lookups(num(2, 10.0), &a, |a| peers::lookup_breakpad(&file, a).hits);
+            Ok(())
+        }
+        mode @ ("cold-ours" | "cold-symbolic") => {
+            let path = Path::new(arg(2)?);
+            let a = addrs();
+            drop(sym);
+            for rep in 0..num(3, 5.0) as usize {
+                evict(path).map_err(|e| e.to_string())?;
+                let t = if mode == "cold-ours" {
+                    peers::cold_ours(path, a[rep])?
+                } else {
+                    peers::cold_symbolic(path, a[rep])?
+                };
+                eprintln!(
+                    "rep {rep}: open {:.2} ms ({} major faults, {:.1} MB read), \
+                     first lookup {:.2} ms ({} major faults, {:.1} MB read), hit {}",
+                    t.open.as_secs_f64() * 1e3,
+                    t.major_faults.0,
+                    t.disk_bytes.0 as f64 / 1e6,
+                    t.first_lookup.as_secs_f64() * 1e3,
+                    t.major_faults.1,
+                    t.disk_bytes.1 as f64 / 1e6,
+                    t.hit
+                );
+            }
+            Ok(())
+        }
+        m => Err(format!("unknown mode {m}")),
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("prof: {e}\nsee the doc comment of benches/src/bin/prof.rs for usage");
+            ExitCode::from(2)
+        }
+    }
+}
