@@ -112,12 +112,12 @@ fn run(args: &[String]) -> Result<(), String> {
             let path = Path::new(arg(2)?);
             let a = addrs();
             drop(sym);
-            for rep in 0..num(3, 5.0) as usize {
+            for (rep, &addr) in a.iter().enumerate().take(num(3, 5.0) as usize) {
                 evict(path).map_err(|e| e.to_string())?;
                 let t = if mode == "cold-ours" {
-                    peers::cold_ours(path, a[rep])?
+                    peers::cold_ours(path, addr)?
                 } else {
-                    peers::cold_symbolic(path, a[rep])?
+                    peers::cold_symbolic(path, addr)?
                 };
                 eprintln!(
                     "rep {rep}: open {:.2} ms ({} major faults, {:.1} MB read), \
