@@ -121,7 +121,7 @@ mod tests {
     fn samples_mostly_inside_funcs() {
         let shape = SymShape {
             funcs: (0..100).map(|i| (i * 0x100, 0x80)).collect(),
-            publics: vec![0x5000],
+            publics: vec![0x7000],
         };
         let addrs = sample(&shape, 10_000, 1);
         let inside = addrs
