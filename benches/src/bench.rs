@@ -42,7 +42,7 @@ impl Default for Config {
         Config {
             out_dir: PathBuf::from("bench-out"),
             lookups: 200_000,
-            rounds: 5,
+            rounds: 7,
             time_scale: 1.0,
             cold_reps: 7,
             seed: 42,
@@ -255,8 +255,8 @@ fn sample_builds(
 }
 
 fn run_builds(sym: &[u8], paths: &Paths, cfg: &Config, sizes: &mut (u64, u64)) -> Builds {
-    // Time budget per implementation: 0.5 s for small files, up to 8 s for libxul-scale.
-    let budget = cfg.time_scale * (sym.len() as f64 / 40e6).clamp(0.5, 8.0);
+    // Time budget per implementation: 0.5 s for small files, up to 12 s for libxul-scale.
+    let budget = cfg.time_scale * (sym.len() as f64 / 40e6).clamp(0.5, 12.0);
     const MIN_SAMPLE_SECS: f64 = 0.05;
     let mut samplers: Vec<Sampler> = [
         Impl::OursFile,

@@ -20,7 +20,7 @@ const USAGE: &str = "usage: compare [options] [--large FILE]... [--fixtures DIR]
   --out DIR         index/SymCache files and the JSON go here (default bench-out)
   --json FILE       JSON summary path (default OUT/compare.json)
   --lookups N       addresses per lookup round (default 200000)
-  --rounds N        timed lookup rounds (default 5)
+  --rounds N        timed lookup rounds (default 7)
   --cold-reps N     cold open repetitions (default 7)
   --time-scale X    scale the build time budget (default 1.0; 0.2 for a quick look)
   --seed S          seed of the lookup addresses (default 42)";
