@@ -56,7 +56,8 @@ pub fn clean_path(path: &str) -> Cow<'_, str> {
     } else {
         (String::new(), path)
     };
-    let absolute = !root.is_empty() && !(root.len() == 2 && root.ends_with(':'));
+    // `C:` without a separator is drive-relative: `..` may still climb above it.
+    let absolute = !root.is_empty() && (root.len() != 2 || !root.ends_with(':'));
 
     let mut parts: Vec<&str> = Vec::new();
     for seg in rest.split(is_sep) {

@@ -479,7 +479,7 @@ fn split_chunks(input: &[u8], n: usize) -> Vec<(usize, usize)> {
     out
 }
 
-fn parse_chunks(input: &[u8], opts: &ParseOptions) -> Vec<Chunk> {
+fn parse_chunks(input: &[u8], opts: &ParseOptions) -> Result<Vec<Chunk>> {
     let threads = if opts.threads == 0 {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     } else {
@@ -502,7 +502,7 @@ fn parse_chunks(input: &[u8], opts: &ParseOptions) -> Vec<Chunk> {
     };
     let ranges = split_chunks(input, threads);
     if ranges.len() == 1 {
-        return vec![make(0).parse(input)];
+        return Ok(vec![make(0).parse(input)]);
     }
     std::thread::scope(|s| {
         let handles: Vec<_> = ranges
@@ -512,18 +512,11 @@ fn parse_chunks(input: &[u8], opts: &ParseOptions) -> Vec<Chunk> {
                 s.spawn(move || p.parse(&input[a..b]))
             })
             .collect();
+        // A panic in a parser thread is a bug; fail the build with an error rather than
+        // unwinding through the caller or silently dropping that chunk's records.
         handles
             .into_iter()
-            .map(|h| match h.join() {
-                Ok(c) => c,
-                // A panic in a parser thread is a bug; surface it as an empty chunk with an
-                // error rather than unwinding through the caller.
-                Err(_) => {
-                    let mut c = Chunk { first_error: Some((0, "internal error: parser thread panicked")), ..Chunk::default() };
-                    c.report.record_error(0, "internal error: parser thread panicked", 1);
-                    c
-                }
-            })
+            .map(|h| h.join().map_err(|_| Error::new(ErrorKind::Internal, "internal error: a parser thread panicked")))
             .collect()
     })
 }
@@ -712,7 +705,7 @@ fn pad<W: Write>(w: &mut CrcWriter<W>) -> std::io::Result<()> {
 /// which holds the checksum, is written last.
 pub fn build_to_writer<W: Write + Seek>(sym: &[u8], out: W, opts: &BuildOptions) -> Result<BuildReport> {
     let popts = &opts.parse;
-    let chunks = parse_chunks(sym, popts);
+    let chunks = parse_chunks(sym, popts)?;
 
     // Line numbers in chunk reports are chunk-local; make them absolute.
     let mut report = ParseReport::default();

@@ -141,7 +141,7 @@ impl Index {
             let end = off.checked_add(len).ok_or_else(|| Error::corrupt("section overflows"))?;
             // Sections follow each other in order, each at the next 8-byte boundary, as the
             // builder writes them: no gaps, no overlaps.
-            if off != align8(prev_end as u64) || end > b.len() as u64 || len % esize as u64 != 0 {
+            if off != align8(prev_end as u64) || end > b.len() as u64 || !len.is_multiple_of(esize as u64) {
                 return Err(Error::corrupt(format!("section {id} lies outside the file or is misaligned")));
             }
             // Padding is zero: a section length cut short by a few bytes leaves non-zero
