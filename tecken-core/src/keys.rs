@@ -25,7 +25,8 @@ pub const SYMBOL_FILE_PREFIX: &str = "v1";
 
 /// The file extensions Tecken serves; anything else is a 404 without a storage lookup
 /// (Tecken's `DOWNLOAD_FILE_EXTENSIONS_ALLOWED`). Case-sensitive, as in Tecken.
-pub const ALLOWED_DOWNLOAD_EXTENSIONS: [&str; 6] = [".sym", ".dl_", ".ex_", ".pd_", ".dbg.gz", ".tar.bz2"];
+pub const ALLOWED_DOWNLOAD_EXTENSIONS: [&str; 6] =
+    [".sym", ".dl_", ".ex_", ".pd_", ".dbg.gz", ".tar.bz2"];
 
 /// The debug id debuggers ask for when they have none; never stored, always ignored.
 pub const BOGUS_DEBUG_ID: &str = "000000000000000000000000000000000";
@@ -98,7 +99,9 @@ pub fn is_safe_component(s: &str) -> bool {
 pub fn is_ignored_download(_debug_file: &str, debug_id: &str, file: &str) -> bool {
     file == "file.ptr"
         || debug_id == BOGUS_DEBUG_ID
-        || !ALLOWED_DOWNLOAD_EXTENSIONS.iter().any(|ext| file.ends_with(ext))
+        || !ALLOWED_DOWNLOAD_EXTENSIONS
+            .iter()
+            .any(|ext| file.ends_with(ext))
 }
 
 /// The lower-cased extension of `file` without the dot (`xul.SYM` -> `sym`), as Python's
@@ -130,7 +133,10 @@ pub fn content_type(file: &str) -> Option<&'static str> {
 /// file system or a URL.
 pub fn check_storage_key(key: &str) -> Result<()> {
     if key.is_empty() || key.starts_with('/') || !key.split('/').all(is_safe_component) {
-        return Err(Error::new(ErrorKind::InvalidInput, format!("invalid storage key {key:?}")));
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("invalid storage key {key:?}"),
+        ));
     }
     Ok(())
 }
@@ -151,11 +157,20 @@ impl ObjectKey {
     pub fn new(debug_file: &str, debug_id: &str, file: &str) -> Result<ObjectKey> {
         for (what, part) in [("debug file", debug_file), ("file", file)] {
             if !is_safe_component(part) || has_invalid_key_chars(part) {
-                return Err(Error::new(ErrorKind::InvalidInput, format!("invalid {what} name {part:?}")));
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("invalid {what} name {part:?}"),
+                ));
             }
         }
-        if debug_id.is_empty() || debug_id.len() > 255 || !debug_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(Error::new(ErrorKind::InvalidInput, format!("invalid debug id {debug_id:?}")));
+        if debug_id.is_empty()
+            || debug_id.len() > 255
+            || !debug_id.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("invalid debug id {debug_id:?}"),
+            ));
         }
         Ok(ObjectKey {
             debug_file: debug_file.to_owned(),
@@ -169,7 +184,10 @@ impl ObjectKey {
         let mut parts = path.split('/');
         match (parts.next(), parts.next(), parts.next(), parts.next()) {
             (Some(a), Some(b), Some(c), None) => ObjectKey::new(a, b, c),
-            _ => Err(Error::new(ErrorKind::InvalidInput, format!("invalid key {path:?}: expected <debug_file>/<debug_id>/<file>"))),
+            _ => Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("invalid key {path:?}: expected <debug_file>/<debug_id>/<file>"),
+            )),
         }
     }
 
@@ -244,7 +262,11 @@ pub fn parse_storage_key(key: &str) -> Option<(Area, ObjectKey)> {
 /// Python's `repr()` of a string as Tecken's error messages show it: single quotes unless
 /// the text has a single quote and no double quote.
 pub(crate) fn py_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -257,7 +279,9 @@ pub(crate) fn py_repr(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -271,10 +295,23 @@ mod tests {
 
     #[test]
     fn invalid_chars_follow_tecken() {
-        for bad in ["x%l.pdb", "xul#.ex_", "x\u{fc}l.pdb", "a\u{7}b", "a|b", "a~b"] {
+        for bad in [
+            "x%l.pdb",
+            "xul#.ex_",
+            "x\u{fc}l.pdb",
+            "a\u{7}b",
+            "a|b",
+            "a~b",
+        ] {
             assert!(has_invalid_key_chars(bad), "{bad:?}");
         }
-        for good in ["xul.pdb", "\u{6c49}.pdb", "\u{26a1}\u{fe0f}.sym", "space in the filename.pdb", "c++filt"] {
+        for good in [
+            "xul.pdb",
+            "\u{6c49}.pdb",
+            "\u{26a1}\u{fe0f}.sym",
+            "space in the filename.pdb",
+            "c++filt",
+        ] {
             assert!(!has_invalid_key_chars(good), "{good:?}");
         }
     }
@@ -283,13 +320,25 @@ mod tests {
     fn keys_upper_case_ids_and_reject_traversal() {
         let k = ObjectKey::new("xul.pdb", "abc1", "xul.sym").unwrap();
         assert_eq!(k.storage_key(Area::Try), "try/v1/xul.pdb/ABC1/xul.sym");
-        for (f, i, n) in [("..", "A", "x.sym"), ("a", "..", "x.sym"), ("a", "A", ".."), ("a/b", "A", "c"), ("", "A", "c")] {
+        for (f, i, n) in [
+            ("..", "A", "x.sym"),
+            ("a", "..", "x.sym"),
+            ("a", "A", ".."),
+            ("a/b", "A", "c"),
+            ("", "A", "c"),
+        ] {
             assert!(ObjectKey::new(f, i, n).is_err(), "{f}/{i}/{n}");
         }
         assert!(ObjectKey::parse("a/b").is_err());
         assert!(ObjectKey::parse("a/b/c/d").is_err());
-        assert_eq!(ObjectKey::for_module("xul.pdb", "a").unwrap().file(), "xul.sym");
-        assert_eq!(ObjectKey::for_module("libxul.so", "a").unwrap().file(), "libxul.so.sym");
+        assert_eq!(
+            ObjectKey::for_module("xul.pdb", "a").unwrap().file(),
+            "xul.sym"
+        );
+        assert_eq!(
+            ObjectKey::for_module("libxul.so", "a").unwrap().file(),
+            "libxul.so.sym"
+        );
         assert!(check_storage_key("v1/../x").is_err());
         assert!(check_storage_key("/etc/passwd").is_err());
         assert!(check_storage_key("v1//x").is_err());
@@ -300,8 +349,19 @@ mod tests {
     fn ignored_downloads() {
         assert!(is_ignored_download("a.pdb", "ABC", "file.ptr"));
         assert!(is_ignored_download("a.pdb", BOGUS_DEBUG_ID, "a.sym"));
-        assert!(is_ignored_download("xul.pdb", "44E4EC8C2F41492B9369D6B9A059577C2", "xul.xxx"));
-        for ok in ["a.sym", "a.dl_", "a.ex_", "a.pd_", "a.dbg.gz", "a.dSYM.tar.bz2"] {
+        assert!(is_ignored_download(
+            "xul.pdb",
+            "44E4EC8C2F41492B9369D6B9A059577C2",
+            "xul.xxx"
+        ));
+        for ok in [
+            "a.sym",
+            "a.dl_",
+            "a.ex_",
+            "a.pd_",
+            "a.dbg.gz",
+            "a.dSYM.tar.bz2",
+        ] {
             assert!(!is_ignored_download("a", "AB", ok), "{ok}");
         }
     }
@@ -320,7 +380,10 @@ mod tests {
     fn storage_keys_parse() {
         let (a, k) = parse_storage_key("try/v1/a.pdb/ab/a.sym").unwrap();
         assert_eq!((a, k.debug_id()), (Area::Try, "AB"));
-        assert_eq!(parse_storage_key("v1/a.pdb/AB/a.sym").unwrap().0, Area::Regular);
+        assert_eq!(
+            parse_storage_key("v1/a.pdb/AB/a.sym").unwrap().0,
+            Area::Regular
+        );
         assert!(parse_storage_key("codeid/a.dll/AB").is_none());
     }
 

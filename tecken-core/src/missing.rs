@@ -77,7 +77,11 @@ pub struct CsvOptions {
 
 impl Default for CsvOptions {
     fn default() -> Self {
-        CsvOptions { since: None, pdb_only: true, with_counts: false }
+        CsvOptions {
+            since: None,
+            pdb_only: true,
+            with_counts: false,
+        }
     }
 }
 
@@ -99,21 +103,38 @@ impl MissingSymbols {
     /// A recorder keeping at most `capacity` modules (at least 1).
     pub fn new(capacity: usize) -> MissingSymbols {
         let cap = NonZeroUsize::new(capacity.max(1)).unwrap_or(NonZeroUsize::MIN);
-        MissingSymbols { entries: Mutex::new(LruCache::new(cap)) }
+        MissingSymbols {
+            entries: Mutex::new(LruCache::new(cap)),
+        }
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, LruCache<ModuleId, Seen>>> {
-        self.entries.lock().map_err(|_| Error::new(ErrorKind::Internal, "missing-symbols lock poisoned"))
+        self.entries
+            .lock()
+            .map_err(|_| Error::new(ErrorKind::Internal, "missing-symbols lock poisoned"))
     }
 
     /// Records one request for a module that was not found. The debug id is upper-cased;
     /// code file and id may be empty.
-    pub fn record(&self, debug_file: &str, debug_id: &str, code_file: &str, code_id: &str) -> Result<()> {
+    pub fn record(
+        &self,
+        debug_file: &str,
+        debug_id: &str,
+        code_file: &str,
+        code_id: &str,
+    ) -> Result<()> {
         self.record_at(debug_file, debug_id, code_file, code_id, SystemTime::now())
     }
 
     /// [`MissingSymbols::record`] at a given time (for tests and replays).
-    pub fn record_at(&self, debug_file: &str, debug_id: &str, code_file: &str, code_id: &str, at: SystemTime) -> Result<()> {
+    pub fn record_at(
+        &self,
+        debug_file: &str,
+        debug_id: &str,
+        code_file: &str,
+        code_id: &str,
+        at: SystemTime,
+    ) -> Result<()> {
         let id = ModuleId {
             debug_file: clip(debug_file),
             debug_id: clip(debug_id).to_ascii_uppercase(),
@@ -127,7 +148,14 @@ impl MissingSymbols {
                 seen.last_seen = seen.last_seen.max(at);
             }
             None => {
-                entries.put(id, Seen { count: 1, first_seen: at, last_seen: at });
+                entries.put(
+                    id,
+                    Seen {
+                        count: 1,
+                        first_seen: at,
+                        last_seen: at,
+                    },
+                );
             }
         }
         Ok(())
@@ -176,14 +204,26 @@ impl MissingSymbols {
             .filter(|m| opts.since.is_none_or(|t| m.last_seen >= t))
             .filter(|m| !opts.pdb_only || m.debug_file.to_ascii_lowercase().ends_with(".pdb"))
             .collect();
-        rows.sort_by(|a, b| (&a.debug_file, &a.debug_id, &a.code_file, &a.code_id).cmp(&(&b.debug_file, &b.debug_id, &b.code_file, &b.code_id)));
+        rows.sort_by(|a, b| {
+            (&a.debug_file, &a.debug_id, &a.code_file, &a.code_id).cmp(&(
+                &b.debug_file,
+                &b.debug_id,
+                &b.code_file,
+                &b.code_id,
+            ))
+        });
         let mut out = String::from("debug_file,debug_id,code_file,code_id");
         if opts.with_counts {
             out.push_str(",count,last_seen");
         }
         out.push_str("\r\n");
         for m in rows {
-            let mut fields = vec![csv_field(&m.debug_file), csv_field(&m.debug_id), csv_field(&m.code_file), csv_field(&m.code_id)];
+            let mut fields = vec![
+                csv_field(&m.debug_file),
+                csv_field(&m.debug_id),
+                csv_field(&m.code_file),
+                csv_field(&m.code_id),
+            ];
             if opts.with_counts {
                 fields.push(m.count.to_string());
                 fields.push(rfc3339(m.last_seen));
@@ -206,7 +246,10 @@ fn csv_field(s: &str) -> String {
 
 /// `YYYY-MM-DDTHH:MM:SSZ` (UTC).
 pub(crate) fn rfc3339(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0) as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Howard Hinnant's days-to-civil.
     let z = days + 719_468;
@@ -218,7 +261,12 @@ pub(crate) fn rfc3339(t: SystemTime) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]
@@ -233,7 +281,12 @@ mod tests {
         m.record("b.pdb", "2", "", "").unwrap();
         m.record("a.pdb", "1", "", "").unwrap(); // a is now the most recent
         m.record("c.pdb", "3", "", "").unwrap(); // evicts b
-        let names: Vec<String> = m.snapshot().unwrap().into_iter().map(|s| s.debug_file).collect();
+        let names: Vec<String> = m
+            .snapshot()
+            .unwrap()
+            .into_iter()
+            .map(|s| s.debug_file)
+            .collect();
         assert_eq!(names, ["c.pdb", "a.pdb"]);
     }
 
@@ -242,12 +295,37 @@ mod tests {
         let m = MissingSymbols::new(10);
         let t0 = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         m.record_at("old.pdb", "1", "", "", t0).unwrap();
-        m.record_at("libxul.so", "2", "", "", t0 + Duration::from_secs(100)).unwrap();
-        m.record_at("we,ird.pdb", "3", "x.dll", "AB", t0 + Duration::from_secs(100)).unwrap();
-        let csv = m.to_csv(&CsvOptions { since: Some(t0 + Duration::from_secs(50)), ..CsvOptions::default() }).unwrap();
-        assert_eq!(csv, "debug_file,debug_id,code_file,code_id\r\n\"we,ird.pdb\",3,x.dll,AB\r\n");
-        let all = m.to_csv(&CsvOptions { pdb_only: false, with_counts: true, since: None }).unwrap();
-        assert!(all.contains("libxul.so,2,,,1,2023-11-14T22:15:00Z\r\n"), "{all}");
+        m.record_at("libxul.so", "2", "", "", t0 + Duration::from_secs(100))
+            .unwrap();
+        m.record_at(
+            "we,ird.pdb",
+            "3",
+            "x.dll",
+            "AB",
+            t0 + Duration::from_secs(100),
+        )
+        .unwrap();
+        let csv = m
+            .to_csv(&CsvOptions {
+                since: Some(t0 + Duration::from_secs(50)),
+                ..CsvOptions::default()
+            })
+            .unwrap();
+        assert_eq!(
+            csv,
+            "debug_file,debug_id,code_file,code_id\r\n\"we,ird.pdb\",3,x.dll,AB\r\n"
+        );
+        let all = m
+            .to_csv(&CsvOptions {
+                pdb_only: false,
+                with_counts: true,
+                since: None,
+            })
+            .unwrap();
+        assert!(
+            all.contains("libxul.so,2,,,1,2023-11-14T22:15:00Z\r\n"),
+            "{all}"
+        );
     }
 
     #[test]
@@ -256,7 +334,9 @@ mod tests {
         let handles: Vec<_> = (0..4)
             .map(|_| {
                 let m = m.clone();
-                std::thread::spawn(move || (0..1000).for_each(|_| m.record("x.pdb", "ab", "", "").unwrap()))
+                std::thread::spawn(move || {
+                    (0..1000).for_each(|_| m.record("x.pdb", "ab", "", "").unwrap())
+                })
             })
             .collect();
         handles.into_iter().for_each(|h| h.join().unwrap());
@@ -266,6 +346,9 @@ mod tests {
     #[test]
     fn dates() {
         assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00Z");
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00Z"
+        );
     }
 }

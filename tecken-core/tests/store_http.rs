@@ -11,14 +11,20 @@ use std::time::{Duration, Instant};
 
 use tecken_core::keys::ObjectKey;
 use tecken_core::store::encoding::encode;
-use tecken_core::store::{BodyMode, ChainStore, Download, DownloadRequest, HttpConfig, HttpLayout, HttpStore, LocalStore, Storage, SymbolStore};
+use tecken_core::store::{
+    BodyMode, ChainStore, Download, DownloadRequest, HttpConfig, HttpLayout, HttpStore, LocalStore,
+    Storage, SymbolStore,
+};
 use tecken_core::symbolicator::{SymData, SymKey, SymbolSource};
 use tecken_core::ErrorKind;
 
 /// What the server answers for a path.
 #[derive(Clone)]
 enum Reply {
-    Ok { body: Vec<u8>, gzip: bool },
+    Ok {
+        body: Vec<u8>,
+        gzip: bool,
+    },
     Redirect(String),
     Status(u16),
     /// Fail with this status `n` times, then answer the inner reply.
@@ -48,7 +54,12 @@ fn serve(routes: HashMap<String, Reply>) -> Server {
     Server { base, hits }
 }
 
-fn handle(mut stream: TcpStream, routes: &Mutex<HashMap<String, Reply>>, counters: &Mutex<HashMap<String, usize>>, hits: &Mutex<Vec<String>>) {
+fn handle(
+    mut stream: TcpStream,
+    routes: &Mutex<HashMap<String, Reply>>,
+    counters: &Mutex<HashMap<String, usize>>,
+    hits: &Mutex<Vec<String>>,
+) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     loop {
         let mut line = String::new();
@@ -56,7 +67,10 @@ fn handle(mut stream: TcpStream, routes: &Mutex<HashMap<String, Reply>>, counter
             return;
         }
         let mut parts = line.split_whitespace();
-        let (method, path) = (parts.next().unwrap_or("").to_owned(), parts.next().unwrap_or("").to_owned());
+        let (method, path) = (
+            parts.next().unwrap_or("").to_owned(),
+            parts.next().unwrap_or("").to_owned(),
+        );
         let mut range: Option<usize> = None;
         loop {
             let mut h = String::new();
@@ -68,14 +82,23 @@ fn handle(mut stream: TcpStream, routes: &Mutex<HashMap<String, Reply>>, counter
             }
         }
         hits.lock().unwrap().push(format!("{method} {path}"));
-        let mut reply = routes.lock().unwrap().get(&path).cloned().unwrap_or(Reply::Status(404));
+        let mut reply = routes
+            .lock()
+            .unwrap()
+            .get(&path)
+            .cloned()
+            .unwrap_or(Reply::Status(404));
         loop {
             match reply {
                 Reply::Flaky(status, n, inner) => {
                     let mut c = counters.lock().unwrap();
                     let seen = c.entry(path.clone()).or_insert(0);
                     *seen += 1;
-                    reply = if *seen <= n { Reply::Status(status) } else { *inner };
+                    reply = if *seen <= n {
+                        Reply::Status(status)
+                    } else {
+                        *inner
+                    };
                 }
                 Reply::Slow(d, inner) => {
                     std::thread::sleep(d);
@@ -121,24 +144,84 @@ fn tecken_routes() -> HashMap<String, Reply> {
     let gz = encode("xul.sym", SYM, 6).unwrap().body;
     let mut r = HashMap::new();
     // Tecken answers downloads with a redirect to the bucket, which serves gzip.
-    r.insert("/xul.pdb/0185139C8F04FFC94C4C44205044422E1/xul.sym".into(), Reply::Redirect("/bucket/v1/xul.pdb/0185139C8F04FFC94C4C44205044422E1/xul.sym".into()));
-    r.insert("/bucket/v1/xul.pdb/0185139C8F04FFC94C4C44205044422E1/xul.sym".into(), Reply::Ok { body: gz, gzip: true });
+    r.insert(
+        "/xul.pdb/0185139C8F04FFC94C4C44205044422E1/xul.sym".into(),
+        Reply::Redirect("/bucket/v1/xul.pdb/0185139C8F04FFC94C4C44205044422E1/xul.sym".into()),
+    );
+    r.insert(
+        "/bucket/v1/xul.pdb/0185139C8F04FFC94C4C44205044422E1/xul.sym".into(),
+        Reply::Ok {
+            body: gz,
+            gzip: true,
+        },
+    );
     // A code-id URL redirects to the debug-id URL.
-    r.insert("/xul.dll/60533C886EFD000/xul.sym".into(), Reply::Redirect("/xul.pdb/0185139C8F04FFC94C4C44205044422E1/xul.sym".into()));
+    r.insert(
+        "/xul.dll/60533C886EFD000/xul.sym".into(),
+        Reply::Redirect("/xul.pdb/0185139C8F04FFC94C4C44205044422E1/xul.sym".into()),
+    );
     // A plain .sym, and one only in Try.
-    r.insert("/plain.pdb/AB/plain.sym".into(), Reply::Ok { body: b"MODULE windows x86 AB plain.pdb\n".to_vec(), gzip: false });
-    r.insert("/try/tryonly.pdb/CD/tryonly.sym".into(), Reply::Ok { body: b"MODULE windows x86 CD tryonly.pdb\n".to_vec(), gzip: false });
+    r.insert(
+        "/plain.pdb/AB/plain.sym".into(),
+        Reply::Ok {
+            body: b"MODULE windows x86 AB plain.pdb\n".to_vec(),
+            gzip: false,
+        },
+    );
+    r.insert(
+        "/try/tryonly.pdb/CD/tryonly.sym".into(),
+        Reply::Ok {
+            body: b"MODULE windows x86 CD tryonly.pdb\n".to_vec(),
+            gzip: false,
+        },
+    );
     r.insert("/broken.pdb/AB/broken.sym".into(), Reply::Status(500));
     r.insert("/forbidden.pdb/AB/forbidden.sym".into(), Reply::Status(403));
-    r.insert("/flaky.pdb/AB/flaky.sym".into(), Reply::Flaky(503, 2, Box::new(Reply::Ok { body: b"MODULE w x86 AB flaky.pdb\n".to_vec(), gzip: false })));
-    r.insert("/limited.pdb/AB/limited.sym".into(), Reply::Flaky(429, 1, Box::new(Reply::Ok { body: b"MODULE w x86 AB limited.pdb\n".to_vec(), gzip: false })));
-    r.insert("/slow.pdb/AB/slow.sym".into(), Reply::Slow(Duration::from_secs(3), Box::new(Reply::Ok { body: b"late".to_vec(), gzip: false })));
-    r.insert("/loop.pdb/AB/loop.sym".into(), Reply::Redirect("/loop.pdb/AB/loop.sym".into()));
+    r.insert(
+        "/flaky.pdb/AB/flaky.sym".into(),
+        Reply::Flaky(
+            503,
+            2,
+            Box::new(Reply::Ok {
+                body: b"MODULE w x86 AB flaky.pdb\n".to_vec(),
+                gzip: false,
+            }),
+        ),
+    );
+    r.insert(
+        "/limited.pdb/AB/limited.sym".into(),
+        Reply::Flaky(
+            429,
+            1,
+            Box::new(Reply::Ok {
+                body: b"MODULE w x86 AB limited.pdb\n".to_vec(),
+                gzip: false,
+            }),
+        ),
+    );
+    r.insert(
+        "/slow.pdb/AB/slow.sym".into(),
+        Reply::Slow(
+            Duration::from_secs(3),
+            Box::new(Reply::Ok {
+                body: b"late".to_vec(),
+                gzip: false,
+            }),
+        ),
+    );
+    r.insert(
+        "/loop.pdb/AB/loop.sym".into(),
+        Reply::Redirect("/loop.pdb/AB/loop.sym".into()),
+    );
     r
 }
 
 fn config(base: &str) -> HttpConfig {
-    HttpConfig { backoff: Duration::from_millis(10), timeout: Duration::from_millis(800), ..HttpConfig::new(base) }
+    HttpConfig {
+        backoff: Duration::from_millis(10),
+        timeout: Duration::from_millis(800),
+        ..HttpConfig::new(base)
+    }
 }
 
 fn key(s: &str) -> ObjectKey {
@@ -152,7 +235,10 @@ fn follows_redirects_and_decompresses() {
     let k = key("xul.pdb/0185139c8f04ffc94c4c44205044422e1/xul.sym");
     assert_eq!(store.get(&k, false).unwrap().unwrap(), SYM);
     // Stored form for a proxy: the gzip as the bucket sent it.
-    let req = DownloadRequest { body: BodyMode::Stored, ..DownloadRequest::new("xul.pdb", "0185139C8F04FFC94C4C44205044422E1", "xul.sym") };
+    let req = DownloadRequest {
+        body: BodyMode::Stored,
+        ..DownloadRequest::new("xul.pdb", "0185139C8F04FFC94C4C44205044422E1", "xul.sym")
+    };
     match store.download(&req).unwrap() {
         Download::Found(f) => {
             assert_eq!(f.content_encoding.as_deref(), Some("gzip"));
@@ -161,14 +247,33 @@ fn follows_redirects_and_decompresses() {
         other => panic!("{other:?}"),
     }
     // A code-id URL works through Tecken's own redirect.
-    assert_eq!(store.get(&key("xul.dll/60533C886EFD000/xul.sym"), false).unwrap().unwrap(), SYM);
+    assert_eq!(
+        store
+            .get(&key("xul.dll/60533C886EFD000/xul.sym"), false)
+            .unwrap()
+            .unwrap(),
+        SYM
+    );
     // Plain .sym files are fine too; the header is read with a ranged request.
-    assert_eq!(store.get(&key("plain.pdb/AB/plain.sym"), false).unwrap().unwrap(), b"MODULE windows x86 AB plain.pdb\n");
-    let h = store.read_sym_header(&k, tecken_core::keys::Area::Regular).unwrap().unwrap();
+    assert_eq!(
+        store
+            .get(&key("plain.pdb/AB/plain.sym"), false)
+            .unwrap()
+            .unwrap(),
+        b"MODULE windows x86 AB plain.pdb\n"
+    );
+    let h = store
+        .read_sym_header(&k, tecken_core::keys::Area::Regular)
+        .unwrap()
+        .unwrap();
     assert_eq!(h.code_id.unwrap().file.as_deref(), Some("xul.dll"));
     // As a symbolicator source.
     let source = HttpStore::new(config(&server.base)).unwrap();
-    match source.fetch(&SymKey::for_module("xul.pdb", "0185139C8F04FFC94C4C44205044422E1").unwrap()).unwrap().unwrap() {
+    match source
+        .fetch(&SymKey::for_module("xul.pdb", "0185139C8F04FFC94C4C44205044422E1").unwrap())
+        .unwrap()
+        .unwrap()
+    {
         SymData::Bytes(b) => assert_eq!(b, SYM),
         other => panic!("{other:?}"),
     }
@@ -178,13 +283,23 @@ fn follows_redirects_and_decompresses() {
 fn not_found_is_final_and_try_is_searched_after_regular() {
     let server = serve(tecken_routes());
     let store = SymbolStore::new(HttpStore::new(config(&server.base)).unwrap());
-    assert!(store.get(&key("missing.pdb/AB/missing.sym"), false).unwrap().is_none());
+    assert!(store
+        .get(&key("missing.pdb/AB/missing.sym"), false)
+        .unwrap()
+        .is_none());
     let k = key("tryonly.pdb/CD/tryonly.sym");
     assert!(store.get(&k, false).unwrap().is_none());
     assert!(store.get(&k, true).unwrap().is_some());
     let hits = server.hits.lock().unwrap().clone();
     let order: Vec<&String> = hits.iter().filter(|h| h.contains("tryonly")).collect();
-    assert_eq!(order, ["GET /tryonly.pdb/CD/tryonly.sym", "GET /tryonly.pdb/CD/tryonly.sym", "GET /try/tryonly.pdb/CD/tryonly.sym"]);
+    assert_eq!(
+        order,
+        [
+            "GET /tryonly.pdb/CD/tryonly.sym",
+            "GET /tryonly.pdb/CD/tryonly.sym",
+            "GET /try/tryonly.pdb/CD/tryonly.sym"
+        ]
+    );
     // A 404 is not retried.
     assert_eq!(hits.iter().filter(|h| h.contains("missing")).count(), 1);
 }
@@ -193,64 +308,155 @@ fn not_found_is_final_and_try_is_searched_after_regular() {
 fn server_errors_are_retried_then_reported_never_not_found() {
     let server = serve(tecken_routes());
     let store = SymbolStore::new(HttpStore::new(config(&server.base)).unwrap());
-    let e = store.get(&key("broken.pdb/AB/broken.sym"), false).unwrap_err();
+    let e = store
+        .get(&key("broken.pdb/AB/broken.sym"), false)
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Storage);
     assert!(e.to_string().contains("HTTP 500"), "{e}");
-    let tries = server.hits.lock().unwrap().iter().filter(|h| h.contains("broken")).count();
+    let tries = server
+        .hits
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|h| h.contains("broken"))
+        .count();
     assert_eq!(tries, 4, "the first attempt and 3 retries");
     // 403 is an error at once.
-    assert_eq!(store.get(&key("forbidden.pdb/AB/forbidden.sym"), false).unwrap_err().kind(), ErrorKind::Storage);
+    assert_eq!(
+        store
+            .get(&key("forbidden.pdb/AB/forbidden.sym"), false)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Storage
+    );
     // 503 twice then 200, and 429 once then 200: retried with backoff until it works.
-    assert!(store.get(&key("flaky.pdb/AB/flaky.sym"), false).unwrap().is_some());
-    assert!(store.get(&key("limited.pdb/AB/limited.sym"), false).unwrap().is_some());
+    assert!(store
+        .get(&key("flaky.pdb/AB/flaky.sym"), false)
+        .unwrap()
+        .is_some());
+    assert!(store
+        .get(&key("limited.pdb/AB/limited.sym"), false)
+        .unwrap()
+        .is_some());
     // Redirect loops end.
-    assert_eq!(store.get(&key("loop.pdb/AB/loop.sym"), false).unwrap_err().kind(), ErrorKind::Storage);
+    assert_eq!(
+        store
+            .get(&key("loop.pdb/AB/loop.sym"), false)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Storage
+    );
     // Through download(): an error, not Download::NotFound.
-    assert!(store.download(&DownloadRequest::new("broken.pdb", "AB", "broken.sym")).is_err());
+    assert!(store
+        .download(&DownloadRequest::new("broken.pdb", "AB", "broken.sym"))
+        .is_err());
 }
 
 #[test]
 fn timeouts_are_errors() {
     let server = serve(tecken_routes());
-    let cfg = HttpConfig { retries: 1, timeout: Duration::from_millis(300), backoff: Duration::from_millis(10), ..HttpConfig::new(&server.base) };
+    let cfg = HttpConfig {
+        retries: 1,
+        timeout: Duration::from_millis(300),
+        backoff: Duration::from_millis(10),
+        ..HttpConfig::new(&server.base)
+    };
     let store = HttpStore::new(cfg).unwrap();
     let started = Instant::now();
     let e = store.get("v1/slow.pdb/AB/slow.sym").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Storage);
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
 fn connection_refused_is_retried_then_an_error() {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port(); // closed again
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port(); // closed again
     let store = HttpStore::new(config(&format!("http://127.0.0.1:{port}"))).unwrap();
-    assert_eq!(store.head("v1/a/AB/a.sym").unwrap_err().kind(), ErrorKind::Storage);
+    assert_eq!(
+        store.head("v1/a/AB/a.sym").unwrap_err().kind(),
+        ErrorKind::Storage
+    );
 }
 
 #[test]
 fn read_only_and_chained_behind_a_local_cache() {
     let server = serve(tecken_routes());
     let http = HttpStore::new(config(&server.base)).unwrap();
-    assert_eq!(http.put("v1/a/AB/a.sym", &tecken_core::store::PutObject::raw(b"x")).unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        http.put("v1/a/AB/a.sym", &tecken_core::store::PutObject::raw(b"x"))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidInput
+    );
     let dir = tempfile::tempdir().unwrap();
     let local = LocalStore::new(dir.path()).unwrap();
     let chain = ChainStore::new(vec![Arc::new(local), Arc::new(http)]);
     let store = SymbolStore::new(chain);
     // The local copy answers first...
-    store.put_file(&key("plain.pdb/AB/plain.sym"), tecken_core::keys::Area::Regular, b"MODULE local copy\n").unwrap();
-    assert_eq!(store.get(&key("plain.pdb/AB/plain.sym"), false).unwrap().unwrap(), b"MODULE local copy\n");
+    store
+        .put_file(
+            &key("plain.pdb/AB/plain.sym"),
+            tecken_core::keys::Area::Regular,
+            b"MODULE local copy\n",
+        )
+        .unwrap();
+    assert_eq!(
+        store
+            .get(&key("plain.pdb/AB/plain.sym"), false)
+            .unwrap()
+            .unwrap(),
+        b"MODULE local copy\n"
+    );
     // ...then HTTP.
-    assert_eq!(store.get(&key("xul.pdb/0185139C8F04FFC94C4C44205044422E1/xul.sym"), false).unwrap().unwrap(), SYM);
-    assert!(!server.hits.lock().unwrap().iter().any(|h| h.contains("plain")));
+    assert_eq!(
+        store
+            .get(
+                &key("xul.pdb/0185139C8F04FFC94C4C44205044422E1/xul.sym"),
+                false
+            )
+            .unwrap()
+            .unwrap(),
+        SYM
+    );
+    assert!(!server
+        .hits
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|h| h.contains("plain")));
     // A failing member with no answer elsewhere is an error, not "not found".
-    assert_eq!(store.get(&key("broken.pdb/AB/broken.sym"), false).unwrap_err().kind(), ErrorKind::Storage);
+    assert_eq!(
+        store
+            .get(&key("broken.pdb/AB/broken.sym"), false)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Storage
+    );
 }
 
 #[test]
 fn bucket_layout() {
     let mut routes = HashMap::new();
-    routes.insert("/bucket/v1/a.pdb/AB/a.sym".to_owned(), Reply::Ok { body: b"MODULE w x86 AB a.pdb\n".to_vec(), gzip: false });
+    routes.insert(
+        "/bucket/v1/a.pdb/AB/a.sym".to_owned(),
+        Reply::Ok {
+            body: b"MODULE w x86 AB a.pdb\n".to_vec(),
+            gzip: false,
+        },
+    );
     let server = serve(routes);
-    let store = HttpStore::new(HttpConfig { layout: HttpLayout::Bucket, ..config(&format!("{}/bucket/", server.base)) }).unwrap();
+    let store = HttpStore::new(HttpConfig {
+        layout: HttpLayout::Bucket,
+        ..config(&format!("{}/bucket/", server.base))
+    })
+    .unwrap();
     assert!(store.get("v1/a.pdb/AB/a.sym").unwrap().is_some());
 }

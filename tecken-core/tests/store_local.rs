@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use tecken_core::keys::{Area, ObjectKey};
 use tecken_core::missing::{CsvOptions, MissingSymbols};
-use tecken_core::store::{ChainStore, CodeIdEntry, Download, DownloadRequest, LocalStore, PutObject, Storage, SymbolStore};
+use tecken_core::store::{
+    ChainStore, CodeIdEntry, Download, DownloadRequest, LocalStore, PutObject, Storage, SymbolStore,
+};
 use tecken_core::symbolicator::{LocalDir, SymData, SymKey, SymbolSource};
 use tecken_core::ErrorKind;
 
@@ -26,17 +28,41 @@ fn keys_with_path_traversal_are_refused() {
     let (dir, store) = store();
     let local = LocalStore::new(dir.path()).unwrap();
     let outside = dir.path().parent().unwrap().join("escaped");
-    for key in ["../escaped", "v1/../../escaped", "/etc/passwd", "v1/a//b", "v1/a/./b", "v1\\..\\x", "", "v1/a\0/b"] {
-        for r in [local.head(key).map(|_| ()), local.get(key).map(|_| ()), local.put(key, &PutObject::raw(b"x"))] {
+    for key in [
+        "../escaped",
+        "v1/../../escaped",
+        "/etc/passwd",
+        "v1/a//b",
+        "v1/a/./b",
+        "v1\\..\\x",
+        "",
+        "v1/a\0/b",
+    ] {
+        for r in [
+            local.head(key).map(|_| ()),
+            local.get(key).map(|_| ()),
+            local.put(key, &PutObject::raw(b"x")),
+        ] {
             assert_eq!(r.unwrap_err().kind(), ErrorKind::InvalidInput, "{key:?}");
         }
     }
     assert!(!outside.exists());
-    for (f, i, n) in [("..", "AB", "x.sym"), ("a", "..", "x.sym"), ("a", "AB", ".."), ("a/b", "AB", "c"), ("a", "A/B", "c")] {
-        assert_eq!(ObjectKey::new(f, i, n).unwrap_err().kind(), ErrorKind::InvalidInput);
+    for (f, i, n) in [
+        ("..", "AB", "x.sym"),
+        ("a", "..", "x.sym"),
+        ("a", "AB", ".."),
+        ("a/b", "AB", "c"),
+        ("a", "A/B", "c"),
+    ] {
+        assert_eq!(
+            ObjectKey::new(f, i, n).unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
     }
     // Through the download API too: refused, nothing looked up outside.
-    assert!(store.download(&DownloadRequest::new("..", "AB", "x.sym")).is_err());
+    assert!(store
+        .download(&DownloadRequest::new("..", "AB", "x.sym"))
+        .is_err());
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
 }
 
@@ -44,19 +70,28 @@ fn keys_with_path_traversal_are_refused() {
 fn layout_metadata_and_symbolicator_compatibility() {
     let (dir, store) = store();
     let enc = store.put_file(&xul(), Area::Regular, SYM).unwrap();
-    let path = dir.path().join("v1/xul.pdb/44E4EC8C2F41492B9369D6B9A059577C2/xul.sym");
+    let path = dir
+        .path()
+        .join("v1/xul.pdb/44E4EC8C2F41492B9369D6B9A059577C2/xul.sym");
     let raw = std::fs::read(&path).unwrap();
     assert_eq!(&raw[..2], b"\x1f\x8b", "stored gzipped");
     let meta = store.locate(&xul(), false).unwrap().unwrap().1;
     assert_eq!(meta.content_encoding.as_deref(), Some("gzip"));
     assert_eq!(meta.original_size, Some(SYM.len() as u64));
-    assert_eq!(meta.original_md5.as_deref(), Some(enc.original_md5.as_str()));
+    assert_eq!(
+        meta.original_md5.as_deref(),
+        Some(enc.original_md5.as_str())
+    );
     // Any gzip reader reads it; the symbolicator's LocalDir reads {root}/v1.
     let mut plain = Vec::new();
     std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&raw[..]), &mut plain).unwrap();
     assert_eq!(plain, SYM);
     let key = SymKey::for_module("xul.pdb", "44E4EC8C2F41492B9369D6B9A059577C2").unwrap();
-    match LocalDir::new(dir.path().join("v1")).fetch(&key).unwrap().unwrap() {
+    match LocalDir::new(dir.path().join("v1"))
+        .fetch(&key)
+        .unwrap()
+        .unwrap()
+    {
         SymData::Bytes(b) => assert_eq!(b, SYM),
         other => panic!("{other:?}"),
     }
@@ -64,7 +99,9 @@ fn layout_metadata_and_symbolicator_compatibility() {
     for source in [
         Box::new(store.clone()) as Box<dyn SymbolSource>,
         Box::new(LocalStore::new(dir.path()).unwrap()),
-        Box::new(ChainStore::new(vec![Arc::new(LocalStore::new(dir.path()).unwrap())])),
+        Box::new(ChainStore::new(vec![Arc::new(
+            LocalStore::new(dir.path()).unwrap(),
+        )])),
     ] {
         match source.fetch(&key).unwrap().unwrap() {
             SymData::Bytes(b) => assert_eq!(b, SYM),
@@ -72,16 +109,34 @@ fn layout_metadata_and_symbolicator_compatibility() {
         }
     }
     // A plain .sym is handed over as a path (memory-mapped).
-    store.storage().put("v1/plain.pdb/AB/plain.sym", &PutObject::raw(b"MODULE w x86 AB plain.pdb\n")).unwrap();
+    store
+        .storage()
+        .put(
+            "v1/plain.pdb/AB/plain.sym",
+            &PutObject::raw(b"MODULE w x86 AB plain.pdb\n"),
+        )
+        .unwrap();
     let plain_key = SymKey::for_module("plain.pdb", "ab").unwrap();
-    assert!(matches!(LocalStore::new(dir.path()).unwrap().fetch(&plain_key).unwrap(), Some(SymData::File(_))));
+    assert!(matches!(
+        LocalStore::new(dir.path())
+            .unwrap()
+            .fetch(&plain_key)
+            .unwrap(),
+        Some(SymData::File(_))
+    ));
 }
 
 #[test]
 fn tecken_download_rules() {
     let (_dir, store) = store();
     store.put_file(&xul(), Area::Regular, SYM).unwrap();
-    store.put_file(&ObjectKey::parse("xul.pdb/44E4EC8C2F41492B9369D6B9A059577C2/xul.pd_").unwrap(), Area::Regular, b"MSCF").unwrap();
+    store
+        .put_file(
+            &ObjectKey::parse("xul.pdb/44E4EC8C2F41492B9369D6B9A059577C2/xul.pd_").unwrap(),
+            Area::Regular,
+            b"MSCF",
+        )
+        .unwrap();
     let get = |f: &str, i: &str, n: &str| store.download(&DownloadRequest::new(f, i, n));
     // Found, with any case of debug id.
     match get("xul.pdb", "44e4ec8c2f41492b9369d6b9a059577c2", "xul.sym").unwrap() {
@@ -98,21 +153,46 @@ fn tecken_download_rules() {
         other => panic!("{other:?}"),
     }
     // Ignored: file.ptr, the all-zero id, extensions outside the allow-list.
-    assert!(matches!(get("cxinjime.pdb", "342D9B0A3AE64812A2388C055C9F6C321", "file.ptr").unwrap(), Download::Ignored));
-    assert!(matches!(get("xul.pdb", "000000000000000000000000000000000", "xul.sym").unwrap(), Download::Ignored));
-    assert!(matches!(get("xul.pdb", "44E4EC8C2F41492B9369D6B9A059577C2", "xul.xxx").unwrap(), Download::Ignored));
+    assert!(matches!(
+        get(
+            "cxinjime.pdb",
+            "342D9B0A3AE64812A2388C055C9F6C321",
+            "file.ptr"
+        )
+        .unwrap(),
+        Download::Ignored
+    ));
+    assert!(matches!(
+        get("xul.pdb", "000000000000000000000000000000000", "xul.sym").unwrap(),
+        Download::Ignored
+    ));
+    assert!(matches!(
+        get("xul.pdb", "44E4EC8C2F41492B9369D6B9A059577C2", "xul.xxx").unwrap(),
+        Download::Ignored
+    ));
     // Invalid characters: a 400 with Tecken's text.
-    for (f, n) in [("x\u{fc}l.pdb", "xul.sym"), ("x%l.pdb", "xul.sym"), ("xul.pdb", "xul#.sym"), ("xul\u{7}.pdb", "xul.sym")] {
+    for (f, n) in [
+        ("x\u{fc}l.pdb", "xul.sym"),
+        ("x%l.pdb", "xul.sym"),
+        ("xul.pdb", "xul#.sym"),
+        ("xul\u{7}.pdb", "xul.sym"),
+    ] {
         let e = get(f, "44E4EC8C2F41492B9369D6B9A059577C2", n).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
         assert_eq!(e.http_status(), 400);
     }
     // Valid unusual names are simply not found.
     for f in ["\u{6c49}.pdb", "space in the filename.pdb"] {
-        assert!(matches!(get(f, "44E4EC8C2F41492B9369D6B9A059577C2", "xul.sym").unwrap(), Download::NotFound));
+        assert!(matches!(
+            get(f, "44E4EC8C2F41492B9369D6B9A059577C2", "xul.sym").unwrap(),
+            Download::NotFound
+        ));
     }
     // HEAD: no body.
-    let head = DownloadRequest { body: tecken_core::store::BodyMode::None, ..DownloadRequest::new("xul.pdb", "44E4EC8C2F41492B9369D6B9A059577C2", "xul.sym") };
+    let head = DownloadRequest {
+        body: tecken_core::store::BodyMode::None,
+        ..DownloadRequest::new("xul.pdb", "44E4EC8C2F41492B9369D6B9A059577C2", "xul.sym")
+    };
     match store.download(&head).unwrap() {
         Download::Found(f) => assert!(f.body.is_none()),
         other => panic!("{other:?}"),
@@ -124,10 +204,16 @@ fn code_id_lookup_syminfo_and_rebuild() {
     let (dir, store) = store();
     store.put_file(&xul(), Area::Regular, SYM).unwrap();
     // Nothing indexed yet: put_file stores a file only.
-    assert!(store.lookup_code_id("xul.dll", "5D7BD8F4A0A000").unwrap().is_none());
+    assert!(store
+        .lookup_code_id("xul.dll", "5D7BD8F4A0A000")
+        .unwrap()
+        .is_none());
     let report = store.rebuild_code_index().unwrap();
     assert_eq!((report.sym_files, report.entries), (1, 1));
-    let e = store.lookup_code_id("xul.dll", "5d7bd8f4a0a000").unwrap().unwrap();
+    let e = store
+        .lookup_code_id("xul.dll", "5d7bd8f4a0a000")
+        .unwrap()
+        .unwrap();
     assert_eq!(
         e,
         CodeIdEntry {
@@ -141,12 +227,25 @@ fn code_id_lookup_syminfo_and_rebuild() {
     );
     assert!(dir.path().join("codeid/xul.dll/5D7BD8F4A0A000").is_file());
     // Tecken's redirect keeps the requested file name.
-    match store.download(&DownloadRequest::new("xul.dll", "5D7BD8F4A0A000", "xul.sym")).unwrap() {
-        Download::Redirect(k) => assert_eq!(k.path(), "xul.pdb/44E4EC8C2F41492B9369D6B9A059577C2/xul.sym"),
+    match store
+        .download(&DownloadRequest::new(
+            "xul.dll",
+            "5D7BD8F4A0A000",
+            "xul.sym",
+        ))
+        .unwrap()
+    {
+        Download::Redirect(k) => assert_eq!(
+            k.path(),
+            "xul.pdb/44E4EC8C2F41492B9369D6B9A059577C2/xul.sym"
+        ),
         other => panic!("{other:?}"),
     }
     let info = store.syminfo("xul.dll", "5D7BD8F4A0A000").unwrap().unwrap();
-    assert_eq!((info.debug_filename.as_str(), info.generator.as_deref()), ("xul.pdb", Some("mozilla/dump_syms 2.3.7")));
+    assert_eq!(
+        (info.debug_filename.as_str(), info.generator.as_deref()),
+        ("xul.pdb", Some("mozilla/dump_syms 2.3.7"))
+    );
     assert!(store.syminfo("nope.dll", "AB").unwrap().is_none());
     // Lookups with names that can never be keys are simply not found.
     assert!(store.lookup_code_id("../x", "AB").unwrap().is_none());
@@ -163,14 +262,27 @@ fn missing_symbols_are_recorded_on_get_misses_only() {
     assert!(matches!(store.download(&req).unwrap(), Download::NotFound));
     assert!(matches!(store.download(&req).unwrap(), Download::NotFound));
     // Ignored requests and HEADs are not recorded.
-    store.download(&DownloadRequest::new("a.pdb", "AB", "file.ptr")).unwrap();
-    store.download(&DownloadRequest { body: tecken_core::store::BodyMode::None, ..DownloadRequest::new("b.pdb", "AB", "b.sym") }).unwrap();
+    store
+        .download(&DownloadRequest::new("a.pdb", "AB", "file.ptr"))
+        .unwrap();
+    store
+        .download(&DownloadRequest {
+            body: tecken_core::store::BodyMode::None,
+            ..DownloadRequest::new("b.pdb", "AB", "b.sym")
+        })
+        .unwrap();
     // The symbolicator's misses are.
-    assert!(store.fetch(&SymKey::for_module("libc.so", "ab").unwrap()).unwrap().is_none());
+    assert!(store
+        .fetch(&SymKey::for_module("libc.so", "ab").unwrap())
+        .unwrap()
+        .is_none());
     let snap = missing.snapshot().unwrap();
     assert_eq!(snap.len(), 2);
     let xul = snap.iter().find(|m| m.debug_file == "xul.pdb").unwrap();
-    assert_eq!((xul.count, xul.debug_id.as_str()), (2, "44E4EC8C2F41492B9369D6B9A059577C2"));
+    assert_eq!(
+        (xul.count, xul.debug_id.as_str()),
+        (2, "44E4EC8C2F41492B9369D6B9A059577C2")
+    );
     assert_eq!(
         missing.to_csv(&CsvOptions::default()).unwrap(),
         "debug_file,debug_id,code_file,code_id\r\nxul.pdb,44E4EC8C2F41492B9369D6B9A059577C2,xul.dll,5D7BD8F4A0A000\r\n"
@@ -184,7 +296,9 @@ fn try_area_is_searched_after_the_regular_one() {
     store.put_file(&k, Area::Try, b"MODULE try\n").unwrap();
     assert!(store.get(&k, false).unwrap().is_none());
     assert_eq!(store.get(&k, true).unwrap().unwrap(), b"MODULE try\n");
-    store.put_file(&k, Area::Regular, b"MODULE regular\n").unwrap();
+    store
+        .put_file(&k, Area::Regular, b"MODULE regular\n")
+        .unwrap();
     assert_eq!(store.get(&k, true).unwrap().unwrap(), b"MODULE regular\n");
 }
 
@@ -193,14 +307,21 @@ fn listing_skips_interrupted_writes() {
     let (dir, store) = store();
     store.put_file(&xul(), Area::Regular, SYM).unwrap();
     // A crash mid-write leaves a temporary file; it is not an object.
-    let d = dir.path().join("v1/xul.pdb/44E4EC8C2F41492B9369D6B9A059577C2");
+    let d = dir
+        .path()
+        .join("v1/xul.pdb/44E4EC8C2F41492B9369D6B9A059577C2");
     std::fs::write(d.join(".xul.sym.tmp.123.0"), b"half").unwrap();
     let mut keys = Vec::new();
-    store.storage().list("v1/", &mut |k, _| {
-        keys.push(k.to_owned());
-        Ok(())
-    })
-    .unwrap();
-    assert_eq!(keys, ["v1/xul.pdb/44E4EC8C2F41492B9369D6B9A059577C2/xul.sym"]);
+    store
+        .storage()
+        .list("v1/", &mut |k, _| {
+            keys.push(k.to_owned());
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(
+        keys,
+        ["v1/xul.pdb/44E4EC8C2F41492B9369D6B9A059577C2/xul.sym"]
+    );
     assert!(Path::new(&d).join("xul.sym").is_file());
 }

@@ -34,7 +34,9 @@ impl ChainStore {
             match f(m.as_ref()) {
                 Ok(Some(v)) => return Ok(Some(v)),
                 Ok(None) => {}
-                Err(e) if e.kind() == ErrorKind::InvalidInput && failure.is_none() => return Err(e),
+                Err(e) if e.kind() == ErrorKind::InvalidInput && failure.is_none() => {
+                    return Err(e)
+                }
                 Err(e) => failure = failure.or(Some(e)),
             }
         }
@@ -70,7 +72,10 @@ impl Storage for ChainStore {
     fn put(&self, key: &str, object: &PutObject<'_>) -> Result<()> {
         match self.writer() {
             Some(w) => w.put(key, object),
-            None => Err(Error::new(ErrorKind::InvalidInput, format!("{}: no writable member for {key:?}", self.describe()))),
+            None => Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("{}: no writable member for {key:?}", self.describe()),
+            )),
         }
     }
 
@@ -98,7 +103,10 @@ impl Storage for ChainStore {
         if listed {
             Ok(())
         } else {
-            Err(Error::new(ErrorKind::InvalidInput, format!("{}: no member can list", self.describe())))
+            Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("{}: no member can list", self.describe()),
+            ))
         }
     }
 }

@@ -49,12 +49,24 @@ pub struct CodeIdEntry {
 /// [`ErrorKind::InvalidInput`] for names that cannot be keys.
 pub fn entry_key(code_file: &str, code_id: &str) -> Result<String> {
     if !is_safe_component(code_file) || has_invalid_key_chars(code_file) {
-        return Err(Error::new(ErrorKind::InvalidInput, format!("invalid code file name {code_file:?}")));
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("invalid code file name {code_file:?}"),
+        ));
     }
-    if code_id.is_empty() || code_id.len() > 255 || !code_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(Error::new(ErrorKind::InvalidInput, format!("invalid code id {code_id:?}")));
+    if code_id.is_empty()
+        || code_id.len() > 255
+        || !code_id.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("invalid code id {code_id:?}"),
+        ));
     }
-    Ok(format!("{CODE_ID_PREFIX}{code_file}/{}", code_id.to_ascii_uppercase()))
+    Ok(format!(
+        "{CODE_ID_PREFIX}{code_file}/{}",
+        code_id.to_ascii_uppercase()
+    ))
 }
 
 impl CodeIdEntry {
@@ -64,12 +76,17 @@ impl CodeIdEntry {
     }
 
     pub(crate) fn to_json(&self) -> Result<Vec<u8>> {
-        serde_json::to_vec(self).map_err(|e| Error::new(ErrorKind::Internal, format!("code-id entry: {e}")))
+        serde_json::to_vec(self)
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("code-id entry: {e}")))
     }
 
     pub(crate) fn from_json(key: &str, bytes: &[u8]) -> Result<CodeIdEntry> {
-        serde_json::from_slice(bytes)
-            .map_err(|e| Error::new(ErrorKind::Storage, format!("corrupt code-id index entry {key}: {e}")))
+        serde_json::from_slice(bytes).map_err(|e| {
+            Error::new(
+                ErrorKind::Storage,
+                format!("corrupt code-id index entry {key}: {e}"),
+            )
+        })
     }
 }
 

@@ -91,7 +91,9 @@ pub struct Encoder {
 
 impl std::fmt::Debug for Encoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Encoder").field("size", &self.size).finish_non_exhaustive()
+        f.debug_struct("Encoder")
+            .field("size", &self.size)
+            .finish_non_exhaustive()
     }
 }
 
@@ -105,7 +107,11 @@ impl Encoder {
             extra.extend_from_slice(&EXTRA_ID);
             extra.extend_from_slice(&(EXTRA_DATA_LEN as u16).to_le_bytes());
             extra.resize(4 + EXTRA_DATA_LEN, b'0');
-            Sink::Gzip(GzBuilder::new().extra(extra).write(Vec::with_capacity(capacity), Compression::new(level.min(9))))
+            Sink::Gzip(
+                GzBuilder::new()
+                    .extra(extra)
+                    .write(Vec::with_capacity(capacity), Compression::new(level.min(9))),
+            )
         } else {
             Sink::Raw(Vec::with_capacity(capacity))
         };
@@ -130,7 +136,9 @@ impl Encoder {
         let (body, content_encoding) = match self.sink {
             Sink::Raw(v) => (v, None),
             Sink::Gzip(gz) => {
-                let mut body = gz.finish().map_err(|e| Error::new(ErrorKind::Internal, format!("gzip failed: {e}")))?;
+                let mut body = gz
+                    .finish()
+                    .map_err(|e| Error::new(ErrorKind::Internal, format!("gzip failed: {e}")))?;
                 patch_extra(&mut body, self.size, &original_md5)?;
                 (body, Some("gzip"))
             }
@@ -173,7 +181,8 @@ impl Write for Encoder {
 /// Encodes a whole file held in memory (see [`Encoder`]).
 pub fn encode(file_name: &str, data: &[u8], level: u32) -> Result<EncodedFile> {
     let mut enc = Encoder::new(file_name, level, 64 * 1024, data.len() / 4 + 64);
-    enc.write_all(data).map_err(|e| Error::new(ErrorKind::Internal, format!("encoding failed: {e}")))?;
+    enc.write_all(data)
+        .map_err(|e| Error::new(ErrorKind::Internal, format!("encoding failed: {e}")))?;
     enc.finish()
 }
 
@@ -181,8 +190,14 @@ fn patch_extra(body: &mut [u8], size: u64, md5: &str) -> Result<()> {
     // Header: magic(2) CM FLG MTIME(4) XFL OS, then XLEN(2) and our subfield.
     let start = 10 + 2 + 4;
     let data = format!("{SIZE_FIELD}{size:020}{MD5_FIELD}{md5}");
-    if body.len() < start + EXTRA_DATA_LEN || data.len() != EXTRA_DATA_LEN || body[12..14] != EXTRA_ID {
-        return Err(Error::new(ErrorKind::Internal, "gzip header is not the one written"));
+    if body.len() < start + EXTRA_DATA_LEN
+        || data.len() != EXTRA_DATA_LEN
+        || body[12..14] != EXTRA_ID
+    {
+        return Err(Error::new(
+            ErrorKind::Internal,
+            "gzip header is not the one written",
+        ));
     }
     body[start..start + EXTRA_DATA_LEN].copy_from_slice(data.as_bytes());
     Ok(())
@@ -220,7 +235,10 @@ pub fn gunzip(body: &[u8], limit: u64) -> Result<Vec<u8>> {
         .read_to_end(&mut out)
         .map_err(|e| Error::new(ErrorKind::MalformedSym, format!("bad gzip data: {e}")))?;
     if out.len() as u64 > limit {
-        return Err(Error::new(ErrorKind::LimitExceeded, format!("stored object decompresses to more than {limit} bytes")));
+        return Err(Error::new(
+            ErrorKind::LimitExceeded,
+            format!("stored object decompresses to more than {limit} bytes"),
+        ));
     }
     Ok(out)
 }

@@ -93,7 +93,10 @@ impl HttpStore {
     pub fn new(config: HttpConfig) -> Result<HttpStore> {
         let mut base = config.base_url.trim().to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(Error::new(ErrorKind::InvalidInput, format!("not an http(s) URL: {base:?}")));
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("not an http(s) URL: {base:?}"),
+            ));
         }
         if !base.ends_with('/') {
             base.push('/');
@@ -106,7 +109,11 @@ impl HttpStore {
             .user_agent(config.user_agent.as_str())
             .build()
             .new_agent();
-        Ok(HttpStore { config, base, agent })
+        Ok(HttpStore {
+            config,
+            base,
+            agent,
+        })
     }
 
     /// A store reading Tecken's download API at `base_url`, with default settings.
@@ -142,7 +149,11 @@ impl HttpStore {
     }
 
     /// Runs `attempt` with retries and backoff.
-    fn with_retries<T>(&self, url: &str, mut attempt: impl FnMut() -> Attempt<T>) -> Result<Option<T>> {
+    fn with_retries<T>(
+        &self,
+        url: &str,
+        mut attempt: impl FnMut() -> Attempt<T>,
+    ) -> Result<Option<T>> {
         let mut delay = self.config.backoff;
         let mut tries = 0;
         loop {
@@ -161,7 +172,12 @@ impl HttpStore {
         }
     }
 
-    fn request(&self, method: &str, url: &str, range: Option<usize>) -> Attempt<(u16, ObjectMeta, ureq::Body)> {
+    fn request(
+        &self,
+        method: &str,
+        url: &str,
+        range: Option<usize>,
+    ) -> Attempt<(u16, ObjectMeta, ureq::Body)> {
         let builder = match method {
             "HEAD" => self.agent.head(url),
             _ => self.agent.get(url),
@@ -181,20 +197,33 @@ impl HttpStore {
         match status {
             200..=299 => Attempt::Done(Ok(Some((status, meta, body)))),
             404 | 410 => Attempt::Done(Ok(None)),
-            429 | 500..=599 => Attempt::Retry(Error::new(ErrorKind::Storage, format!("{url}: HTTP {status}"))),
-            _ => Attempt::Done(Err(Error::new(ErrorKind::Storage, format!("{url}: HTTP {status}")))),
+            429 | 500..=599 => Attempt::Retry(Error::new(
+                ErrorKind::Storage,
+                format!("{url}: HTTP {status}"),
+            )),
+            _ => Attempt::Done(Err(Error::new(
+                ErrorKind::Storage,
+                format!("{url}: HTTP {status}"),
+            ))),
         }
     }
 
     fn fetch(&self, key: &str, range: Option<usize>) -> Result<Option<StoredObject>> {
-        let Some(url) = self.url_of(key)? else { return Ok(None) };
+        let Some(url) = self.url_of(key)? else {
+            return Ok(None);
+        };
         let limit = range.map_or(self.config.max_body, |n| n as u64);
         self.with_retries(&url, || match self.request("GET", &url, range) {
             Attempt::Done(Ok(Some((status, mut meta, mut body)))) => {
                 // A server ignoring Range answers 200 with everything; read only what was asked.
                 let read = if range.is_some() {
                     let mut out = Vec::new();
-                    std::io::Read::read_to_end(&mut std::io::Read::take(body.as_reader(), limit), &mut out).map(|_| out).map_err(ureq::Error::Io)
+                    std::io::Read::read_to_end(
+                        &mut std::io::Read::take(body.as_reader(), limit),
+                        &mut out,
+                    )
+                    .map(|_| out)
+                    .map_err(ureq::Error::Io)
                 } else {
                     body.with_config().limit(limit).read_to_vec()
                 };
@@ -248,8 +277,10 @@ fn meta_from_headers(h: &ureq::http::HeaderMap) -> ObjectMeta {
         size: number("content-length").unwrap_or(0),
         content_encoding: text("content-encoding"),
         content_type: text("content-type"),
-        original_size: number("x-amz-meta-original_size").or_else(|| number("x-goog-meta-original_size")),
-        original_md5: text("x-amz-meta-original_md5_hash").or_else(|| text("x-goog-meta-original_md5_hash")),
+        original_size: number("x-amz-meta-original_size")
+            .or_else(|| number("x-goog-meta-original_size")),
+        original_md5: text("x-amz-meta-original_md5_hash")
+            .or_else(|| text("x-goog-meta-original_md5_hash")),
         stored_md5: etag.filter(|e| e.len() == 32 && e.bytes().all(|b| b.is_ascii_hexdigit())),
         last_modified: None,
     }
@@ -274,7 +305,9 @@ impl Storage for HttpStore {
     }
 
     fn head(&self, key: &str) -> Result<Option<ObjectMeta>> {
-        let Some(url) = self.url_of(key)? else { return Ok(None) };
+        let Some(url) = self.url_of(key)? else {
+            return Ok(None);
+        };
         self.with_retries(&url, || match self.request("HEAD", &url, None) {
             Attempt::Done(r) => Attempt::Done(r.map(|o| o.map(|(_, meta, _)| meta))),
             Attempt::Retry(e) => Attempt::Retry(e),
@@ -297,14 +330,27 @@ mod tests {
     #[test]
     fn urls() {
         let s = HttpStore::tecken("https://symbols.example.com").unwrap();
-        assert_eq!(s.url_of("v1/c++filt/AB/c++filt.sym").unwrap().unwrap(), "https://symbols.example.com/c%2B%2Bfilt/AB/c%2B%2Bfilt.sym");
-        assert_eq!(s.url_of("try/v1/a/B/a.sym").unwrap().unwrap(), "https://symbols.example.com/try/a/B/a.sym");
+        assert_eq!(
+            s.url_of("v1/c++filt/AB/c++filt.sym").unwrap().unwrap(),
+            "https://symbols.example.com/c%2B%2Bfilt/AB/c%2B%2Bfilt.sym"
+        );
+        assert_eq!(
+            s.url_of("try/v1/a/B/a.sym").unwrap().unwrap(),
+            "https://symbols.example.com/try/a/B/a.sym"
+        );
         assert_eq!(s.url_of("codeid/a.dll/B").unwrap(), None);
         assert!(s.url_of("v1/../etc/passwd").is_err());
         let t = HttpStore::tecken("https://symbols.example.com/try/").unwrap();
         assert_eq!(t.url_of("try/v1/a/B/a.sym").unwrap(), None);
-        let b = HttpStore::new(HttpConfig { layout: HttpLayout::Bucket, ..HttpConfig::new("http://127.0.0.1:1/bucket") }).unwrap();
-        assert_eq!(b.url_of("try/v1/a/B/a.sym").unwrap().unwrap(), "http://127.0.0.1:1/bucket/try/v1/a/B/a.sym");
+        let b = HttpStore::new(HttpConfig {
+            layout: HttpLayout::Bucket,
+            ..HttpConfig::new("http://127.0.0.1:1/bucket")
+        })
+        .unwrap();
+        assert_eq!(
+            b.url_of("try/v1/a/B/a.sym").unwrap().unwrap(),
+            "http://127.0.0.1:1/bucket/try/v1/a/B/a.sym"
+        );
         assert!(HttpStore::tecken("ftp://x").is_err());
     }
 }

@@ -56,7 +56,12 @@ impl LocalStore {
         Ok(self.root.join(key))
     }
 
-    fn meta_of(key: &str, file_len: u64, modified: Option<std::time::SystemTime>, head: &[u8]) -> ObjectMeta {
+    fn meta_of(
+        key: &str,
+        file_len: u64,
+        modified: Option<std::time::SystemTime>,
+        head: &[u8],
+    ) -> ObjectMeta {
         let name = key.rsplit('/').next().unwrap_or(key);
         let gzip = should_compress(name) && is_gzip(head);
         let (original_size, original_md5) = match gzip.then(|| read_gzip_metadata(head)).flatten() {
@@ -90,7 +95,9 @@ impl LocalStore {
 
     /// The MD5 of the stored bytes of `key` (reads the whole file), or `None` if absent.
     pub fn stored_md5(&self, key: &str) -> Result<Option<String>> {
-        let Some((path, mut file, _)) = self.open(key)? else { return Ok(None) };
+        let Some((path, mut file, _)) = self.open(key)? else {
+            return Ok(None);
+        };
         let mut md5 = Md5::new();
         let mut buf = vec![0u8; 256 * 1024];
         loop {
@@ -111,7 +118,9 @@ fn is_absent(e: &std::io::Error) -> bool {
 
 fn read_up_to(file: &mut File, path: &Path, len: usize) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(len.min(1 << 20));
-    file.take(len as u64).read_to_end(&mut out).map_err(|e| Error::io(path, e))?;
+    file.take(len as u64)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::io(path, e))?;
     Ok(out)
 }
 
@@ -121,21 +130,38 @@ impl Storage for LocalStore {
     }
 
     fn head(&self, key: &str) -> Result<Option<ObjectMeta>> {
-        let Some((path, mut file, md)) = self.open(key)? else { return Ok(None) };
+        let Some((path, mut file, md)) = self.open(key)? else {
+            return Ok(None);
+        };
         let head = read_up_to(&mut file, &path, HEAD_BYTES)?;
-        Ok(Some(Self::meta_of(key, md.len(), md.modified().ok(), &head)))
+        Ok(Some(Self::meta_of(
+            key,
+            md.len(),
+            md.modified().ok(),
+            &head,
+        )))
     }
 
     fn get(&self, key: &str) -> Result<Option<StoredObject>> {
-        let Some((path, mut file, md)) = self.open(key)? else { return Ok(None) };
+        let Some((path, mut file, md)) = self.open(key)? else {
+            return Ok(None);
+        };
         let mut body = Vec::with_capacity(md.len() as usize);
-        file.read_to_end(&mut body).map_err(|e| Error::io(&path, e))?;
-        let meta = Self::meta_of(key, body.len() as u64, md.modified().ok(), &body[..body.len().min(HEAD_BYTES)]);
+        file.read_to_end(&mut body)
+            .map_err(|e| Error::io(&path, e))?;
+        let meta = Self::meta_of(
+            key,
+            body.len() as u64,
+            md.modified().ok(),
+            &body[..body.len().min(HEAD_BYTES)],
+        );
         Ok(Some(StoredObject { meta, body }))
     }
 
     fn get_prefix(&self, key: &str, len: usize) -> Result<Option<Vec<u8>>> {
-        let Some((path, mut file, _)) = self.open(key)? else { return Ok(None) };
+        let Some((path, mut file, _)) = self.open(key)? else {
+            return Ok(None);
+        };
         read_up_to(&mut file, &path, len).map(Some)
     }
 
@@ -168,7 +194,11 @@ impl Storage for LocalStore {
         if !dir_part.is_empty() {
             check_storage_key(dir_part)?;
         }
-        let start = if dir_part.is_empty() { self.root.clone() } else { self.root.join(dir_part) };
+        let start = if dir_part.is_empty() {
+            self.root.clone()
+        } else {
+            self.root.join(dir_part)
+        };
         let mut stack = vec![(start, dir_part.to_owned())];
         while let Some((dir, rel)) = stack.pop() {
             let entries = match std::fs::read_dir(&dir) {
@@ -183,15 +213,25 @@ impl Storage for LocalStore {
                 if name.starts_with('.') && name.contains(".tmp.") {
                     continue; // an interrupted atomic write
                 }
-                let key = if rel.is_empty() { name.to_owned() } else { format!("{rel}/{name}") };
+                let key = if rel.is_empty() {
+                    name.to_owned()
+                } else {
+                    format!("{rel}/{name}")
+                };
                 // Never follow symlinks out of the store while listing.
                 let ft = entry.file_type().map_err(|e| Error::io(entry.path(), e))?;
                 if ft.is_dir() {
-                    if prefix.starts_with(&format!("{key}/")) || key.starts_with(prefix) || prefix.is_empty() {
+                    if prefix.starts_with(&format!("{key}/"))
+                        || key.starts_with(prefix)
+                        || prefix.is_empty()
+                    {
                         stack.push((entry.path(), key));
                     }
                 } else if ft.is_file() && key.starts_with(prefix) {
-                    let len = entry.metadata().map_err(|e| Error::io(entry.path(), e))?.len();
+                    let len = entry
+                        .metadata()
+                        .map_err(|e| Error::io(entry.path(), e))?
+                        .len();
                     visit(&key, len)?;
                 }
             }

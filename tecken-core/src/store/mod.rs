@@ -59,7 +59,9 @@ pub use local::LocalStore;
 #[cfg(feature = "s3")]
 pub use s3::{S3Config, S3Store};
 pub(crate) use symbols::code_id_entry as code_id_entry_for;
-pub use symbols::{BodyMode, Download, DownloadRequest, Found, RebuildReport, StoreOptions, SymInfo, SymbolStore};
+pub use symbols::{
+    BodyMode, Download, DownloadRequest, Found, RebuildReport, StoreOptions, SymInfo, SymbolStore,
+};
 
 pub use crate::keys::{Area, ObjectKey};
 
@@ -86,7 +88,9 @@ pub struct ObjectMeta {
 impl ObjectMeta {
     /// Whether the stored bytes are gzip-encoded.
     pub fn is_gzip(&self) -> bool {
-        self.content_encoding.as_deref().is_some_and(|e| e.eq_ignore_ascii_case("gzip"))
+        self.content_encoding
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case("gzip"))
     }
 }
 
@@ -115,7 +119,12 @@ pub struct PutObject<'a> {
 impl<'a> PutObject<'a> {
     /// An object stored raw with no metadata.
     pub fn raw(body: &'a [u8]) -> PutObject<'a> {
-        PutObject { body, content_encoding: None, content_type: None, original: None }
+        PutObject {
+            body,
+            content_encoding: None,
+            content_type: None,
+            original: None,
+        }
     }
 
     /// The object for an encoded file (see [`encoding::Encoder`]).
@@ -124,7 +133,9 @@ impl<'a> PutObject<'a> {
             body: &file.body,
             content_encoding: file.content_encoding,
             content_type: file.content_type,
-            original: file.content_encoding.map(|_| (file.original_size, file.original_md5.as_str())),
+            original: file
+                .content_encoding
+                .map(|_| (file.original_size, file.original_md5.as_str())),
         }
     }
 }
@@ -174,12 +185,21 @@ pub trait Storage: Send + Sync + fmt::Debug {
     /// [`ErrorKind::InvalidInput`].
     fn list(&self, prefix: &str, visit: &mut dyn FnMut(&str, u64) -> Result<()>) -> Result<()> {
         let _ = visit;
-        Err(Error::new(ErrorKind::InvalidInput, format!("{} cannot list objects (prefix {prefix:?})", self.describe())))
+        Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "{} cannot list objects (prefix {prefix:?})",
+                self.describe()
+            ),
+        ))
     }
 }
 
 fn read_only(storage: &(impl Storage + ?Sized), key: &str) -> Error {
-    Error::new(ErrorKind::InvalidInput, format!("{} is read-only: cannot write {key:?}", storage.describe()))
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!("{} is read-only: cannot write {key:?}", storage.describe()),
+    )
 }
 
 impl<T: Storage + ?Sized> Storage for Arc<T> {

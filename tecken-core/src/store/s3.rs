@@ -31,7 +31,9 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_sdk_s3::config::{
+    BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
@@ -124,7 +126,9 @@ pub struct S3Store {
 
 impl std::fmt::Debug for S3Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("S3Store").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("S3Store")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -136,9 +140,15 @@ impl S3Store {
     /// A store for `config`. Nothing is started or contacted until first use.
     pub fn new(config: S3Config) -> Result<S3Store> {
         if config.bucket.is_empty() {
-            return Err(Error::new(ErrorKind::InvalidInput, "S3 bucket name is empty"));
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "S3 bucket name is empty",
+            ));
         }
-        Ok(S3Store { config, live: Mutex::new(None) })
+        Ok(S3Store {
+            config,
+            live: Mutex::new(None),
+        })
     }
 
     /// The configuration.
@@ -148,13 +158,20 @@ impl S3Store {
 
     fn full_key(&self, key: &str) -> Result<String> {
         check_storage_key(key)?;
-        Ok(if self.config.prefix.is_empty() { key.to_owned() } else { format!("{}/{key}", self.config.prefix) })
+        Ok(if self.config.prefix.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{}/{key}", self.config.prefix)
+        })
     }
 
     /// The runtime and client of this process, built on first use and after a fork.
     fn live(&self) -> Result<(Arc<tokio::runtime::Runtime>, Client)> {
         let pid = std::process::id();
-        let mut live = self.live.lock().map_err(|_| Error::new(ErrorKind::Internal, "s3 client lock poisoned"))?;
+        let mut live = self
+            .live
+            .lock()
+            .map_err(|_| Error::new(ErrorKind::Internal, "s3 client lock poisoned"))?;
         if let Some(l) = live.as_ref() {
             if l.pid == pid {
                 return Ok((l.runtime.clone(), l.client.clone()));
@@ -170,11 +187,20 @@ impl S3Store {
                 .thread_name("tecken-s3")
                 .enable_all()
                 .build()
-                .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start the S3 runtime: {e}")))?,
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::Internal,
+                        format!("cannot start the S3 runtime: {e}"),
+                    )
+                })?,
         );
         let config = self.config.clone();
         let client = spawn_wait(&runtime, async move { Ok(build_client(&config).await) })?;
-        *live = Some(Live { pid, runtime: runtime.clone(), client: client.clone() });
+        *live = Some(Live {
+            pid,
+            runtime: runtime.clone(),
+            client: client.clone(),
+        });
         Ok((runtime, client))
     }
 
@@ -198,26 +224,39 @@ impl S3Store {
             let mut req = c.create_bucket().bucket(&bucket);
             if let Some(r) = region.filter(|r| r != "us-east-1") {
                 let cfg = aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(r.as_str()))
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                        r.as_str(),
+                    ))
                     .build();
                 req = req.create_bucket_configuration(cfg);
             }
             match req.send().await {
                 Ok(_) => Ok(()),
                 Err(e) if e.code() == Some("BucketAlreadyOwnedByYou") => Ok(()),
-                Err(e) => Err(storage_err(format!("s3://{bucket}: create bucket: {}", describe(&e)))),
+                Err(e) => Err(storage_err(format!(
+                    "s3://{bucket}: create bucket: {}",
+                    describe(&e)
+                ))),
             }
         })
     }
 }
 
 /// Runs `fut` on `runtime` and waits for it from this (non-async) thread.
-fn spawn_wait<T: Send + 'static>(runtime: &tokio::runtime::Runtime, fut: impl Future<Output = Result<T>> + Send + 'static) -> Result<T> {
+fn spawn_wait<T: Send + 'static>(
+    runtime: &tokio::runtime::Runtime,
+    fut: impl Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     runtime.spawn(async move {
         let _ = tx.send(fut.await);
     });
-    rx.recv().map_err(|_| Error::new(ErrorKind::Internal, "S3 task ended without an answer (panicked?)"))?
+    rx.recv().map_err(|_| {
+        Error::new(
+            ErrorKind::Internal,
+            "S3 task ended without an answer (panicked?)",
+        )
+    })?
 }
 
 async fn build_client(c: &S3Config) -> Client {
@@ -229,7 +268,13 @@ async fn build_client(c: &S3Config) -> Client {
         loader = loader.endpoint_url(e.clone());
     }
     if let (Some(ak), Some(sk)) = (&c.access_key_id, &c.secret_access_key) {
-        loader = loader.credentials_provider(Credentials::new(ak.clone(), sk.clone(), c.session_token.clone(), None, "tecken-config"));
+        loader = loader.credentials_provider(Credentials::new(
+            ak.clone(),
+            sk.clone(),
+            c.session_token.clone(),
+            None,
+            "tecken-config",
+        ));
     }
     let shared = loader.load().await;
     let endpoint_set = c.endpoint_url.is_some()
@@ -239,7 +284,10 @@ async fn build_client(c: &S3Config) -> Client {
         .force_path_style(c.force_path_style.unwrap_or(endpoint_set))
         .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
         .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
-        .retry_config(aws_sdk_s3::config::retry::RetryConfig::standard().with_max_attempts(c.max_attempts.max(1)))
+        .retry_config(
+            aws_sdk_s3::config::retry::RetryConfig::standard()
+                .with_max_attempts(c.max_attempts.max(1)),
+        )
         .timeout_config(
             aws_sdk_s3::config::timeout::TimeoutConfig::builder()
                 .connect_timeout(c.connect_timeout)
@@ -253,11 +301,17 @@ async fn build_client(c: &S3Config) -> Client {
 }
 
 /// A readable description of an SDK error (the default Display is just "service error").
-fn describe<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(e: &SdkError<E, R>) -> String {
+fn describe<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+    e: &SdkError<E, R>,
+) -> String {
     match e {
         SdkError::ServiceError(s) => {
             let err = s.err();
-            format!("{} ({})", err.code().unwrap_or("error"), err.message().unwrap_or("no message"))
+            format!(
+                "{} ({})",
+                err.code().unwrap_or("error"),
+                err.message().unwrap_or("no message")
+            )
         }
         SdkError::TimeoutError(_) => "timed out".to_owned(),
         SdkError::DispatchFailure(d) => format!("dispatch failure: {:?}", d.as_connector_error()),
@@ -310,11 +364,19 @@ fn meta_from(
 
 impl Storage for S3Store {
     fn describe(&self) -> String {
-        let endpoint = self.config.endpoint_url.as_deref().map(|e| format!(" at {e}")).unwrap_or_default();
+        let endpoint = self
+            .config
+            .endpoint_url
+            .as_deref()
+            .map(|e| format!(" at {e}"))
+            .unwrap_or_default();
         if self.config.prefix.is_empty() {
             format!("s3://{}{endpoint}", self.config.bucket)
         } else {
-            format!("s3://{}/{}{endpoint}", self.config.bucket, self.config.prefix)
+            format!(
+                "s3://{}/{}{endpoint}",
+                self.config.bucket, self.config.prefix
+            )
         }
     }
 
@@ -332,13 +394,17 @@ impl Storage for S3Store {
                 ))),
                 Err(e) if status_of(&e) == Some(404) => Ok(None),
                 Err(SdkError::ServiceError(s)) if s.err().is_not_found() => Ok(None),
-                Err(e) => Err(storage_err(format!("s3://{bucket}/{full}: head: {}", describe(&e)))),
+                Err(e) => Err(storage_err(format!(
+                    "s3://{bucket}/{full}: head: {}",
+                    describe(&e)
+                ))),
             }
         })
     }
 
     fn get(&self, key: &str) -> Result<Option<StoredObject>> {
-        self.get_range(key, None).map(|o| o.map(|(meta, body)| StoredObject { meta, body }))
+        self.get_range(key, None)
+            .map(|o| o.map(|(meta, body)| StoredObject { meta, body }))
     }
 
     fn get_prefix(&self, key: &str, len: usize) -> Result<Option<Vec<u8>>> {
@@ -355,7 +421,12 @@ impl Storage for S3Store {
         let content_type = object.content_type.map(str::to_owned);
         let original = object.original.map(|(s, m)| (s.to_string(), m.to_owned()));
         self.run(move |c| async move {
-            let mut req = c.put_object().bucket(&bucket).key(&full).content_length(body.len() as i64).body(ByteStream::from(body));
+            let mut req = c
+                .put_object()
+                .bucket(&bucket)
+                .key(&full)
+                .content_length(body.len() as i64)
+                .body(ByteStream::from(body));
             if let Some(e) = encoding {
                 req = req.content_encoding(e);
             }
@@ -363,9 +434,14 @@ impl Storage for S3Store {
                 req = req.content_type(t);
             }
             if let Some((size, md5)) = original {
-                req = req.metadata("original_size", size).metadata("original_md5_hash", md5);
+                req = req
+                    .metadata("original_size", size)
+                    .metadata("original_md5_hash", md5);
             }
-            req.send().await.map(|_| ()).map_err(|e| storage_err(format!("s3://{bucket}/{full}: put: {}", describe(&e))))
+            req.send()
+                .await
+                .map(|_| ())
+                .map_err(|e| storage_err(format!("s3://{bucket}/{full}: put: {}", describe(&e))))
         })
     }
 
@@ -374,20 +450,39 @@ impl Storage for S3Store {
     }
 
     fn list(&self, prefix: &str, visit: &mut dyn FnMut(&str, u64) -> Result<()>) -> Result<()> {
-        let strip = if self.config.prefix.is_empty() { String::new() } else { format!("{}/", self.config.prefix) };
+        let strip = if self.config.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.config.prefix)
+        };
         let full_prefix = format!("{strip}{prefix}");
         let mut token: Option<String> = None;
         loop {
-            let (bucket, p, t) = (self.config.bucket.clone(), full_prefix.clone(), token.take());
+            let (bucket, p, t) = (
+                self.config.bucket.clone(),
+                full_prefix.clone(),
+                token.take(),
+            );
             let page = self.run(move |c| async move {
                 let mut req = c.list_objects_v2().bucket(&bucket).prefix(&p);
                 if let Some(t) = t {
                     req = req.continuation_token(t);
                 }
-                let out = req.send().await.map_err(|e| storage_err(format!("s3://{bucket}/{p}: list: {}", describe(&e))))?;
-                let items: Vec<(String, u64)> =
-                    out.contents().iter().filter_map(|o| Some((o.key()?.to_owned(), o.size().unwrap_or(0).max(0) as u64))).collect();
-                let next = if out.is_truncated() == Some(true) { out.next_continuation_token().map(str::to_owned) } else { None };
+                let out = req.send().await.map_err(|e| {
+                    storage_err(format!("s3://{bucket}/{p}: list: {}", describe(&e)))
+                })?;
+                let items: Vec<(String, u64)> = out
+                    .contents()
+                    .iter()
+                    .filter_map(|o| {
+                        Some((o.key()?.to_owned(), o.size().unwrap_or(0).max(0) as u64))
+                    })
+                    .collect();
+                let next = if out.is_truncated() == Some(true) {
+                    out.next_continuation_token().map(str::to_owned)
+                } else {
+                    None
+                };
                 Ok((items, next))
             })?;
             for (k, size) in page.0 {
@@ -415,11 +510,25 @@ impl S3Store {
                 Ok(o) => o,
                 Err(e) if status_of(&e) == Some(404) => return Ok(None),
                 // An empty object has no byte 0.
-                Err(e) if range.is_some() && status_of(&e) == Some(416) => return Ok(Some((ObjectMeta::default(), Vec::new()))),
+                Err(e) if range.is_some() && status_of(&e) == Some(416) => {
+                    return Ok(Some((ObjectMeta::default(), Vec::new())))
+                }
                 Err(SdkError::ServiceError(s)) if s.err().is_no_such_key() => return Ok(None),
-                Err(e) => return Err(storage_err(format!("s3://{bucket}/{full}: get: {}", describe(&e)))),
+                Err(e) => {
+                    return Err(storage_err(format!(
+                        "s3://{bucket}/{full}: get: {}",
+                        describe(&e)
+                    )))
+                }
             };
-            let meta = meta_from(out.content_length(), out.content_encoding(), out.content_type(), out.metadata(), out.e_tag(), out.last_modified());
+            let meta = meta_from(
+                out.content_length(),
+                out.content_encoding(),
+                out.content_type(),
+                out.metadata(),
+                out.e_tag(),
+                out.last_modified(),
+            );
             let body = out
                 .body
                 .collect()
@@ -439,17 +548,35 @@ mod tests {
     #[test]
     fn tecken_urls() {
         let c = S3Config::from_url("https://s3-eu-west-2.amazonaws.com/some-bucket").unwrap();
-        assert_eq!((c.bucket.as_str(), c.region.as_deref(), c.endpoint_url.as_deref()), ("some-bucket", Some("eu-west-2"), None));
+        assert_eq!(
+            (
+                c.bucket.as_str(),
+                c.region.as_deref(),
+                c.endpoint_url.as_deref()
+            ),
+            ("some-bucket", Some("eu-west-2"), None)
+        );
         let c = S3Config::from_url("http://localstack:4566/publicbucket/prefix/").unwrap();
         assert_eq!(c.endpoint_url.as_deref(), Some("http://localstack:4566"));
-        assert_eq!((c.bucket.as_str(), c.prefix.as_str()), ("publicbucket", "prefix"));
-        assert_eq!(S3Config::from_url("https://s3.amazonaws.com/b").unwrap().region, None);
+        assert_eq!(
+            (c.bucket.as_str(), c.prefix.as_str()),
+            ("publicbucket", "prefix")
+        );
+        assert_eq!(
+            S3Config::from_url("https://s3.amazonaws.com/b")
+                .unwrap()
+                .region,
+            None
+        );
         assert!(S3Config::from_url("https://s3.amazonaws.com/").is_err());
     }
 
     #[test]
     fn etags() {
-        assert_eq!(md5_from_etag(Some("\"D41D8CD98F00B204E9800998ECF8427E\"")).as_deref(), Some("d41d8cd98f00b204e9800998ecf8427e"));
+        assert_eq!(
+            md5_from_etag(Some("\"D41D8CD98F00B204E9800998ECF8427E\"")).as_deref(),
+            Some("d41d8cd98f00b204e9800998ecf8427e")
+        );
         assert_eq!(md5_from_etag(Some("\"abc-2\"")), None);
     }
 }

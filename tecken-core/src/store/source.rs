@@ -8,12 +8,20 @@ use crate::symbolicator::{SymData, SymKey, SymbolSource};
 
 /// Reads the `.sym` of `key` from `storage`: the regular area, then Try when `try_symbols`;
 /// decompressed (gzipped and plain objects both accepted).
-pub(crate) fn fetch_sym(storage: &dyn Storage, key: &SymKey, try_symbols: bool, limit: u64) -> Result<Option<SymData>> {
-    let Ok(okey) = ObjectKey::new(&key.debug_file, &key.debug_id, &key.sym_file) else { return Ok(None) };
+pub(crate) fn fetch_sym(
+    storage: &dyn Storage,
+    key: &SymKey,
+    try_symbols: bool,
+    limit: u64,
+) -> Result<Option<SymData>> {
+    let Ok(okey) = ObjectKey::new(&key.debug_file, &key.debug_id, &key.sym_file) else {
+        return Ok(None);
+    };
     for &area in Area::search_order(try_symbols) {
         if let Some(obj) = storage.get(&okey.storage_key(area))? {
             let body = if obj.meta.is_gzip() || is_gzip(&obj.body) {
-                gunzip(&obj.body, limit).map_err(|e| Error::new(e.kind(), format!("{okey}: {e}")))?
+                gunzip(&obj.body, limit)
+                    .map_err(|e| Error::new(e.kind(), format!("{okey}: {e}")))?
             } else {
                 obj.body
             };
@@ -29,7 +37,12 @@ impl SymbolSource for SymbolStore {
     /// Regular area, then Try unless [`super::StoreOptions::source_includes_try`] is off.
     /// A miss is recorded in the missing-symbols recorder, if one is attached.
     fn fetch(&self, key: &SymKey) -> Result<Option<SymData>> {
-        let found = fetch_sym(self.storage().as_ref(), key, self.options().source_includes_try, self.options().max_object_size)?;
+        let found = fetch_sym(
+            self.storage().as_ref(),
+            key,
+            self.options().source_includes_try,
+            self.options().max_object_size,
+        )?;
         if found.is_none() {
             if let Some(m) = self.missing_symbols() {
                 m.record(&key.debug_file, &key.debug_id, "", "")?;
@@ -47,7 +60,9 @@ impl SymbolSource for LocalStore {
     /// Regular area, then Try. A plain `.sym` is handed over as a path (memory-mapped by
     /// the symbolicator, not read).
     fn fetch(&self, key: &SymKey) -> Result<Option<SymData>> {
-        let Ok(okey) = ObjectKey::new(&key.debug_file, &key.debug_id, &key.sym_file) else { return Ok(None) };
+        let Ok(okey) = ObjectKey::new(&key.debug_file, &key.debug_id, &key.sym_file) else {
+            return Ok(None);
+        };
         for &area in Area::search_order(true) {
             let path = self.path_of(&okey.storage_key(area))?;
             if path.is_file() {

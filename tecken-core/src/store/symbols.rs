@@ -30,7 +30,11 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { max_object_size: 8 << 30, source_includes_try: true, gzip_level: 6 }
+        StoreOptions {
+            max_object_size: 8 << 30,
+            source_includes_try: true,
+            gzip_level: 6,
+        }
     }
 }
 
@@ -153,7 +157,11 @@ impl SymbolStore {
 
     /// A store over a shared backend.
     pub fn from_arc(storage: Arc<dyn Storage>) -> SymbolStore {
-        SymbolStore { storage, options: StoreOptions::default(), missing: None }
+        SymbolStore {
+            storage,
+            options: StoreOptions::default(),
+            missing: None,
+        }
     }
 
     /// A store in the local directory `root` (created if missing).
@@ -205,7 +213,11 @@ impl SymbolStore {
     }
 
     /// The stored object of `key` (still gzipped for a `.sym`) and its area.
-    pub fn get_stored(&self, key: &ObjectKey, try_symbols: bool) -> Result<Option<(Area, StoredObject)>> {
+    pub fn get_stored(
+        &self,
+        key: &ObjectKey,
+        try_symbols: bool,
+    ) -> Result<Option<(Area, StoredObject)>> {
         for &area in Area::search_order(try_symbols) {
             if let Some(obj) = self.storage.get(&key.storage_key(area))? {
                 return Ok(Some((area, obj)));
@@ -227,7 +239,8 @@ impl SymbolStore {
     /// any other file as stored (a `.dbg.gz` is served as the gzip file it is).
     pub fn decode(&self, key: &ObjectKey, obj: StoredObject) -> Result<Vec<u8>> {
         if obj.meta.is_gzip() || (key.is_compressed() && is_gzip(&obj.body)) {
-            gunzip(&obj.body, self.options.max_object_size).map_err(|e| Error::new(e.kind(), format!("{key}: {e}")))
+            gunzip(&obj.body, self.options.max_object_size)
+                .map_err(|e| Error::new(e.kind(), format!("{key}: {e}")))
         } else {
             Ok(obj.body)
         }
@@ -235,9 +248,15 @@ impl SymbolStore {
 
     /// Stores one file under `key` in `area`, encoded as Tecken does (see
     /// [`encoding`]). Returns the encoded form's details.
-    pub fn put_file(&self, key: &ObjectKey, area: Area, data: &[u8]) -> Result<encoding::EncodedFile> {
+    pub fn put_file(
+        &self,
+        key: &ObjectKey,
+        area: Area,
+        data: &[u8],
+    ) -> Result<encoding::EncodedFile> {
         let mut enc = encoding::encode(key.file(), data, self.options.gzip_level)?;
-        self.storage.put(&key.storage_key(area), &PutObject::from_encoded(&enc))?;
+        self.storage
+            .put(&key.storage_key(area), &PutObject::from_encoded(&enc))?;
         enc.body = Vec::new();
         Ok(enc)
     }
@@ -258,26 +277,47 @@ impl SymbolStore {
         }
         let key = ObjectKey::new(&req.debug_file, &req.debug_id, &req.file)?;
         let found = match req.body {
-            BodyMode::None => self.locate(&key, req.try_symbols)?.map(|(area, meta)| (area, meta, None)),
-            BodyMode::Decoded | BodyMode::Stored => {
-                self.get_stored(&key, req.try_symbols)?.map(|(area, obj)| (area, obj.meta, Some(obj.body)))
-            }
+            BodyMode::None => self
+                .locate(&key, req.try_symbols)?
+                .map(|(area, meta)| (area, meta, None)),
+            BodyMode::Decoded | BodyMode::Stored => self
+                .get_stored(&key, req.try_symbols)?
+                .map(|(area, obj)| (area, obj.meta, Some(obj.body))),
         };
         if let Some((area, meta, body)) = found {
             let (body, content_encoding) = match (req.body, body) {
                 (BodyMode::Stored, Some(b)) => {
-                    let enc = if meta.is_gzip() || (key.is_compressed() && is_gzip(&b)) { Some("gzip".to_owned()) } else { None };
+                    let enc = if meta.is_gzip() || (key.is_compressed() && is_gzip(&b)) {
+                        Some("gzip".to_owned())
+                    } else {
+                        None
+                    };
                     (Some(b), enc)
                 }
-                (BodyMode::Decoded, Some(b)) => {
-                    (Some(self.decode(&key, StoredObject { meta: meta.clone(), body: b })?), None)
-                }
+                (BodyMode::Decoded, Some(b)) => (
+                    Some(self.decode(
+                        &key,
+                        StoredObject {
+                            meta: meta.clone(),
+                            body: b,
+                        },
+                    )?),
+                    None,
+                ),
                 _ => (None, None),
             };
-            return Ok(Download::Found(Found { key, area, meta, body, content_encoding }));
+            return Ok(Download::Found(Found {
+                key,
+                area,
+                meta,
+                body,
+                content_encoding,
+            }));
         }
         if let Some(entry) = self.lookup_code_id(&req.debug_file, &req.debug_id)? {
-            return Ok(Download::Redirect(key.with_module(&entry.debug_file, &entry.debug_id)?));
+            return Ok(Download::Redirect(
+                key.with_module(&entry.debug_file, &entry.debug_id)?,
+            ));
         }
         if req.body != BodyMode::None {
             if let Some(missing) = &self.missing {
@@ -295,7 +335,9 @@ impl SymbolStore {
     /// The index entry for `code_file`/`code_id` (any case), or `None`. Names that can
     /// never be keys are simply not found.
     pub fn lookup_code_id(&self, code_file: &str, code_id: &str) -> Result<Option<CodeIdEntry>> {
-        let Ok(key) = entry_key(code_file, code_id) else { return Ok(None) };
+        let Ok(key) = entry_key(code_file, code_id) else {
+            return Ok(None);
+        };
         match self.storage.get(&key)? {
             Some(obj) => CodeIdEntry::from_json(&key, &obj.body).map(Some),
             None => Ok(None),
@@ -305,15 +347,32 @@ impl SymbolStore {
     /// Writes (or replaces) a code-id index entry.
     pub fn put_code_id(&self, entry: &CodeIdEntry) -> Result<()> {
         let json = entry.to_json()?;
-        self.storage.put(&entry.key()?, &PutObject { content_type: Some("application/json"), ..PutObject::raw(&json) })
+        self.storage.put(
+            &entry.key()?,
+            &PutObject {
+                content_type: Some("application/json"),
+                ..PutObject::raw(&json)
+            },
+        )
     }
 
     /// The header of the `.sym` at `key` in `area` (reads its first 64 KiB), or `None` if
     /// absent.
     pub fn read_sym_header(&self, key: &ObjectKey, area: Area) -> Result<Option<SymHeader>> {
-        let Some(head) = self.storage.get_prefix(&key.storage_key(area), HEADER_BYTES)? else { return Ok(None) };
-        let text = if is_gzip(&head) { gunzip_prefix(&head, HEADER_BYTES * 4) } else { head };
-        parse_header(&text).map(Some).map_err(|e| Error::new(e.kind(), format!("{key}: {e}")))
+        let Some(head) = self
+            .storage
+            .get_prefix(&key.storage_key(area), HEADER_BYTES)?
+        else {
+            return Ok(None);
+        };
+        let text = if is_gzip(&head) {
+            gunzip_prefix(&head, HEADER_BYTES * 4)
+        } else {
+            head
+        };
+        parse_header(&text)
+            .map(Some)
+            .map_err(|e| Error::new(e.kind(), format!("{key}: {e}")))
     }
 
     /// Tecken's syminfo: `file`/`id` as a code file and id (from the index), else as a
@@ -332,8 +391,12 @@ impl SymbolStore {
                 area,
             }));
         }
-        let Ok(key) = ObjectKey::for_module(file, id) else { return Ok(None) };
-        let Some((area, _)) = self.locate(&key, true)? else { return Ok(None) };
+        let Ok(key) = ObjectKey::for_module(file, id) else {
+            return Ok(None);
+        };
+        let Some((area, _)) = self.locate(&key, true)? else {
+            return Ok(None);
+        };
         let header = self.read_sym_header(&key, area)?;
         let (code_file, code_id, generator) = match header {
             Some(h) => {
@@ -403,7 +466,11 @@ impl SymbolStore {
 
 /// The index entry a `.sym` stored under `key` with `header` makes: only when its
 /// `INFO CODE_ID` names a code file (Windows modules) that can be a key.
-pub(crate) fn code_id_entry(key: &ObjectKey, header: &SymHeader, try_symbols: bool) -> Option<CodeIdEntry> {
+pub(crate) fn code_id_entry(
+    key: &ObjectKey,
+    header: &SymHeader,
+    try_symbols: bool,
+) -> Option<CodeIdEntry> {
     let code = header.code_id.as_ref()?;
     let code_file = code.file.as_deref()?;
     let entry = CodeIdEntry {

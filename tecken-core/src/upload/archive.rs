@@ -55,7 +55,9 @@ impl Source<'_> {
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         let mut done = 0;
         while done < buf.len() {
-            let n = self.read_at(offset + done as u64, &mut buf[done..]).map_err(Error::from)?;
+            let n = self
+                .read_at(offset + done as u64, &mut buf[done..])
+                .map_err(Error::from)?;
             if n == 0 {
                 return Err(bad_zip("unexpected end of file"));
             }
@@ -143,11 +145,17 @@ fn find_directory(src: Source<'_>) -> Result<Directory> {
     // The last EOCD signature whose comment length reaches exactly the end (or before).
     let pos = (0..=tail_len - EOCD_LEN)
         .rev()
-        .find(|&i| tail[i..i + 4] == EOCD_SIG && i + EOCD_LEN + u16le(&tail, i + 20) as usize <= tail_len)
+        .find(|&i| {
+            tail[i..i + 4] == EOCD_SIG && i + EOCD_LEN + u16le(&tail, i + 20) as usize <= tail_len
+        })
         .ok_or_else(not_a_zip)?;
     let e = &tail[pos..pos + EOCD_LEN];
     let eocd_at = tail_start + pos as u64;
-    let (mut entries, mut size, mut offset) = (u16le(e, 10) as u64, u32le(e, 12) as u64, u32le(e, 16) as u64);
+    let (mut entries, mut size, mut offset) = (
+        u16le(e, 10) as u64,
+        u32le(e, 12) as u64,
+        u32le(e, 16) as u64,
+    );
     let mut dir_end = eocd_at;
     if entries == 0xFFFF || size == 0xFFFF_FFFF || offset == 0xFFFF_FFFF {
         if eocd_at >= 20 {
@@ -158,7 +166,9 @@ fn find_directory(src: Source<'_>) -> Result<Directory> {
                 let mut z = [0u8; 56];
                 // Self-extracting prefixes shift every offset; find the record by position
                 // first, then by its recorded offset.
-                let guess = eocd_at.checked_sub(20 + 56).ok_or_else(|| bad_zip("truncated zip64 end record"))?;
+                let guess = eocd_at
+                    .checked_sub(20 + 56)
+                    .ok_or_else(|| bad_zip("truncated zip64 end record"))?;
                 src.read_exact_at(guess, &mut z)?;
                 if z[..4] != ZIP64_EOCD_SIG {
                     src.read_exact_at(z_at, &mut z)?;
@@ -175,9 +185,18 @@ fn find_directory(src: Source<'_>) -> Result<Directory> {
     }
     // Like Python's zipfile: the directory ends where the end records start; anything
     // before the recorded offset is a prefix (self-extracting archives) to skip.
-    let actual = dir_end.checked_sub(size).ok_or_else(|| bad_zip("central directory larger than the file"))?;
-    let prefix = actual.checked_sub(offset).ok_or_else(|| bad_zip("central directory offset past its end"))?;
-    Ok(Directory { entries, offset: actual, size, prefix })
+    let actual = dir_end
+        .checked_sub(size)
+        .ok_or_else(|| bad_zip("central directory larger than the file"))?;
+    let prefix = actual
+        .checked_sub(offset)
+        .ok_or_else(|| bad_zip("central directory offset past its end"))?;
+    Ok(Directory {
+        entries,
+        offset: actual,
+        size,
+        prefix,
+    })
 }
 
 /// A parsed archive: the entries in central-directory order, duplicates included.
@@ -197,7 +216,10 @@ impl<'a> Archive<'a> {
         if dir.entries > max_members as u64 {
             return Err(Error::new(
                 ErrorKind::LimitExceeded,
-                format!("Archive has {} members, more than the limit of {max_members}", dir.entries),
+                format!(
+                    "Archive has {} members, more than the limit of {max_members}",
+                    dir.entries
+                ),
             ));
         }
         // Each entry takes at least 46 bytes: a count the directory cannot hold is a lie.
@@ -209,11 +231,17 @@ impl<'a> Archive<'a> {
         let mut entries = Vec::with_capacity(dir.entries as usize);
         let mut at = 0usize;
         for _ in 0..dir.entries {
-            let h = cd.get(at..at + 46).ok_or_else(|| bad_zip("truncated central directory"))?;
+            let h = cd
+                .get(at..at + 46)
+                .ok_or_else(|| bad_zip("truncated central directory"))?;
             if h[..4] != CENTRAL_SIG {
                 return Err(bad_zip("bad magic number for central directory"));
             }
-            let (name_len, extra_len, comment_len) = (u16le(h, 28) as usize, u16le(h, 30) as usize, u16le(h, 32) as usize);
+            let (name_len, extra_len, comment_len) = (
+                u16le(h, 28) as usize,
+                u16le(h, 30) as usize,
+                u16le(h, 32) as usize,
+            );
             let made_by_unix = h[5] == 3;
             let external = u32le(h, 38);
             let mut e = Entry {
@@ -226,13 +254,25 @@ impl<'a> Archive<'a> {
                 unix_mode: made_by_unix.then_some(external >> 16),
                 local_offset: u32le(h, 42) as u64,
             };
-            let rest = cd.get(at + 46..at + 46 + name_len + extra_len + comment_len).ok_or_else(|| bad_zip("truncated central directory"))?;
+            let rest = cd
+                .get(at + 46..at + 46 + name_len + extra_len + comment_len)
+                .ok_or_else(|| bad_zip("truncated central directory"))?;
             e.name = String::from_utf8_lossy(&rest[..name_len]).into_owned();
-            apply_zip64_extra(&mut e, &rest[name_len..name_len + extra_len], u32le(h, 20), u32le(h, 24), u32le(h, 42));
+            apply_zip64_extra(
+                &mut e,
+                &rest[name_len..name_len + extra_len],
+                u32le(h, 20),
+                u32le(h, 24),
+                u32le(h, 42),
+            );
             entries.push(e);
             at += 46 + name_len + extra_len + comment_len;
         }
-        Ok(Archive { src, prefix: dir.prefix, entries })
+        Ok(Archive {
+            src,
+            prefix: dir.prefix,
+            entries,
+        })
     }
 
     /// A reader of the decompressed bytes of `entry`, producing at most its declared size
@@ -242,21 +282,38 @@ impl<'a> Archive<'a> {
         let at = entry.local_offset + self.prefix;
         self.src.read_exact_at(at, &mut h)?;
         if h[..4] != LOCAL_SIG {
-            return Err(bad_zip(&format!("bad magic number for file header of {:?}", entry.name)));
+            return Err(bad_zip(&format!(
+                "bad magic number for file header of {:?}",
+                entry.name
+            )));
         }
         let data_start = at + 30 + u16le(&h, 26) as u64 + u16le(&h, 28) as u64;
-        let data_end = data_start.checked_add(entry.compressed_size).filter(|&end| end <= self.src.len());
+        let data_end = data_start
+            .checked_add(entry.compressed_size)
+            .filter(|&end| end <= self.src.len());
         let Some(data_end) = data_end else {
-            return Err(bad_zip(&format!("member {:?} extends past the end of the archive", entry.name)));
+            return Err(bad_zip(&format!(
+                "member {:?} extends past the end of the archive",
+                entry.name
+            )));
         };
-        let raw = RangeReader { src: self.src, pos: data_start, end: data_end };
+        let raw = RangeReader {
+            src: self.src,
+            pos: data_start,
+            end: data_end,
+        };
         let inner: Box<dyn Read + Send + 'a> = match entry.method {
             0 => Box::new(raw),
-            8 => Box::new(flate2::read::DeflateDecoder::new(io::BufReader::with_capacity(64 * 1024, raw))),
+            8 => Box::new(flate2::read::DeflateDecoder::new(
+                io::BufReader::with_capacity(64 * 1024, raw),
+            )),
             m => {
                 return Err(Error::new(
                     ErrorKind::InvalidInput,
-                    format!("Unsupported compression method {m} for {:?} (only stored and deflate)", entry.name),
+                    format!(
+                        "Unsupported compression method {m} for {:?} (only stored and deflate)",
+                        entry.name
+                    ),
                 ))
             }
         };
@@ -271,10 +328,18 @@ impl<'a> Archive<'a> {
     }
 }
 
-fn apply_zip64_extra(e: &mut Entry, mut extra: &[u8], raw_csize: u32, raw_size: u32, raw_offset: u32) {
+fn apply_zip64_extra(
+    e: &mut Entry,
+    mut extra: &[u8],
+    raw_csize: u32,
+    raw_size: u32,
+    raw_offset: u32,
+) {
     while extra.len() >= 4 {
         let (id, len) = (u16le(extra, 0), u16le(extra, 2) as usize);
-        let Some(data) = extra.get(4..4 + len) else { return };
+        let Some(data) = extra.get(4..4 + len) else {
+            return;
+        };
         if id == 0x0001 {
             let mut at = 0;
             let mut next = || {
@@ -342,7 +407,10 @@ impl Read for MemberReader<'_> {
         if self.produced > self.declared {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("member {:?} decompresses to more than its declared {} bytes", self.name, self.declared),
+                format!(
+                    "member {:?} decompresses to more than its declared {} bytes",
+                    self.name, self.declared
+                ),
             ));
         }
         self.crc.update(&buf[..n]);
@@ -350,11 +418,17 @@ impl Read for MemberReader<'_> {
             if self.produced != self.declared {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
-                    format!("member {:?} is truncated: {} of {} bytes", self.name, self.produced, self.declared),
+                    format!(
+                        "member {:?} is truncated: {} of {} bytes",
+                        self.name, self.produced, self.declared
+                    ),
                 ));
             }
             if self.crc.clone().finalize() != self.crc_expected {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, format!("Bad CRC-32 for file {:?}", self.name)));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("Bad CRC-32 for file {:?}", self.name),
+                ));
             }
         }
         Ok(n)

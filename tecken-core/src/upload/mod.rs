@@ -103,7 +103,9 @@ pub struct UploadOptions {
 
 impl Default for UploadOptions {
     fn default() -> Self {
-        let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let cpus = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         UploadOptions {
             try_symbols: false,
             archive_name: None,
@@ -217,14 +219,21 @@ struct Planned {
 }
 
 /// Uploads an archive into `store` (see the [module docs](self)).
-pub fn upload_archive(store: &SymbolStore, source: ArchiveSource<'_>, options: &UploadOptions) -> Result<UploadResult> {
+pub fn upload_archive(
+    store: &SymbolStore,
+    source: ArchiveSource<'_>,
+    options: &UploadOptions,
+) -> Result<UploadResult> {
     if let Some(name) = &options.archive_name {
         if !name.to_ascii_lowercase().ends_with(".zip") {
             let ext = match name.rfind('.') {
                 Some(i) if i > 0 && !name[i..].contains('/') => &name[i..],
                 _ => "",
             };
-            return Err(Error::new(ErrorKind::InvalidInput, format!("Unrecognized archive file extension \"{ext}\"")));
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("Unrecognized archive file extension \"{ext}\""),
+            ));
         }
     }
     match source {
@@ -243,16 +252,28 @@ pub fn upload_archive(store: &SymbolStore, source: ArchiveSource<'_>, options: &
 }
 
 /// Uploads the zip file at `path`.
-pub fn upload_archive_path(store: &SymbolStore, path: &Path, options: &UploadOptions) -> Result<UploadResult> {
+pub fn upload_archive_path(
+    store: &SymbolStore,
+    path: &Path,
+    options: &UploadOptions,
+) -> Result<UploadResult> {
     upload_archive(store, ArchiveSource::Path(path), options)
 }
 
 /// Uploads a zip held in memory.
-pub fn upload_archive_bytes(store: &SymbolStore, bytes: &[u8], options: &UploadOptions) -> Result<UploadResult> {
+pub fn upload_archive_bytes(
+    store: &SymbolStore,
+    bytes: &[u8],
+    options: &UploadOptions,
+) -> Result<UploadResult> {
     upload_archive(store, ArchiveSource::Bytes(bytes), options)
 }
 
-fn upload_from(store: &SymbolStore, src: Source<'_>, options: &UploadOptions) -> Result<UploadResult> {
+fn upload_from(
+    store: &SymbolStore,
+    src: Source<'_>,
+    options: &UploadOptions,
+) -> Result<UploadResult> {
     let archive = Archive::open(src, options.limits.max_members)?;
     let (planned, ignored, content_hash) = plan(&archive, options)?;
     let area = Area::for_upload(options.try_symbols);
@@ -289,7 +310,8 @@ fn is_unsafe_name(name: &str) -> bool {
 }
 
 fn is_ignored_member(name: &str) -> bool {
-    name.to_ascii_lowercase().ends_with("-symbols.txt") || name.rsplit('/').next() == Some(".DS_Store")
+    name.to_ascii_lowercase().ends_with("-symbols.txt")
+        || name.rsplit('/').next() == Some(".DS_Store")
 }
 
 fn invalid(msg: String) -> Error {
@@ -298,7 +320,10 @@ fn invalid(msg: String) -> Error {
 
 /// Checks the listing and decides what to store. Returns the files to store, the
 /// ignored ones, and Tecken's content hash.
-fn plan(archive: &Archive<'_>, options: &UploadOptions) -> Result<(Vec<Planned>, Vec<IgnoredFile>, String)> {
+fn plan(
+    archive: &Archive<'_>,
+    options: &UploadOptions,
+) -> Result<(Vec<Planned>, Vec<IgnoredFile>, String)> {
     let limits = &options.limits;
     // Safety first, on every entry (directories too).
     for e in &archive.entries {
@@ -309,10 +334,16 @@ fn plan(archive: &Archive<'_>, options: &UploadOptions) -> Result<(Vec<Planned>,
             )));
         }
         if e.is_symlink() {
-            return Err(invalid(format!("Symbolic link in archive: {} (symlinks are not allowed)", py_repr(&e.name))));
+            return Err(invalid(format!(
+                "Symbolic link in archive: {} (symlinks are not allowed)",
+                py_repr(&e.name)
+            )));
         }
         if e.is_encrypted() {
-            return Err(invalid(format!("Encrypted file in archive: {} (encryption is not supported)", py_repr(&e.name))));
+            return Err(invalid(format!(
+                "Encrypted file in archive: {} (encryption is not supported)",
+                py_repr(&e.name)
+            )));
         }
     }
     // Duplicates (Tecken's rule), keeping the first of equal-size twins.
@@ -341,7 +372,12 @@ fn plan(archive: &Archive<'_>, options: &UploadOptions) -> Result<(Vec<Planned>,
         if e.size > limits.max_member_size {
             return Err(Error::new(
                 ErrorKind::LimitExceeded,
-                format!("File {} is {} bytes uncompressed, more than the limit of {}", py_repr(&e.name), e.size, limits.max_member_size),
+                format!(
+                    "File {} is {} bytes uncompressed, more than the limit of {}",
+                    py_repr(&e.name),
+                    e.size,
+                    limits.max_member_size
+                ),
             ));
         }
         if e.size > RATIO_EXEMPT && e.size / e.compressed_size.max(1) > limits.max_ratio {
@@ -361,19 +397,32 @@ fn plan(archive: &Archive<'_>, options: &UploadOptions) -> Result<(Vec<Planned>,
     if total > limits.max_total_size {
         return Err(Error::new(
             ErrorKind::LimitExceeded,
-            format!("Archive is {total} bytes uncompressed, more than the limit of {}", limits.max_total_size),
+            format!(
+                "Archive is {total} bytes uncompressed, more than the limit of {}",
+                limits.max_total_size
+            ),
         ));
     }
     // Tecken's listing rules, in archive order.
     for e in &files {
-        if let Some(snippet) = options.disallowed_snippets.iter().find(|s| !s.is_empty() && e.name.contains(s.as_str())) {
-            return Err(invalid(format!("Content of archive file contains the snippet '{snippet}' which is not allowed")));
+        if let Some(snippet) = options
+            .disallowed_snippets
+            .iter()
+            .find(|s| !s.is_empty() && e.name.contains(s.as_str()))
+        {
+            return Err(invalid(format!(
+                "Content of archive file contains the snippet '{snippet}' which is not allowed"
+            )));
         }
         let parts: Vec<&str> = e.name.split('/').collect();
         let ok = match parts.as_slice() {
             [.., last] if *last == ".DS_Store" => true,
             [a, b, c] => {
-                is_hex(b) && is_safe_component(a) && is_safe_component(c) && !has_invalid_key_chars(a) && !has_invalid_key_chars(c)
+                is_hex(b)
+                    && is_safe_component(a)
+                    && is_safe_component(c)
+                    && !has_invalid_key_chars(a)
+                    && !has_invalid_key_chars(c)
             }
             [one] => one.to_ascii_lowercase().ends_with("-symbols.txt"),
             _ => false,
@@ -397,7 +446,10 @@ fn plan(archive: &Archive<'_>, options: &UploadOptions) -> Result<(Vec<Planned>,
     let mut by_key: HashMap<ObjectKey, &str> = HashMap::new();
     for e in files {
         if is_ignored_member(&e.name) {
-            ignored.push(IgnoredFile { member: e.name.clone(), size: e.size });
+            ignored.push(IgnoredFile {
+                member: e.name.clone(),
+                size: e.size,
+            });
             continue;
         }
         let key = ObjectKey::parse(&e.name)?;
@@ -413,7 +465,10 @@ fn plan(archive: &Archive<'_>, options: &UploadOptions) -> Result<(Vec<Planned>,
                 py_repr(&e.name)
             )));
         }
-        planned.push(Planned { entry: e.clone(), key });
+        planned.push(Planned {
+            entry: e.clone(),
+            key,
+        });
     }
     Ok((planned, ignored, content_hash))
 }
@@ -434,9 +489,15 @@ struct Budget {
 impl Budget {
     fn acquire(&self, want: u64) -> Result<u64> {
         let want = want.clamp(1, self.total);
-        let mut free = self.free.lock().map_err(|_| Error::new(ErrorKind::Internal, "upload budget lock poisoned"))?;
+        let mut free = self
+            .free
+            .lock()
+            .map_err(|_| Error::new(ErrorKind::Internal, "upload budget lock poisoned"))?;
         while *free < want {
-            free = self.cond.wait(free).map_err(|_| Error::new(ErrorKind::Internal, "upload budget lock poisoned"))?;
+            free = self
+                .cond
+                .wait(free)
+                .map_err(|_| Error::new(ErrorKind::Internal, "upload budget lock poisoned"))?;
         }
         *free -= want;
         Ok(want)
@@ -480,7 +541,11 @@ fn store_members(
         produced: AtomicU64::new(0),
         max_total: options.limits.max_total_size,
         failed: AtomicBool::new(false),
-        budget: Budget { free: Mutex::new(options.memory_budget.max(1)), cond: Condvar::new(), total: options.memory_budget.max(1) },
+        budget: Budget {
+            free: Mutex::new(options.memory_budget.max(1)),
+            cond: Condvar::new(),
+            total: options.memory_budget.max(1),
+        },
     };
     let next = AtomicUsize::new(0);
     let outcomes: Mutex<Vec<Outcome>> = Mutex::new(Vec::with_capacity(planned.len()));
@@ -511,10 +576,15 @@ fn store_members(
             });
         }
     });
-    if let Some(e) = first_error.into_inner().map_err(|_| Error::new(ErrorKind::Internal, "upload error lock poisoned"))? {
+    if let Some(e) = first_error
+        .into_inner()
+        .map_err(|_| Error::new(ErrorKind::Internal, "upload error lock poisoned"))?
+    {
         return Err(e);
     }
-    outcomes.into_inner().map_err(|_| Error::new(ErrorKind::Internal, "upload result lock poisoned"))
+    outcomes
+        .into_inner()
+        .map_err(|_| Error::new(ErrorKind::Internal, "upload result lock poisoned"))
 }
 
 /// Reads member `p` through `sink`, enforcing the archive-wide byte limit.
@@ -522,7 +592,9 @@ fn pump(work: &Work<'_, '_>, p: &Planned, sink: &mut dyn Write) -> Result<()> {
     let mut reader = work.archive.open_member(&p.entry)?;
     let mut buf = vec![0u8; 256 * 1024];
     loop {
-        let n = reader.read(&mut buf).map_err(|e| member_error(&p.entry.name, e))?;
+        let n = reader
+            .read(&mut buf)
+            .map_err(|e| member_error(&p.entry.name, e))?;
         if n == 0 {
             return Ok(());
         }
@@ -530,18 +602,29 @@ fn pump(work: &Work<'_, '_>, p: &Planned, sink: &mut dyn Write) -> Result<()> {
         if total > work.max_total {
             return Err(Error::new(
                 ErrorKind::LimitExceeded,
-                format!("Archive decompresses to more than the limit of {} bytes", work.max_total),
+                format!(
+                    "Archive decompresses to more than the limit of {} bytes",
+                    work.max_total
+                ),
             ));
         }
         if work.failed.load(Ordering::Relaxed) {
-            return Err(Error::new(ErrorKind::Internal, "upload cancelled after another member failed"));
+            return Err(Error::new(
+                ErrorKind::Internal,
+                "upload cancelled after another member failed",
+            ));
         }
-        sink.write_all(&buf[..n]).map_err(|e| Error::new(ErrorKind::Internal, format!("{}: {e}", p.entry.name)))?;
+        sink.write_all(&buf[..n])
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("{}: {e}", p.entry.name)))?;
     }
 }
 
 fn member_error(name: &str, e: std::io::Error) -> Error {
-    let kind = if e.kind() == std::io::ErrorKind::InvalidData { ErrorKind::InvalidInput } else { ErrorKind::Io };
+    let kind = if e.kind() == std::io::ErrorKind::InvalidData {
+        ErrorKind::InvalidInput
+    } else {
+        ErrorKind::Io
+    };
     Error::new(kind, format!("{}: {e}", py_repr(name))).with_source(e)
 }
 
@@ -575,20 +658,27 @@ fn store_one(work: &Work<'_, '_>, p: &Planned) -> Result<Outcome> {
     // decompresses (cheap); the store pass below also compresses.
     if let Some(meta) = &existing {
         let candidate_md5 = if compressed {
-            (meta.original_size == Some(p.entry.size)).then(|| meta.original_md5.clone()).flatten()
+            (meta.original_size == Some(p.entry.size))
+                .then(|| meta.original_md5.clone())
+                .flatten()
         } else if meta.size == p.entry.size {
             Some(storage.content_md5(&skey)?.unwrap_or_default())
         } else {
             None
         };
         if let Some(stored_md5) = candidate_md5 {
-            let mut d = Digester { md5: Md5::new(), head: Vec::new() };
+            let mut d = Digester {
+                md5: Md5::new(),
+                head: Vec::new(),
+            };
             pump(work, p, &mut d)?;
             let md5 = hex(&d.md5.finalize());
             // An unknown digest of a raw file (the backend cannot tell) falls back to
             // Tecken's size-only comparison.
             if stored_md5 == md5 || (!compressed && stored_md5.is_empty()) {
-                let sym = compressed.then(|| sym_report(work, p, &skey, &d.head)).transpose()?;
+                let sym = compressed
+                    .then(|| sym_report(work, p, &skey, &d.head))
+                    .transpose()?;
                 let file = FileReport {
                     key: skey,
                     member: p.entry.name.clone(),
@@ -597,12 +687,20 @@ fn store_one(work: &Work<'_, '_>, p: &Planned) -> Result<Outcome> {
                     compressed,
                     md5,
                 };
-                return Ok(Outcome { file, skipped: true, sym });
+                return Ok(Outcome {
+                    file,
+                    skipped: true,
+                    sym,
+                });
             }
         }
     }
 
-    let estimate = if compressed { p.entry.size / 3 } else { p.entry.size };
+    let estimate = if compressed {
+        p.entry.size / 3
+    } else {
+        p.entry.size
+    };
     let held = work.budget.acquire(estimate)?;
     let result = (|| {
         let capacity = estimate.min(64 << 20) as usize;
@@ -614,7 +712,9 @@ fn store_one(work: &Work<'_, '_>, p: &Planned) -> Result<Outcome> {
     })();
     work.budget.release(held);
     let encoded = result?;
-    let sym = compressed.then(|| sym_report(work, p, &skey, &encoded.head)).transpose()?;
+    let sym = compressed
+        .then(|| sym_report(work, p, &skey, &encoded.head))
+        .transpose()?;
     let file = FileReport {
         key: skey,
         member: p.entry.name.clone(),
@@ -623,7 +723,11 @@ fn store_one(work: &Work<'_, '_>, p: &Planned) -> Result<Outcome> {
         compressed,
         md5: encoded.original_md5,
     };
-    Ok(Outcome { file, skipped: false, sym })
+    Ok(Outcome {
+        file,
+        skipped: false,
+        sym,
+    })
 }
 
 /// Parses a `.sym` header, compares it with the key, and writes the code-id index entry.
@@ -631,24 +735,39 @@ fn sym_report(work: &Work<'_, '_>, p: &Planned, skey: &str, head: &[u8]) -> Resu
     let header = match parse_header(head) {
         Ok(h) => h,
         Err(e) => {
-            return Ok(SymFileReport { key: skey.to_owned(), header: None, header_error: Some(e.to_string()), module_mismatch: None })
+            return Ok(SymFileReport {
+                key: skey.to_owned(),
+                header: None,
+                header_error: Some(e.to_string()),
+                module_mismatch: None,
+            })
         }
     };
-    let mismatch = (header.debug_file != p.key.debug_file() || !header.debug_id.eq_ignore_ascii_case(p.key.debug_id())).then(|| {
-        ModuleMismatch {
-            key_debug_file: p.key.debug_file().to_owned(),
-            key_debug_id: p.key.debug_id().to_owned(),
-            module_debug_file: header.debug_file.clone(),
-            module_debug_id: header.debug_id.clone(),
-        }
+    let mismatch = (header.debug_file != p.key.debug_file()
+        || !header.debug_id.eq_ignore_ascii_case(p.key.debug_id()))
+    .then(|| ModuleMismatch {
+        key_debug_file: p.key.debug_file().to_owned(),
+        key_debug_id: p.key.debug_id().to_owned(),
+        module_debug_file: header.debug_file.clone(),
+        module_debug_id: header.debug_id.clone(),
     });
     if let Some(entry) = crate::store::code_id_entry_for(&p.key, &header, work.area == Area::Try) {
         // Only replace an entry that says something else (a re-upload writes nothing).
-        if work.store.lookup_code_id(&entry.code_file, &entry.code_id)?.as_ref() != Some(&entry) {
+        if work
+            .store
+            .lookup_code_id(&entry.code_file, &entry.code_id)?
+            .as_ref()
+            != Some(&entry)
+        {
             work.store.put_code_id(&entry)?;
         }
     }
-    Ok(SymFileReport { key: skey.to_owned(), header: Some(header), header_error: None, module_mismatch: mismatch })
+    Ok(SymFileReport {
+        key: skey.to_owned(),
+        header: Some(header),
+        header_error: None,
+        module_mismatch: mismatch,
+    })
 }
 
 /// A temporary file holding an archive read from a stream; removed on drop.
@@ -661,23 +780,41 @@ impl Spool {
     fn new() -> Result<Spool> {
         let dir = std::env::temp_dir();
         for attempt in 0..16u32 {
-            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-            let path = dir.join(format!("tecken-upload-{}-{nanos}-{attempt}.zip", std::process::id()));
-            match std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path) {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0);
+            let path = dir.join(format!(
+                "tecken-upload-{}-{nanos}-{attempt}.zip",
+                std::process::id()
+            ));
+            match std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
                 Ok(file) => return Ok(Spool { path, file }),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(Error::io(&path, e)),
             }
         }
-        Err(Error::new(ErrorKind::Io, "could not create a temporary file for the archive"))
+        Err(Error::new(
+            ErrorKind::Io,
+            "could not create a temporary file for the archive",
+        ))
     }
 
     fn fill(&self, r: &mut dyn Read, limit: u64) -> Result<u64> {
         let mut w = std::io::BufWriter::new(&self.file);
-        let n = std::io::copy(&mut r.take(limit.saturating_add(1)), &mut w).map_err(|e| Error::io(&self.path, e))?;
+        let n = std::io::copy(&mut r.take(limit.saturating_add(1)), &mut w)
+            .map_err(|e| Error::io(&self.path, e))?;
         w.flush().map_err(|e| Error::io(&self.path, e))?;
         if n > limit {
-            return Err(Error::new(ErrorKind::LimitExceeded, format!("Archive is larger than the limit of {limit} bytes")));
+            return Err(Error::new(
+                ErrorKind::LimitExceeded,
+                format!("Archive is larger than the limit of {limit} bytes"),
+            ));
         }
         Ok(n)
     }
@@ -695,7 +832,14 @@ mod tests {
 
     #[test]
     fn unsafe_names() {
-        for bad in ["/abc/def", "../ABC/x.sym", "a/../b", "./x/y", "a\\b\\c", "C:/x/y"] {
+        for bad in [
+            "/abc/def",
+            "../ABC/x.sym",
+            "a/../b",
+            "./x/y",
+            "a\\b\\c",
+            "C:/x/y",
+        ] {
             assert!(is_unsafe_name(bad), "{bad}");
         }
         for ok in ["a/B/c", "flag/", "c++filt/AB/c++filt.sym", "a..b/AB/c"] {
