@@ -157,7 +157,7 @@ fn secs(d: Duration) -> Num {
 /// that took `elapsed`.
 pub(crate) fn debug_block(plan: &Plan<'_>, jobs: usize, elapsed: Duration) -> Stats {
     let mut d = Stats::default();
-    for slot in &plan.slots {
+    for slot in plan.lookups() {
         let Some(lookup) = &slot.lookup else { continue };
         let key = format!("{}/{}", slot.debug_file, slot.debug_id);
         let st: &FetchStats = &lookup.stats;

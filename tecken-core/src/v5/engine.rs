@@ -4,9 +4,9 @@
 //! fetches each distinct pair once, skipping pairs with an empty file or id. A pair's
 //! result is then shared by every job: `found_modules` of a job shows `true`/`false` for
 //! an entry its own stacks never use when another job's stacks used the same pair. The
-//! [`Plan`] reproduces that: one slot per distinct pair of all memory maps (sorted, so the
-//! provider is asked in Eliot's order, which is also the order of the debug block), each
-//! memory map entry pointing to its slot.
+//! [`Plan`] reproduces that: one slot per distinct pair of all memory maps, each memory map
+//! entry pointing to its slot; the slots some frame uses are looked up sorted by debug file
+//! and id, Eliot's order, which is also the order of the debug block.
 
 use std::sync::Arc;
 
@@ -82,6 +82,25 @@ impl Slot<'_> {
     }
 }
 
+/// A fast (not DoS-resistant) hash of a memory map entry; see [`Plan::new`] for why that
+/// is enough.
+fn pair_hash(file: &str, id: &str) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = (file.len() as u64) << 32 | id.len() as u64;
+    for part in [file.as_bytes(), id.as_bytes()] {
+        let mut chunks = part.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+    h
+}
+
 /// The module name of frames outside any module or of an entry with an empty debug file.
 pub(crate) const UNKNOWN: &str = "<unknown>";
 
@@ -93,6 +112,8 @@ pub(crate) struct Plan<'r> {
     entry_slot: Vec<u32>,
     /// Where each job's entries start in `entry_slot`.
     job_start: Vec<usize>,
+    /// The slots to look up, sorted by `(debug_file, debug_id)`.
+    order: Vec<u32>,
 }
 
 impl<'r> Plan<'r> {
@@ -101,17 +122,21 @@ impl<'r> Plan<'r> {
     pub(crate) fn new(jobs: &[JobView<'r>]) -> Plan<'r> {
         let total: usize = jobs.iter().map(|j| j.modules.len()).sum();
         let mut job_start = Vec::with_capacity(jobs.len());
-        let mut entries: Vec<(&'r str, &'r str, u32)> = Vec::with_capacity(total);
+        // Group equal entries by sorting on a cheap hash first (strings are compared only
+        // on equal hashes): a memory map has hundreds of entries, of which few are used.
+        // Crafted collisions only fall back to string comparisons, never quadratic work.
+        let mut entries: Vec<(u64, &'r str, &'r str, u32)> = Vec::with_capacity(total);
         for job in jobs {
             job_start.push(entries.len());
             for m in job.modules {
-                entries.push((&m.debug_file, &m.debug_id, entries.len() as u32));
+                let (file, id): (&'r str, &'r str) = (&m.debug_file, &m.debug_id);
+                entries.push((pair_hash(file, id), file, id, entries.len() as u32));
             }
         }
-        entries.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        entries.sort_unstable();
         let mut slots: Vec<Slot<'r>> = Vec::new();
         let mut entry_slot = vec![0u32; total];
-        for &(file, id, at) in &entries {
+        for &(_, file, id, at) in &entries {
             let same = slots
                 .last()
                 .is_some_and(|s| s.debug_file == file && s.debug_id == id);
@@ -131,6 +156,7 @@ impl<'r> Plan<'r> {
             slots,
             entry_slot,
             job_start,
+            order: Vec::new(),
         };
         for (j, job) in jobs.iter().enumerate() {
             for frame in job.stacks.iter().flatten() {
@@ -141,18 +167,38 @@ impl<'r> Plan<'r> {
                 }
             }
         }
+        let mut order: Vec<u32> = (0..plan.slots.len() as u32)
+            .filter(|&i| {
+                plan.slots.get(i as usize).is_some_and(|s| {
+                    s.referenced && !s.debug_file.is_empty() && !s.debug_id.is_empty()
+                })
+            })
+            .collect();
+        order.sort_unstable_by_key(|&i| {
+            plan.slots
+                .get(i as usize)
+                .map(|s| (s.debug_file, s.debug_id))
+        });
+        plan.order = order;
         plan
     }
 
     /// Asks `provider` for every referenced module with a debug file and id, once each, in
     /// sorted order.
     pub(crate) fn fetch(&mut self, provider: &dyn ModuleProvider) {
-        for slot in &mut self.slots {
-            if slot.referenced && !slot.debug_file.is_empty() && !slot.debug_id.is_empty() {
+        for &i in &self.order {
+            if let Some(slot) = self.slots.get_mut(i as usize) {
                 let (status, stats) = provider.module(slot.debug_file, slot.debug_id);
                 slot.lookup = Some(Lookup { status, stats });
             }
         }
+    }
+
+    /// The slots looked up, in lookup order (sorted by debug file and id).
+    pub(crate) fn lookups(&self) -> impl Iterator<Item = &Slot<'r>> + '_ {
+        self.order
+            .iter()
+            .filter_map(|&i| self.slots.get(i as usize))
     }
 
     fn slot_index(&self, job: usize, module_index: Option<u32>) -> Option<usize> {

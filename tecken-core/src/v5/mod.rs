@@ -215,8 +215,10 @@ fn respond_v5(
     let jobs: Vec<JobView<'_>> = req.jobs.iter().map(JobView::of).collect();
     let mut plan = Plan::new(&jobs);
     plan.fetch(provider);
+    // Room for typical frames (~160 bytes with a symbol) and found_modules entries.
     let frames: usize = req.jobs.iter().map(Job::frame_count).sum();
-    let mut out = Vec::with_capacity(64 + frames.saturating_mul(160));
+    let modules: usize = req.jobs.iter().map(|j| j.memory_map.len()).sum();
+    let mut out = Vec::with_capacity(64 + frames.saturating_mul(160) + modules.saturating_mul(64));
     out.push(b'{');
     response::write_results(&mut out, &plan, &jobs);
     if debug {
@@ -233,7 +235,8 @@ pub fn write_v4(provider: &dyn ModuleProvider, job: &Job<'_>) -> Vec<u8> {
     let jobs = [JobView::of(job)];
     let mut plan = Plan::new(&jobs);
     plan.fetch(provider);
-    let mut out = Vec::with_capacity(64 + job.frame_count().saturating_mul(80));
+    let mut out =
+        Vec::with_capacity(64 + job.frame_count().saturating_mul(80) + job.memory_map.len() * 8);
     response::write_v4(&mut out, &plan, &jobs[0]);
     out
 }

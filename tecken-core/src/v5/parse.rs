@@ -374,6 +374,9 @@ impl<'a> Parser<'a, '_> {
     /// Reads one frame; the hot path (`[0, 21376]`) is two numbers between brackets.
     #[inline]
     fn frame(&mut self) -> PResult<Result<FrameRef, StackErrorKind>> {
+        if let Some(items) = self.r.int_pair() {
+            return Ok(frame_of(items));
+        }
         if self.r.peek() != Some(b'[') {
             self.r.skip_value()?;
             return Ok(Err(StackErrorKind::NotPair));
@@ -393,44 +396,50 @@ impl<'a> Parser<'a, '_> {
         if n != 2 {
             return Ok(Err(StackErrorKind::NotPair));
         }
-        let module_index = match items[0] {
-            Scalar::Int {
-                neg: true,
-                mag: 1,
-                overflow: false,
-            } => None,
-            Scalar::Int { neg, mag, overflow } => {
-                // `-0` is 0; anything else negative, or past u32, can never be in range
-                // (memory maps are far shorter than `max_modules` <= u32::MAX allows).
-                match u32::try_from(mag) {
-                    Ok(m) if !overflow && (!neg || m == 0) && m < u32::MAX => Some(m),
-                    _ => return Ok(Err(StackErrorKind::IndexNotInModules)),
-                }
-            }
-            Scalar::Bool | Scalar::Other => return Ok(Err(StackErrorKind::InvalidIndex)),
-        };
-        let module_offset = match items[1] {
-            Scalar::Int {
-                neg: true,
-                mag: 1,
-                overflow: false,
-            } => None,
-            Scalar::Int {
-                neg,
-                mag,
-                overflow: false,
-            } if !neg || mag == 0 => Some(mag),
-            _ => {
-                return Ok(Err(StackErrorKind::InvalidOffset {
-                    index: module_index,
-                }))
-            }
-        };
-        Ok(Ok(FrameRef {
-            module_index,
-            module_offset,
-        }))
+        Ok(frame_of(items))
     }
+}
+
+/// A frame from its two items, or what is wrong with them (in Eliot's order).
+#[inline]
+fn frame_of(items: [Scalar; 2]) -> Result<FrameRef, StackErrorKind> {
+    let module_index = match items[0] {
+        Scalar::Int {
+            neg: true,
+            mag: 1,
+            overflow: false,
+        } => None,
+        Scalar::Int { neg, mag, overflow } => {
+            // `-0` is 0; anything else negative, or past u32, can never be in range
+            // (memory maps are far shorter than `max_modules` <= u32::MAX allows).
+            match u32::try_from(mag) {
+                Ok(m) if !overflow && (!neg || m == 0) && m < u32::MAX => Some(m),
+                _ => return Err(StackErrorKind::IndexNotInModules),
+            }
+        }
+        Scalar::Bool | Scalar::Other => return Err(StackErrorKind::InvalidIndex),
+    };
+    let module_offset = match items[1] {
+        Scalar::Int {
+            neg: true,
+            mag: 1,
+            overflow: false,
+        } => None,
+        Scalar::Int {
+            neg,
+            mag,
+            overflow: false,
+        } if !neg || mag == 0 => Some(mag),
+        _ => {
+            return Err(StackErrorKind::InvalidOffset {
+                index: module_index,
+            })
+        }
+    };
+    Ok(FrameRef {
+        module_index,
+        module_offset,
+    })
 }
 
 #[cfg(test)]
@@ -517,6 +526,76 @@ mod tests {
         assert_eq!(parse(&deep).unwrap_err(), ParseError::TooDeep);
         let deep_in_frame = format!(r#"{{"stacks": [[[0, {}]]]}}"#, "[".repeat(1000));
         assert_eq!(parse(&deep_in_frame).unwrap_err(), ParseError::TooDeep);
+    }
+
+    #[test]
+    fn frames_fast_and_general_paths_agree() {
+        let frames = |stack: &str| -> Result<Vec<FrameRef>, (usize, StackErrorKind)> {
+            let body = format!(r#"{{"stacks": [{stack}]}}"#);
+            let RawPayload::Object {
+                job:
+                    RawJob::Object {
+                        stacks: Some(Some(st)),
+                        ..
+                    },
+                ..
+            } = parse(&body).unwrap()
+            else {
+                panic!("{body}");
+            };
+            match st.error {
+                Some(e) => Err((e.frame, e.kind)),
+                None => Ok(st.stacks.into_iter().flatten().collect()),
+            }
+        };
+        let f = |i, o| FrameRef {
+            module_index: i,
+            module_offset: o,
+        };
+        assert_eq!(
+            frames("[[0,1], [ 2 , 3 ], [\n-1,\t-1], [-0, -0], [7, 999999999999999999]]"),
+            Ok(vec![
+                f(Some(0), Some(1)),
+                f(Some(2), Some(3)),
+                f(None, None),
+                f(Some(0), Some(0)),
+                f(Some(7), Some(999_999_999_999_999_999)),
+            ])
+        );
+        assert_eq!(
+            frames("[[0, 18446744073709551615]]"),
+            Ok(vec![f(Some(0), Some(u64::MAX))])
+        );
+        assert_eq!(
+            frames("[[0, 1234567890123456789]]"),
+            Ok(vec![f(Some(0), Some(1234567890123456789))])
+        );
+        assert_eq!(
+            frames("[[0, 18446744073709551616]]"),
+            Err((0, StackErrorKind::InvalidOffset { index: Some(0) }))
+        );
+        assert_eq!(
+            frames("[[123456789012345678, 1]]"),
+            Err((0, StackErrorKind::IndexNotInModules))
+        );
+        assert_eq!(
+            frames("[[0, 1], [-2, 1]]"),
+            Err((1, StackErrorKind::IndexNotInModules))
+        );
+        assert_eq!(frames("[[1.0, 1]]"), Err((0, StackErrorKind::InvalidIndex)));
+        assert_eq!(
+            frames("[[0, 1e3]]"),
+            Err((0, StackErrorKind::InvalidOffset { index: Some(0) }))
+        );
+        assert_eq!(frames("[[0, 1, 2]]"), Err((0, StackErrorKind::NotPair)));
+        assert_eq!(
+            frames("[[0, -2]]"),
+            Err((0, StackErrorKind::InvalidOffset { index: Some(0) }))
+        );
+        for bad in ["[[01, 1]]", "[[0, 1,]]", "[[0 1]]", "[[-, 1]]", "[[0, 1]"] {
+            let body = format!(r#"{{"stacks": [{bad}]}}"#);
+            assert_eq!(parse(&body).unwrap_err(), ParseError::Syntax, "{bad}");
+        }
     }
 
     #[test]

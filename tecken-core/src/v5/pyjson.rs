@@ -27,16 +27,26 @@ pub fn push_str_utf8(out: &mut Vec<u8>, s: &str) {
 /// Appends the escaped contents of `s` without the quotes (for strings built from parts).
 pub fn push_str_body(out: &mut Vec<u8>, s: &str, ensure_ascii: bool) {
     let bytes = s.as_bytes();
+    // Most names and paths need no escape: check all bytes without branches (SIMD), copy.
+    let clean = if ensure_ascii {
+        bytes.iter().fold(0u8, |bad, &b| bad | u8::from(!plain(b))) == 0
+    } else {
+        bytes
+            .iter()
+            .fold(0u8, |bad, &b| bad | u8::from(!plain(b) & (b < 0x7f)))
+            == 0
+    };
+    if clean {
+        out.extend_from_slice(bytes);
+        return;
+    }
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        // Printable ASCII other than `"` and `\` is copied as is, in runs.
-        if (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\' {
-            i += 1;
-            continue;
-        }
-        if !ensure_ascii && b >= 0x7f {
+        // Printable ASCII other than `"` and `\` is copied as is, in runs; so is non-ASCII
+        // without `ensure_ascii`.
+        if plain(b) || (!ensure_ascii && b >= 0x7f) {
             i += 1;
             continue;
         }
@@ -69,6 +79,12 @@ pub fn push_str_body(out: &mut Vec<u8>, s: &str, ensure_ascii: bool) {
         start = i;
     }
     out.extend_from_slice(&bytes[start..]);
+}
+
+/// Printable ASCII other than `"` and `\\`: copied as is.
+#[inline(always)]
+fn plain(b: u8) -> bool {
+    (0x20..0x7f).contains(&b) & (b != b'"') & (b != b'\\')
 }
 
 fn push_u_escape(out: &mut Vec<u8>, unit: u32) {

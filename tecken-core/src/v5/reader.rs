@@ -55,6 +55,77 @@ pub(crate) enum Scalar {
     Other,
 }
 
+/// The position of the first `"`, `\\` or control character in `s`.
+///
+/// Eight bytes at a time (SWAR): strings here are short (debug ids, file names), too short
+/// for a SIMD search to pay for its setup, and a byte loop costs ~8 instructions a byte.
+#[inline]
+fn find_special(s: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    // High bit set in each byte of `x` below `n` (exact for the lowest such byte, which is
+    // all that is used: borrows only propagate upwards, past a real match).
+    let below = |x: u64, n: u8| x.wrapping_sub(LO * u64::from(n)) & !x & HI;
+    let mut i = 0;
+    while let Some(chunk) = s.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(w);
+        let hits = below(x ^ (LO * u64::from(b'"')), 1)
+            | below(x ^ (LO * u64::from(b'\\')), 1)
+            | below(x, 0x20);
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let tail = s.get(i..).unwrap_or_default();
+    tail.iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|n| i + n)
+}
+
+#[inline]
+fn skip_ws(b: &[u8], mut p: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(p) {
+        p += 1;
+    }
+    p
+}
+
+/// An integer of 1 to 18 digits (no overflow possible) at `p`, not followed by a fraction or
+/// exponent, and its end; `None` for anything else.
+#[inline]
+fn fast_int(b: &[u8], p: usize) -> Option<(Scalar, usize)> {
+    let rest = b.get(p..)?;
+    let neg = rest.first() == Some(&b'-');
+    let digits = rest.get(usize::from(neg)..)?;
+    let mut mag = 0u64;
+    let mut n = 0;
+    while n < digits.len() {
+        let d = digits[n].wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        // 19 digits might overflow: the general path checks.
+        if n == 18 {
+            return None;
+        }
+        mag = mag * 10 + u64::from(d);
+        n += 1;
+    }
+    // A leading zero is a syntax error, a fraction or exponent makes a float: both for the
+    // general path.
+    if n == 0 || (n > 1 && digits.first() == Some(&b'0')) {
+        return None;
+    }
+    if let Some(b'.' | b'e' | b'E') = digits.get(n) {
+        return None;
+    }
+    let overflow = false;
+    Some((Scalar::Int { neg, mag, overflow }, p + usize::from(neg) + n))
+}
+
 /// A cursor over a body that is valid UTF-8.
 #[derive(Debug)]
 pub(crate) struct Reader<'a> {
@@ -205,6 +276,29 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The hot path of a frame: `[int, int]` with plain integers of at most 18 digits.
+    /// Returns `None` having consumed nothing for anything else (which the general path
+    /// then reads, or rejects).
+    #[inline]
+    pub(crate) fn int_pair(&mut self) -> Option<[Scalar; 2]> {
+        let b = self.b;
+        if b.get(self.pos) != Some(&b'[') {
+            return None;
+        }
+        let (x, p) = fast_int(b, skip_ws(b, self.pos + 1))?;
+        let p = skip_ws(b, p);
+        if b.get(p) != Some(&b',') {
+            return None;
+        }
+        let (y, p) = fast_int(b, skip_ws(b, p + 1))?;
+        let p = skip_ws(b, p);
+        if b.get(p) != Some(&b']') {
+            return None;
+        }
+        self.pos = p + 1;
+        Some([x, y])
+    }
+
     /// Reads any value, classifying scalars and skipping the rest.
     #[inline]
     pub(crate) fn classify(&mut self) -> PResult<Scalar> {
@@ -283,38 +377,34 @@ impl<'a> Reader<'a> {
     fn string_span(&mut self) -> PResult<(usize, usize, bool)> {
         self.eat(b'"')?;
         let start = self.pos;
+        let rest = self.b.get(start..).unwrap_or_default();
+        let mut i = 0;
         let mut escaped = false;
         loop {
-            let Some(&c) = self.b.get(self.pos) else {
+            // Find the closing quote, an escape, or a raw control character (refused, as
+            // with Python's `strict=True`).
+            let Some(n) = find_special(rest.get(i..).unwrap_or_default()) else {
                 return Err(ParseError::Syntax);
             };
-            match c {
-                b'"' => {
-                    self.pos += 1;
-                    return Ok((start, self.pos - 1, escaped));
+            i += n;
+            match rest.get(i) {
+                Some(b'"') => {
+                    self.pos = start + i + 1;
+                    return Ok((start, start + i, escaped));
                 }
-                b'\\' => {
-                    escaped = true;
-                    match self.b.get(self.pos + 1) {
-                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
-                            self.pos += 2
-                        }
-                        Some(b'u') => {
-                            let hex = self
-                                .b
-                                .get(self.pos + 2..self.pos + 6)
-                                .ok_or(ParseError::Syntax)?;
-                            if !hex.iter().all(u8::is_ascii_hexdigit) {
-                                return Err(ParseError::Syntax);
-                            }
-                            self.pos += 6;
-                        }
-                        _ => return Err(ParseError::Syntax),
+                Some(b'\\') => escaped = true,
+                _ => return Err(ParseError::Syntax),
+            }
+            match rest.get(i + 1) {
+                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                Some(b'u') => {
+                    let hex = rest.get(i + 2..i + 6).ok_or(ParseError::Syntax)?;
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return Err(ParseError::Syntax);
                     }
+                    i += 6;
                 }
-                // Python's `strict=True`: raw control characters are not allowed.
-                0..=0x1f => return Err(ParseError::Syntax),
-                _ => self.pos += 1,
+                _ => return Err(ParseError::Syntax),
             }
         }
     }
@@ -392,6 +482,29 @@ fn hex4(chars: &mut std::str::Chars<'_>) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find_special_finds_the_first() {
+        let naive = |s: &[u8]| s.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+        let mut cases: Vec<Vec<u8>> = vec![b"".to_vec(), b"abc".to_vec(), b"abcdefgh".to_vec()];
+        for len in 0..20 {
+            for at in 0..len {
+                for special in [b'"', b'\\', 0, 0x1f, b'\n'] {
+                    for filler in [b'a', 0x7f, 0x80, 0xff, 0x20, 0x21, b'"' + 1, b'\\' - 1] {
+                        let mut v = vec![filler; len];
+                        v[at] = special;
+                        if at + 1 < len {
+                            v[at + 1] = b'"';
+                        }
+                        cases.push(v);
+                    }
+                }
+            }
+        }
+        for c in cases {
+            assert_eq!(find_special(&c), naive(&c), "{c:?}");
+        }
+    }
 
     #[test]
     fn unescapes_like_python() {

@@ -150,20 +150,41 @@ impl Serialize for V5Request<'_> {
     }
 }
 
+/// The bytes of Eliot's debug file name pattern.
+static VALID_FILE_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric();
+        c += 1;
+    }
+    let extra = b"_.+{}@<> ~-";
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 /// Whether `s` is a valid debug file name: Eliot's `^([A-Za-z0-9_.+{}@<> ~-]*)$`.
 ///
 /// Like Python's `$`, the pattern also accepts one trailing `\n`.
 pub fn is_valid_debug_file(s: &str) -> bool {
     let s = s.strip_suffix('\n').unwrap_or(s);
     s.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"_.+{}@<> ~-".contains(&b))
+        .fold(true, |ok, b| ok & VALID_FILE_BYTE[b as usize])
 }
 
 /// Whether `s` is a valid debug id: Eliot's `^([A-Fa-f0-9]*)$` (empty is valid; like
 /// Python's `$`, one trailing `\n` is accepted).
 pub fn is_valid_debug_id(s: &str) -> bool {
     let s = s.strip_suffix('\n').unwrap_or(s);
-    s.bytes().all(|b| b.is_ascii_hexdigit())
+    // Without branches, so it vectorizes: ids are 33-40 characters.
+    s.bytes().fold(true, |ok, b| {
+        ok & (b.is_ascii_digit() | ((b | 0x20).wrapping_sub(b'a') < 6))
+    })
 }
 
 /// Parses and validates a `/symbolicate/v5` body: a job object, or `{"jobs": [...]}`.

@@ -323,8 +323,7 @@ pub(crate) fn typed_results(plan: &Plan<'_>, jobs: &[JobView<'_>]) -> Symbolicat
         });
     }
     let lookups = plan
-        .slots
-        .iter()
+        .lookups()
         .filter_map(|s| {
             let l = s.lookup.as_ref()?;
             Some(ModuleLookup {
