@@ -404,3 +404,94 @@ fn debug_block_for_downloads_and_failures() {
     // Lookups of 4 ms each, minus the download/parse/save time: 4 + 1 + 3 + 4 ms.
     assert!((t.parse::<f64>().unwrap() - 0.012).abs() < 1e-9, "{t}");
 }
+
+mod random {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    fn shared_provider() -> &'static SymProvider {
+        static P: OnceLock<SymProvider> = OnceLock::new();
+        P.get_or_init(eliot_provider)
+    }
+
+    /// Bodies made of JSON-ish tokens: mostly almost-valid requests, never a panic.
+    fn token() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "{",
+            "}",
+            "[",
+            "]",
+            ",",
+            ":",
+            " ",
+            "\"jobs\"",
+            "\"stacks\"",
+            "\"memoryMap\"",
+            "\"testproj\"",
+            "\"D48F191186D67E69DF025AD71FB91E1F0\"",
+            "\"\"",
+            "0",
+            "-1",
+            "-2",
+            "21376",
+            "1.5",
+            "1e3",
+            "true",
+            "null",
+            "NaN",
+            "-",
+            "\"\\u00e9\"",
+            "\"\\ud800\"",
+            "\"a\\",
+            "18446744073709551616",
+            "[0, 21376]",
+            "[[[0, 21376]]]",
+            "[[\"testproj\", \"D48F191186D67E69DF025AD71FB91E1F0\"]]",
+        ])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn token_soup_never_panics(tokens in prop::collection::vec(token(), 0..40)) {
+            let provider = shared_provider();
+            let body = tokens.concat();
+            let opts = V5Options { max_frames: 8, max_modules: 4, ..V5Options::default() }.with_debug(true);
+            for resp in [symbolicate_v5(provider, body.as_bytes(), &opts), symbolicate_v4(provider, body.as_bytes(), &opts)] {
+                prop_assert!(matches!(resp.status, 200 | 400 | 413), "{body}");
+                let v: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+                prop_assert!(v.is_object());
+            }
+        }
+
+        #[test]
+        fn json_and_typed_answers_agree(
+            map in prop::collection::vec((0usize..4, 0usize..3), 0..6),
+            stacks in prop::collection::vec(prop::collection::vec((-1i64..6, -1i64..40000), 0..6), 1..4),
+        ) {
+            let provider = shared_provider();
+            let files = ["testproj", "nothere.so", "", "xul.pdb"];
+            let ids = ["D48F191186D67E69DF025AD71FB91E1F0", "0185139C8F04FFC94C4C44205044422E1", ""];
+            let map_json: Vec<String> = map.iter().map(|&(f, i)| format!("[\"{}\", \"{}\"]", files[f], ids[i])).collect();
+            let stacks_json: Vec<String> = stacks
+                .iter()
+                .map(|s| {
+                    let frames: Vec<String> = s.iter().map(|&(i, o)| format!("[{}, {}]", i.min(map.len() as i64 - 1), o)).collect();
+                    format!("[{}]", frames.join(", "))
+                })
+                .collect();
+            let body = format!("{{\"stacks\": [{}], \"memoryMap\": [{}]}}", stacks_json.join(", "), map_json.join(", "));
+            let resp = symbolicate_v5(provider, body.as_bytes(), &V5Options::default());
+            prop_assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+            let req = parse_v5(body.as_bytes(), &V5Options::default()).unwrap();
+            let typed = symbolicate_jobs(provider, &req.jobs).unwrap();
+            let json: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+            prop_assert_eq!(serde_json::to_value(&typed).unwrap(), json);
+            // Bytes are what CPython's json.dumps makes of the same value.
+            let text = String::from_utf8(resp.body).unwrap();
+            prop_assert_eq!(dumps(&parse(&text)), text);
+        }
+    }
+}

@@ -62,7 +62,8 @@
 //!
 //! **Results.** Every module referenced by a frame with a non-empty debug file and id is
 //! looked up once per request (sorted by debug file and id, as Eliot does), whichever jobs
-//! use it. `found_modules` lists each distinct memory map entry of the job once:
+//! use it. As in Eliot, "a module" is the exact pair of strings: `ABC` and `abc` are two
+//! lookups (the provider's cache makes the second one cheap) and two `found_modules` keys. `found_modules` lists each distinct memory map entry of the job once:
 //! `true`/`false` when that module was looked up (by any job), `null` when it was not. A
 //! frame's `module` is the found module's PE name ([`Module::pe_name`]), else the debug file,
 //! else `<unknown>` (index `-1` or an empty debug file). Frames are described in
@@ -117,7 +118,7 @@ use engine::{JobView, Plan};
 pub struct V5Options {
     /// Most jobs in one v5 request (Eliot's `MAX_JOBS`): 10. Over it: 400.
     pub max_jobs: usize,
-    /// Largest body accepted, checked before parsing: 10 MiB (about 800,000 frames of
+    /// Largest body accepted, checked before parsing: 10 MiB (about 600,000 frames of
     /// `[12, 123456789], `). Over it: 413.
     pub max_body_bytes: usize,
     /// Most frames over all jobs: 250,000. The number of stacks is bounded by the same
@@ -201,7 +202,9 @@ pub fn symbolicate_v4(provider: &dyn ModuleProvider, body: &[u8], opts: &V5Optio
     }
 }
 
-/// The 200 response body for a validated v5 request, with the `debug` block if `debug`.
+/// The 200 response body for a validated v5 request, with the `debug` block if `debug`
+/// (whose `time` then covers the lookups and the writing; [`symbolicate_v5`] also counts
+/// the parsing).
 pub fn write_v5(provider: &dyn ModuleProvider, req: &V5Request<'_>, debug: bool) -> Vec<u8> {
     respond_v5(provider, req, debug, Instant::now())
 }

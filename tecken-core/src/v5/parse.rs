@@ -9,10 +9,15 @@
 //! slices borrowed from the body. Everything else (unknown keys, jobs past the limit, frames
 //! after a job's first error) is checked for syntax and dropped.
 //!
-//! Memory stays proportional to the limits, never to the body: at most
+//! Memory stays bounded by the limits: at most
 //! [`V5Options::max_frames`] frames and stacks and [`V5Options::max_modules`] memory map
 //! entries are kept (counted as read, so a key repeated to evade the limit still counts),
 //! and nesting deeper than [`super::MAX_DEPTH`] is refused before it can exhaust the stack.
+//! Strings are borrowed from the body unless they contain escapes.
+//!
+//! The hot path is a frame: `[int, int]` with plain integers is read by one specialised
+//! function ([`Reader::int_pair`]); anything else falls back to the general reader, which
+//! gives the same answer (a unit test holds the two to that).
 //!
 //! # What is recorded instead of failing
 //!
