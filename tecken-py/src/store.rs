@@ -1,0 +1,274 @@
+//! `SymbolStore`: Tecken's symbol store over a local directory, S3, HTTP or a chain.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+use tecken_core::keys::{Area, ObjectKey};
+use tecken_core::missing::{CsvOptions, MissingSymbols};
+use tecken_core::store::{ChainStore, HttpConfig, HttpLayout, HttpStore, SymbolStore as CoreStore};
+use tecken_core::upload::{upload_archive, ArchiveSource, UploadOptions};
+
+use crate::convert::{to_python, ByteArg};
+use crate::errors::{invalid, run};
+use crate::spec::Spec;
+
+/// How many missing modules each store remembers for `missing_symbols_csv`.
+const MISSING_CAPACITY: usize = 100_000;
+
+/// Tecken's symbol store (`v1/` and `try/v1/` areas, gzipped `.sym` files, code-id index,
+/// missing-symbol records) over a local directory, S3, HTTP (read-only) or a chain of
+/// them. Made by the static methods `local`, `s3`, `http`, `chain` and `open`; safe to
+/// share between threads.
+#[pyclass(module = "tecken_core", frozen)]
+#[derive(Debug)]
+pub struct SymbolStore {
+    pub(crate) inner: CoreStore,
+}
+
+fn wrap(store: CoreStore) -> SymbolStore {
+    SymbolStore {
+        inner: store.with_missing_symbols(Arc::new(MissingSymbols::new(MISSING_CAPACITY))),
+    }
+}
+
+fn secs(what: &str, value: f64) -> tecken_core::Result<Duration> {
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| invalid(format!("{what} must be a non-negative number of seconds")))
+}
+
+#[pymethods]
+impl SymbolStore {
+    /// A store in the local directory `root` (created if missing), in Tecken's layout
+    /// (`root/v1/{debug_file}/{DEBUG_ID}/{file}`).
+    #[staticmethod]
+    fn local(py: Python<'_>, root: PathBuf) -> PyResult<SymbolStore> {
+        run(py, move || CoreStore::local(root)).map(wrap)
+    }
+
+    /// A store read from a spec: `s3://bucket/prefix` (endpoint, region and credentials
+    /// from the AWS environment), `http(s)://...` (Tecken's download API, read-only), else a
+    /// local directory as `local()`.
+    #[staticmethod]
+    fn open(py: Python<'_>, spec: PathBuf) -> PyResult<SymbolStore> {
+        let spec = Spec::parse(&spec.to_string_lossy());
+        run(py, move || spec.store()).map(wrap)
+    }
+
+    /// A read-only store over HTTP: Tecken's download API (`layout="tecken"`, keys without
+    /// `v1/`) or a bucket served over HTTP (`layout="bucket"`, keys as stored).
+    #[staticmethod]
+    #[pyo3(signature = (base_url, *, layout="tecken", timeout=None, connect_timeout=None, retries=None))]
+    fn http(
+        py: Python<'_>,
+        base_url: &str,
+        layout: &str,
+        timeout: Option<f64>,
+        connect_timeout: Option<f64>,
+        retries: Option<u32>,
+    ) -> PyResult<SymbolStore> {
+        let mut config = HttpConfig::new(base_url);
+        run(py, move || {
+            config.layout = match layout {
+                "tecken" => HttpLayout::Tecken,
+                "bucket" => HttpLayout::Bucket,
+                other => {
+                    return Err(invalid(format!(
+                        "layout must be \"tecken\" or \"bucket\", not {other:?}"
+                    )))
+                }
+            };
+            config.timeout = timeout.map_or(Ok(config.timeout), |t| secs("timeout", t))?;
+            config.connect_timeout = connect_timeout
+                .map_or(Ok(config.connect_timeout), |t| secs("connect_timeout", t))?;
+            config.retries = retries.unwrap_or(config.retries);
+            Ok(CoreStore::new(HttpStore::new(config)?))
+        })
+        .map(wrap)
+    }
+
+    /// Stores searched in order: reads ask each in turn, writes go to the first writable
+    /// one.
+    #[staticmethod]
+    fn chain(stores: Vec<PyRef<'_, SymbolStore>>) -> SymbolStore {
+        let members = stores.iter().map(|s| s.inner.storage().clone()).collect();
+        wrap(CoreStore::new(ChainStore::new(members)))
+    }
+
+    /// The decompressed bytes of `debug_file/debug_id/file`, or `None`. With `try_`, the
+    /// Try area is searched after the regular one.
+    #[pyo3(signature = (debug_file, debug_id, file, *, try_=false))]
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        debug_file: &str,
+        debug_id: &str,
+        file: &str,
+        try_: bool,
+    ) -> PyResult<Option<Vec<u8>>> {
+        run(py, || {
+            self.inner
+                .get(&ObjectKey::new(debug_file, debug_id, file)?, try_)
+        })
+    }
+
+    /// Whether `debug_file/debug_id/file` is stored (see `get`).
+    #[pyo3(signature = (debug_file, debug_id, file, *, try_=false))]
+    fn exists(
+        &self,
+        py: Python<'_>,
+        debug_file: &str,
+        debug_id: &str,
+        file: &str,
+        try_: bool,
+    ) -> PyResult<bool> {
+        run(py, || {
+            self.inner
+                .exists(&ObjectKey::new(debug_file, debug_id, file)?, try_)
+        })
+    }
+
+    /// Tecken's syminfo for a code file and id or a debug file and id, or `None`.
+    fn syminfo<'py>(
+        &self,
+        py: Python<'py>,
+        file: &str,
+        id: &str,
+    ) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(info) = run(py, || self.inner.syminfo(file, id))? else {
+            return Ok(None);
+        };
+        let d = PyDict::new(py);
+        d.set_item("debug_filename", info.debug_filename)?;
+        d.set_item("debug_id", info.debug_id)?;
+        d.set_item("code_file", info.code_file)?;
+        d.set_item("code_id", info.code_id)?;
+        d.set_item("generator", info.generator)?;
+        d.set_item("key", info.key.storage_key(info.area))?;
+        d.set_item("try", info.area == Area::Try)?;
+        Ok(Some(d))
+    }
+
+    /// Uploads a Tecken symbols archive (a zip of `<module>/<id>/<file>` members) from a
+    /// path or from bytes. Returns the upload report.
+    #[pyo3(signature = (archive, *, try_=false, archive_name=None))]
+    fn upload_archive<'py>(
+        &self,
+        py: Python<'py>,
+        archive: &Bound<'py, PyAny>,
+        try_: bool,
+        archive_name: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = UploadOptions {
+            try_symbols: try_,
+            archive_name,
+            ..UploadOptions::default()
+        };
+        let result = if archive.is_instance_of::<PyString>() || archive.hasattr("__fspath__")? {
+            let path: PathBuf = archive.extract()?;
+            run(py, || {
+                upload_archive(&self.inner, ArchiveSource::Path(&path), &options)
+            })?
+        } else {
+            let bytes = ByteArg::extract(archive, "archive", false).map_err(|_| {
+                PyTypeError::new_err(
+                    "archive must be a path (str, os.PathLike) or bytes, bytearray, memoryview",
+                )
+            })?;
+            let bytes = bytes.as_slice();
+            run(py, || {
+                upload_archive(&self.inner, ArchiveSource::Bytes(bytes), &options)
+            })?
+        };
+        to_python(py, &result)
+    }
+
+    /// The modules asked for and not found (by symbolication through this store), as
+    /// Tecken's `missingsymbols.csv`: `debug_file,debug_id,code_file,code_id`, CRLF line
+    /// ends. `since`: a Unix time or a `datetime` (only modules asked for since then);
+    /// `pdb_only`: only `.pdb` modules, as Tecken exports; `with_counts`: add `count` and
+    /// `last_seen` columns.
+    #[pyo3(signature = (*, since=None, pdb_only=true, with_counts=false))]
+    fn missing_symbols_csv(
+        &self,
+        py: Python<'_>,
+        since: Option<&Bound<'_, PyAny>>,
+        pdb_only: bool,
+        with_counts: bool,
+    ) -> PyResult<String> {
+        let since = match since {
+            None => None,
+            Some(t) if t.hasattr("timestamp")? => {
+                Some(t.call_method0("timestamp")?.extract::<f64>()?)
+            }
+            Some(t) => Some(t.extract::<f64>()?),
+        };
+        let Some(missing) = self.inner.missing_symbols() else {
+            return Ok(String::new());
+        };
+        run(py, move || {
+            let since = since
+                .map(|t| secs("since", t).map(|d| UNIX_EPOCH + d))
+                .transpose()?;
+            missing.to_csv(&CsvOptions {
+                since,
+                pdb_only,
+                with_counts,
+            })
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<tecken_core.SymbolStore {}>",
+            tecken_core::store::Storage::describe(self.inner.storage().as_ref())
+        )
+    }
+
+    /// An S3 bucket (or S3-compatible server with `endpoint_url`). Settings left `None`
+    /// come from the AWS environment and the core's defaults. `create_bucket` creates the
+    /// bucket when missing (for tests and local servers).
+    #[cfg(feature = "s3")]
+    #[staticmethod]
+    #[pyo3(signature = (bucket, *, prefix="", region=None, endpoint_url=None, access_key_id=None,
+        secret_access_key=None, session_token=None, force_path_style=None, timeout=None,
+        connect_timeout=None, max_attempts=None, create_bucket=false))]
+    #[allow(clippy::too_many_arguments)] // Python keyword arguments, one per setting
+    fn s3(
+        py: Python<'_>,
+        bucket: &str,
+        prefix: &str,
+        region: Option<String>,
+        endpoint_url: Option<String>,
+        access_key_id: Option<String>,
+        secret_access_key: Option<String>,
+        session_token: Option<String>,
+        force_path_style: Option<bool>,
+        timeout: Option<f64>,
+        connect_timeout: Option<f64>,
+        max_attempts: Option<u32>,
+        create_bucket: bool,
+    ) -> PyResult<SymbolStore> {
+        use tecken_core::store::{S3Config, S3Store};
+        let mut c = S3Config::new(bucket);
+        c.prefix = prefix.trim_matches('/').to_owned();
+        (c.region, c.endpoint_url, c.force_path_style) = (region, endpoint_url, force_path_style);
+        (c.access_key_id, c.secret_access_key, c.session_token) =
+            (access_key_id, secret_access_key, session_token);
+        c.max_attempts = max_attempts.unwrap_or(c.max_attempts);
+        run(py, move || {
+            c.timeout = timeout.map_or(Ok(c.timeout), |t| secs("timeout", t))?;
+            c.connect_timeout =
+                connect_timeout.map_or(Ok(c.connect_timeout), |t| secs("connect_timeout", t))?;
+            let store = S3Store::new(c)?;
+            if create_bucket {
+                store.create_bucket_if_missing()?;
+            }
+            Ok(CoreStore::new(store))
+        })
+        .map(wrap)
+    }
+}
