@@ -56,7 +56,7 @@ fn synthetic_sym(index: usize, size: usize) -> Vec<u8> {
     writeln!(
         out,
         "INFO CODE_ID {:X} lib{index}.dll",
-        0x5D7B_D8F4_A0A0_00u64 + index as u64
+        0x005D_7BD8_F4A0_A000u64 + index as u64
     )
     .unwrap();
     writeln!(out, "INFO GENERATOR mozilla/dump_syms 2.3.7").unwrap();

@@ -157,8 +157,9 @@ fn find_directory(src: Source<'_>) -> Result<Directory> {
         u32le(e, 16) as u64,
     );
     let mut dir_end = eocd_at;
-    if entries == 0xFFFF || size == 0xFFFF_FFFF || offset == 0xFFFF_FFFF {
-        if eocd_at >= 20 {
+    let zip64 = entries == 0xFFFF || size == 0xFFFF_FFFF || offset == 0xFFFF_FFFF;
+    if zip64 && eocd_at >= 20 {
+        {
             let mut loc = [0u8; 20];
             src.read_exact_at(eocd_at - 20, &mut loc)?;
             if loc[..4] == ZIP64_LOCATOR_SIG {

@@ -532,7 +532,7 @@ fn store_members(
 ) -> Result<Vec<Outcome>> {
     // Largest first, so the long members start early and the pool ends together.
     let mut planned = planned;
-    planned.sort_by(|a, b| b.entry.size.cmp(&a.entry.size));
+    planned.sort_by_key(|p| std::cmp::Reverse(p.entry.size));
     let work = Work {
         store,
         archive,
