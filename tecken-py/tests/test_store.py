@@ -113,8 +113,9 @@ def test_open_chain_and_repr(tmp_path: Path) -> None:
     chain = tecken_core.SymbolStore.chain([a, b])
     assert chain.exists(*XUL, "xul.sym")
     assert "chain[" in repr(chain)
-    assert "s3://" in repr(tecken_core.SymbolStore.open("s3://bucket/prefix")) or True
-    http = tecken_core.SymbolStore.open("https://symbols.example.invalid/")
-    assert "http" in repr(http)
+    # Specs: nothing is contacted until first use.
+    assert "s3://bucket/prefix" in repr(tecken_core.SymbolStore.open("s3://bucket/prefix"))
+    assert "http:https://symbols.example.invalid/" in repr(tecken_core.SymbolStore.open("https://symbols.example.invalid/"))
+    assert "local:" in repr(a)
     with pytest.raises(tecken_core.InvalidInputError):
         tecken_core.SymbolStore.http("https://x.invalid/", layout="nope")  # type: ignore[arg-type]
