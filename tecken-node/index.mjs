@@ -1,0 +1,17 @@
+// ESM entry point: the same native module as index.js (CommonJS), with named exports.
+import { createRequire } from 'node:module'
+
+const require = createRequire(import.meta.url)
+const binding = require('./index.js')
+
+export const {
+  SymbolStore,
+  Symbolicator,
+  Index,
+  parseSymHeader,
+  parseSymHeaderSync,
+  buildIndex,
+  buildIndexSync,
+  version,
+} = binding
+export default binding

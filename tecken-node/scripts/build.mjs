@@ -1,0 +1,18 @@
+// Builds the addon from source with @napi-rs/cli (a JS package: no binary downloads) and
+// writes the generated index.js / index.d.ts, then appends the hand-written v5 interfaces
+// (types/v5.d.ts) to index.d.ts. `node scripts/build.mjs --debug` builds without --release.
+import { execFileSync } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const here = join(dirname(fileURLToPath(import.meta.url)), '..')
+const cli = join(here, 'node_modules', '@napi-rs', 'cli', 'scripts', 'index.js')
+const args = ['build', '--platform', '--js', 'index.js', '--dts', 'index.d.ts']
+if (!process.argv.includes('--debug')) args.push('--release')
+execFileSync(process.execPath, [cli, ...args], { cwd: here, stdio: 'inherit' })
+
+const dts = join(here, 'index.d.ts')
+const generated = readFileSync(dts, 'utf8')
+const handWritten = readFileSync(join(here, 'types', 'v5.d.ts'), 'utf8')
+writeFileSync(dts, generated.trimEnd() + '\n' + handWritten)

@@ -1,0 +1,54 @@
+//! # tecken-node
+//!
+//! The Node.js binding of `tecken-core` (npm package `tecken-core`), built with napi-rs.
+//!
+//! The binding is thin: each function converts its arguments (copying them into owned
+//! Rust values on the JS thread), makes one core call, and converts the result. Calls that
+//! touch disk, network or parse anything run on libuv's thread pool as an `AsyncTask` and
+//! return a Promise; `...Sync` variants block the JS thread. Every failure is an `Error`
+//! with a stable `code` (`TECKEN_<KIND>`), see [`error`]; panics are caught, see [`work`].
+//!
+//! - [`store`]: `SymbolStore` (local directory, S3, HTTP, or a chain).
+//! - [`symbolicator`]: `Symbolicator` with `symbolicateV5` / `symbolicateV4`.
+//! - [`upload`]: `SymbolStore.uploadArchive` with progress events.
+//! - [`index`]: `parseSymHeader`, `buildIndex`, `Index.open` and `lookup`.
+
+// No `deny(missing_docs)`: the napi macros generate undocumented public items. The doc
+// comments here become the JSDoc of index.d.ts.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod convert;
+pub mod error;
+pub mod index;
+pub mod store;
+pub mod symbolicator;
+pub mod upload;
+pub mod work;
+
+use napi::bindgen_prelude::AsyncTask;
+use napi::Env;
+use napi_derive::napi;
+
+/// The version of tecken-core this binding was built from.
+#[napi]
+pub fn version() -> String {
+    tecken_core::VERSION.to_owned()
+}
+
+fn panic_job() -> tecken_core::Result<work::Job<bool>> {
+    #[allow(clippy::panic)] // the point of the function
+    Ok(Box::new(|| panic!("deliberate panic for the test suite")))
+}
+
+/// Test hook: a task that panics inside Rust, to check that the panic becomes a rejected
+/// Promise (`TECKEN_INTERNAL`) and not a crashed process. Not part of the API.
+#[napi(js_name = "__panicForTests", skip_typescript)]
+pub fn panic_for_tests() -> AsyncTask<work::Work<bool, bool>> {
+    work::spawn(panic_job(), work::same)
+}
+
+/// Blocking variant of the test hook: the panic becomes a thrown `TECKEN_INTERNAL` error.
+#[napi(js_name = "__panicForTestsSync", skip_typescript)]
+pub fn panic_for_tests_sync(env: Env) -> napi::Result<bool> {
+    work::block(env, panic_job(), work::same)
+}

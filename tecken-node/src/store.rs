@@ -1,0 +1,510 @@
+//! `SymbolStore`: Tecken's symbol storage over a local directory, S3 or HTTP.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use napi::bindgen_prelude::{AsyncTask, Buffer};
+use napi::{Env, JsDate, JsObject, JsUnknown, ValueType};
+use napi_derive::napi;
+use tecken_core::keys::{Area, ObjectKey};
+use tecken_core::missing::{CsvOptions, MissingSymbols};
+use tecken_core::store::{
+    BodyMode, ChainStore, Download, DownloadRequest, HttpConfig, HttpLayout, HttpStore, LocalStore,
+    Storage, StoreOptions, SymbolStore as CoreStore,
+};
+use tecken_core::Result;
+
+use crate::convert::{opt, req};
+use crate::error::{from_napi, invalid, to_napi};
+use crate::work::{block, same, spawn, Job, Work};
+
+/// Settings of `s3://` sources. Unset fields come from the usual AWS chain (`AWS_REGION`,
+/// `AWS_ENDPOINT_URL_S3`, `AWS_ACCESS_KEY_ID`, profiles, instance roles).
+#[napi(object)]
+#[derive(Debug)]
+pub struct S3Options {
+    /// An S3-compatible server (`http://127.0.0.1:9000`); path-style addressing follows.
+    pub endpoint_url: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub session_token: Option<String>,
+    pub force_path_style: Option<bool>,
+    /// Time limit of one attempt of one operation. Default 60 000.
+    pub timeout_ms: Option<u32>,
+    /// Time limit to connect. Default 5 000.
+    pub connect_timeout_ms: Option<u32>,
+    /// Attempts per operation, including the first. Default 3.
+    pub max_attempts: Option<u32>,
+}
+
+/// Settings of `http(s)://` sources (read-only).
+#[napi(object)]
+#[derive(Debug)]
+pub struct HttpOptions {
+    /// `'tecken'` (the download API: `https://symbols.mozilla.org/`, the default) or
+    /// `'bucket'` (a bucket served over HTTP, keys as stored: `v1/...`).
+    #[napi(ts_type = "'tecken' | 'bucket'")]
+    pub layout: Option<String>,
+    /// Time limit of one attempt. Default 30 000.
+    pub timeout_ms: Option<u32>,
+    pub connect_timeout_ms: Option<u32>,
+    /// Retries of 429, 5xx, timeouts and connection errors. Default 3.
+    pub retries: Option<u32>,
+    pub user_agent: Option<String>,
+}
+
+/// Options of `new SymbolStore`.
+#[napi(object)]
+#[derive(Debug)]
+pub struct SymbolStoreOptions {
+    pub s3: Option<S3Options>,
+    pub http: Option<HttpOptions>,
+    /// Most bytes a stored object may decompress to. Default 8 GiB.
+    pub max_object_size: Option<f64>,
+    /// Whether a `Symbolicator` reading this store also searches the Try area. Default true.
+    pub source_includes_try: Option<bool>,
+    /// gzip level of stored `.sym` files (0-9). Default 6.
+    pub gzip_level: Option<u32>,
+    /// How many missing modules to remember for `missingSymbolsCsv` (0: none). Default
+    /// 10 000.
+    pub missing_symbols: Option<u32>,
+}
+
+/// Options of `get` and `exists`.
+#[napi(object)]
+#[derive(Debug)]
+pub struct GetOptions {
+    /// Also search the Try area (after the regular one), like Tecken's `/try/` URLs.
+    #[napi(js_name = "try")]
+    pub try_symbols: Option<bool>,
+    /// Recorded with a miss in the missing-symbols list (Tecken's `?code_file=`).
+    pub code_file: Option<String>,
+    /// Recorded with a miss (Tecken's `?code_id=`).
+    pub code_id: Option<String>,
+}
+
+/// What the syminfo API knows about a module.
+#[napi(object)]
+#[derive(Debug)]
+pub struct SymInfo {
+    pub debug_filename: String,
+    pub debug_id: String,
+    pub code_file: Option<String>,
+    pub code_id: Option<String>,
+    pub generator: Option<String>,
+    /// `xul.pdb/ID/xul.sym`.
+    pub key: String,
+    /// Whether the `.sym` is in the Try area.
+    #[napi(js_name = "try")]
+    pub try_symbols: bool,
+}
+
+/// Parses a source spec: `s3://bucket/prefix`, `http(s)://...`, `file://DIR` or `DIR`.
+/// (Both bindings need this; it belongs in the core.)
+fn backend(spec: &str, o: Option<&SymbolStoreOptions>) -> Result<Arc<dyn Storage>> {
+    if let Some(rest) = spec.strip_prefix("s3://") {
+        return s3_backend(rest, o.and_then(|o| o.s3.as_ref()));
+    }
+    if spec.starts_with("http://") || spec.starts_with("https://") {
+        let mut c = HttpConfig::new(spec);
+        if let Some(h) = o.and_then(|o| o.http.as_ref()) {
+            c.layout = match h.layout.as_deref() {
+                None | Some("tecken") => HttpLayout::Tecken,
+                Some("bucket") => HttpLayout::Bucket,
+                Some(other) => {
+                    return Err(invalid(format!(
+                        "http.layout must be 'tecken' or 'bucket', got {other:?}"
+                    )))
+                }
+            };
+            set_ms(&mut c.timeout, h.timeout_ms);
+            set_ms(&mut c.connect_timeout, h.connect_timeout_ms);
+            c.retries = h.retries.unwrap_or(c.retries);
+            if let Some(ua) = &h.user_agent {
+                c.user_agent = ua.clone();
+            }
+        }
+        return Ok(Arc::new(HttpStore::new(c)?));
+    }
+    let dir = spec.strip_prefix("file://").unwrap_or(spec);
+    if dir.is_empty() {
+        return Err(invalid("empty source"));
+    }
+    Ok(Arc::new(LocalStore::new(dir)?))
+}
+
+fn set_ms(d: &mut Duration, ms: Option<u32>) {
+    if let Some(ms) = ms {
+        *d = Duration::from_millis(u64::from(ms));
+    }
+}
+
+#[cfg(feature = "s3")]
+fn s3_backend(rest: &str, o: Option<&S3Options>) -> Result<Arc<dyn Storage>> {
+    use tecken_core::store::{S3Config, S3Store};
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut c = S3Config::new(bucket);
+    c.prefix = prefix.trim_matches('/').to_owned();
+    if let Some(o) = o {
+        c.endpoint_url = o.endpoint_url.clone();
+        c.region = o.region.clone();
+        c.access_key_id = o.access_key_id.clone();
+        c.secret_access_key = o.secret_access_key.clone();
+        c.session_token = o.session_token.clone();
+        c.force_path_style = o.force_path_style;
+        set_ms(&mut c.timeout, o.timeout_ms);
+        set_ms(&mut c.connect_timeout, o.connect_timeout_ms);
+        c.max_attempts = o.max_attempts.unwrap_or(c.max_attempts);
+    }
+    Ok(Arc::new(S3Store::new(c)?))
+}
+
+#[cfg(not(feature = "s3"))]
+fn s3_backend(_rest: &str, _o: Option<&S3Options>) -> Result<Arc<dyn Storage>> {
+    Err(invalid(
+        "this build of tecken-core has no S3 support (cargo feature `s3`)",
+    ))
+}
+
+fn core_store(
+    env: Env,
+    source: Option<JsUnknown>,
+    options: Option<JsUnknown>,
+) -> Result<CoreStore> {
+    let o: Option<SymbolStoreOptions> = opt(env, options, "options")?;
+    let specs: Vec<String> = match source
+        .as_ref()
+        .map(|s| s.is_array())
+        .transpose()
+        .map_err(from_napi)?
+    {
+        Some(true) => req(env, source, "source")?,
+        _ => vec![req(env, source, "source")?],
+    };
+    let mut members = specs
+        .iter()
+        .map(|s| backend(s, o.as_ref()))
+        .collect::<Result<Vec<_>>>()?;
+    let storage: Arc<dyn Storage> = match members.len() {
+        0 => return Err(invalid("source: at least one source is needed")),
+        1 => members.remove(0),
+        _ => Arc::new(ChainStore::new(members)),
+    };
+    let mut so = StoreOptions::default();
+    let mut missing = 10_000;
+    if let Some(o) = &o {
+        so.max_object_size = o.max_object_size.map_or(so.max_object_size, |n| n as u64);
+        so.source_includes_try = o.source_includes_try.unwrap_or(so.source_includes_try);
+        so.gzip_level = o.gzip_level.unwrap_or(so.gzip_level).min(9);
+        missing = o.missing_symbols.unwrap_or(missing);
+    }
+    let store = CoreStore::from_arc(storage).with_options(so);
+    Ok(match missing {
+        0 => store,
+        n => store.with_missing_symbols(Arc::new(MissingSymbols::new(n as usize))),
+    })
+}
+
+/// A Tecken symbol store: `v1/{debug_file}/{DEBUG_ID}/{file}` (and `try/v1/...`) in a local
+/// directory, an S3 bucket, or behind a Tecken-style HTTP server (read-only); or several of
+/// them searched in order (pass an array). Safe to share between concurrent calls.
+#[napi]
+#[derive(Debug)]
+pub struct SymbolStore {
+    pub(crate) inner: Arc<CoreStore>,
+}
+
+type Key = (ObjectKey, Option<GetOptions>);
+
+fn key_args(
+    env: Env,
+    debug_file: Option<JsUnknown>,
+    debug_id: Option<JsUnknown>,
+    file: Option<JsUnknown>,
+    options: Option<JsUnknown>,
+) -> Result<Key> {
+    let debug_file: String = req(env, debug_file, "debugFile")?;
+    let debug_id: String = req(env, debug_id, "debugId")?;
+    let key = match opt::<String>(env, file, "file")? {
+        Some(f) => ObjectKey::new(&debug_file, &debug_id, &f)?,
+        None => ObjectKey::for_module(&debug_file, &debug_id)?,
+    };
+    Ok((key, opt(env, options, "options")?))
+}
+
+fn get_job(store: &Arc<CoreStore>, args: Result<Key>) -> Result<Job<Option<Vec<u8>>>> {
+    let (key, o) = args?;
+    let store = store.clone();
+    Ok(Box::new(move || {
+        let o = o.unwrap_or(GetOptions {
+            try_symbols: None,
+            code_file: None,
+            code_id: None,
+        });
+        let req = DownloadRequest {
+            try_symbols: o.try_symbols.unwrap_or(false),
+            code_file: o.code_file,
+            code_id: o.code_id,
+            body: BodyMode::Decoded,
+            ..DownloadRequest::new(key.debug_file(), key.debug_id(), key.file())
+        };
+        match store.download(&req)? {
+            Download::Found(f) => Ok(f.body),
+            // A code file and id: Tecken answers 302 to the debug file and id's key.
+            Download::Redirect(to) => store.get(&to, req.try_symbols),
+            Download::Ignored | Download::NotFound => Ok(None),
+        }
+    }))
+}
+
+fn exists_job(store: &Arc<CoreStore>, args: Result<Key>) -> Result<Job<bool>> {
+    let (key, o) = args?;
+    let store = store.clone();
+    let try_symbols = o.and_then(|o| o.try_symbols).unwrap_or(false);
+    Ok(Box::new(move || store.exists(&key, try_symbols)))
+}
+
+fn syminfo_job(
+    env: Env,
+    store: &Arc<CoreStore>,
+    file: Option<JsUnknown>,
+    id: Option<JsUnknown>,
+) -> Result<Job<Option<SymInfo>>> {
+    let file: String = req(env, file, "file")?;
+    let id: String = req(env, id, "id")?;
+    let store = store.clone();
+    Ok(Box::new(move || {
+        Ok(store.syminfo(&file, &id)?.map(|s| SymInfo {
+            key: s.key.path(),
+            try_symbols: s.area == Area::Try,
+            debug_filename: s.debug_filename,
+            debug_id: s.debug_id,
+            code_file: s.code_file,
+            code_id: s.code_id,
+            generator: s.generator,
+        }))
+    }))
+}
+
+fn buffer(_env: Env, b: Option<Vec<u8>>) -> napi::Result<Option<Buffer>> {
+    Ok(b.map(Buffer::from))
+}
+
+/// `since` as a `Date` or milliseconds since the epoch.
+fn since(env: Env, options: &JsObject) -> Result<Option<SystemTime>> {
+    let v: JsUnknown = options.get_named_property("since").map_err(from_napi)?;
+    let ms = match v.get_type().map_err(from_napi)? {
+        ValueType::Undefined | ValueType::Null => return Ok(None),
+        ValueType::Number => req::<f64>(env, Some(v), "options.since")?,
+        ValueType::Object if v.is_date().map_err(from_napi)? => {
+            // SAFETY: checked to be a Date.
+            let d: JsDate = unsafe { v.cast() };
+            d.value_of().map_err(from_napi)?
+        }
+        _ => {
+            return Err(invalid(
+                "options.since must be a Date or a number of milliseconds",
+            ))
+        }
+    };
+    if !ms.is_finite() || ms < 0.0 {
+        return Err(invalid("options.since must be a valid date after 1970"));
+    }
+    Ok(Some(UNIX_EPOCH + Duration::from_millis(ms as u64)))
+}
+
+#[napi]
+impl SymbolStore {
+    /// A store over `source`: `'s3://bucket/prefix'`, `'https://symbols.example.com/'`
+    /// (read-only), `'file:///srv/symbols'` or a directory path (created if missing); an
+    /// array searches several in order and writes to the first writable one. Nothing is
+    /// contacted until first use.
+    #[napi(
+        constructor,
+        ts_args_type = "source: string | string[], options?: SymbolStoreOptions"
+    )]
+    pub fn new(
+        env: Env,
+        source: Option<JsUnknown>,
+        options: Option<JsUnknown>,
+    ) -> napi::Result<Self> {
+        let inner = core_store(env, source, options).map_err(|e| to_napi(env, &e))?;
+        Ok(SymbolStore {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// What the store reads, for logs (`s3://bucket/prefix`, `local:/srv/symbols`).
+    #[napi(getter)]
+    pub fn description(&self) -> String {
+        self.inner.storage().describe()
+    }
+
+    /// The decompressed bytes of `debugFile/debugId/file` (`file` defaults to the module's
+    /// `.sym`: `xul.pdb` -> `xul.sym`), or `null`. Tecken's download rules apply: files
+    /// outside Tecken's allow-list are `null` without a lookup, a code file and code id
+    /// find the module's file, a miss is recorded for `missingSymbolsCsv`.
+    #[napi(
+        ts_args_type = "debugFile: string, debugId: string, file?: string | null, options?: GetOptions",
+        ts_return_type = "Promise<Buffer | null>"
+    )]
+    pub fn get(
+        &self,
+        env: Env,
+        debug_file: Option<JsUnknown>,
+        debug_id: Option<JsUnknown>,
+        file: Option<JsUnknown>,
+        options: Option<JsUnknown>,
+    ) -> AsyncTask<Work<Option<Vec<u8>>, Option<Buffer>>> {
+        spawn(
+            get_job(
+                &self.inner,
+                key_args(env, debug_file, debug_id, file, options),
+            ),
+            buffer,
+        )
+    }
+
+    /// Blocking `get`.
+    #[napi(
+        ts_args_type = "debugFile: string, debugId: string, file?: string | null, options?: GetOptions"
+    )]
+    pub fn get_sync(
+        &self,
+        env: Env,
+        debug_file: Option<JsUnknown>,
+        debug_id: Option<JsUnknown>,
+        file: Option<JsUnknown>,
+        options: Option<JsUnknown>,
+    ) -> napi::Result<Option<Buffer>> {
+        block(
+            env,
+            get_job(
+                &self.inner,
+                key_args(env, debug_file, debug_id, file, options),
+            ),
+            buffer,
+        )
+    }
+
+    /// Whether `debugFile/debugId/file` is stored (regular area, then Try with `try`).
+    #[napi(
+        ts_args_type = "debugFile: string, debugId: string, file?: string | null, options?: GetOptions",
+        ts_return_type = "Promise<boolean>"
+    )]
+    pub fn exists(
+        &self,
+        env: Env,
+        debug_file: Option<JsUnknown>,
+        debug_id: Option<JsUnknown>,
+        file: Option<JsUnknown>,
+        options: Option<JsUnknown>,
+    ) -> AsyncTask<Work<bool, bool>> {
+        spawn(
+            exists_job(
+                &self.inner,
+                key_args(env, debug_file, debug_id, file, options),
+            ),
+            same,
+        )
+    }
+
+    /// Blocking `exists`.
+    #[napi(
+        ts_args_type = "debugFile: string, debugId: string, file?: string | null, options?: GetOptions"
+    )]
+    pub fn exists_sync(
+        &self,
+        env: Env,
+        debug_file: Option<JsUnknown>,
+        debug_id: Option<JsUnknown>,
+        file: Option<JsUnknown>,
+        options: Option<JsUnknown>,
+    ) -> napi::Result<bool> {
+        block(
+            env,
+            exists_job(
+                &self.inner,
+                key_args(env, debug_file, debug_id, file, options),
+            ),
+            same,
+        )
+    }
+
+    /// Tecken's syminfo: `file`/`id` as a code file and id (`xul.dll`, `5D7BD8F4A0A000`),
+    /// else as a debug file and id; `null` when neither is known.
+    #[napi(
+        ts_args_type = "file: string, id: string",
+        ts_return_type = "Promise<SymInfo | null>"
+    )]
+    pub fn syminfo(
+        &self,
+        env: Env,
+        file: Option<JsUnknown>,
+        id: Option<JsUnknown>,
+    ) -> AsyncTask<Work<Option<SymInfo>, Option<SymInfo>>> {
+        spawn(syminfo_job(env, &self.inner, file, id), same)
+    }
+
+    /// Blocking `syminfo`.
+    #[napi(ts_args_type = "file: string, id: string")]
+    pub fn syminfo_sync(
+        &self,
+        env: Env,
+        file: Option<JsUnknown>,
+        id: Option<JsUnknown>,
+    ) -> napi::Result<Option<SymInfo>> {
+        block(env, syminfo_job(env, &self.inner, file, id), same)
+    }
+
+    /// Uploads a Tecken symbols archive (a zip of `<module>/<id>/<file>` members, given as a
+    /// path or a Buffer) with Tecken's rules. Rejects with `TECKEN_INVALID_INPUT` (bad
+    /// archive, Tecken's message) or `TECKEN_LIMIT_EXCEEDED`.
+    #[napi(
+        ts_args_type = "archive: string | Buffer | Uint8Array, options?: UploadOptions",
+        ts_return_type = "Promise<UploadResult>"
+    )]
+    pub fn upload_archive(
+        &self,
+        env: Env,
+        archive: Option<JsUnknown>,
+        options: Option<JsUnknown>,
+    ) -> AsyncTask<Work<tecken_core::upload::UploadResult, crate::upload::UploadResult>> {
+        spawn(
+            crate::upload::job(env, &self.inner, archive, options),
+            crate::upload::convert,
+        )
+    }
+
+    /// The missing symbols recorded by this store (downloads and symbolication that found
+    /// nothing) as Tecken's `missingsymbols.csv`: `debug_file,debug_id,code_file,code_id`,
+    /// CRLF line ends, by default only `.pdb` modules. In memory: synchronous.
+    #[napi(
+        ts_args_type = "options?: { since?: Date | number; pdbOnly?: boolean; withCounts?: boolean }"
+    )]
+    pub fn missing_symbols_csv(
+        &self,
+        env: Env,
+        options: Option<JsUnknown>,
+    ) -> napi::Result<String> {
+        let run = || -> Result<String> {
+            let mut o = CsvOptions::default();
+            if let Some(obj) = opt::<JsObject>(env, options, "options")? {
+                o.since = since(env, &obj)?;
+                let flag = |name: &str| -> Result<Option<bool>> {
+                    let v: Option<JsUnknown> = obj.get_named_property(name).map_err(from_napi)?;
+                    opt(env, v, name)
+                };
+                o.pdb_only = flag("pdbOnly")?.unwrap_or(o.pdb_only);
+                o.with_counts = flag("withCounts")?.unwrap_or(o.with_counts);
+            }
+            match self.inner.missing_symbols() {
+                Some(m) => m.to_csv(&o),
+                // No recorder: an empty export with the same header.
+                None => MissingSymbols::new(1).to_csv(&o),
+            }
+        };
+        run().map_err(|e| to_napi(env, &e))
+    }
+}
