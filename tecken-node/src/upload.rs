@@ -3,7 +3,8 @@
 //! The core's upload has no progress hook, so progress is observed at the storage layer:
 //! the store's backend is wrapped in [`Reporting`], which forwards every call and, after
 //! each successful `put`, queues an event to the JS callback through a thread-safe
-//! function (never blocking the upload's worker threads). Files already stored (skipped by
+//! function (never blocking the upload's worker threads). Code-id index entries written
+//! beside a `.sym` make no event. Files already stored (skipped by
 //! Tecken's dedup) are not written, so they make no event. (A progress callback in the
 //! core's `UploadOptions` would serve both bindings; see the README.)
 
@@ -15,6 +16,7 @@ use napi::threadsafe_function::{
 };
 use napi::{Env, JsFunction, JsUnknown};
 use napi_derive::napi;
+use tecken_core::keys::Area;
 use tecken_core::store::{ObjectMeta, PutObject, Storage, StoredObject, SymbolStore as CoreStore};
 use tecken_core::upload::{
     upload_archive, ArchiveSource, UploadOptions as CoreOptions, UploadResult as CoreResult,
@@ -163,6 +165,10 @@ impl Storage for Reporting {
     }
     fn put(&self, key: &str, object: &PutObject<'_>) -> Result<()> {
         self.inner.put(key, object)?;
+        // Symbol files only: not the code-id index entries written beside them.
+        if !(key.starts_with(Area::Regular.prefix()) || key.starts_with(Area::Try.prefix())) {
+            return Ok(());
+        }
         let size = object.body.len() as u64;
         let files = self.files.fetch_add(1, Ordering::Relaxed) + 1;
         let bytes = self.bytes.fetch_add(size, Ordering::Relaxed) + size;
