@@ -25,6 +25,18 @@ pub mod symbolicator;
 pub mod upload;
 pub mod work;
 
+/// Every Rust allocation of the addon (the core's included) goes through mimalloc.
+///
+/// Why: a v5 response is a fresh multi-megabyte `Vec` handed to JavaScript as a Buffer and
+/// freed later by V8's garbage collector. With the system allocator each such response was
+/// a fresh `mmap` (first-touch page faults on every page, then `munmap`): 1,200 faults per
+/// call of a 18,000-frame request, which made the Node call 2-4x slower than the same core
+/// call in Rust (where the buffer is freed at once and reused). mimalloc keeps freed
+/// segments for reuse, including memory freed from another thread (the JS thread frees
+/// what a pool thread allocated). `bench/bench.mjs` measures the result.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use napi::bindgen_prelude::AsyncTask;
 use napi::Env;
 use napi_derive::napi;

@@ -1,0 +1,90 @@
+// Frames per second through `symbolicateV5` from Node, against the same request through
+// tecken-core in Rust (examples/bench_v5.rs), in one run, and the ratio.
+//
+//   npm run bench            (cd tecken-node; needs `npm run build` first)
+//   node bench/bench.mjs [SECONDS]
+//
+// Same symbols (examples/symbols), same requests, indexes built in memory and warm on
+// both sides, one call at a time on both sides (Node awaits each Promise before the next),
+// so the difference is the binding's cost per call: copying the body in, the hop to
+// libuv's thread pool and back, the Buffer out. Rounds alternate Rust and Node and the
+// best of each is kept (the machine is shared). A concurrent Node run is shown as well.
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+import { Symbolicator } from '../index.mjs'
+
+const here = join(dirname(fileURLToPath(import.meta.url)), '..')
+const root = join(here, '..')
+const symbols = join(root, 'examples', 'symbols')
+const seconds = Number(process.argv[2] ?? 2)
+const ROUNDS = 3
+
+const crash = JSON.parse(readFileSync(join(root, 'examples', 'crash.v5.json'), 'utf8'))
+/** The crash stack repeated `n` times, offsets spread so lookups differ. */
+function big(n) {
+  const { memoryMap, stacks } = crash.jobs[0]
+  const stack = []
+  for (let r = 0; r < n; r++) for (const [m, off] of stacks[0]) stack.push([m, off < 0 ? off : off + (r % 97)])
+  return { jobs: [{ memoryMap, stacks: [stack] }] }
+}
+const frames = (req) => req.jobs.reduce((n, j) => n + j.stacks.reduce((k, s) => k + s.length, 0), 0)
+
+const tmp = mkdtempSync(join(tmpdir(), 'tecken-bench-'))
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }))
+const requests = [
+  ['crash.v5.json', crash],
+  ['crash x 100', big(100)],
+  ['crash x 2000', big(2000)],
+].map(([name, req]) => {
+  const path = join(tmp, `${name.replace(/\W+/g, '_')}.json`)
+  writeFileSync(path, JSON.stringify(req))
+  return { name, path, body: readFileSync(path), frames: frames(req) }
+})
+
+console.error('building the Rust side (cargo build --release --example bench_v5)...')
+execFileSync('cargo', ['build', '--quiet', '--release', '-p', 'tecken-node', '--example', 'bench_v5'], { cwd: root, stdio: 'inherit' })
+const targetDir = JSON.parse(execFileSync('cargo', ['metadata', '--format-version', '1', '--no-deps'], { cwd: root })).target_directory
+const rustBin = join(targetDir, 'release', 'examples', 'bench_v5')
+
+function rust(req) {
+  const out = JSON.parse(execFileSync(rustBin, [symbols, req.path, String(seconds)]))
+  return (out.calls * req.frames) / out.seconds
+}
+
+async function node(req, symbolicator, concurrency) {
+  await symbolicator.symbolicateV5(req.body)
+  let calls = 0
+  const start = process.hrtime.bigint()
+  const deadline = start + BigInt(Math.round(seconds * 1e9))
+  const lane = async () => {
+    while (process.hrtime.bigint() < deadline) {
+      await symbolicator.symbolicateV5(req.body)
+      calls++
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, lane))
+  const secs = Number(process.hrtime.bigint() - start) / 1e9
+  return (calls * req.frames) / secs
+}
+
+const fmt = (n) => Math.round(n).toLocaleString('en-US').padStart(12)
+console.log(`frames/s through symbolicateV5, ${seconds} s per measurement, best of ${ROUNDS}`)
+console.log(`${'request'.padEnd(16)}${'frames'.padStart(8)}${'Rust'.padStart(13)}${'Node'.padStart(13)}  Node/Rust  overhead${'Node x4 conc.'.padStart(15)}`)
+for (const req of requests) {
+  const symbolicator = new Symbolicator(symbols)
+  let bestRust = 0
+  let bestNode = 0
+  for (let r = 0; r < ROUNDS; r++) {
+    bestRust = Math.max(bestRust, rust(req))
+    bestNode = Math.max(bestNode, await node(req, symbolicator, 1))
+  }
+  const conc = await node(req, symbolicator, 4)
+  const ratio = bestNode / bestRust
+  console.log(
+    `${req.name.padEnd(16)}${String(req.frames).padStart(8)} ${fmt(bestRust)} ${fmt(bestNode)}  ${ratio.toFixed(3).padStart(9)}  ${((1 - ratio) * 100).toFixed(1).padStart(6)}% ${fmt(conc)}`,
+  )
+}
