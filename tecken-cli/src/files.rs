@@ -12,9 +12,12 @@ use crate::{CliError, CliResult};
 /// Whether `path` starts with the index magic.
 pub fn is_index(path: &Path) -> Result<bool, CliError> {
     use std::io::Read;
-    let mut f = std::fs::File::open(path).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
+    let mut f = std::fs::File::open(path)
+        .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
     let mut magic = [0u8; 8];
-    let n = f.read(&mut magic).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
+    let n = f
+        .read(&mut magic)
+        .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
     Ok(n == 8 && magic == MAGIC)
 }
 
@@ -23,7 +26,9 @@ pub fn is_index(path: &Path) -> Result<bool, CliError> {
 pub fn read_sym(path: &Path) -> Result<Vec<u8>, CliError> {
     match read_maybe_gzip(path)? {
         SymData::Bytes(b) => Ok(b),
-        SymData::File(p) => std::fs::read(&p).map_err(|e| CliError::Failed(format!("{}: {e}", p.display()))),
+        SymData::File(p) => {
+            std::fs::read(&p).map_err(|e| CliError::Failed(format!("{}: {e}", p.display())))
+        }
     }
 }
 
@@ -46,13 +51,22 @@ pub fn index(sym_path: &Path, out: &Path, strict: bool, threads: usize) -> CliRe
     let t = Instant::now();
     let sym = read_sym(sym_path)?;
     let read_time = t.elapsed();
-    let opts = BuildOptions { parse: ParseOptions { strict, threads, ..ParseOptions::default() } };
+    let opts = BuildOptions {
+        parse: ParseOptions {
+            strict,
+            threads,
+            ..ParseOptions::default()
+        },
+    };
     let t = Instant::now();
     let r = build_to_file(&sym, out, &opts)?;
     let build_time = t.elapsed();
     let p = &r.parse;
     println!("built {} from {}", out.display(), sym_path.display());
-    println!("  module     {} {} {} {}", r.header.os, r.header.arch, r.header.debug_id, r.header.debug_file);
+    println!(
+        "  module     {} {} {} {}",
+        r.header.os, r.header.arch, r.header.debug_id, r.header.debug_file
+    );
     println!(
         "  records    {} FUNC, {} line, {} INLINE, {} PUBLIC, {} FILE, {} INLINE_ORIGIN, {} STACK",
         p.funcs,
@@ -108,9 +122,19 @@ pub fn info(path: &Path, json: bool, verify: bool) -> CliResult {
     }
     let h = &meta.header;
     let p = &meta.report;
-    println!("module       {} {} {} {}", h.os, h.arch, h.debug_id, h.debug_file);
+    println!(
+        "module       {} {} {} {}",
+        h.os, h.arch, h.debug_id, h.debug_file
+    );
     if let Some(c) = &h.code_id {
-        println!("code id      {}{}", c.id, c.file.as_deref().map(|f| format!(" {f}")).unwrap_or_default());
+        println!(
+            "code id      {}{}",
+            c.id,
+            c.file
+                .as_deref()
+                .map(|f| format!(" {f}"))
+                .unwrap_or_default()
+        );
     }
     if let Some(g) = &h.generator {
         println!("generator    {g}");
@@ -120,16 +144,27 @@ pub fn info(path: &Path, json: bool, verify: bool) -> CliResult {
     }
     println!("FILE         {}", p.files);
     println!("INLINE_ORIGIN {}", p.inline_origins);
-    println!("FUNC         {} ({} empty, {} overlapping)", p.funcs, p.empty_funcs, p.overlapping_funcs);
+    println!(
+        "FUNC         {} ({} empty, {} overlapping)",
+        p.funcs, p.empty_funcs, p.overlapping_funcs
+    );
     println!("line         {}", p.line_records);
     println!("INLINE       {}", p.inlines);
     println!("PUBLIC       {}", p.publics);
-    println!("STACK CFI INIT {}, STACK CFI {}, STACK WIN {}", p.stack_cfi_init, p.stack_cfi, p.stack_win);
+    println!(
+        "STACK CFI INIT {}, STACK CFI {}, STACK WIN {}",
+        p.stack_cfi_init, p.stack_cfi, p.stack_win
+    );
     println!("skipped      {}", p.skipped);
     for e in &p.errors {
         println!("             line {}: {}", e.line, e.reason);
     }
-    println!("sizes        .sym {} bytes, index {} bytes, {} intervals", meta.input_bytes, index.size_bytes(), index.intervals());
+    println!(
+        "sizes        .sym {} bytes, index {} bytes, {} intervals",
+        meta.input_bytes,
+        index.size_bytes(),
+        index.intervals()
+    );
     if verify {
         println!("checksum     ok");
     }

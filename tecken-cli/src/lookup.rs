@@ -67,7 +67,8 @@ pub fn run(args: Args) -> CliResult {
         let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
             Box::new(std::io::stdin().lock())
         } else {
-            let f = std::fs::File::open(path).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
+            let f = std::fs::File::open(path)
+                .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
             Box::new(std::io::BufReader::new(f))
         };
         for (n, line) in reader.lines().enumerate() {
@@ -75,16 +76,25 @@ pub fn run(args: Args) -> CliResult {
             if line.trim().is_empty() {
                 continue;
             }
-            let a = parse_addr(&line)
-                .ok_or_else(|| CliError::Usage(format!("{}:{}: not an address: {line:?}", path.display(), n + 1)))?;
+            let a = parse_addr(&line).ok_or_else(|| {
+                CliError::Usage(format!(
+                    "{}:{}: not an address: {line:?}",
+                    path.display(),
+                    n + 1
+                ))
+            })?;
             addrs.push(a);
         }
     }
     if addrs.is_empty() {
-        return Err(CliError::Usage("no addresses given (ADDR arguments or --addrs-file)".into()));
+        return Err(CliError::Usage(
+            "no addresses given (ADDR arguments or --addrs-file)".into(),
+        ));
     }
     let (index, _) = files::open_any(&args.file)?;
-    let opts = LookupOptions { strict_lines: args.strict_lines };
+    let opts = LookupOptions {
+        strict_lines: args.strict_lines,
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut frame = Frame::empty();

@@ -20,7 +20,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "tecken", version, about = "Breakpad symbol store and symbolication engine")]
+#[command(
+    name = "tecken",
+    version,
+    about = "Breakpad symbol store and symbolication engine"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -64,13 +68,22 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     let result = match cli.command {
         Command::Symbolicate(args) => symbolicate::run(args),
         Command::Lookup(args) => lookup::run(args),
-        Command::Index { sym, output, strict, threads } => files::index(&sym, &output, strict, threads),
+        Command::Index {
+            sym,
+            output,
+            strict,
+            threads,
+        } => files::index(&sym, &output, strict, threads),
         Command::Info { file, json, verify } => files::info(&file, json, verify),
     };
     match result {

@@ -50,23 +50,41 @@ pub fn sources(specs: &[String]) -> Result<Vec<Arc<dyn SymbolSource>>, CliError>
 pub fn run(args: Args) -> CliResult {
     let sources = sources(&args.symbols)?;
     let body = match &args.request {
-        Some(p) => std::fs::read(p).map_err(|e| CliError::Failed(format!("{}: {e}", p.display())))?,
+        Some(p) => {
+            std::fs::read(p).map_err(|e| CliError::Failed(format!("{}: {e}", p.display())))?
+        }
         None => {
             let mut b = Vec::new();
-            std::io::stdin().read_to_end(&mut b).map_err(|e| CliError::Failed(format!("reading stdin: {e}")))?;
+            std::io::stdin()
+                .read_to_end(&mut b)
+                .map_err(|e| CliError::Failed(format!("reading stdin: {e}")))?;
             b
         }
     };
-    let config = SymbolicatorConfig { cache_dir: args.cache.clone(), ..SymbolicatorConfig::default() };
+    let config = SymbolicatorConfig {
+        cache_dir: args.cache.clone(),
+        ..SymbolicatorConfig::default()
+    };
     let sym = Symbolicator::new(sources, config);
-    let opts = V5Options { max_jobs: args.max_jobs, debug: args.debug, ..V5Options::default() };
-    let resp = if args.v4 { symbolicate_v4(&sym, &body, &opts) } else { symbolicate_v5(&sym, &body, &opts) };
+    let opts = V5Options {
+        max_jobs: args.max_jobs,
+        debug: args.debug,
+        ..V5Options::default()
+    };
+    let resp = if args.v4 {
+        symbolicate_v4(&sym, &body, &opts)
+    } else {
+        symbolicate_v5(&sym, &body, &opts)
+    };
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(&resp.body);
     let _ = out.write_all(b"\n");
     let _ = out.flush();
     if resp.status != 200 {
-        return Err(CliError::Failed(format!("request rejected with HTTP status {}", resp.status)));
+        return Err(CliError::Failed(format!(
+            "request rejected with HTTP status {}",
+            resp.status
+        )));
     }
     Ok(())
 }

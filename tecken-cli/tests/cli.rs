@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn tecken(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tecken")).args(args).output().expect("run tecken")
+    Command::new(env!("CARGO_BIN_EXE_tecken"))
+        .args(args)
+        .output()
+        .expect("run tecken")
 }
 
 fn root() -> PathBuf {
@@ -12,16 +15,29 @@ fn root() -> PathBuf {
 }
 
 fn testproj_inlines() -> String {
-    root().join("fixtures/tecken/eliot/testproj-inlines.0905AE80CEE75A33E3CAB61C274274DE0.sym").display().to_string()
+    root()
+        .join("fixtures/tecken/eliot/testproj-inlines.0905AE80CEE75A33E3CAB61C274274DE0.sym")
+        .display()
+        .to_string()
 }
 
 fn stdout_lines(o: &Output) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 #[test]
 fn lookup_prints_one_json_object_per_address() {
-    let o = tecken(&["lookup", &testproj_inlines(), "0x7a7a", "31296", "ffff", "0x1"]);
+    let o = tecken(&[
+        "lookup",
+        &testproj_inlines(),
+        "0x7a7a",
+        "31296",
+        "ffff",
+        "0x1",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let lines = stdout_lines(&o);
     assert_eq!(lines.len(), 4);
@@ -37,7 +53,10 @@ fn lookup_prints_one_json_object_per_address() {
     assert_eq!(lines[1]["addr"], "0x7a40");
     assert_eq!(lines[1]["function_offset"], "0x0");
     // "ffff" has no 0x but is not all digits: hex; beyond the last FUNC, so nothing.
-    assert_eq!(lines[2], serde_json::json!({"addr": "0xffff", "function": null, "function_offset": null, "file": null, "line": null, "inlines": []}));
+    assert_eq!(
+        lines[2],
+        serde_json::json!({"addr": "0xffff", "function": null, "function_offset": null, "file": null, "line": null, "inlines": []})
+    );
     assert_eq!(lines[3]["function"], serde_json::Value::Null);
 }
 
@@ -68,8 +87,16 @@ fn addrs_file_and_gzipped_sym() {
     let gz = root().join("examples/symbols/cppdemo/FDD23AFA0DDD7B5AE474BC0754AE06FE0/cppdemo.sym");
     let o = tecken(&["lookup", gz.to_str().unwrap(), "0x34ba"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(stdout_lines(&o)[0]["function"], "expr::(anonymous namespace)::Bin::show() const");
-    let o = tecken(&["lookup", &testproj_inlines(), "--addrs-file", addrs.to_str().unwrap()]);
+    assert_eq!(
+        stdout_lines(&o)[0]["function"],
+        "expr::(anonymous namespace)::Bin::show() const"
+    );
+    let o = tecken(&[
+        "lookup",
+        &testproj_inlines(),
+        "--addrs-file",
+        addrs.to_str().unwrap(),
+    ]);
     assert_eq!(stdout_lines(&o).len(), 2);
 }
 
@@ -101,13 +128,22 @@ fn bad_files_fail_cleanly() {
     std::fs::write(&bad_idx, b"TECKNIDX\x01\x00\x00\x00").unwrap();
     let o = tecken(&["info", bad_idx.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("corrupt") || String::from_utf8_lossy(&o.stderr).contains("bad"));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("corrupt")
+            || String::from_utf8_lossy(&o.stderr).contains("bad")
+    );
 }
 
 fn observed_case(name: &str) -> serde_json::Value {
     let path = root().join("fixtures/tecken/api-samples/eliot-symbolicate-observed.json");
     let all: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    all["cases"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap().clone()
+    all["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap()
+        .clone()
 }
 
 fn symbolicate(extra: &[&str], body: &[u8]) -> Output {
@@ -142,16 +178,36 @@ fn symbolicate_answers_like_eliot() {
 fn symbolicate_main_job_with_cache_dir_twice() {
     let cache = tempfile::tempdir().unwrap();
     let req = root().join("examples/crash.v5.json");
-    let run = || tecken(&["symbolicate", "--symbols", root().join("examples/symbols").to_str().unwrap(),
-        "--cache", cache.path().to_str().unwrap(), req.to_str().unwrap()]);
+    let run = || {
+        tecken(&[
+            "symbolicate",
+            "--symbols",
+            root().join("examples/symbols").to_str().unwrap(),
+            "--cache",
+            cache.path().to_str().unwrap(),
+            req.to_str().unwrap(),
+        ])
+    };
     let first = run();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
     let found = &v["results"][0]["found_modules"];
-    assert_eq!(found["cppdemo/FDD23AFA0DDD7B5AE474BC0754AE06FE0"], true, "gzipped .sym is read");
-    assert_eq!(found["libmissing.so/0123456789ABCDEF0123456789ABCDEF0"], false);
+    assert_eq!(
+        found["cppdemo/FDD23AFA0DDD7B5AE474BC0754AE06FE0"], true,
+        "gzipped .sym is read"
+    );
+    assert_eq!(
+        found["libmissing.so/0123456789ABCDEF0123456789ABCDEF0"],
+        false
+    );
     // The second run opens the indexes the first one built.
-    let idx = cache.path().join("cppdemo/FDD23AFA0DDD7B5AE474BC0754AE06FE0/cppdemo.sym.tidx");
+    let idx = cache
+        .path()
+        .join("cppdemo/FDD23AFA0DDD7B5AE474BC0754AE06FE0/cppdemo.sym.tidx");
     assert!(idx.is_file());
     assert_eq!(run().stdout, first.stdout);
 }
@@ -159,7 +215,10 @@ fn symbolicate_main_job_with_cache_dir_twice() {
 #[test]
 fn symbolicate_v4_and_errors() {
     let case = observed_case("v4 happy");
-    let o = symbolicate(&["--v4"], &serde_json::to_vec(&case["request_body"]).unwrap());
+    let o = symbolicate(
+        &["--v4"],
+        &serde_json::to_vec(&case["request_body"]).unwrap(),
+    );
     assert!(o.status.success());
     let got: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     // examples/symbols has no `testproj` with that id: the frames stay unsymbolicated.
@@ -167,7 +226,10 @@ fn symbolicate_v4_and_errors() {
     let o = symbolicate(&[], b"{nope");
     assert_eq!(o.status.code(), Some(1));
     let got: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(got, serde_json::json!({"title": "Payload is not valid JSON"}));
+    assert_eq!(
+        got,
+        serde_json::json!({"title": "Payload is not valid JSON"})
+    );
     let o = tecken(&["symbolicate", "--symbols", "/nonexistent-dir"]);
     assert_eq!(o.status.code(), Some(2));
 }

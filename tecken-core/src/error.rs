@@ -91,7 +91,12 @@ pub struct Error {
 impl Error {
     /// A new error of `kind` with a lower-case `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), status: None, source: None }
+        Error {
+            kind,
+            message: message.into(),
+            status: None,
+            source: None,
+        }
     }
 
     /// Attaches the underlying cause.
@@ -102,13 +107,22 @@ impl Error {
 
     /// A v5/v4 validation error: Eliot's `title` and HTTP `status`.
     pub fn bad_request(status: u16, title: impl Into<String>) -> Self {
-        Error { kind: ErrorKind::BadRequest, message: title.into(), status: Some(status), source: None }
+        Error {
+            kind: ErrorKind::BadRequest,
+            message: title.into(),
+            status: Some(status),
+            source: None,
+        }
     }
 
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, err: std::io::Error) -> Self {
         let path = path.into();
-        let kind = if err.kind() == std::io::ErrorKind::NotFound { ErrorKind::NotFound } else { ErrorKind::Io };
+        let kind = if err.kind() == std::io::ErrorKind::NotFound {
+            ErrorKind::NotFound
+        } else {
+            ErrorKind::Io
+        };
         Error::new(kind, format!("{}: {}", path.display(), err)).with_source(err)
     }
 

@@ -12,14 +12,20 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 /// A temporary file name beside `path`, unique across threads and processes.
 pub(crate) fn temp_path(path: &Path) -> PathBuf {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp.{}.{n}", std::process::id()))
 }
 
 /// Writes `path` atomically: `write` fills a temporary file in the same directory, which is
 /// synced and renamed over `path`. On any error the temporary file is removed and `path` is
 /// untouched.
-pub(crate) fn write_atomic<T>(path: &Path, write: impl FnOnce(&mut File) -> Result<T>) -> Result<T> {
+pub(crate) fn write_atomic<T>(
+    path: &Path,
+    write: impl FnOnce(&mut File) -> Result<T>,
+) -> Result<T> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }

@@ -20,7 +20,10 @@ fn is_windows_path(p: &str) -> bool {
 }
 
 fn is_vcs_path(p: &str) -> bool {
-    p.starts_with("hg:") || p.starts_with("git:") || p.starts_with("s3:") || (p.starts_with('<') && p.ends_with('>'))
+    p.starts_with("hg:")
+        || p.starts_with("git:")
+        || p.starts_with("s3:")
+        || (p.starts_with('<') && p.ends_with('>'))
 }
 
 /// Cleans `path` (see the module docs). Borrows when nothing changes.
@@ -45,13 +48,20 @@ pub fn clean_path(path: &str) -> Cow<'_, str> {
     let (root, rest): (String, &str) = if windows && bytes.len() >= 2 && bytes[1] == b':' {
         let after = &path[2..];
         if after.starts_with(is_sep) {
-            (format!("{}{}", &path[..2], sep), after.trim_start_matches(is_sep))
+            (
+                format!("{}{}", &path[..2], sep),
+                after.trim_start_matches(is_sep),
+            )
         } else {
             (path[..2].to_owned(), after)
         }
     } else if path.starts_with(is_sep) {
         let unc = windows && (path.starts_with("\\\\") || path.starts_with("//"));
-        let root = if unc { format!("{sep}{sep}") } else { sep.to_string() };
+        let root = if unc {
+            format!("{sep}{sep}")
+        } else {
+            sep.to_string()
+        };
         (root, path.trim_start_matches(is_sep))
     } else {
         (String::new(), path)
@@ -104,9 +114,15 @@ mod tests {
             ("./a", "a"),
             (r"C:\a\..\b.cpp", r"C:\b.cpp"),
             (r"C:\..\b.cpp", r"C:\b.cpp"),
-            (r"d:\agent\_work\2\s\src\vctools\crt\vcstartup\src\eh\x64\..\..\..\x.cpp", r"d:\agent\_work\2\s\src\vctools\crt\vcstartup\x.cpp"),
+            (
+                r"d:\agent\_work\2\s\src\vctools\crt\vcstartup\src\eh\x64\..\..\..\x.cpp",
+                r"d:\agent\_work\2\s\src\vctools\crt\vcstartup\x.cpp",
+            ),
             (r"\\server\share\..\x", r"\\server\x"),
-            ("git:github.com/x/y:../a.c:abc", "git:github.com/x/y:../a.c:abc"),
+            (
+                "git:github.com/x/y:../a.c:abc",
+                "git:github.com/x/y:../a.c:abc",
+            ),
             ("<stdin>", "<stdin>"),
             ("", ""),
         ] {

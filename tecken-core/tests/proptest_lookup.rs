@@ -580,7 +580,7 @@ fn reference(m: &Model, a: u64, strict: bool) -> Option<Answer> {
     let below = funcs.iter().filter(|f| f.addr <= a).map(|f| f.addr).max();
     let mut public: Option<&Public> = None;
     for p in &m.publics {
-        if p.addr <= a && !public.is_some_and(|q| p.addr <= q.addr) {
+        if p.addr <= a && public.is_none_or(|q| p.addr > q.addr) {
             public = Some(p);
         }
     }

@@ -18,8 +18,8 @@ use super::reader::IndexMeta;
 use crate::error::{Error, ErrorKind, Result};
 use crate::path::clean_path;
 use crate::sym::{
-    parse_file_or_origin, parse_func, parse_inline, parse_line_record, parse_public, ParseOptions, ParseReport,
-    SymHeader,
+    parse_file_or_origin, parse_func, parse_inline, parse_line_record, parse_public, ParseOptions,
+    ParseReport, SymHeader,
 };
 
 /// Inputs smaller than this are parsed on one thread: spawning costs more than it saves.
@@ -147,7 +147,9 @@ struct ChunkParser<'a> {
 
 impl<'a> ChunkParser<'a> {
     fn error(&mut self, line_no: u64, reason: &'static str) {
-        self.out.report.record_error(line_no, reason, self.max_errors);
+        self.out
+            .report
+            .record_error(line_no, reason, self.max_errors);
         if self.out.first_error.is_none() {
             self.out.first_error = Some((line_no, reason));
         }
@@ -166,7 +168,11 @@ impl<'a> ChunkParser<'a> {
         finalize_lines(&mut self.tmp_lines, f.size, &mut self.out.lines);
         let line_count = self.out.lines.len() as u32 - line_start;
         let level_start = self.out.levels.len() as u32;
-        finalize_inlines(&mut self.tmp_inlines, &mut self.out.inlines, &mut self.out.levels);
+        finalize_inlines(
+            &mut self.tmp_inlines,
+            &mut self.out.inlines,
+            &mut self.out.levels,
+        );
         let level_count = (self.out.levels.len() as u32 - level_start) as u16;
         self.out.funcs.push(FuncRec {
             addr: f.addr,
@@ -199,7 +205,9 @@ impl<'a> ChunkParser<'a> {
                 continue;
             };
             // Line records are the bulk of every file: test for them first.
-            if first.is_ascii_digit() || (matches!(first, b'a'..=b'f') && !line.starts_with(b"FUNC ")) {
+            if first.is_ascii_digit()
+                || (matches!(first, b'a'..=b'f') && !line.starts_with(b"FUNC "))
+            {
                 self.line_record(line, line_no);
                 continue;
             }
@@ -251,7 +259,9 @@ impl<'a> ChunkParser<'a> {
                 Ok(f) => {
                     if f.size == 0 {
                         self.out.report.empty_funcs += 1;
-                    } else if f.size > u64::from(u32::MAX) || f.address.checked_add(f.size).is_none() {
+                    } else if f.size > u64::from(u32::MAX)
+                        || f.address.checked_add(f.size).is_none()
+                    {
                         self.error(line_no, "FUNC: size too large");
                     } else {
                         self.cur_dropped = false;
@@ -392,13 +402,25 @@ fn finalize_lines(tmp: &mut Vec<TmpLine>, func_size: u32, out: &mut Vec<LineOut>
     let mut prev_end: Option<u32> = None;
     for l in tmp.iter() {
         if prev_end.is_some_and(|e| l.start > e) {
-            out.push(LineOut { rel: prev_end.unwrap_or(0), line: 0, file: GAP });
+            out.push(LineOut {
+                rel: prev_end.unwrap_or(0),
+                line: 0,
+                file: GAP,
+            });
         }
-        out.push(LineOut { rel: l.start, line: l.line, file: l.file });
+        out.push(LineOut {
+            rel: l.start,
+            line: l.line,
+            file: l.file,
+        });
         prev_end = Some(l.end);
     }
     if let Some(e) = prev_end.filter(|&e| e < func_size) {
-        out.push(LineOut { rel: e, line: 0, file: GAP });
+        out.push(LineOut {
+            rel: e,
+            line: 0,
+            file: GAP,
+        });
     }
     tmp.clear();
 }
@@ -410,18 +432,39 @@ fn paint_in_file_order(recs: &[TmpLine]) -> Vec<TmpLine> {
     use std::collections::BTreeMap;
     let mut covered: BTreeMap<u32, TmpLine> = BTreeMap::new();
     for r in recs {
-        let from = covered.range(..=r.start).next_back().map(|(&s, _)| s).unwrap_or(r.start);
-        let overlapping: Vec<(u32, u32)> =
-            covered.range(from..r.end).map(|(_, p)| (p.start, p.end)).filter(|&(_, e)| e > r.start).collect();
+        let from = covered
+            .range(..=r.start)
+            .next_back()
+            .map(|(&s, _)| s)
+            .unwrap_or(r.start);
+        let overlapping: Vec<(u32, u32)> = covered
+            .range(from..r.end)
+            .map(|(_, p)| (p.start, p.end))
+            .filter(|&(_, e)| e > r.start)
+            .collect();
         let mut cur = r.start;
         for (cs, ce) in overlapping {
             if cs > cur {
-                covered.insert(cur, TmpLine { start: cur, end: cs, ..*r });
+                covered.insert(
+                    cur,
+                    TmpLine {
+                        start: cur,
+                        end: cs,
+                        ..*r
+                    },
+                );
             }
             cur = cur.max(ce);
         }
         if cur < r.end {
-            covered.insert(cur, TmpLine { start: cur, end: r.end, ..*r });
+            covered.insert(
+                cur,
+                TmpLine {
+                    start: cur,
+                    end: r.end,
+                    ..*r
+                },
+            );
         }
     }
     covered.into_values().collect()
@@ -430,7 +473,11 @@ fn paint_in_file_order(recs: &[TmpLine]) -> Vec<TmpLine> {
 /// Groups a FUNC's inline ranges by depth, each level sorted by start, and appends them to
 /// `inlines` with one `(start, count)` entry per depth to `levels`. Within a level, a range
 /// that starts inside the previous one is dropped (levels must be disjoint for the search).
-fn finalize_inlines(tmp: &mut Vec<TmpInline>, inlines: &mut Vec<InlineOut>, levels: &mut Vec<(u32, u32)>) {
+fn finalize_inlines(
+    tmp: &mut Vec<TmpInline>,
+    inlines: &mut Vec<InlineOut>,
+    levels: &mut Vec<(u32, u32)>,
+) {
     if tmp.is_empty() {
         return;
     }
@@ -481,11 +528,17 @@ fn split_chunks(input: &[u8], n: usize) -> Vec<(usize, usize)> {
 
 fn parse_chunks(input: &[u8], opts: &ParseOptions) -> Result<Vec<Chunk>> {
     let threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
     } else {
         opts.threads
     };
-    let threads = if input.len() < PARALLEL_THRESHOLD { 1 } else { threads.max(1) };
+    let threads = if input.len() < PARALLEL_THRESHOLD {
+        1
+    } else {
+        threads.max(1)
+    };
     // `input` is the parser's origin for `offset_of`, and `base` is added to those offsets:
     // so it must be the input from the chunk's start, not the whole input (which counted
     // the chunk's start twice and sent every name of a later chunk out of bounds).
@@ -516,7 +569,14 @@ fn parse_chunks(input: &[u8], opts: &ParseOptions) -> Result<Vec<Chunk>> {
         // unwinding through the caller or silently dropping that chunk's records.
         handles
             .into_iter()
-            .map(|h| h.join().map_err(|_| Error::new(ErrorKind::Internal, "internal error: a parser thread panicked")))
+            .map(|h| {
+                h.join().map_err(|_| {
+                    Error::new(
+                        ErrorKind::Internal,
+                        "internal error: a parser thread panicked",
+                    )
+                })
+            })
             .collect()
     })
 }
@@ -540,7 +600,12 @@ impl Remap {
             }
             Remap::Dense(v)
         } else {
-            Remap::Sparse(ids.iter().enumerate().map(|(i, &id)| (id, i as u32)).collect())
+            Remap::Sparse(
+                ids.iter()
+                    .enumerate()
+                    .map(|(i, &id)| (id, i as u32))
+                    .collect(),
+            )
         }
     }
 
@@ -554,8 +619,14 @@ impl Remap {
 }
 
 /// First definition of each id wins (Breakpad inserts into a map without overwriting).
-fn dedup_defs(chunks: &[Chunk], pick: impl Fn(&Chunk) -> &Vec<(u32, usize, u32)>) -> Vec<(u32, usize, u32)> {
-    let mut all: Vec<(u32, usize, u32)> = chunks.iter().flat_map(|c| pick(c).iter().copied()).collect();
+fn dedup_defs(
+    chunks: &[Chunk],
+    pick: impl Fn(&Chunk) -> &Vec<(u32, usize, u32)>,
+) -> Vec<(u32, usize, u32)> {
+    let mut all: Vec<(u32, usize, u32)> = chunks
+        .iter()
+        .flat_map(|c| pick(c).iter().copied())
+        .collect();
     all.sort_by_key(|&(id, off, _)| (id, off));
     all.dedup_by_key(|&mut (id, _, _)| id);
     all
@@ -603,7 +674,11 @@ fn resolve_intervals(chunks: &[Chunk], report: &mut ParseReport) -> Vec<Interval
     // Emits the PUBLIC runs in the gap [gap_start, gap_end): a PUBLIC at or after the start
     // of the FUNC before the gap (`prev_func_start`) but inside that FUNC starts its run at
     // the gap start.
-    let emit_gap = |out: &mut Vec<Interval>, pi: &mut usize, prev_func_start: Option<u64>, gap_start: u64, gap_end: u64| {
+    let emit_gap = |out: &mut Vec<Interval>,
+                    pi: &mut usize,
+                    prev_func_start: Option<u64>,
+                    gap_start: u64,
+                    gap_end: u64| {
         let mut pending: Option<(u64, u32, u32)> = None; // (run start, chunk, idx)
         while *pi < publics.len() && publics[*pi].0 < gap_end {
             let (addr, c, i) = publics[*pi];
@@ -614,14 +689,28 @@ fn resolve_intervals(chunks: &[Chunk], report: &mut ParseReport) -> Vec<Interval
             let run_start = addr.max(gap_start);
             if let Some((ps, pc, pidx)) = pending {
                 if run_start > ps {
-                    out.push(Interval { start: ps, end: run_start, sym: Sym::Public { chunk: pc, idx: pidx } });
+                    out.push(Interval {
+                        start: ps,
+                        end: run_start,
+                        sym: Sym::Public {
+                            chunk: pc,
+                            idx: pidx,
+                        },
+                    });
                 }
             }
             pending = Some((run_start, c, i));
         }
         if let Some((ps, pc, pidx)) = pending {
             if gap_end > ps {
-                out.push(Interval { start: ps, end: gap_end, sym: Sym::Public { chunk: pc, idx: pidx } });
+                out.push(Interval {
+                    start: ps,
+                    end: gap_end,
+                    sym: Sym::Public {
+                        chunk: pc,
+                        idx: pidx,
+                    },
+                });
             }
         }
     };
@@ -629,7 +718,11 @@ fn resolve_intervals(chunks: &[Chunk], report: &mut ParseReport) -> Vec<Interval
     for &(s, e, c, i) in &funcs {
         let gap_start = prev.map(|p| p.1).unwrap_or(0);
         emit_gap(&mut out, &mut pi, prev.map(|p| p.0), gap_start, s);
-        out.push(Interval { start: s, end: e, sym: Sym::Func { chunk: c, idx: i } });
+        out.push(Interval {
+            start: s,
+            end: e,
+            sym: Sym::Func { chunk: c, idx: i },
+        });
         prev = Some((s, e));
     }
     let gap_start = prev.map(|p| p.1).unwrap_or(0);
@@ -642,12 +735,18 @@ fn resolve_intervals(chunks: &[Chunk], report: &mut ParseReport) -> Vec<Interval
 /// The slow path for files with overlapping FUNCs: accept FUNCs in file order, dropping
 /// each one that overlaps one already accepted (Breakpad's rule: the first wins).
 #[cold]
-fn drop_overlaps(mut funcs: Vec<(u64, u64, u32, u32)>, report: &mut ParseReport) -> Vec<(u64, u64, u32, u32)> {
+fn drop_overlaps(
+    mut funcs: Vec<(u64, u64, u32, u32)>,
+    report: &mut ParseReport,
+) -> Vec<(u64, u64, u32, u32)> {
     use std::collections::BTreeMap;
     funcs.sort_by_key(|&(_, _, c, i)| (c, i));
     let mut accepted: BTreeMap<u64, (u64, u32, u32)> = BTreeMap::new();
     for (s, e, c, i) in funcs {
-        let before = accepted.range(..=s).next_back().is_some_and(|(_, &(pe, _, _))| pe > s);
+        let before = accepted
+            .range(..=s)
+            .next_back()
+            .is_some_and(|(_, &(pe, _, _))| pe > s);
         let after = accepted.range(s..).next().is_some_and(|(&ns, _)| ns < e);
         if before || after {
             report.overlapping_funcs += 1;
@@ -655,7 +754,10 @@ fn drop_overlaps(mut funcs: Vec<(u64, u64, u32, u32)>, report: &mut ParseReport)
             accepted.insert(s, (e, c, i));
         }
     }
-    accepted.into_iter().map(|(s, (e, c, i))| (s, e, c, i)).collect()
+    accepted
+        .into_iter()
+        .map(|(s, (e, c, i))| (s, e, c, i))
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -668,8 +770,9 @@ struct Strings {
 impl Strings {
     fn push(&mut self, bytes: &[u8]) -> Result<(u32, u32)> {
         let s = String::from_utf8_lossy(bytes);
-        let off = u32::try_from(self.buf.len())
-            .map_err(|_| Error::new(ErrorKind::LimitExceeded, "index string table exceeds 4 GiB"))?;
+        let off = u32::try_from(self.buf.len()).map_err(|_| {
+            Error::new(ErrorKind::LimitExceeded, "index string table exceeds 4 GiB")
+        })?;
         self.buf.extend_from_slice(s.as_bytes());
         Ok((off, s.len() as u32))
     }
@@ -703,7 +806,11 @@ fn pad<W: Write>(w: &mut CrcWriter<W>) -> std::io::Result<()> {
 ///
 /// `out` must be empty and positioned at its start; it needs `Seek` because the header,
 /// which holds the checksum, is written last.
-pub fn build_to_writer<W: Write + Seek>(sym: &[u8], out: W, opts: &BuildOptions) -> Result<BuildReport> {
+pub fn build_to_writer<W: Write + Seek>(
+    sym: &[u8],
+    out: W,
+    opts: &BuildOptions,
+) -> Result<BuildReport> {
     let popts = &opts.parse;
     let chunks = parse_chunks(sym, popts)?;
 
@@ -728,11 +835,17 @@ pub fn build_to_writer<W: Write + Seek>(sym: &[u8], out: W, opts: &BuildOptions)
     }
     if popts.strict {
         if let Some((line, reason)) = first_error {
-            return Err(Error::new(ErrorKind::MalformedSym, format!("line {line}: {reason}")));
+            return Err(Error::new(
+                ErrorKind::MalformedSym,
+                format!("line {line}: {reason}"),
+            ));
         }
     }
     let Some((_, mut header)) = module else {
-        return Err(Error::new(ErrorKind::MalformedSym, "not a breakpad .sym file: no MODULE line"));
+        return Err(Error::new(
+            ErrorKind::MalformedSym,
+            "not a breakpad .sym file: no MODULE line",
+        ));
     };
     let mut first_info = true;
     for c in &chunks {
@@ -743,8 +856,9 @@ pub fn build_to_writer<W: Write + Seek>(sym: &[u8], out: W, opts: &BuildOptions)
     }
     // Eliot only names a module by its PE file when that INFO is the file's second line;
     // take the header parser's word for it.
-    header.first_info_is_pe_code_id =
-        crate::sym::parse_header(sym).map(|h| h.first_info_is_pe_code_id).unwrap_or(false);
+    header.first_info_is_pe_code_id = crate::sym::parse_header(sym)
+        .map(|h| h.first_info_is_pe_code_id)
+        .unwrap_or(false);
 
     let intervals = resolve_intervals(&chunks, &mut report);
 
@@ -777,7 +891,11 @@ pub fn build_to_writer<W: Write + Seek>(sym: &[u8], out: W, opts: &BuildOptions)
         let raw = strings.push(raw_bytes)?;
         let raw_str = String::from_utf8_lossy(raw_bytes);
         let cleaned = clean_path(&raw_str);
-        let clean = if cleaned == raw_str { raw } else { strings.push(cleaned.as_bytes())? };
+        let clean = if cleaned == raw_str {
+            raw
+        } else {
+            strings.push(cleaned.as_bytes())?
+        };
         file_refs.push((raw, clean));
     }
     let mut origin_refs = Vec::with_capacity(origins.len());
@@ -793,17 +911,30 @@ pub fn build_to_writer<W: Write + Seek>(sym: &[u8], out: W, opts: &BuildOptions)
             let f = &c.funcs[idx as usize];
             n_lines += u64::from(f.line_count);
             n_levels += u64::from(f.level_count);
-            for l in &c.levels[f.level_start as usize..f.level_start as usize + f.level_count as usize] {
+            for l in
+                &c.levels[f.level_start as usize..f.level_start as usize + f.level_count as usize]
+            {
                 n_inlines += u64::from(l.1);
             }
         }
     }
-    if n_lines > u64::from(u32::MAX) || n_inlines > u64::from(u32::MAX) || n_levels > u64::from(u32::MAX) {
-        return Err(Error::new(ErrorKind::LimitExceeded, "too many line or inline records for one index"));
+    if n_lines > u64::from(u32::MAX)
+        || n_inlines > u64::from(u32::MAX)
+        || n_levels > u64::from(u32::MAX)
+    {
+        return Err(Error::new(
+            ErrorKind::LimitExceeded,
+            "too many line or inline records for one index",
+        ));
     }
 
-    let meta = IndexMeta { header: header.clone(), report: report.clone(), input_bytes: sym.len() as u64 };
-    let meta_json = serde_json::to_vec(&meta).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
+    let meta = IndexMeta {
+        header: header.clone(),
+        report: report.clone(),
+        input_bytes: sym.len() as u64,
+    };
+    let meta_json =
+        serde_json::to_vec(&meta).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
     let n = intervals.len() as u64;
     let lens: [u64; 9] = [
         meta_json.len() as u64,
@@ -826,7 +957,8 @@ pub fn build_to_writer<W: Write + Seek>(sym: &[u8], out: W, opts: &BuildOptions)
     let file_size = pos;
 
     let mut out = out;
-    let io = |e: std::io::Error| Error::new(ErrorKind::Io, format!("writing index: {e}")).with_source(e);
+    let io =
+        |e: std::io::Error| Error::new(ErrorKind::Io, format!("writing index: {e}")).with_source(e);
     // Placeholder header; rewritten with the checksum at the end.
     out.write_all(&[0u8; HEADER_SIZE]).map_err(io)?;
     let mut table = Vec::with_capacity(SECTION_ENTRY_SIZE * section::ALL.len());
@@ -839,7 +971,11 @@ pub fn build_to_writer<W: Write + Seek>(sym: &[u8], out: W, opts: &BuildOptions)
     table.resize((body_start as usize) - HEADER_SIZE, 0);
     out.write_all(&table).map_err(io)?;
 
-    let mut w = CrcWriter { inner: std::io::BufWriter::with_capacity(1 << 20, out), crc: crc32fast::Hasher::new(), written: body_start };
+    let mut w = CrcWriter {
+        inner: std::io::BufWriter::with_capacity(1 << 20, out),
+        crc: crc32fast::Hasher::new(),
+        written: body_start,
+    };
     (|| -> std::io::Result<()> {
         w.write_all(&meta_json)?;
         pad(&mut w)?;
@@ -882,7 +1018,11 @@ pub fn build_to_writer<W: Write + Seek>(sym: &[u8], out: W, opts: &BuildOptions)
                 let f = &c.funcs[idx as usize];
                 let lines = &c.lines[f.line_start as usize..(f.line_start + f.line_count) as usize];
                 for l in lines {
-                    let file = if l.file == GAP { GAP } else { file_map.get(l.file, NO_FILE) };
+                    let file = if l.file == GAP {
+                        GAP
+                    } else {
+                        file_map.get(l.file, NO_FILE)
+                    };
                     let mut e = [0u8; LINE_SIZE];
                     e[0..4].copy_from_slice(&l.rel.to_le_bytes());
                     e[4..8].copy_from_slice(&l.line.to_le_bytes());
@@ -897,7 +1037,9 @@ pub fn build_to_writer<W: Write + Seek>(sym: &[u8], out: W, opts: &BuildOptions)
             if let Sym::Func { chunk, idx } = iv.sym {
                 let c = &chunks[chunk as usize];
                 let f = &c.funcs[idx as usize];
-                for &(_, count) in &c.levels[f.level_start as usize..f.level_start as usize + f.level_count as usize] {
+                for &(_, count) in &c.levels
+                    [f.level_start as usize..f.level_start as usize + f.level_count as usize]
+                {
                     w.write_all(&inline_pos.to_le_bytes())?;
                     w.write_all(&count.to_le_bytes())?;
                     inline_pos += count;
@@ -909,13 +1051,17 @@ pub fn build_to_writer<W: Write + Seek>(sym: &[u8], out: W, opts: &BuildOptions)
             if let Sym::Func { chunk, idx } = iv.sym {
                 let c = &chunks[chunk as usize];
                 let f = &c.funcs[idx as usize];
-                for &(start, count) in &c.levels[f.level_start as usize..f.level_start as usize + f.level_count as usize] {
+                for &(start, count) in &c.levels
+                    [f.level_start as usize..f.level_start as usize + f.level_count as usize]
+                {
                     for r in &c.inlines[start as usize..(start + count) as usize] {
                         let mut e = [0u8; INLINE_SIZE];
                         e[0..4].copy_from_slice(&r.start.to_le_bytes());
                         e[4..8].copy_from_slice(&r.end.to_le_bytes());
-                        e[8..12].copy_from_slice(&origin_map.get(r.origin, NO_ORIGIN).to_le_bytes());
-                        e[12..16].copy_from_slice(&file_map.get(r.call_file, NO_FILE).to_le_bytes());
+                        e[8..12]
+                            .copy_from_slice(&origin_map.get(r.origin, NO_ORIGIN).to_le_bytes());
+                        e[12..16]
+                            .copy_from_slice(&file_map.get(r.call_file, NO_FILE).to_le_bytes());
                         e[16..20].copy_from_slice(&r.call_line.to_le_bytes());
                         w.write_all(&e)?;
                     }
@@ -940,7 +1086,10 @@ pub fn build_to_writer<W: Write + Seek>(sym: &[u8], out: W, opts: &BuildOptions)
     })()
     .map_err(io)?;
     if w.written != file_size {
-        return Err(Error::new(ErrorKind::Internal, "index size mismatch while writing"));
+        return Err(Error::new(
+            ErrorKind::Internal,
+            "index size mismatch while writing",
+        ));
     }
     let crc = w.crc.finalize();
     let mut out = w.inner.into_inner().map_err(|e| io(e.into_error()))?;
@@ -957,7 +1106,13 @@ pub fn build_to_writer<W: Write + Seek>(sym: &[u8], out: W, opts: &BuildOptions)
     out.write_all(&h).map_err(io)?;
     out.flush().map_err(io)?;
 
-    Ok(BuildReport { header, parse: report, input_bytes: sym.len() as u64, index_bytes: file_size, intervals: n })
+    Ok(BuildReport {
+        header,
+        parse: report,
+        input_bytes: sym.len() as u64,
+        index_bytes: file_size,
+        intervals: n,
+    })
 }
 
 /// Builds an index in memory.
@@ -993,9 +1148,24 @@ mod tests {
     #[test]
     fn lines_gap_and_overlap() {
         let mut tmp = vec![
-            TmpLine { start: 10, end: 20, line: 2, file: 0 },
-            TmpLine { start: 0, end: 5, line: 1, file: 0 },
-            TmpLine { start: 10, end: 12, line: 9, file: 0 },
+            TmpLine {
+                start: 10,
+                end: 20,
+                line: 2,
+                file: 0,
+            },
+            TmpLine {
+                start: 0,
+                end: 5,
+                line: 1,
+                file: 0,
+            },
+            TmpLine {
+                start: 10,
+                end: 12,
+                line: 9,
+                file: 0,
+            },
         ];
         let mut out = Vec::new();
         finalize_lines(&mut tmp, 30, &mut out);
@@ -1007,14 +1177,37 @@ mod tests {
     fn overlapping_lines_first_in_file_order_wins() {
         // testproj-inlines.sym: `7a7a f 7 2` then, later in the file, `7a82 5 5 2`.
         let mut tmp = vec![
-            TmpLine { start: 0x3a, end: 0x49, line: 7, file: 2 },
-            TmpLine { start: 0x49, end: 0x7a, line: 392, file: 1 },
-            TmpLine { start: 0x42, end: 0x47, line: 5, file: 2 },
-            TmpLine { start: 0x30, end: 0x3c, line: 9, file: 2 },
+            TmpLine {
+                start: 0x3a,
+                end: 0x49,
+                line: 7,
+                file: 2,
+            },
+            TmpLine {
+                start: 0x49,
+                end: 0x7a,
+                line: 392,
+                file: 1,
+            },
+            TmpLine {
+                start: 0x42,
+                end: 0x47,
+                line: 5,
+                file: 2,
+            },
+            TmpLine {
+                start: 0x30,
+                end: 0x3c,
+                line: 9,
+                file: 2,
+            },
         ];
         let mut out = Vec::new();
         finalize_lines(&mut tmp, 0x85, &mut out);
         let got: Vec<(u32, u32, u32)> = out.iter().map(|l| (l.rel, l.line, l.file)).collect();
-        assert_eq!(got, vec![(0x30, 9, 2), (0x3a, 7, 2), (0x49, 392, 1), (0x7a, 0, GAP)]);
+        assert_eq!(
+            got,
+            vec![(0x30, 9, 2), (0x3a, 7, 2), (0x49, 392, 1), (0x7a, 0, GAP)]
+        );
     }
 }

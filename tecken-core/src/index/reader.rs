@@ -86,7 +86,8 @@ impl Index {
     pub fn open(path: impl AsRef<Path>) -> Result<Index> {
         let path = path.as_ref();
         let data = Bytes::map_file(path)?;
-        Index::from_backing(data).map_err(|e| Error::new(e.kind(), format!("{}: {}", path.display(), e.message())))
+        Index::from_backing(data)
+            .map_err(|e| Error::new(e.kind(), format!("{}: {}", path.display(), e.message())))
     }
 
     /// Opens an index held in memory.
@@ -111,14 +112,18 @@ impl Index {
         }
         let file_size = rd_u64(b, 16);
         if file_size != b.len() as u64 {
-            return Err(Error::corrupt(format!("index is {} bytes, header says {file_size}: truncated or padded", b.len())));
+            return Err(Error::corrupt(format!(
+                "index is {} bytes, header says {file_size}: truncated or padded",
+                b.len()
+            )));
         }
         let nsec = rd_u32(b, 24) as usize;
         if nsec != section::ALL.len() {
             return Err(Error::corrupt("unexpected section count"));
         }
         let crc = rd_u32(b, 28);
-        let n = usize::try_from(rd_u64(b, 32)).map_err(|_| Error::corrupt("interval count too large"))?;
+        let n = usize::try_from(rd_u64(b, 32))
+            .map_err(|_| Error::corrupt("interval count too large"))?;
         // The CRC covers only the body, so the header and section table must be checked
         // field by field: a flipped reserved byte or a shrunk section length would otherwise
         // open silently (with names cut short) and pass `verify`.
@@ -134,15 +139,24 @@ impl Index {
         for (i, &(id, esize)) in section::ALL.iter().enumerate() {
             let at = HEADER_SIZE + i * SECTION_ENTRY_SIZE;
             if rd_u32(b, at) != id || rd_u32(b, at + 4) as usize != esize {
-                return Err(Error::corrupt(format!("section {i} has the wrong id or entry size")));
+                return Err(Error::corrupt(format!(
+                    "section {i} has the wrong id or entry size"
+                )));
             }
             let off = rd_u64(b, at + 8);
             let len = rd_u64(b, at + 16);
-            let end = off.checked_add(len).ok_or_else(|| Error::corrupt("section overflows"))?;
+            let end = off
+                .checked_add(len)
+                .ok_or_else(|| Error::corrupt("section overflows"))?;
             // Sections follow each other in order, each at the next 8-byte boundary, as the
             // builder writes them: no gaps, no overlaps.
-            if off != align8(prev_end as u64) || end > b.len() as u64 || !len.is_multiple_of(esize as u64) {
-                return Err(Error::corrupt(format!("section {id} lies outside the file or is misaligned")));
+            if off != align8(prev_end as u64)
+                || end > b.len() as u64
+                || !len.is_multiple_of(esize as u64)
+            {
+                return Err(Error::corrupt(format!(
+                    "section {id} lies outside the file or is misaligned"
+                )));
             }
             // Padding is zero: a section length cut short by a few bytes leaves non-zero
             // bytes before the next boundary.
@@ -158,7 +172,9 @@ impl Index {
         }
         let count = |r: &Range<usize>, esize: usize| r.len() / esize;
         if count(&ranges[1], 8) != n || count(&ranges[2], SYM_SIZE) != n {
-            return Err(Error::corrupt("interval count does not match the STARTS/SYMS sections"));
+            return Err(Error::corrupt(
+                "interval count does not match the STARTS/SYMS sections",
+            ));
         }
         if ranges[8].len() > u32::MAX as usize + 1 {
             return Err(Error::corrupt("string table too large"));
@@ -167,9 +183,31 @@ impl Index {
             .map_err(|e| Error::corrupt(format!("bad metadata: {e}")))?;
         let mut it = ranges.into_iter();
         let mut next = || it.next().unwrap_or(0..0);
-        let (_meta, starts, syms, lines, levels, inlines, files, origins, strings) =
-            (next(), next(), next(), next(), next(), next(), next(), next(), next());
-        Ok(Index { data, meta, n, starts, syms, lines, levels, inlines, files, origins, strings, crc })
+        let (_meta, starts, syms, lines, levels, inlines, files, origins, strings) = (
+            next(),
+            next(),
+            next(),
+            next(),
+            next(),
+            next(),
+            next(),
+            next(),
+            next(),
+        );
+        Ok(Index {
+            data,
+            meta,
+            n,
+            starts,
+            syms,
+            lines,
+            levels,
+            inlines,
+            files,
+            origins,
+            strings,
+            crc,
+        })
     }
 
     /// The `.sym` file's header and the build's parse report.
@@ -201,11 +239,17 @@ impl Index {
     /// checks at open time cannot see. Reads every byte, so it costs a pass over the file.
     pub fn verify(&self) -> Result<()> {
         let b = self.data.as_slice();
-        let body_start = align8((HEADER_SIZE + SECTION_ENTRY_SIZE * section::ALL.len()) as u64) as usize;
-        let body = b.get(body_start..).ok_or_else(|| Error::corrupt("truncated"))?;
+        let body_start =
+            align8((HEADER_SIZE + SECTION_ENTRY_SIZE * section::ALL.len()) as u64) as usize;
+        let body = b
+            .get(body_start..)
+            .ok_or_else(|| Error::corrupt("truncated"))?;
         let got = crc32fast::hash(body);
         if got != self.crc {
-            return Err(Error::corrupt(format!("checksum mismatch (stored {:08x}, computed {got:08x})", self.crc)));
+            return Err(Error::corrupt(format!(
+                "checksum mismatch (stored {:08x}, computed {got:08x})",
+                self.crc
+            )));
         }
         Ok(())
     }
@@ -270,7 +314,10 @@ impl Index {
             return None;
         }
         let b = self.bytes();
-        let at = self.files.start.checked_add((idx as usize).checked_mul(FILE_SIZE)?)?;
+        let at = self
+            .files
+            .start
+            .checked_add((idx as usize).checked_mul(FILE_SIZE)?)?;
         if at + FILE_SIZE > self.files.end {
             return None;
         }
@@ -295,9 +342,18 @@ impl Index {
     }
 
     /// The line entry covering `rel` among `count` entries from `start`: `(line, file)`.
-    fn line_for(&self, start: u32, count: u32, rel: u32, opts: &LookupOptions) -> Option<(u32, u32)> {
+    fn line_for(
+        &self,
+        start: u32,
+        count: u32,
+        rel: u32,
+        opts: &LookupOptions,
+    ) -> Option<(u32, u32)> {
         let b = self.bytes();
-        let first = self.lines.start.checked_add((start as usize).checked_mul(LINE_SIZE)?)?;
+        let first = self
+            .lines
+            .start
+            .checked_add((start as usize).checked_mul(LINE_SIZE)?)?;
         let end = first.checked_add((count as usize).checked_mul(LINE_SIZE)?)?;
         if end > self.lines.end || count == 0 {
             return None;
@@ -331,12 +387,18 @@ impl Index {
     /// The inline range covering `rel` in level `level`: `(origin, call_file, call_line)`.
     fn inline_at(&self, level: usize, rel: u32) -> Option<(u32, u32, u32)> {
         let b = self.bytes();
-        let lat = self.levels.start.checked_add(level.checked_mul(LEVEL_SIZE)?)?;
+        let lat = self
+            .levels
+            .start
+            .checked_add(level.checked_mul(LEVEL_SIZE)?)?;
         if lat + LEVEL_SIZE > self.levels.end {
             return None;
         }
         let (start, count) = (rd_u32(b, lat) as usize, rd_u32(b, lat + 4) as usize);
-        let first = self.inlines.start.checked_add(start.checked_mul(INLINE_SIZE)?)?;
+        let first = self
+            .inlines
+            .start
+            .checked_add(start.checked_mul(INLINE_SIZE)?)?;
         let end = first.checked_add(count.checked_mul(INLINE_SIZE)?)?;
         if end > self.inlines.end || count == 0 {
             return None;
@@ -362,7 +424,8 @@ impl Index {
     /// Looks up a module-relative address with the default (Eliot-compatible) options.
     pub fn lookup(&self, addr: u64) -> Option<Frame<'_>> {
         let mut f = Frame::empty();
-        self.lookup_into(addr, &LookupOptions::default(), &mut f).then_some(f)
+        self.lookup_into(addr, &LookupOptions::default(), &mut f)
+            .then_some(f)
     }
 
     /// Looks up `addr` with `opts`.
@@ -374,7 +437,12 @@ impl Index {
     /// Looks up `addr` into `frame`, reusing its inline vector: no allocation once the
     /// vector has grown to the deepest inline chain. Returns whether a symbol was found
     /// (`frame` is unspecified otherwise).
-    pub fn lookup_into<'a>(&'a self, addr: u64, opts: &LookupOptions, frame: &mut Frame<'a>) -> bool {
+    pub fn lookup_into<'a>(
+        &'a self,
+        addr: u64,
+        opts: &LookupOptions,
+        frame: &mut Frame<'a>,
+    ) -> bool {
         frame.inlines.clear();
         let Some(i) = self.find_interval(addr) else {
             return false;
@@ -399,10 +467,14 @@ impl Index {
         let Ok(rel) = u32::try_from(addr - s.address) else {
             return true;
         };
-        let (line, file) = self.line_for(s.line_start, s.line_count, rel, opts).unwrap_or((0, NO_FILE));
+        let (line, file) = self
+            .line_for(s.line_start, s.line_count, rel, opts)
+            .unwrap_or((0, NO_FILE));
         // Walk the inline levels outermost first, collecting each level's call site.
         for d in 0..s.level_count as usize {
-            let Some((origin, call_file, call_line)) = self.inline_at(s.level_start as usize + d, rel) else {
+            let Some((origin, call_file, call_line)) =
+                self.inline_at(s.level_start as usize + d, rel)
+            else {
                 break;
             };
             frame.inlines.push(InlineFrame {

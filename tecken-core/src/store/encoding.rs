@@ -74,7 +74,8 @@ pub struct EncodedFile {
 }
 
 enum Sink {
-    Gzip(GzEncoder<Vec<u8>>),
+    // Boxed: the encoder state is large next to a `Vec`.
+    Gzip(Box<GzEncoder<Vec<u8>>>),
     Raw(Vec<u8>),
 }
 
@@ -107,11 +108,11 @@ impl Encoder {
             extra.extend_from_slice(&EXTRA_ID);
             extra.extend_from_slice(&(EXTRA_DATA_LEN as u16).to_le_bytes());
             extra.resize(4 + EXTRA_DATA_LEN, b'0');
-            Sink::Gzip(
+            Sink::Gzip(Box::new(
                 GzBuilder::new()
                     .extra(extra)
                     .write(Vec::with_capacity(capacity), Compression::new(level.min(9))),
-            )
+            ))
         } else {
             Sink::Raw(Vec::with_capacity(capacity))
         };

@@ -127,10 +127,16 @@ pub fn parse_header(bytes: &[u8]) -> Result<SymHeader> {
         match header.as_mut() {
             None => {
                 let rest = line.strip_prefix(b"MODULE ").ok_or_else(|| {
-                    Error::new(ErrorKind::MalformedSym, "not a breakpad .sym file: it does not start with a MODULE line")
+                    Error::new(
+                        ErrorKind::MalformedSym,
+                        "not a breakpad .sym file: it does not start with a MODULE line",
+                    )
                 })?;
                 header = Some(parse_module(rest).ok_or_else(|| {
-                    Error::new(ErrorKind::MalformedSym, "malformed MODULE line: expected `MODULE <os> <arch> <id> <name>`")
+                    Error::new(
+                        ErrorKind::MalformedSym,
+                        "malformed MODULE line: expected `MODULE <os> <arch> <id> <name>`",
+                    )
                 })?);
             }
             Some(h) => match line.strip_prefix(b"INFO ") {
@@ -160,10 +166,16 @@ mod tests {
         assert_eq!(h.os, "Linux");
         assert_eq!(h.debug_id, "0905AE80CEE75A33E3CAB61C274274DE0");
         assert_eq!(h.debug_file, "testproj");
-        assert_eq!(h.code_id.as_ref().unwrap().id, "80AE0509E7CE335AE3CAB61C274274DE96049B64");
+        assert_eq!(
+            h.code_id.as_ref().unwrap().id,
+            "80AE0509E7CE335AE3CAB61C274274DE96049B64"
+        );
         assert_eq!(h.pe_name(), None);
         assert_eq!(h.generator.as_deref(), Some("mozilla/dump_syms 2.3.7"));
-        assert_eq!(h.info, vec![("RELEASECHANNEL".to_owned(), "nightly".to_owned())]);
+        assert_eq!(
+            h.info,
+            vec![("RELEASECHANNEL".to_owned(), "nightly".to_owned())]
+        );
     }
 
     #[test]
@@ -175,15 +187,26 @@ mod tests {
 
     #[test]
     fn pe_name_only_from_first_info() {
-        let h = parse_header(b"MODULE windows x86 AB x.pdb\nINFO GENERATOR g\nINFO CODE_ID 12 x.dll\n").unwrap();
+        let h =
+            parse_header(b"MODULE windows x86 AB x.pdb\nINFO GENERATOR g\nINFO CODE_ID 12 x.dll\n")
+                .unwrap();
         assert_eq!(h.code_id.as_ref().unwrap().file.as_deref(), Some("x.dll"));
         assert_eq!(h.pe_name(), None);
     }
 
     #[test]
     fn garbage_is_an_error() {
-        assert_eq!(parse_header(b"\x00\x01garbage").unwrap_err().kind(), ErrorKind::MalformedSym);
-        assert_eq!(parse_header(b"").unwrap_err().kind(), ErrorKind::MalformedSym);
-        assert_eq!(parse_header(b"MODULE Linux\n").unwrap_err().kind(), ErrorKind::MalformedSym);
+        assert_eq!(
+            parse_header(b"\x00\x01garbage").unwrap_err().kind(),
+            ErrorKind::MalformedSym
+        );
+        assert_eq!(
+            parse_header(b"").unwrap_err().kind(),
+            ErrorKind::MalformedSym
+        );
+        assert_eq!(
+            parse_header(b"MODULE Linux\n").unwrap_err().kind(),
+            ErrorKind::MalformedSym
+        );
     }
 }

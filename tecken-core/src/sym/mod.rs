@@ -32,10 +32,12 @@
 mod header;
 mod record;
 
-pub use header::{parse_header, CodeId, SymHeader};
 pub(crate) use header::parse_module as header_parse_module;
+pub use header::{parse_header, CodeId, SymHeader};
+pub(crate) use record::{
+    parse_file_or_origin, parse_func, parse_inline, parse_line_record, parse_public,
+};
 pub use record::{records, InlineRecord, Record, Records};
-pub(crate) use record::{parse_file_or_origin, parse_func, parse_inline, parse_line_record, parse_public};
 
 use serde::{Deserialize, Serialize};
 
@@ -52,7 +54,11 @@ pub struct ParseOptions {
 
 impl Default for ParseOptions {
     fn default() -> Self {
-        ParseOptions { strict: false, max_reported_errors: 10, threads: 0 }
+        ParseOptions {
+            strict: false,
+            max_reported_errors: 10,
+            threads: 0,
+        }
     }
 }
 
@@ -126,7 +132,10 @@ impl ParseReport {
     pub(crate) fn record_error(&mut self, line: u64, reason: &str, max_errors: usize) {
         self.skipped += 1;
         if self.errors.len() < max_errors {
-            self.errors.push(LineError { line, reason: reason.to_owned() });
+            self.errors.push(LineError {
+                line,
+                reason: reason.to_owned(),
+            });
         }
     }
 }

@@ -120,7 +120,12 @@ pub(crate) fn parse_func(rest: &[u8]) -> Result<FuncFields<'_>, &'static str> {
     let address = hex_u64(addr).ok_or("FUNC: bad address")?;
     let size = hex_u64(size).ok_or("FUNC: bad size")?;
     hex_u64(param).ok_or("FUNC: bad parameter size")?;
-    Ok(FuncFields { multiple, address, size, name: trim_end(trim_start(rest)) })
+    Ok(FuncFields {
+        multiple,
+        address,
+        size,
+        name: trim_end(trim_start(rest)),
+    })
 }
 
 /// The fields of a `PUBLIC [m] <address> <param_size> <name>` line.
@@ -139,7 +144,11 @@ pub(crate) fn parse_public(rest: &[u8]) -> Result<PublicFields<'_>, &'static str
     let (param, rest) = split_fields(rest);
     let address = hex_u64(addr).ok_or("PUBLIC: bad address")?;
     hex_u64(param).ok_or("PUBLIC: bad parameter size")?;
-    Ok(PublicFields { multiple, address, name: trim_end(trim_start(rest)) })
+    Ok(PublicFields {
+        multiple,
+        address,
+        name: trim_end(trim_start(rest)),
+    })
 }
 
 /// The fields of a line record `<address> <size> <line> <file_id>`.
@@ -166,7 +175,12 @@ pub(crate) fn parse_line_record(line: &[u8]) -> Result<LineFields, &'static str>
     let size = hex_u64(size).ok_or("line record: bad size")?;
     let line = dec_u32(lineno).ok_or("line record: bad line number")?;
     let file = dec_u32(file).ok_or("line record: bad file id")?;
-    Ok(LineFields { address, size, line, file })
+    Ok(LineFields {
+        address,
+        size,
+        line,
+        file,
+    })
 }
 
 /// Parses `FILE <id> <path>` or `INLINE_ORIGIN <id> <name>` after the keyword.
@@ -312,7 +326,10 @@ pub enum Record<'a> {
 /// 1-based line numbers. Blank lines are skipped; malformed ones come out as
 /// [`Record::Malformed`], so the caller chooses between lenient and strict handling.
 pub fn records(bytes: &[u8]) -> Records<'_> {
-    Records { lines: Lines::new(bytes), line_no: 0 }
+    Records {
+        lines: Lines::new(bytes),
+        line_no: 0,
+    }
 }
 
 /// The iterator returned by [`records`].
@@ -352,13 +369,23 @@ pub(crate) fn classify(line: &[u8]) -> Record<'_> {
     let first = line.first().copied().unwrap_or(b' ');
     if first.is_ascii_hexdigit() && !line.starts_with(b"FUNC ") && !line.starts_with(b"FILE ") {
         return match parse_line_record(line) {
-            Ok(f) => Record::Line { address: f.address, size: f.size, line: f.line, file: f.file },
+            Ok(f) => Record::Line {
+                address: f.address,
+                size: f.size,
+                line: f.line,
+                file: f.file,
+            },
             Err(r) => malformed(r, line),
         };
     }
     if let Some(rest) = line.strip_prefix(b"FUNC ") {
         return match parse_func(rest) {
-            Ok(f) => Record::Func { multiple: f.multiple, address: f.address, size: f.size, name: f.name },
+            Ok(f) => Record::Func {
+                multiple: f.multiple,
+                address: f.address,
+                size: f.size,
+                name: f.name,
+            },
             Err(r) => malformed(r, line),
         };
     }
@@ -377,15 +404,23 @@ pub(crate) fn classify(line: &[u8]) -> Record<'_> {
     if let Some(rest) = line.strip_prefix(b"INLINE ") {
         let mut ranges = Vec::new();
         return match parse_inline(rest, |a, s| ranges.push((a, s))) {
-            Ok((depth, call_line, call_file, origin)) => {
-                Record::Inline(InlineRecord { depth, call_line, call_file, origin, ranges })
-            }
+            Ok((depth, call_line, call_file, origin)) => Record::Inline(InlineRecord {
+                depth,
+                call_line,
+                call_file,
+                origin,
+                ranges,
+            }),
             Err(r) => malformed(r, line),
         };
     }
     if let Some(rest) = line.strip_prefix(b"PUBLIC ") {
         return match parse_public(rest) {
-            Ok(p) => Record::Public { multiple: p.multiple, address: p.address, name: p.name },
+            Ok(p) => Record::Public {
+                multiple: p.multiple,
+                address: p.address,
+                name: p.name,
+            },
             Err(r) => malformed(r, line),
         };
     }
@@ -450,15 +485,49 @@ STACK CFI 11 .cfa: $rsp 16 +\nSTACK WIN 4 10 20 0 0 0 0 0 0 1 x\n10 4 -1 0\n\nga
         let recs: Vec<_> = records(text).collect();
         assert!(matches!(recs[0].1, Record::Module(_)));
         assert!(matches!(recs[1].1, Record::Info(_)));
-        assert_eq!(recs[2].1, Record::File { id: 0, path: b"a.c" });
+        assert_eq!(
+            recs[2].1,
+            Record::File {
+                id: 0,
+                path: b"a.c"
+            }
+        );
         assert_eq!(recs[3].1, Record::InlineOrigin { id: 1, name: b"f" });
-        assert!(matches!(recs[4].1, Record::Func { address: 0x10, size: 0x20, .. }));
-        assert_eq!(recs[5].1, Record::Line { address: 0x10, size: 4, line: 7, file: 0 });
+        assert!(matches!(
+            recs[4].1,
+            Record::Func {
+                address: 0x10,
+                size: 0x20,
+                ..
+            }
+        ));
+        assert_eq!(
+            recs[5].1,
+            Record::Line {
+                address: 0x10,
+                size: 4,
+                line: 7,
+                file: 0
+            }
+        );
         assert_eq!(
             recs[6].1,
-            Record::Inline(InlineRecord { depth: 0, call_line: 3, call_file: 0, origin: 1, ranges: vec![(0x10, 4), (0x18, 2)] })
+            Record::Inline(InlineRecord {
+                depth: 0,
+                call_line: 3,
+                call_file: 0,
+                origin: 1,
+                ranges: vec![(0x10, 4), (0x18, 2)]
+            })
         );
-        assert!(matches!(recs[7].1, Record::Public { multiple: true, address: 0x40, .. }));
+        assert!(matches!(
+            recs[7].1,
+            Record::Public {
+                multiple: true,
+                address: 0x40,
+                ..
+            }
+        ));
         assert!(matches!(recs[8].1, Record::StackCfiInit(_)));
         assert!(matches!(recs[9].1, Record::StackCfi(_)));
         assert!(matches!(recs[10].1, Record::StackWin(_)));

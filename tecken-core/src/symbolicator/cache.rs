@@ -22,7 +22,11 @@ pub(crate) fn touch(path: &Path) {
     let Ok(meta) = std::fs::metadata(path) else {
         return;
     };
-    let recent = meta.modified().ok().and_then(|m| now.duration_since(m).ok()).is_some_and(|age| age < Duration::from_secs(60));
+    let recent = meta
+        .modified()
+        .ok()
+        .and_then(|m| now.duration_since(m).ok())
+        .is_some_and(|age| age < Duration::from_secs(60));
     if recent {
         return;
     }
@@ -45,7 +49,11 @@ fn collect(dir: &Path, out: &mut Vec<(PathBuf, u64, SystemTime)>, depth: usize) 
             collect(&path, out, depth + 1);
         } else if ft.is_file() && path.to_string_lossy().ends_with(INDEX_SUFFIX) {
             if let Ok(meta) = e.metadata() {
-                out.push((path, meta.len(), meta.modified().unwrap_or(SystemTime::UNIX_EPOCH)));
+                out.push((
+                    path,
+                    meta.len(),
+                    meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                ));
             }
         }
     }
@@ -98,7 +106,8 @@ mod tests {
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(&p, vec![0u8; size]).unwrap();
             let f = std::fs::File::options().write(true).open(&p).unwrap();
-            f.set_modified(SystemTime::now() - Duration::from_secs(age_s)).unwrap();
+            f.set_modified(SystemTime::now() - Duration::from_secs(age_s))
+                .unwrap();
             p
         };
         let old = mk("a", 100, 300);

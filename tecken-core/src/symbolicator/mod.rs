@@ -102,16 +102,24 @@ pub struct Symbolicator {
 }
 
 fn poisoned() -> Error {
-    Error::new(ErrorKind::Internal, "symbolicator state lock poisoned by a panic in another thread")
+    Error::new(
+        ErrorKind::Internal,
+        "symbolicator state lock poisoned by a panic in another thread",
+    )
 }
 
 impl Symbolicator {
     /// A symbolicator over `sources` (searched in order).
     pub fn new(sources: Vec<Arc<dyn SymbolSource>>, config: SymbolicatorConfig) -> Symbolicator {
-        let neg = std::num::NonZeroUsize::new(config.max_negative_entries.max(1)).unwrap_or(std::num::NonZeroUsize::MIN);
+        let neg = std::num::NonZeroUsize::new(config.max_negative_entries.max(1))
+            .unwrap_or(std::num::NonZeroUsize::MIN);
         Symbolicator {
             sources,
-            state: Mutex::new(State { open: LruCache::unbounded(), open_bytes: 0, missing: LruCache::new(neg) }),
+            state: Mutex::new(State {
+                open: LruCache::unbounded(),
+                open_bytes: 0,
+                missing: LruCache::new(neg),
+            }),
             inflight: Mutex::new(HashMap::new()),
             config,
         }
@@ -120,7 +128,10 @@ impl Symbolicator {
     /// A symbolicator over one local symbols directory in Tecken's layout, with an optional
     /// cache directory for built indexes.
     pub fn local(symbols_dir: impl Into<PathBuf>, cache_dir: Option<PathBuf>) -> Symbolicator {
-        let config = SymbolicatorConfig { cache_dir, ..SymbolicatorConfig::default() };
+        let config = SymbolicatorConfig {
+            cache_dir,
+            ..SymbolicatorConfig::default()
+        };
         Symbolicator::new(vec![Arc::new(LocalDir::new(symbols_dir))], config)
     }
 
@@ -143,7 +154,8 @@ impl Symbolicator {
     /// (Tecken's `?_refresh`).
     pub fn forget_missing(&self, debug_file: &str, debug_id: &str) {
         if let Ok(mut s) = self.state.lock() {
-            s.missing.pop(&(debug_file.to_owned(), debug_id.to_ascii_uppercase()));
+            s.missing
+                .pop(&(debug_file.to_owned(), debug_id.to_ascii_uppercase()));
         }
     }
 
@@ -249,7 +261,10 @@ impl Symbolicator {
             }
         } else {
             // A follower did none of the work.
-            stats = FetchStats { cache_hit: true, ..FetchStats::default() };
+            stats = FetchStats {
+                cache_hit: true,
+                ..FetchStats::default()
+            };
         }
         stats.lookup_time = start.elapsed();
         (outcome, stats)
@@ -257,7 +272,11 @@ impl Symbolicator {
 
     fn index_path(&self, key: &SymKey) -> Option<PathBuf> {
         let dir = self.config.cache_dir.as_ref()?;
-        Some(dir.join(&key.debug_file).join(&key.debug_id).join(format!("{}.tidx", key.sym_file)))
+        Some(
+            dir.join(&key.debug_file)
+                .join(&key.debug_id)
+                .join(format!("{}.tidx", key.sym_file)),
+        )
     }
 
     /// Opens a cached index if it is sound and for the right module; removes it otherwise.
@@ -345,7 +364,9 @@ impl Symbolicator {
                 stats.parse_time = t.elapsed();
                 let t2 = Instant::now();
                 let ix = Index::open(p)?;
-                if let (Some(max), Some(root)) = (self.config.max_cache_bytes, &self.config.cache_dir) {
+                if let (Some(max), Some(root)) =
+                    (self.config.max_cache_bytes, &self.config.cache_dir)
+                {
                     cache::evict(root, max, Some(p));
                 }
                 stats.save_time = t2.elapsed();
@@ -413,7 +434,10 @@ mod tests {
         layout(&tmp.path().join("syms"));
         let cache = tmp.path().join("cache");
         let s = Symbolicator::local(tmp.path().join("syms"), Some(cache.clone()));
-        let m = s.get("testproj", "d48f191186d67e69df025ad71fb91e1f0").unwrap().unwrap();
+        let m = s
+            .get("testproj", "d48f191186d67e69df025ad71fb91e1f0")
+            .unwrap()
+            .unwrap();
         assert_eq!(m.index.lookup(0x5380).unwrap().function, "testproj::main");
         assert!(m.index.is_mapped());
         let idx = cache.join("testproj/D48F191186D67E69DF025AD71FB91E1F0/testproj.sym.tidx");
@@ -434,7 +458,10 @@ mod tests {
         std::fs::create_dir_all(idx.parent().unwrap()).unwrap();
         std::fs::write(&idx, b"TECKNIDX garbage").unwrap();
         let s = Symbolicator::local(tmp.path().join("syms"), Some(cache));
-        let m = s.get("testproj", "D48F191186D67E69DF025AD71FB91E1F0").unwrap().unwrap();
+        let m = s
+            .get("testproj", "D48F191186D67E69DF025AD71FB91E1F0")
+            .unwrap()
+            .unwrap();
         assert_eq!(m.index.lookup(0x5381).unwrap().function_offset, 1);
         Index::open(&idx).unwrap().verify().unwrap();
     }
@@ -449,7 +476,10 @@ mod tests {
         std::fs::write(d.join("wrongid.so.sym"), SYM).unwrap();
         let s = Symbolicator::local(root, None);
         assert!(s.get("nothere.so", "ABC").unwrap().is_none());
-        assert!(s.get("wrongid.so", "000000000000000000000000000000000").unwrap().is_none());
+        assert!(s
+            .get("wrongid.so", "000000000000000000000000000000000")
+            .unwrap()
+            .is_none());
         assert!(s.get("../etc", "ABC").unwrap().is_none());
     }
 
@@ -461,30 +491,54 @@ mod tests {
             let id = format!("{i:033X}");
             let d = root.join(format!("m{i}.so")).join(&id);
             std::fs::create_dir_all(&d).unwrap();
-            std::fs::write(d.join(format!("m{i}.so.sym")), format!("MODULE Linux x86_64 {id} m{i}.so\nFUNC 0 10 0 f\n")).unwrap();
+            std::fs::write(
+                d.join(format!("m{i}.so.sym")),
+                format!("MODULE Linux x86_64 {id} m{i}.so\nFUNC 0 10 0 f\n"),
+            )
+            .unwrap();
         }
-        let config = SymbolicatorConfig { max_open_bytes: 1, ..SymbolicatorConfig::default() };
+        let config = SymbolicatorConfig {
+            max_open_bytes: 1,
+            ..SymbolicatorConfig::default()
+        };
         let s = Symbolicator::new(vec![Arc::new(LocalDir::new(&root))], config);
         for i in 0..5 {
-            assert!(s.get(&format!("m{i}.so"), &format!("{i:033X}")).unwrap().is_some());
+            assert!(s
+                .get(&format!("m{i}.so"), &format!("{i:033X}"))
+                .unwrap()
+                .is_some());
         }
-        assert_eq!(s.open_modules(), 1, "only the most recent module stays open");
+        assert_eq!(
+            s.open_modules(),
+            1,
+            "only the most recent module stays open"
+        );
     }
 
     #[test]
     fn threads_share_one_build() {
         let tmp = tempfile::tempdir().unwrap();
         layout(&tmp.path().join("syms"));
-        let s = Arc::new(Symbolicator::local(tmp.path().join("syms"), Some(tmp.path().join("cache"))));
+        let s = Arc::new(Symbolicator::local(
+            tmp.path().join("syms"),
+            Some(tmp.path().join("cache")),
+        ));
         let handles: Vec<_> = (0..8)
             .map(|_| {
                 let s = s.clone();
-                std::thread::spawn(move || s.get("testproj", "D48F191186D67E69DF025AD71FB91E1F0").unwrap().unwrap())
+                std::thread::spawn(move || {
+                    s.get("testproj", "D48F191186D67E69DF025AD71FB91E1F0")
+                        .unwrap()
+                        .unwrap()
+                })
             })
             .collect();
         let mods: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
         for m in &mods[1..] {
-            assert!(Arc::ptr_eq(m, &mods[0]), "every thread got the one module built");
+            assert!(
+                Arc::ptr_eq(m, &mods[0]),
+                "every thread got the one module built"
+            );
         }
     }
 }

@@ -22,10 +22,16 @@ impl SymKey {
     /// not alphanumeric.
     pub fn for_module(debug_file: &str, debug_id: &str) -> Result<SymKey> {
         if !is_safe_component(debug_file) {
-            return Err(Error::new(ErrorKind::InvalidInput, format!("invalid debug file name {debug_file:?}")));
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("invalid debug file name {debug_file:?}"),
+            ));
         }
         if debug_id.is_empty() || !debug_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(Error::new(ErrorKind::InvalidInput, format!("invalid debug id {debug_id:?}")));
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("invalid debug id {debug_id:?}"),
+            ));
         }
         Ok(SymKey {
             debug_file: debug_file.to_owned(),
@@ -127,7 +133,12 @@ pub fn read_maybe_gzip(path: &Path) -> Result<SymData> {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(std::io::BufReader::new(f))
             .read_to_end(&mut out)
-            .map_err(|e| Error::new(ErrorKind::MalformedSym, format!("{}: bad gzip data: {e}", path.display())))?;
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::MalformedSym,
+                    format!("{}: bad gzip data: {e}", path.display()),
+                )
+            })?;
         return Ok(SymData::Bytes(out));
     }
     Ok(SymData::File(path.to_owned()))
@@ -164,6 +175,9 @@ mod tests {
             assert!(SymKey::for_module(f, "ABC").is_err(), "{f:?}");
         }
         assert!(SymKey::for_module("x.so", "AB-C").is_err());
-        assert_eq!(SymKey::for_module("x.so", "abc").unwrap().path(), "x.so/ABC/x.so.sym");
+        assert_eq!(
+            SymKey::for_module("x.so", "abc").unwrap().path(),
+            "x.so/ABC/x.so.sym"
+        );
     }
 }
