@@ -58,7 +58,10 @@ fn read_truth(name: &str, want_base: u64) -> Vec<Row> {
         let rva = u64::from_str_radix(cols[0], 16).unwrap();
         let vaddr = u64::from_str_radix(cols[1], 16).unwrap();
         assert_eq!(vaddr, rva + base, "{name}: {line}");
-        assert!(cols.len() >= 4 && cols.len().is_multiple_of(2), "{name}: {line}");
+        assert!(
+            cols.len() >= 4 && cols.len().is_multiple_of(2),
+            "{name}: {line}"
+        );
         let truth = cols[2..]
             .chunks(2)
             .map(|c| (c[0].to_owned(), c[1].to_owned()))

@@ -108,11 +108,10 @@ impl Encoder {
             extra.extend_from_slice(&EXTRA_ID);
             extra.extend_from_slice(&(EXTRA_DATA_LEN as u16).to_le_bytes());
             extra.resize(4 + EXTRA_DATA_LEN, b'0');
-            Sink::Gzip(Box::new(
-                GzBuilder::new()
-                    .extra(extra)
-                    .write(Vec::with_capacity(capacity), Compression::new(level.min(9))),
-            ))
+            Sink::Gzip(Box::new(GzBuilder::new().extra(extra).write(
+                Vec::with_capacity(capacity),
+                Compression::new(level.min(9)),
+            )))
         } else {
             Sink::Raw(Vec::with_capacity(capacity))
         };
