@@ -49,6 +49,7 @@ mod local;
 #[cfg(feature = "s3")]
 mod s3;
 mod source;
+mod spec;
 mod symbols;
 
 pub use chain::ChainStore;
@@ -58,6 +59,7 @@ pub use http::{HttpConfig, HttpLayout, HttpStore};
 pub use local::LocalStore;
 #[cfg(feature = "s3")]
 pub use s3::{S3Config, S3Store};
+pub use spec::{open_store, symbol_sources, StoreSpec};
 pub(crate) use symbols::code_id_entry as code_id_entry_for;
 pub use symbols::{
     BodyMode, Download, DownloadRequest, Found, RebuildReport, StoreOptions, SymInfo, SymbolStore,
