@@ -5,13 +5,22 @@
 //! tecken lookup FILE [ADDR ...] [--addrs-file F]
 //! tecken index FILE.sym -o FILE.idx
 //! tecken info FILE
+//! tecken upload ARCHIVE.zip --store DIR|s3://bucket/prefix [--try]
+//! tecken get KEY --store SPEC [-o FILE]
+//! tecken syminfo CODE_FILE CODE_ID --store SPEC
+//! tecken serve --symbols SPEC --bind 127.0.0.1:8000
 //! ```
+//!
+//! A symbol source or store spec is a directory, `s3://bucket/prefix` (when built with the
+//! `s3` feature, the default), or an `http(s)://` Tecken download URL.
 //!
 //! Every command exits 0 on success, 1 on a failure of the work (unreadable file, corrupt
 //! index), and 2 on a usage error.
 
 mod files;
 mod lookup;
+mod serve;
+mod store;
 mod symbolicate;
 
 use std::path::PathBuf;
@@ -50,6 +59,14 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         threads: usize,
     },
+    /// Upload a Tecken symbols archive (zip) into a store.
+    Upload(store::UploadArgs),
+    /// Print a stored file (decompressed) or write it to a file.
+    Get(store::GetArgs),
+    /// Which debug file and id a code file and code id belong to (Tecken's syminfo).
+    Syminfo(store::SyminfoArgs),
+    /// Serve Tecken's and Eliot's HTTP APIs.
+    Serve(serve::Args),
     /// Print the header and record counts of a .sym or index file.
     Info {
         /// The .sym or index file.
@@ -85,6 +102,10 @@ fn main() -> ExitCode {
             threads,
         } => files::index(&sym, &output, strict, threads),
         Command::Info { file, json, verify } => files::info(&file, json, verify),
+        Command::Upload(args) => store::upload(args),
+        Command::Get(args) => store::get(args),
+        Command::Syminfo(args) => store::syminfo(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

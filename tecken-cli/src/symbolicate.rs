@@ -1,10 +1,11 @@
-//! `tecken symbolicate --symbols DIR [--cache DIR] [--v4] [REQUEST.json]`.
+//! `tecken symbolicate --symbols SPEC... [--cache DIR] [--v4] [REQUEST.json]`.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tecken_core::symbolicator::{LocalDir, SymbolSource};
+use tecken_core::store::StoreSpec;
+use tecken_core::symbolicator::SymbolSource;
 use tecken_core::v5::{symbolicate_v4, symbolicate_v5, V5Options};
 use tecken_core::{Symbolicator, SymbolicatorConfig};
 
@@ -13,8 +14,9 @@ use crate::{CliError, CliResult};
 /// Arguments of `tecken symbolicate`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Symbol source: a directory in Tecken's layout `{debug_file}/{debug_id}/{sym_file}`.
-    /// Repeat to search several in order.
+    /// Symbol source: a directory (a store with `v1/`, or a plain tree
+    /// `{debug_file}/{debug_id}/{sym_file}`), `s3://bucket/prefix`, or an `http(s)://`
+    /// Tecken download URL. Repeat (or separate with commas) to search several in order.
     #[arg(long = "symbols", required = true)]
     symbols: Vec<String>,
     /// Directory for built indexes, shared between runs (default: build in memory).
@@ -33,17 +35,18 @@ pub struct Args {
     request: Option<PathBuf>,
 }
 
-/// Turns `--symbols` values into sources.
+/// Turns `--symbols` values into sources, in order. A spec that cannot be a source (a
+/// malformed URL, a directory that does not exist) is a usage error.
 pub fn sources(specs: &[String]) -> Result<Vec<Arc<dyn SymbolSource>>, CliError> {
-    let mut out: Vec<Arc<dyn SymbolSource>> = Vec::new();
-    for s in specs {
-        let path = PathBuf::from(s);
-        if !path.is_dir() {
-            return Err(CliError::Usage(format!("--symbols {s}: not a directory")));
-        }
-        out.push(Arc::new(LocalDir::new(path)));
-    }
-    Ok(out)
+    let specs =
+        StoreSpec::parse_list(specs).map_err(|e| CliError::Usage(format!("--symbols: {e}")))?;
+    specs
+        .iter()
+        .map(|s| {
+            s.symbol_source()
+                .map_err(|e| CliError::Usage(format!("--symbols {s}: {e}")))
+        })
+        .collect()
 }
 
 /// Runs `tecken symbolicate`.

@@ -270,7 +270,10 @@ mod tests {
             StoreSpec::parse("C:\\syms").unwrap(),
             StoreSpec::Dir("C:\\syms".into())
         );
-        assert_eq!(StoreSpec::parse("s3://bkt/p").unwrap().to_string(), "s3://bkt/p");
+        assert_eq!(
+            StoreSpec::parse("s3://bkt/p").unwrap().to_string(),
+            "s3://bkt/p"
+        );
     }
 
     #[test]
@@ -304,10 +307,14 @@ mod tests {
     #[test]
     fn dir_source_detects_the_layout() {
         let tmp = tempfile::tempdir().unwrap();
-        let plain = StoreSpec::Dir(tmp.path().to_owned()).symbol_source().unwrap();
+        let plain = StoreSpec::Dir(tmp.path().to_owned())
+            .symbol_source()
+            .unwrap();
         assert!(plain.describe().starts_with("local:"));
         std::fs::create_dir(tmp.path().join("v1")).unwrap();
-        let store = StoreSpec::Dir(tmp.path().to_owned()).symbol_source().unwrap();
+        let store = StoreSpec::Dir(tmp.path().to_owned())
+            .symbol_source()
+            .unwrap();
         assert!(format!("{store:?}").contains("LocalStore"), "{store:?}");
         let missing = StoreSpec::Dir(tmp.path().join("nope")).symbol_source();
         assert_eq!(missing.unwrap_err().kind(), ErrorKind::NotFound);

@@ -81,8 +81,29 @@ impl Default for UploadLimits {
     }
 }
 
+/// How far an upload is, passed to [`UploadOptions::progress`] after each file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadProgress {
+    /// Files stored or skipped so far.
+    pub files_done: usize,
+    /// Files to store or skip in all (ignored members excluded).
+    pub files_total: usize,
+    /// Uncompressed bytes of the files done.
+    pub bytes_done: u64,
+    /// Uncompressed bytes of every file to store.
+    pub bytes_total: u64,
+    /// The storage key of the file just done.
+    pub key: String,
+    /// Whether it was skipped (already stored with the same size and MD5).
+    pub skipped: bool,
+}
+
+/// A progress callback: called from the worker threads, once per file, in completion
+/// order. It should be quick; a panic in it fails the upload like any other worker panic.
+pub type ProgressFn = std::sync::Arc<dyn Fn(&UploadProgress) + Send + Sync>;
+
 /// Options of [`upload_archive`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct UploadOptions {
     /// Store into the Try area (`try/v1/`). Tecken's `try` form field.
     pub try_symbols: bool,
@@ -99,6 +120,22 @@ pub struct UploadOptions {
     pub memory_budget: u64,
     /// The limits.
     pub limits: UploadLimits,
+    /// Called after each file is stored or skipped (a progress bar, a log line).
+    pub progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for UploadOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploadOptions")
+            .field("try_symbols", &self.try_symbols)
+            .field("archive_name", &self.archive_name)
+            .field("disallowed_snippets", &self.disallowed_snippets)
+            .field("threads", &self.threads)
+            .field("memory_budget", &self.memory_budget)
+            .field("limits", &self.limits)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 impl Default for UploadOptions {
@@ -113,6 +150,7 @@ impl Default for UploadOptions {
             threads: cpus.clamp(4, 16),
             memory_budget: 1 << 30,
             limits: UploadLimits::default(),
+            progress: None,
         }
     }
 }
@@ -548,6 +586,22 @@ fn store_members(
         },
     };
     let next = AtomicUsize::new(0);
+    let files_total = planned.len();
+    let bytes_total: u64 = planned.iter().map(|p| p.entry.size).sum();
+    let bytes_done = AtomicU64::new(0);
+    let files_done = AtomicUsize::new(0);
+    let report = |o: &Outcome| {
+        if let Some(progress) = &options.progress {
+            progress(&UploadProgress {
+                files_done: files_done.fetch_add(1, Ordering::Relaxed) + 1,
+                files_total,
+                bytes_done: bytes_done.fetch_add(o.file.size, Ordering::Relaxed) + o.file.size,
+                bytes_total,
+                key: o.file.key.clone(),
+                skipped: o.skipped,
+            });
+        }
+    };
     let outcomes: Mutex<Vec<Outcome>> = Mutex::new(Vec::with_capacity(planned.len()));
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
     let threads = options.threads.clamp(1, 64).min(planned.len().max(1));
@@ -561,6 +615,7 @@ fn store_members(
                 let Some(p) = planned.get(i) else { return };
                 match store_one(&work, p) {
                     Ok(o) => {
+                        report(&o);
                         if let Ok(mut v) = outcomes.lock() {
                             v.push(o);
                         }
