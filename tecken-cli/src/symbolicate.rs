@@ -22,6 +22,10 @@ pub struct Args {
     /// Directory for built indexes, shared between runs (default: build in memory).
     #[arg(long)]
     cache: Option<PathBuf>,
+    /// Upper bound of the bytes of index files in `--cache`; least recently used files are
+    /// removed beyond it (safely while other processes read them).
+    #[arg(long, requires = "cache")]
+    cache_max_bytes: Option<u64>,
     /// Speak the v4 API instead of v5.
     #[arg(long)]
     v4: bool,
@@ -66,6 +70,7 @@ pub fn run(args: Args) -> CliResult {
     };
     let config = SymbolicatorConfig {
         cache_dir: args.cache.clone(),
+        max_cache_bytes: args.cache_max_bytes,
         ..SymbolicatorConfig::default()
     };
     let sym = Symbolicator::new(sources, config);

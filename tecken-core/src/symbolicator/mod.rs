@@ -363,7 +363,13 @@ impl Symbolicator {
                 }
                 stats.parse_time = t.elapsed();
                 let t2 = Instant::now();
-                let ix = Index::open(p)?;
+                let ix = match Index::open(p) {
+                    Ok(ix) => ix,
+                    // Evicted by another process between our rename and this open (a
+                    // cache bound far below the working set): serve from memory.
+                    Err(e) if e.kind() == ErrorKind::NotFound => build(sym, &self.config.build)?.0,
+                    Err(e) => return Err(e),
+                };
                 if let (Some(max), Some(root)) =
                     (self.config.max_cache_bytes, &self.config.cache_dir)
                 {

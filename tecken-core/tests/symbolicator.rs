@@ -1,0 +1,188 @@
+//! The symbolicator's caches under load: negative caching of "not found" only (with a TTL
+//! and a bypass), transient errors never cached, one fetch and one build for many threads.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use tecken_core::symbolicator::{ModuleProvider, ModuleStatus, SymData, SymKey, SymbolSource};
+use tecken_core::{Error, ErrorKind, Result, Symbolicator, SymbolicatorConfig};
+
+const ID: &str = "D48F191186D67E69DF025AD71FB91E1F0";
+const SYM: &[u8] = b"MODULE Linux x86_64 D48F191186D67E69DF025AD71FB91E1F0 testproj
+FUNC 5380 10 0 testproj::main
+5380 10 4 0
+";
+
+/// What the source answers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Answer {
+    Found,
+    NotFound,
+    Fail,
+}
+
+/// A source that counts its fetches and answers what it is told, slowly if asked.
+#[derive(Debug)]
+struct Counting {
+    fetches: AtomicUsize,
+    answer: std::sync::Mutex<Answer>,
+    delay: Duration,
+}
+
+impl Counting {
+    fn new(answer: Answer, delay: Duration) -> Arc<Counting> {
+        Arc::new(Counting {
+            fetches: AtomicUsize::new(0),
+            answer: std::sync::Mutex::new(answer),
+            delay,
+        })
+    }
+    fn set(&self, a: Answer) {
+        *self.answer.lock().unwrap() = a;
+    }
+    fn fetches(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+}
+
+impl SymbolSource for Counting {
+    fn fetch(&self, key: &SymKey) -> Result<Option<SymData>> {
+        self.fetches.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(self.delay);
+        assert_eq!(key.sym_file, "testproj.sym");
+        match *self.answer.lock().unwrap() {
+            Answer::Found => Ok(Some(SymData::Bytes(SYM.to_vec()))),
+            Answer::NotFound => Ok(None),
+            Answer::Fail => Err(Error::new(ErrorKind::Storage, "503 from the bucket")),
+        }
+    }
+    fn describe(&self) -> String {
+        "counting".into()
+    }
+}
+
+fn symbolicator(src: &Arc<Counting>, config: SymbolicatorConfig) -> Symbolicator {
+    Symbolicator::new(vec![src.clone() as Arc<dyn SymbolSource>], config)
+}
+
+fn status(s: &Symbolicator) -> &'static str {
+    match s.module("testproj", ID).0 {
+        ModuleStatus::Found(_) => "found",
+        ModuleStatus::NotFound => "not found",
+        ModuleStatus::Failed(_) => "failed",
+    }
+}
+
+#[test]
+fn not_found_is_remembered_until_forgotten() {
+    let src = Counting::new(Answer::NotFound, Duration::ZERO);
+    let s = symbolicator(&src, SymbolicatorConfig::default());
+    assert_eq!(status(&s), "not found");
+    assert_eq!(status(&s), "not found");
+    assert_eq!(
+        src.fetches(),
+        1,
+        "the second miss is answered from the negative cache"
+    );
+    // The module is uploaded meanwhile; the negative cache still answers until bypassed.
+    src.set(Answer::Found);
+    assert_eq!(status(&s), "not found");
+    assert_eq!(src.fetches(), 1);
+    s.forget_missing("testproj", &ID.to_lowercase());
+    assert_eq!(status(&s), "found");
+    assert_eq!(src.fetches(), 2);
+}
+
+#[test]
+fn negative_entries_expire() {
+    let src = Counting::new(Answer::NotFound, Duration::ZERO);
+    let s = symbolicator(
+        &src,
+        SymbolicatorConfig {
+            negative_ttl: Duration::from_millis(50),
+            ..SymbolicatorConfig::default()
+        },
+    );
+    assert_eq!(status(&s), "not found");
+    std::thread::sleep(Duration::from_millis(120));
+    src.set(Answer::Found);
+    assert_eq!(status(&s), "found");
+    assert_eq!(src.fetches(), 2);
+
+    let src = Counting::new(Answer::NotFound, Duration::ZERO);
+    let s = symbolicator(
+        &src,
+        SymbolicatorConfig {
+            negative_ttl: Duration::ZERO,
+            ..SymbolicatorConfig::default()
+        },
+    );
+    for _ in 0..3 {
+        assert_eq!(status(&s), "not found");
+    }
+    assert_eq!(src.fetches(), 3, "a zero TTL disables negative caching");
+}
+
+#[test]
+fn transient_errors_are_never_cached() {
+    let src = Counting::new(Answer::Fail, Duration::ZERO);
+    let s = symbolicator(&src, SymbolicatorConfig::default());
+    assert_eq!(status(&s), "failed");
+    assert_eq!(status(&s), "failed");
+    assert_eq!(src.fetches(), 2, "every request tries again after an error");
+    let err = s.get("testproj", ID).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Storage);
+    assert!(err.to_string().contains("503"), "{err}");
+    src.set(Answer::Found);
+    assert_eq!(
+        status(&s),
+        "found",
+        "the storage recovered: no stale failure"
+    );
+}
+
+#[test]
+fn many_threads_asking_at_once_fetch_and_build_once() {
+    let src = Counting::new(Answer::Found, Duration::from_millis(200));
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Arc::new(symbolicator(
+        &src,
+        SymbolicatorConfig {
+            cache_dir: Some(tmp.path().to_owned()),
+            ..SymbolicatorConfig::default()
+        },
+    ));
+    let barrier = Arc::new(Barrier::new(16));
+    let handles: Vec<_> = (0..16)
+        .map(|_| {
+            let (s, barrier) = (s.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                s.get("testproj", ID).unwrap().unwrap()
+            })
+        })
+        .collect();
+    let mods: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(src.fetches(), 1);
+    for m in &mods {
+        assert!(Arc::ptr_eq(m, &mods[0]));
+        assert_eq!(m.index.lookup(0x5385).unwrap().function, "testproj::main");
+    }
+
+    // Misses coalesce too: one fetch for 16 threads.
+    let src = Counting::new(Answer::NotFound, Duration::from_millis(200));
+    let s = Arc::new(symbolicator(&src, SymbolicatorConfig::default()));
+    let barrier = Arc::new(Barrier::new(16));
+    let handles: Vec<_> = (0..16)
+        .map(|_| {
+            let (s, barrier) = (s.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                s.get("testproj", ID).unwrap().is_none()
+            })
+        })
+        .collect();
+    assert!(handles.into_iter().all(|h| h.join().unwrap()));
+    assert_eq!(src.fetches(), 1);
+}
