@@ -8,6 +8,10 @@
 //!     [--size-mb 200] [--threads 4] [--dir target/bench-upload] [--python .venv/bin/python]
 //! ```
 //!
+//! The S3 part ends with cold against warm symbolication of one 120 MB module stored in S3
+//! (download + gunzip + index build + lookup, then the same lookup on the open module, then
+//! on a new symbolicator that finds the index in its disk cache).
+//!
 //! S3 runs only when `TECKEN_TEST_S3_ENDPOINT` is set (and the `s3` feature is on); the
 //! Python side needs `boto3` for S3 (moto's server installs it).
 
@@ -211,7 +215,81 @@ fn main() {
             &format!("{ep},bench-py-{}", std::process::id()),
         );
         report("s3", rust_s3, py_s3, mb);
+        cold_from_s3(&store, &args.dir);
     }
     #[cfg(not(feature = "s3"))]
     println!("s3: skipped (build with --features s3)");
+}
+
+/// Cold (download + build + lookup) against warm symbolication of a 120 MB module in S3.
+#[cfg(feature = "s3")]
+fn cold_from_s3(store: &SymbolStore, dir: &Path) {
+    use std::sync::Arc;
+    use tecken_core::keys::{Area, ObjectKey};
+    use tecken_core::symbolicator::SymbolSource;
+    use tecken_core::{Symbolicator, SymbolicatorConfig};
+
+    let sym = synthetic_sym(9999, 120 << 20);
+    let id = String::from_utf8_lossy(&sym[22..55]).into_owned();
+    let key = ObjectKey::new("big.pdb", &id, "big.sym").unwrap();
+    let sym = {
+        // Name the module as its key.
+        let text = String::from_utf8(sym).unwrap();
+        text.replacen("lib9999.pdb", "big.pdb", 1).into_bytes()
+    };
+    store.put_file(&key, Area::Regular, &sym).unwrap();
+    let cache = dir.join("s3-cold-cache");
+    let _ = std::fs::remove_dir_all(&cache);
+    let config = SymbolicatorConfig {
+        cache_dir: Some(cache),
+        ..SymbolicatorConfig::default()
+    };
+    let source: Arc<dyn SymbolSource> = Arc::new(store.clone());
+    let addr = 0x1000 + 0x10;
+
+    let cold = Symbolicator::new(vec![source.clone()], config.clone());
+    let t = Instant::now();
+    let m = cold.get("big.pdb", &id).unwrap().expect("stored module");
+    let f = m.index.lookup(addr).map(|f| f.function.to_owned());
+    let cold_s = t.elapsed().as_secs_f64();
+    assert!(f.is_some());
+
+    let t = Instant::now();
+    let reps = 1000;
+    for _ in 0..reps {
+        let m = cold.get("big.pdb", &id).unwrap().unwrap();
+        std::hint::black_box(m.index.lookup(addr).map(|f| f.line));
+    }
+    let warm_s = t.elapsed().as_secs_f64() / reps as f64;
+
+    let disk = Symbolicator::new(vec![source], config);
+    let t = Instant::now();
+    let m = disk.get("big.pdb", &id).unwrap().unwrap();
+    std::hint::black_box(m.index.lookup(addr).map(|f| f.line));
+    let disk_s = t.elapsed().as_secs_f64();
+    println!(
+        "s3 cold symbolication of a {:.0} MB module ({:.0} MB gzipped in S3): {:.2} s = {:.0} MB/s \
+         (download + gunzip + build + lookup)",
+        sym.len() as f64 / 1e6,
+        store_size(store, &key) as f64 / 1e6,
+        cold_s,
+        sym.len() as f64 / 1e6 / cold_s
+    );
+    println!(
+        "s3 warm: module open {:.2} us per get + lookup (cold/warm x{:.0}); index on local disk, \
+         new process: {:.2} ms (cold/disk x{:.0})",
+        warm_s * 1e6,
+        cold_s / warm_s,
+        disk_s * 1e3,
+        cold_s / disk_s
+    );
+}
+
+#[cfg(feature = "s3")]
+fn store_size(store: &SymbolStore, key: &tecken_core::keys::ObjectKey) -> u64 {
+    store
+        .locate(key, false)
+        .ok()
+        .flatten()
+        .map_or(0, |(_, meta)| meta.size)
 }
