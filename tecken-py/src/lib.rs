@@ -12,7 +12,6 @@ mod convert;
 mod errors;
 mod frames;
 mod index;
-mod spec;
 mod store;
 mod symbolicator;
 

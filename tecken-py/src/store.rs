@@ -6,15 +6,17 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::{PyBytes, PyDict, PyString};
 use tecken_core::keys::{Area, ObjectKey};
 use tecken_core::missing::{CsvOptions, MissingSymbols};
-use tecken_core::store::{ChainStore, HttpConfig, HttpLayout, HttpStore, SymbolStore as CoreStore};
+use tecken_core::store::{
+    open_store, BodyMode, ChainStore, Download, DownloadRequest, HttpConfig, HttpLayout, HttpStore,
+    StoreSpec, SymbolStore as CoreStore,
+};
 use tecken_core::upload::{upload_archive, ArchiveSource, UploadOptions};
 
 use crate::convert::{to_python, ByteArg};
 use crate::errors::{invalid, run};
-use crate::spec::Spec;
 
 /// How many missing modules each store remembers for `missing_symbols_csv`.
 const MISSING_CAPACITY: usize = 100_000;
@@ -54,8 +56,8 @@ impl SymbolStore {
     /// local directory as `local()`.
     #[staticmethod]
     fn open(py: Python<'_>, spec: PathBuf) -> PyResult<SymbolStore> {
-        let spec = Spec::parse(&spec.to_string_lossy());
-        run(py, move || spec.store()).map(wrap)
+        let spec = spec.to_string_lossy().into_owned();
+        run(py, move || open_store(&[StoreSpec::parse(&spec)?])).map(wrap)
     }
 
     /// A read-only store over HTTP: Tecken's download API (`layout="tecken"`, keys without
@@ -129,6 +131,75 @@ impl SymbolStore {
             self.inner
                 .exists(&ObjectKey::new(debug_file, debug_id, file)?, try_)
         })
+    }
+
+    /// Answers Tecken's `GET`/`HEAD /{debug_file}/{debug_id}/{file}` with Tecken's rules
+    /// (the core's `SymbolStore::download`): the ignore short-cut (`file.ptr`, the all-zero
+    /// id, extensions outside the allow-list), invalid characters (`InvalidInputError`), the
+    /// regular area then Try, then the code-id index; a miss of a `GET` is recorded for
+    /// `missing_symbols_csv`. `body`: `"decoded"`, `"stored"` (as stored, with its
+    /// `content_encoding`) or `"none"` (a `HEAD`: nothing read, nothing recorded).
+    #[pyo3(signature = (debug_file, debug_id, file, *, try_=false, code_file=None, code_id=None,
+        body="decoded"))]
+    #[allow(clippy::too_many_arguments)] // Python keyword arguments, one per setting
+    fn download<'py>(
+        &self,
+        py: Python<'py>,
+        debug_file: &str,
+        debug_id: &str,
+        file: &str,
+        try_: bool,
+        code_file: Option<String>,
+        code_id: Option<String>,
+        body: &str,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let mode = match body {
+            "decoded" => BodyMode::Decoded,
+            "stored" => BodyMode::Stored,
+            "none" => BodyMode::None,
+            other => {
+                let e = invalid(format!(
+                    "body must be \"decoded\", \"stored\" or \"none\", not {other:?}"
+                ));
+                return Err(crate::errors::to_py(py, &e));
+            }
+        };
+        let req = DownloadRequest {
+            try_symbols: try_,
+            code_file,
+            code_id,
+            body: mode,
+            ..DownloadRequest::new(debug_file, debug_id, file)
+        };
+        let answer = run(py, || self.inner.download(&req))?;
+        let d = PyDict::new(py);
+        let found = match &answer {
+            Download::Found(f) => Some(f),
+            _ => None,
+        };
+        d.set_item("try", found.is_some_and(|f| f.area == Area::Try))?;
+        d.set_item("size", found.map(|f| f.meta.size))?;
+        d.set_item(
+            "content_type",
+            found.and_then(|f| f.meta.content_type.clone()),
+        )?;
+        d.set_item(
+            "content_encoding",
+            found.and_then(|f| f.content_encoding.clone()),
+        )?;
+        d.set_item(
+            "body",
+            found.and_then(|f| f.body.as_deref().map(|b| PyBytes::new(py, b))),
+        )?;
+        let (status, key) = match &answer {
+            Download::Found(f) => ("found", Some(f.key.storage_key(f.area))),
+            Download::Redirect(to) => ("redirect", Some(to.path())),
+            Download::Ignored => ("ignored", None),
+            Download::NotFound => ("not_found", None),
+        };
+        d.set_item("status", status)?;
+        d.set_item("key", key)?;
+        Ok(d)
     }
 
     /// Tecken's syminfo for a code file and id or a debug file and id, or `None`.

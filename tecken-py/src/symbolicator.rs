@@ -7,14 +7,14 @@ use std::time::Duration;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyTuple};
-use tecken_core::symbolicator::{LocalDir, SymbolSource};
+use tecken_core::store::StoreSpec;
+use tecken_core::symbolicator::SymbolSource;
 use tecken_core::v5::{self, FrameRef, ModuleRef, V5Options};
 use tecken_core::{Error, ErrorKind, SymbolicatorConfig};
 
 use crate::convert::{ByteArg, Handle};
 use crate::errors::{invalid, run, to_py};
 use crate::frames::JobResult;
-use crate::spec::Spec;
 use crate::store::SymbolStore;
 
 type Core = tecken_core::Symbolicator;
@@ -31,20 +31,24 @@ pub struct Symbolicator {
 }
 
 /// One source: a `SymbolStore`, a spec string (`s3://...`, `https://...`, else a
-/// directory) or an `os.PathLike` directory; directories are read in the plain symbols
-/// layout `DIR/{debug_file}/{debug_id}/{sym_file}`.
+/// directory) or an `os.PathLike` directory, read as the core's `StoreSpec` reads it: a
+/// directory with a `v1/` subdirectory is a store, any other the plain symbols layout
+/// `DIR/{debug_file}/{debug_id}/{sym_file}`; a missing directory is an error.
 fn source(obj: &Bound<'_, PyAny>) -> PyResult<Option<Arc<dyn SymbolSource>>> {
     if let Ok(store) = obj.cast::<SymbolStore>() {
         return Ok(Some(Arc::new(store.get().inner.clone())));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Spec::parse(s.to_str()?)
-            .source()
+        return StoreSpec::parse(s.to_str()?)
+            .and_then(|spec| spec.symbol_source())
             .map(Some)
             .map_err(|e| to_py(obj.py(), &e));
     }
     if obj.hasattr("__fspath__")? {
-        return Ok(Some(Arc::new(LocalDir::new(obj.extract::<PathBuf>()?))));
+        return StoreSpec::Dir(obj.extract::<PathBuf>()?)
+            .symbol_source()
+            .map(Some)
+            .map_err(|e| to_py(obj.py(), &e));
     }
     Ok(None)
 }
@@ -95,8 +99,8 @@ fn frame_ref(frame: &[i128]) -> tecken_core::Result<FrameRef> {
 #[pymethods]
 impl Symbolicator {
     /// `sources`: a `SymbolStore`, a spec (`"s3://bucket/prefix"`, `"https://..."`, or a
-    /// directory in the plain layout), an `os.PathLike` directory, or a sequence of them,
-    /// searched in order. Every setting left `None` takes the core's default.
+    /// directory: a store if it has `v1/`, else the plain layout), an `os.PathLike`
+    /// directory, or a sequence of them, searched in order. Every setting left `None` takes the core's default.
     #[new]
     #[pyo3(signature = (sources, *, cache_dir=None, max_cache_bytes=None, max_open_bytes=None,
         negative_ttl=None, max_negative_entries=None, max_jobs=None, max_body_bytes=None,

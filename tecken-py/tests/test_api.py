@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import tecken_core
-from conftest import FIXTURES, ROOT, put_sym
+from conftest import FIXTURES, ROOT, make_zip, put_sym
 
 TESTPROJ = FIXTURES / "eliot" / "testproj.D48F191186D67E69DF025AD71FB91E1F0.sym"
 INLINES = FIXTURES / "eliot" / "testproj-inlines.0905AE80CEE75A33E3CAB61C274274DE0.sym"
@@ -46,7 +46,7 @@ def test_import_starts_no_thread() -> None:
     code = (
         "import os, tecken_core;"
         "n1 = len(os.listdir('/proc/self/task'));"
-        "tecken_core.Symbolicator('/nonexistent');"
+        "tecken_core.Symbolicator('.');"
         "tecken_core.SymbolStore.s3('bucket', endpoint_url='http://127.0.0.1:9');"
         "print(n1, len(os.listdir('/proc/self/task')))"
     )
@@ -130,6 +130,28 @@ def test_symbolicate_v5_and_v4(sym: tecken_core.Symbolicator) -> None:
     for body in (BODY.decode(), bytearray(BODY), memoryview(BODY)):
         assert sym.symbolicate_v5(body) == want
     assert sym.open_modules == 1 and sym.open_bytes > 0
+
+
+def test_source_specs_are_the_cores(tmp_path: Path) -> None:
+    # A directory with v1/ is a store (what SymbolStore.local and upload_archive write), any
+    # other the plain layout; str and os.PathLike read alike.
+    store_dir = tmp_path / "store"
+    tecken_core.SymbolStore.local(store_dir).upload_archive(
+        make_zip({f"testproj/{TESTPROJ_ID}/testproj.sym": TESTPROJ.read_bytes()}))
+    plain = tmp_path / "plain"
+    put_sym(plain, "testproj", TESTPROJ_ID, TESTPROJ.read_bytes())
+    for source in (store_dir, str(store_dir), plain, f"file://{plain}"):
+        got = json.loads(tecken_core.Symbolicator(source).symbolicate_v5(BODY))  # type: ignore[arg-type]
+        assert got["results"][0]["found_modules"] == {f"testproj/{TESTPROJ_ID}": True}, source
+    # A typo must not read as "every module missing".
+    for missing in (tmp_path / "nope", str(tmp_path / "nope")):
+        with pytest.raises(tecken_core.NotFoundError):
+            tecken_core.Symbolicator(missing)  # type: ignore[arg-type]
+    for bad in ("", "s3://", "ftp://host/x"):
+        with pytest.raises(tecken_core.InvalidInputError):
+            tecken_core.Symbolicator(bad)
+        with pytest.raises(tecken_core.InvalidInputError):
+            tecken_core.SymbolStore.open(bad)
 
 
 def test_typed_symbolicate(sym: tecken_core.Symbolicator) -> None:

@@ -119,3 +119,45 @@ def test_open_chain_and_repr(tmp_path: Path) -> None:
     assert "local:" in repr(a)
     with pytest.raises(tecken_core.InvalidInputError):
         tecken_core.SymbolStore.http("https://x.invalid/", layout="nope")  # type: ignore[arg-type]
+
+
+def test_download_applies_tecken_rules(store: tecken_core.SymbolStore) -> None:
+    import gzip
+
+    syms = eliot_syms()
+    store.upload_archive(eliot_zip())
+    xul = syms[XUL]
+    found = store.download(*XUL, "xul.sym")
+    assert (found["status"], found["key"], found["try"], found["body"]) == (
+        "found", f"v1/{XUL[0]}/{XUL[1]}/xul.sym", False, xul)
+    assert found["content_encoding"] is None and found["size"] is not None
+    stored = store.download(XUL[0], XUL[1].lower(), "xul.sym", body="stored")
+    assert stored["content_encoding"] == "gzip" and stored["body"] is not None
+    assert gzip.decompress(stored["body"]) == xul
+    head = store.download(*XUL, "xul.sym", body="none")
+    assert (head["status"], head["body"], head["key"]) == ("found", None, found["key"])
+    # The code file and id of a Windows module redirect to its debug file and id.
+    redirect = store.download("xul.dll", "60533C886EFD000", "xul.sym")
+    assert (redirect["status"], redirect["key"], redirect["body"]) == ("redirect", f"{XUL[0]}/{XUL[1]}/xul.sym", None)
+    # Tecken's short-cuts: file.ptr, the all-zero id, extensions outside the allow-list.
+    for args in [(XUL[0], XUL[1], "file.ptr"), (XUL[0], "0" * 33, "xul.sym"), (*XUL, "xul.xxx")]:
+        assert store.download(*args)["status"] == "ignored", args
+    assert store.download("nothere.pdb", "AB", "nothere.sym")["status"] == "not_found"
+    with pytest.raises(tecken_core.InvalidInputError):
+        store.download("x%l.pdb", "AB", "x%l.sym")
+    with pytest.raises(tecken_core.InvalidInputError):
+        store.download(*XUL, "xul.sym", body="gzip")  # type: ignore[arg-type]
+    # A GET that misses is recorded (with the code file and id it named); a HEAD is not.
+    store.download("nothead.pdb", "CD", "nothead.sym", body="none")
+    store.download("missed.pdb", "AB", "missed.sym", code_file="missed.dll", code_id="123")
+    csv = store.missing_symbols_csv()
+    assert "missed.pdb,AB,missed.dll,123" in csv and "nothead" not in csv
+
+
+def test_try_download(store: tecken_core.SymbolStore) -> None:
+    data = (FIXTURES / "eliot" / "testproj.D48F191186D67E69DF025AD71FB91E1F0.sym").read_bytes()
+    store.upload_archive(make_zip({f"testproj/{TESTPROJ[1]}/testproj.sym": data}), try_=True)
+    assert store.download(*TESTPROJ, "testproj.sym")["status"] == "not_found"
+    got = store.download(*TESTPROJ, "testproj.sym", try_=True)
+    assert (got["status"], got["try"], got["key"], got["body"]) == (
+        "found", True, f"try/v1/testproj/{TESTPROJ[1]}/testproj.sym", data)

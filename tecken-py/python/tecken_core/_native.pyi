@@ -7,7 +7,7 @@ from typing import Literal, TypedDict, final
 
 from typing_extensions import Self
 
-from .types import BytesLike, IndexMeta, SourceLike, StrPath, SymHeader, SymInfo, UploadResult
+from .types import BytesLike, DownloadResult, IndexMeta, SourceLike, StrPath, SymHeader, SymInfo, UploadResult
 
 __version__: str
 
@@ -183,6 +183,17 @@ class SymbolStore:
     def chain(stores: Sequence[SymbolStore]) -> SymbolStore: ...
     def get(self, debug_file: str, debug_id: str, file: str, *, try_: bool = False) -> bytes | None: ...
     def exists(self, debug_file: str, debug_id: str, file: str, *, try_: bool = False) -> bool: ...
+    def download(
+        self,
+        debug_file: str,
+        debug_id: str,
+        file: str,
+        *,
+        try_: bool = False,
+        code_file: str | None = None,
+        code_id: str | None = None,
+        body: Literal["decoded", "stored", "none"] = "decoded",
+    ) -> DownloadResult: ...
     def syminfo(self, file: str, id: str) -> SymInfo | None: ...
     def upload_archive(
         self,

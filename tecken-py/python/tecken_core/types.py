@@ -7,7 +7,7 @@ Reports (upload results, headers, syminfo) are plain dicts in the core's JSON sh
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, TypedDict, Union
+from typing import TYPE_CHECKING, Literal, TypedDict, Union
 
 if TYPE_CHECKING:
     from ._native import SymbolStore
@@ -107,3 +107,20 @@ class UploadResult(TypedDict):
     ignored: list[IgnoredFile]
     symbols: list[SymFileReport]
 
+
+# "try" is a keyword, hence the functional form.
+DownloadResult = TypedDict(
+    "DownloadResult",
+    {
+        "status": Literal["found", "redirect", "ignored", "not_found"],
+        # found: the storage key (v1/xul.pdb/ID/xul.sym, try/v1/...); redirect: the path
+        # to redirect to (ssltunnel/ID/ssltunnel.sym); else None.
+        "key": str | None,
+        # The rest describe a found file (False / None otherwise).
+        "try": bool,
+        "size": int | None,  # the stored size
+        "content_type": str | None,
+        "content_encoding": str | None,  # "gzip" for a .sym read with body="stored"
+        "body": bytes | None,  # None with body="none"
+    },
+)
