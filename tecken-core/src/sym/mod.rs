@@ -35,7 +35,7 @@ mod record;
 pub(crate) use header::parse_module as header_parse_module;
 pub use header::{parse_header, CodeId, SymHeader};
 pub(crate) use record::{
-    parse_file_or_origin, parse_func, parse_inline, parse_line_record, parse_public,
+    parse_file_or_origin, parse_func, parse_inline, parse_line_record, parse_public, LineFields,
 };
 pub use record::{records, InlineRecord, Record, Records};
 
