@@ -1,0 +1,1 @@
+"""A small Django project serving Tecken's and Eliot's APIs through ``tecken_core``."""

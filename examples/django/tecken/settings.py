@@ -1,0 +1,60 @@
+"""Settings, from the environment (every ``TECKEN_*`` variable is optional).
+
+| variable | meaning | default |
+|---|---|---|
+| ``TECKEN_STORE`` | the symbol store uploads go to and downloads read: a directory (Tecken's layout ``v1/...``), ``s3://bucket/prefix`` or ``https://...`` (read-only) | ``var/store`` beside this project |
+| ``TECKEN_SYMBOLS`` | symbolication sources, comma-separated specs; a directory with ``v1/`` is a store, any other a plain ``{debug_file}/{debug_id}/{sym_file}`` tree | the store |
+| ``TECKEN_CACHE_DIR`` | index cache shared by the worker processes | ``var/cache`` |
+| ``TECKEN_UPLOAD_TOKEN`` | the ``Auth-Token`` uploads must send; unset: every upload is refused | unset |
+| ``TECKEN_DOWNLOAD_URL`` | public URL of the store (``https://bucket.example/``): downloads answer 302 to ``{url}v1/{key}``; unset: files are served by the app | unset |
+| ``TECKEN_SECRET_KEY``, ``TECKEN_DEBUG``, ``TECKEN_ALLOWED_HOSTS`` | Django's own | a fixed dev key, off, ``*`` |
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+# tecken_core ---------------------------------------------------------------------------
+TECKEN_STORE = _env("TECKEN_STORE", str(HERE / "var" / "store"))
+TECKEN_SYMBOLS = _env("TECKEN_SYMBOLS")  # None: the store
+TECKEN_CACHE_DIR = _env("TECKEN_CACHE_DIR", str(HERE / "var" / "cache"))
+TECKEN_UPLOAD_TOKEN = _env("TECKEN_UPLOAD_TOKEN")
+TECKEN_DOWNLOAD_URL = _env("TECKEN_DOWNLOAD_URL")
+# Eliot's limit: the symbolicate views read at most this many bytes plus one, so a larger
+# body is answered 413 by the core without being read whole.
+TECKEN_MAX_BODY_BYTES = 10 << 20
+
+# Django --------------------------------------------------------------------------------
+SECRET_KEY = _env("TECKEN_SECRET_KEY", "dev-only-not-secret")
+DEBUG = _env("TECKEN_DEBUG", "0") not in ("0", "false", "no")
+ALLOWED_HOSTS = (_env("TECKEN_ALLOWED_HOSTS", "*") or "*").split(",")
+ROOT_URLCONF = "tecken.urls"
+WSGI_APPLICATION = "tecken.wsgi.application"
+# No database, sessions, auth or templates: the views need none, and every view (the
+# minimal one the load test compares with included) goes through the same middleware.
+INSTALLED_APPS: list[str] = []
+DATABASES: dict[str, dict[str, str]] = {}
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+USE_TZ = True
+TIME_ZONE = "UTC"
+# The symbolicate views read the body themselves, bounded (TECKEN_MAX_BODY_BYTES); uploads
+# larger than 2.5 MB are spooled to a temporary file, whose path goes to the core.
+DATA_UPLOAD_MAX_MEMORY_SIZE = None
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"tecken": {"handlers": ["console"], "level": "INFO"}},
+}

@@ -1,0 +1,21 @@
+"""Eliot's and Tecken's routes."""
+
+from django.urls import path, re_path
+
+from . import views
+
+# A key component: anything but a slash (the core checks the characters).
+PART = r"[^/]+"
+
+urlpatterns = [
+    path("__lbheartbeat__", views.lbheartbeat),
+    path("symbolicate/v5", views.symbolicate_v5),
+    path("symbolicate/v4", views.symbolicate_v4),
+    path("upload/", views.upload),
+    path("api/syminfo/<str:file>/<str:id>", views.syminfo),
+    re_path(rf"^try/(?P<debug_file>{PART})/(?P<debug_id>{PART})/(?P<file>{PART})$", views.download, {"try_path": True}),
+    re_path(rf"^(?P<debug_file>{PART})/(?P<debug_id>{PART})/(?P<file>{PART})$", views.download),
+]
+
+handler404 = views.not_found
+handler500 = views.server_error

@@ -1,0 +1,245 @@
+"""Eliot's symbolication API and Tecken's upload and download APIs over ``tecken_core``.
+
+Every rule (request validation, Eliot's exact JSON, upload checks, key rules, the Try area,
+the code-id index) is the core's; a view reads the request, makes one call and writes the
+answer in the status, headers and body shape of the service it stands in for.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from datetime import datetime, timezone
+
+import tecken_core
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from . import service
+
+JSON = "application/json"
+
+
+def lbheartbeat(request: HttpRequest) -> HttpResponse:
+    """The minimal JSON view: the load test's baseline (Django alone)."""
+    return JsonResponse({"status": "ok"})
+
+
+# --- Eliot: POST /symbolicate/v5, /symbolicate/v4 ------------------------------------------
+
+
+def _eliot(body: bytes, status: int) -> HttpResponse:
+    response = HttpResponse(body, status=status, content_type=JSON)
+    # Eliot answers any origin (falcon's CORS middleware).
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _eliot_error(status: int, title: str) -> HttpResponse:
+    return _eliot(b'{"title": "%d %s"}' % (status, title.encode()), status)
+
+
+def _symbolicate(request: HttpRequest, version: int) -> HttpResponse:
+    if request.method == "OPTIONS":
+        # A CORS preflight, answered as falcon's CORS middleware does.
+        response = _eliot(b"", 200)
+        response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+        wanted = request.headers.get("Access-Control-Request-Headers")
+        if wanted:
+            response["Access-Control-Allow-Headers"] = wanted
+        response["Access-Control-Max-Age"] = "86400"
+        return response
+    if request.method != "POST":
+        response = _eliot_error(405, "Method Not Allowed")
+        response["Allow"] = "POST, OPTIONS"
+        return response
+    # At most one byte past the limit: a larger body is the core's 413, never read whole.
+    body = request.read(settings.TECKEN_MAX_BODY_BYTES + 1)
+    sym = service.symbolicator()
+    if version == 5:
+        # Eliot turns debug output on for any non-empty Debug header, "false" included.
+        debug = bool(request.headers.get("Debug"))
+        status, out = sym.symbolicate_v5_with_status(body, debug=debug)
+    else:
+        status, out = sym.symbolicate_v4_with_status(body)
+    return _eliot(out, status)
+
+
+@csrf_exempt
+def symbolicate_v5(request: HttpRequest) -> HttpResponse:
+    """Eliot's ``POST /symbolicate/v5``: the core's bytes and status."""
+    return _symbolicate(request, 5)
+
+
+@csrf_exempt
+def symbolicate_v4(request: HttpRequest) -> HttpResponse:
+    """Eliot's ``POST /symbolicate/v4``."""
+    return _symbolicate(request, 4)
+
+
+# --- Tecken: POST /upload/ -----------------------------------------------------------------
+
+
+def _error(message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def _iso(t: datetime) -> str:
+    return t.isoformat().replace("+00:00", "Z")
+
+
+@csrf_exempt
+def upload(request: HttpRequest) -> HttpResponse:
+    """Tecken's ``POST /upload/``: a multipart form whose first file is a symbols zip
+    (its field name is the archive's name, as in Tecken), ``try`` for Try builds, and an
+    ``Auth-Token`` header equal to ``TECKEN_UPLOAD_TOKEN``. Statuses and ``{"error": ...}``
+    messages are Tecken's."""
+    if request.method != "POST":
+        return _error(f"Method Not Allowed ({request.method}): {request.path}", 405)
+    token = request.headers.get("Auth-Token")
+    if not token:
+        return _error("This requires an Auth-Token to authenticate the request", 403)
+    expected = settings.TECKEN_UPLOAD_TOKEN
+    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+        return _error("API Token not matched", 403)
+    if not request.FILES:
+        if request.POST.get("url"):
+            # Tecken can fetch the archive from an allow-listed URL; this example cannot.
+            return _error("Upload by download URL is not supported by this server", 400)
+        return _error("Must be multipart form data with at least one file", 400)
+    name, uploaded = next(iter(request.FILES.items()))
+    try_symbols = bool(request.POST.get("try") or "try" in request.GET)
+    created = datetime.now(timezone.utc)
+    # Large uploads are spooled to a temporary file by Django: the core reads it in place.
+    path = getattr(uploaded, "temporary_file_path", None)
+    archive = path() if path else uploaded.read()
+    try:
+        result = service.store().upload_archive(archive, try_=try_symbols, archive_name=name)
+    except tecken_core.TeckenError as e:
+        return _error(str(e), e.status)
+    return JsonResponse(
+        {
+            "upload": {
+                # No database here: the archive's content hash stands in for Tecken's row id.
+                "id": result["content_hash"],
+                "size": result["archive_size"],
+                "filename": name,
+                "bucket": settings.TECKEN_STORE,
+                "download_url": None,
+                "try_symbols": result["try_symbols"],
+                "redirect_urls": [],
+                "completed_at": _iso(datetime.now(timezone.utc)),
+                "created_at": _iso(created),
+                "user": None,
+                "uploaded_keys": [f["key"] for f in result["uploaded"]],
+                "skipped_keys": [f["key"] for f in result["skipped"]],
+                "ignored_keys": [f["member"] for f in result["ignored"]],
+            }
+        },
+        status=201,
+    )
+
+
+# --- Tecken: GET/HEAD /{debug_file}/{debug_id}/{file}, /try/... ------------------------------
+
+
+def _download_response(response: HttpResponseBase, debug: bool, start: float) -> HttpResponseBase:
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Access-Control-Allow-Methods"] = "GET"
+    if debug and "Debug-Time" not in response:
+        response["Debug-Time"] = f"{time.monotonic() - start:.6f}"
+    return response
+
+
+def download(
+    request: HttpRequest, debug_file: str, debug_id: str, file: str, try_path: bool = False
+) -> HttpResponseBase:
+    """Tecken's download API. With ``TECKEN_DOWNLOAD_URL`` a found file is a 302 to its
+    public URL; without it the app serves it (gzip-encoded as stored when the client
+    accepts gzip). A code file and code id answer 302 to the module's own URL."""
+    start = time.monotonic()
+    debug = bool(request.headers.get("Debug"))
+    if request.method not in ("GET", "HEAD"):
+        response = HttpResponse(status=405)
+        response["Allow"] = "GET, HEAD"
+        return _download_response(response, debug, start)
+    head = request.method == "HEAD"
+    redirect = settings.TECKEN_DOWNLOAD_URL
+    if head or redirect:
+        body = "none"
+    else:
+        body = "stored" if "gzip" in request.headers.get("Accept-Encoding", "") else "decoded"
+    try_symbols = try_path or "try" in request.GET
+    args = (debug_file, debug_id, file)
+    options = {
+        "try_": try_symbols,
+        "code_file": request.GET.get("code_file"),
+        "code_id": request.GET.get("code_id"),
+    }
+    st = service.store()
+    try:
+        found = st.download(*args, body=body, **options)  # type: ignore[arg-type]
+        if found["status"] == "not_found" and body == "none" and not head:
+            # A GET in redirect mode that missed: ask once more reading, which records the
+            # miss for missingsymbols.csv (a HEAD-style lookup records nothing).
+            found = st.download(*args, body="decoded", **options)  # type: ignore[arg-type]
+    except tecken_core.TeckenError as e:
+        return _download_response(HttpResponse(str(e), status=e.status, content_type="text/plain"), debug, start)
+
+    status = found["status"]
+    response: HttpResponseBase
+    if status == "found":
+        if head:
+            response = HttpResponse(b"")
+        elif redirect:
+            response = HttpResponse(status=302)
+            response["Location"] = redirect.rstrip("/") + "/" + (found["key"] or "")
+        else:
+            response = HttpResponse(
+                found["body"] or b"", content_type=found["content_type"] or "application/octet-stream"
+            )
+            if found["content_encoding"]:
+                response["Content-Encoding"] = found["content_encoding"]
+    elif status == "redirect":
+        query = request.META.get("QUERY_STRING", "")
+        response = HttpResponse(status=302)
+        response["Location"] = "/" + ("try/" if try_path else "") + (found["key"] or "") + (f"?{query}" if query else "")
+    elif status == "ignored" and debug:
+        response = HttpResponse("Symbol Not Found (and ignored)", status=404, content_type="text/plain")
+        response["Debug-Time"] = "0"
+    else:
+        response = HttpResponse("Symbol Not Found", status=404, content_type="text/plain")
+    return _download_response(response, debug, start)
+
+
+def syminfo(request: HttpRequest, file: str, id: str) -> HttpResponse:
+    """Tecken's ``GET /api/syminfo/{code_or_debug_file}/{code_or_debug_id}``."""
+    info = service.store().syminfo(file, id)
+    if info is None:
+        return HttpResponse("Code file / id Not Found", status=404, content_type="text/plain")
+    # The storage key without its area's "v1/": xul.pdb/ID/xul.sym, try/xul.pdb/ID/xul.sym.
+    path = info["key"].replace("v1/", "", 1)
+    return JsonResponse(
+        {
+            "debug_filename": info["debug_filename"],
+            "debug_id": info["debug_id"],
+            "code_file": info["code_file"],
+            "code_id": info["code_id"],
+            "generator": info["generator"],
+            "url": request.build_absolute_uri("/" + path),
+        }
+    )
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Unknown paths: Eliot's JSON 404."""
+    return _eliot_error(404, "Not Found")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Unexpected errors: Eliot's JSON 500."""
+    return _eliot_error(500, "Internal Server Error")

@@ -1,0 +1,90 @@
+"""Tecken's POST /upload/: the token check, the form, and every upload error of
+fixtures/tecken/api-samples/tecken-upload-expected.json that this server can meet, with
+Tecken's statuses and messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client, override_settings
+
+from conftest import FIXTURES, TOKEN
+
+ZIPS = FIXTURES / "zips"
+EXPECTED = json.loads((FIXTURES / "api-samples" / "tecken-upload-expected.json").read_text())["cases"]
+
+
+def expected_error(request_prefix: str) -> tuple[int, dict]:
+    case = next(c for c in EXPECTED if c["request"].startswith(request_prefix))
+    return case["status"], case["body"]
+
+
+def upload(client: Client, field: str, data: bytes, token: str | None = TOKEN, **form: str):
+    headers = {"Auth-Token": token} if token is not None else {}
+    return client.post("/upload/", {field: SimpleUploadedFile("name-is-the-field", data), **form}, headers=headers)
+
+
+def test_method_and_token(client: Client, store_dir: Path) -> None:
+    sample = (ZIPS / "sample.zip").read_bytes()
+    got = client.get("/upload/")
+    assert (got.status_code, got.json()) == expected_error("GET /upload/")
+    got = upload(client, "file.zip", sample, token=None)
+    assert (got.status_code, got.json()) == expected_error("POST /upload/ without Auth-Token")
+    got = upload(client, "file.zip", sample, token="wrong")
+    assert (got.status_code, got.json()) == expected_error("POST /upload/ with unknown token")
+    with override_settings(TECKEN_UPLOAD_TOKEN=None):
+        # No token configured: nothing matches, not even an empty one.
+        assert upload(client, "file.zip", sample).status_code == 403
+        assert upload(client, "file.zip", sample, token="").status_code == 403
+    assert not store_dir.exists() or not any(store_dir.rglob("*.sym"))
+
+
+def test_form_without_a_file(client: Client, store_dir: Path) -> None:
+    got = client.post("/upload/", {}, headers={"Auth-Token": TOKEN})
+    assert (got.status_code, got.json()) == expected_error("POST /upload/ authorized, no files")
+    raw = client.generic("POST", "/upload/", b"PK\x03\x04", content_type="application/zip", headers={"Auth-Token": TOKEN})
+    assert (raw.status_code, raw.json()) == expected_error("POST /upload/ authorized, no files")
+    by_url = client.post("/upload/", {"url": "https://example.com/symbols.zip"}, headers={"Auth-Token": TOKEN})
+    assert by_url.status_code == 400 and "not supported" in by_url.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("field", "zip_name", "case"),
+    [
+        ("myfile.zip", None, "POST /upload/ field 'myfile.zip' = empty bytes"),
+        ("myfile.rar", "sample.zip", "POST /upload/ field 'myfile.rar'"),
+        ("file.zip", "invalid.zip", "POST /upload/ field 'file.zip' = zips/invalid.zip"),
+        ("file.zip", "notazipdespiteitsname.zip", "POST /upload/ field 'file.zip' = zips/notazipdespiteitsname.zip"),
+        ("file.zip", "invalid-characters.zip", "POST /upload/ field 'file.zip' = zips/invalid-characters.zip"),
+        ("file.zip", "duplicated-different-size.zip", "POST /upload/ field 'file.zip' = zips/duplicated-different-size.zip"),
+    ],
+)
+def test_upload_errors(client: Client, store_dir: Path, field: str, zip_name: str | None, case: str) -> None:
+    data = (ZIPS / zip_name).read_bytes() if zip_name else b""
+    got = upload(client, field, data)
+    assert (got.status_code, got.json()) == expected_error(case)
+
+
+def test_upload_sample_then_again_then_try(client: Client, store_dir: Path) -> None:
+    sample = (ZIPS / "sample.zip").read_bytes()
+    got = upload(client, "file.zip", sample)
+    assert got.status_code == 201
+    first = got.json()["upload"]
+    assert (first["filename"], first["size"], first["try_symbols"], first["download_url"]) == (
+        "file.zip", 70398, False, None)
+    assert first["id"] == "984270ef458d9d1e27e8d844ad52a9"  # Tecken's content hash of sample.zip
+    assert sorted(first["uploaded_keys"]) == [
+        "v1/flag/DEADBEEF/flag.jpeg", "v1/xpcshell.dbg/A7D6F1BB18CD4CB48/xpcshell.sym"]
+    assert (first["skipped_keys"], first["ignored_keys"]) == ([], ["build-symbols.txt"])
+    assert (store_dir / "v1" / "xpcshell.dbg" / "A7D6F1BB18CD4CB48" / "xpcshell.sym").is_file()
+    # The same archive again: everything already stored is skipped.
+    again = upload(client, "file.zip", sample).json()["upload"]
+    assert again["uploaded_keys"] == [] and sorted(again["skipped_keys"]) == sorted(first["uploaded_keys"])
+    # A Try upload lands in try/v1/.
+    dup = upload(client, "file.zip", (ZIPS / "duplicated-same-size.zip").read_bytes(), **{"try": "1"})
+    assert dup.status_code == 201
+    body = dup.json()["upload"]
+    assert body["try_symbols"] and [k.split("/")[:2] for k in body["uploaded_keys"]] == [["try", "v1"]]
