@@ -894,7 +894,11 @@ struct Strings {
 
 impl Strings {
     fn push(&mut self, bytes: &[u8]) -> Result<(u32, u32)> {
-        let s = String::from_utf8_lossy(bytes);
+        // Most names are valid UTF-8: check that fast before the lossy conversion.
+        let s = match std::str::from_utf8(bytes) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(bytes),
+        };
         let off = u32::try_from(self.buf.len()).map_err(|_| {
             Error::new(ErrorKind::LimitExceeded, "index string table exceeds 4 GiB")
         })?;
@@ -903,28 +907,56 @@ impl Strings {
     }
 }
 
-/// A writer that computes the CRC-32 of everything written through it.
-struct CrcWriter<W> {
+/// Buffers the body of an index on its way to the output and computes its CRC-32 one whole
+/// buffer at a time: crc32fast's SIMD path needs long inputs, and the entries written here
+/// are 4-40 bytes each (per-entry `update` calls ran its slow byte-wise path).
+struct BodyWriter<W> {
     inner: W,
+    buf: Vec<u8>,
     crc: crc32fast::Hasher,
+    /// Bytes of the file so far, including those still in `buf`.
     written: u64,
 }
 
-impl<W: Write> Write for CrcWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.crc.update(&buf[..n]);
-        self.written += n as u64;
-        Ok(n)
+impl<W: Write> BodyWriter<W> {
+    const CAPACITY: usize = 1 << 20;
+
+    fn new(inner: W, written: u64) -> Self {
+        BodyWriter {
+            inner,
+            buf: Vec::with_capacity(Self::CAPACITY),
+            crc: crc32fast::Hasher::new(),
+            written,
+        }
     }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
+
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if self.buf.len() + bytes.len() > Self::CAPACITY {
+            self.drain()?;
+            if bytes.len() > Self::CAPACITY {
+                self.crc.update(bytes);
+                self.inner.write_all(bytes)?;
+                self.written += bytes.len() as u64;
+                return Ok(());
+            }
+        }
+        self.buf.extend_from_slice(bytes);
+        self.written += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn drain(&mut self) -> std::io::Result<()> {
+        self.crc.update(&self.buf);
+        self.inner.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
     }
 }
 
-fn pad<W: Write>(w: &mut CrcWriter<W>) -> std::io::Result<()> {
+fn pad<W: Write>(w: &mut BodyWriter<W>) -> std::io::Result<()> {
     let n = (align8(w.written) - w.written) as usize;
-    w.write_all(&[0u8; 8][..n])
+    w.put(&[0u8; 8][..n])
 }
 
 /// Builds an index from `sym` (the bytes of a `.sym` file) and writes it to `out`.
@@ -935,6 +967,16 @@ pub fn build_to_writer<W: Write + Seek>(
     sym: &[u8],
     out: W,
     opts: &BuildOptions,
+) -> Result<BuildReport> {
+    build_into(sym, out, opts, |_, _| ())
+}
+
+/// [`build_to_writer`], calling `reserve` with the index size before anything is written.
+fn build_into<W: Write + Seek>(
+    sym: &[u8],
+    mut out: W,
+    opts: &BuildOptions,
+    reserve: impl FnOnce(&mut W, u64),
 ) -> Result<BuildReport> {
     let popts = &opts.parse;
     let chunks = parse_chunks(sym, popts)?;
@@ -1080,8 +1122,8 @@ pub fn build_to_writer<W: Write + Seek>(
         pos = align8(pos + len);
     }
     let file_size = pos;
+    reserve(&mut out, file_size);
 
-    let mut out = out;
     let io =
         |e: std::io::Error| Error::new(ErrorKind::Io, format!("writing index: {e}")).with_source(e);
     // Placeholder header; rewritten with the checksum at the end.
@@ -1096,16 +1138,12 @@ pub fn build_to_writer<W: Write + Seek>(
     table.resize((body_start as usize) - HEADER_SIZE, 0);
     out.write_all(&table).map_err(io)?;
 
-    let mut w = CrcWriter {
-        inner: std::io::BufWriter::with_capacity(1 << 20, out),
-        crc: crc32fast::Hasher::new(),
-        written: body_start,
-    };
+    let mut w = BodyWriter::new(out, body_start);
     (|| -> std::io::Result<()> {
-        w.write_all(&meta_json)?;
+        w.put(&meta_json)?;
         pad(&mut w)?;
         for iv in &intervals {
-            w.write_all(&iv.start.to_le_bytes())?;
+            w.put(&iv.start.to_le_bytes())?;
         }
         pad(&mut w)?;
         let (mut line_pos, mut level_pos) = (0u32, 0u32);
@@ -1134,7 +1172,7 @@ pub fn build_to_writer<W: Write + Seek>(
                     e[38..40].copy_from_slice(&flags.to_le_bytes());
                 }
             }
-            w.write_all(&e)?;
+            w.put(&e)?;
         }
         pad(&mut w)?;
         for iv in &intervals {
@@ -1152,7 +1190,7 @@ pub fn build_to_writer<W: Write + Seek>(
                     e[0..4].copy_from_slice(&l.rel.to_le_bytes());
                     e[4..8].copy_from_slice(&l.line.to_le_bytes());
                     e[8..12].copy_from_slice(&file.to_le_bytes());
-                    w.write_all(&e)?;
+                    w.put(&e)?;
                 }
             }
         }
@@ -1165,8 +1203,8 @@ pub fn build_to_writer<W: Write + Seek>(
                 for &(_, count) in &c.levels
                     [f.level_start as usize..f.level_start as usize + f.level_count as usize]
                 {
-                    w.write_all(&inline_pos.to_le_bytes())?;
-                    w.write_all(&count.to_le_bytes())?;
+                    w.put(&inline_pos.to_le_bytes())?;
+                    w.put(&count.to_le_bytes())?;
                     inline_pos += count;
                 }
             }
@@ -1188,7 +1226,7 @@ pub fn build_to_writer<W: Write + Seek>(
                         e[12..16]
                             .copy_from_slice(&file_map.get(r.call_file, NO_FILE).to_le_bytes());
                         e[16..20].copy_from_slice(&r.call_line.to_le_bytes());
-                        w.write_all(&e)?;
+                        w.put(&e)?;
                     }
                 }
             }
@@ -1196,18 +1234,18 @@ pub fn build_to_writer<W: Write + Seek>(
         pad(&mut w)?;
         for &((ro, rl), (co, cl)) in &file_refs {
             for v in [ro, rl, co, cl] {
-                w.write_all(&v.to_le_bytes())?;
+                w.put(&v.to_le_bytes())?;
             }
         }
         pad(&mut w)?;
         for &(o, l) in &origin_refs {
-            w.write_all(&o.to_le_bytes())?;
-            w.write_all(&l.to_le_bytes())?;
+            w.put(&o.to_le_bytes())?;
+            w.put(&l.to_le_bytes())?;
         }
         pad(&mut w)?;
-        w.write_all(&strings.buf)?;
+        w.put(&strings.buf)?;
         pad(&mut w)?;
-        w.flush()
+        w.drain()
     })()
     .map_err(io)?;
     if w.written != file_size {
@@ -1217,7 +1255,7 @@ pub fn build_to_writer<W: Write + Seek>(
         ));
     }
     let crc = w.crc.finalize();
-    let mut out = w.inner.into_inner().map_err(|e| io(e.into_error()))?;
+    let mut out = w.inner;
 
     let mut h = [0u8; HEADER_SIZE];
     h[0..8].copy_from_slice(&MAGIC);
@@ -1243,7 +1281,12 @@ pub fn build_to_writer<W: Write + Seek>(
 /// Builds an index in memory.
 pub fn build(sym: &[u8], opts: &BuildOptions) -> Result<(super::Index, BuildReport)> {
     let mut cur = std::io::Cursor::new(Vec::new());
-    let report = build_to_writer(sym, &mut cur, opts)?;
+    // Allocate the index once, at its final size: growing it by doubling copied it several
+    // times and briefly held 1.5x its size.
+    let report = build_into(sym, &mut cur, opts, |cur, size| {
+        cur.get_mut()
+            .reserve_exact(usize::try_from(size).unwrap_or(0))
+    })?;
     let index = super::Index::from_bytes(cur.into_inner())?;
     Ok((index, report))
 }
