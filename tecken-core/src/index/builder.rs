@@ -14,7 +14,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::format::*;
-use super::reader::IndexMeta;
+use super::reader::{header_checksum, IndexMeta};
 use crate::error::{Error, ErrorKind, Result};
 use crate::path::clean_path;
 use crate::sym::{
@@ -1103,10 +1103,13 @@ fn build_into<W: Write + Seek>(
     let meta_json =
         serde_json::to_vec(&meta).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
     let n = intervals.len() as u64;
-    let lens: [u64; 9] = [
+    let n_top = n.div_ceil(TOP_STRIDE as u64);
+    let lens: [u64; 11] = [
         meta_json.len() as u64,
+        n_top * 8,
         n * 8,
         n * SYM_SIZE as u64,
+        n_lines * 4,
         n_lines * LINE_SIZE as u64,
         n_levels * LEVEL_SIZE as u64,
         n_inlines * INLINE_SIZE as u64,
@@ -1115,7 +1118,7 @@ fn build_into<W: Write + Seek>(
         strings.buf.len() as u64,
     ];
     let body_start = align8((HEADER_SIZE + SECTION_ENTRY_SIZE * section::ALL.len()) as u64);
-    let mut offsets = [0u64; 9];
+    let mut offsets = [0u64; 11];
     let mut pos = body_start;
     for (i, len) in lens.iter().enumerate() {
         offsets[i] = pos;
@@ -1141,6 +1144,10 @@ fn build_into<W: Write + Seek>(
     let mut w = BodyWriter::new(out, body_start);
     (|| -> std::io::Result<()> {
         w.put(&meta_json)?;
+        pad(&mut w)?;
+        for iv in intervals.iter().step_by(TOP_STRIDE) {
+            w.put(&iv.start.to_le_bytes())?;
+        }
         pad(&mut w)?;
         for iv in &intervals {
             w.put(&iv.start.to_le_bytes())?;
@@ -1175,23 +1182,31 @@ fn build_into<W: Write + Seek>(
             w.put(&e)?;
         }
         pad(&mut w)?;
-        for iv in &intervals {
-            if let Sym::Func { chunk, idx } = iv.sym {
+        let func_lines = |iv: &Interval| match iv.sym {
+            Sym::Func { chunk, idx } => {
                 let c = &chunks[chunk as usize];
                 let f = &c.funcs[idx as usize];
-                let lines = &c.lines[f.line_start as usize..(f.line_start + f.line_count) as usize];
-                for l in lines {
-                    let file = if l.file == GAP {
-                        GAP
-                    } else {
-                        file_map.get(l.file, NO_FILE)
-                    };
-                    let mut e = [0u8; LINE_SIZE];
-                    e[0..4].copy_from_slice(&l.rel.to_le_bytes());
-                    e[4..8].copy_from_slice(&l.line.to_le_bytes());
-                    e[8..12].copy_from_slice(&file.to_le_bytes());
-                    w.put(&e)?;
-                }
+                &c.lines[f.line_start as usize..(f.line_start + f.line_count) as usize]
+            }
+            Sym::Public { .. } => &[],
+        };
+        for iv in &intervals {
+            for l in func_lines(iv) {
+                w.put(&l.rel.to_le_bytes())?;
+            }
+        }
+        pad(&mut w)?;
+        for iv in &intervals {
+            for l in func_lines(iv) {
+                let file = if l.file == GAP {
+                    GAP
+                } else {
+                    file_map.get(l.file, NO_FILE)
+                };
+                let mut e = [0u8; LINE_SIZE];
+                e[0..4].copy_from_slice(&l.line.to_le_bytes());
+                e[4..8].copy_from_slice(&file.to_le_bytes());
+                w.put(&e)?;
             }
         }
         pad(&mut w)?;
@@ -1265,6 +1280,8 @@ fn build_into<W: Write + Seek>(
     h[24..28].copy_from_slice(&(section::ALL.len() as u32).to_le_bytes());
     h[28..32].copy_from_slice(&crc.to_le_bytes());
     h[32..40].copy_from_slice(&n.to_le_bytes());
+    let header_crc = header_checksum(&h, &table[..SECTION_ENTRY_SIZE * section::ALL.len()]);
+    h[HEADER_CRC_AT..HEADER_CRC_AT + 4].copy_from_slice(&header_crc.to_le_bytes());
     out.seek(SeekFrom::Start(0)).map_err(io)?;
     out.write_all(&h).map_err(io)?;
     out.flush().map_err(io)?;

@@ -4,9 +4,11 @@
 /// The first 8 bytes of every index file.
 pub const MAGIC: [u8; 8] = *b"TECKNIDX";
 /// The format version this library writes.
-pub const VERSION: u32 = 1;
+///
+/// 2: header checksum; TOP section; line offsets apart from line numbers.
+pub const VERSION: u32 = 2;
 /// The oldest format version this library reads.
-pub const MIN_VERSION: u32 = 1;
+pub const MIN_VERSION: u32 = 2;
 /// Size of the fixed header.
 pub const HEADER_SIZE: usize = 64;
 /// Size of one section-table entry.
@@ -16,27 +18,34 @@ pub const SECTION_ENTRY_SIZE: usize = 24;
 pub mod section {
     /// UTF-8 JSON metadata ([`crate::index::IndexMeta`]).
     pub const META: u32 = 1;
+    /// `u64` start of every [`TOP_STRIDE`](super::TOP_STRIDE)-th interval: the first
+    /// level of the search, small enough to stay in cache.
+    pub const TOP: u32 = 2;
     /// `u64` start address of each symbol interval, sorted ascending.
-    pub const STARTS: u32 = 2;
+    pub const STARTS: u32 = 3;
     /// One [`SYM_SIZE`](super::SYM_SIZE)-byte entry per interval, parallel to `STARTS`.
-    pub const SYMS: u32 = 3;
-    /// Line entries, grouped per FUNC.
-    pub const LINES: u32 = 4;
+    pub const SYMS: u32 = 4;
+    /// `u32` offset of each line entry from its FUNC's start, grouped per FUNC.
+    pub const LINE_OFFSETS: u32 = 5;
+    /// Line entries (line, file), parallel to `LINE_OFFSETS`.
+    pub const LINES: u32 = 6;
     /// Inline levels: `(start, count)` into `INLINES`, grouped per FUNC.
-    pub const LEVELS: u32 = 5;
+    pub const LEVELS: u32 = 7;
     /// Inline ranges.
-    pub const INLINES: u32 = 6;
+    pub const INLINES: u32 = 8;
     /// Source files: raw and cleaned path.
-    pub const FILES: u32 = 7;
+    pub const FILES: u32 = 9;
     /// Inline origins: function names.
-    pub const ORIGINS: u32 = 8;
+    pub const ORIGINS: u32 = 10;
     /// The string blob everything else points into.
-    pub const STRINGS: u32 = 9;
+    pub const STRINGS: u32 = 11;
     /// Every section, in file order, with its entry size.
-    pub const ALL: [(u32, usize); 9] = [
+    pub const ALL: [(u32, usize); 11] = [
         (META, 1),
+        (TOP, 8),
         (STARTS, 8),
         (SYMS, super::SYM_SIZE),
+        (LINE_OFFSETS, 4),
         (LINES, super::LINE_SIZE),
         (LEVELS, super::LEVEL_SIZE),
         (INLINES, super::INLINE_SIZE),
@@ -48,8 +57,13 @@ pub mod section {
 
 /// Size of a symbol entry.
 pub const SYM_SIZE: usize = 40;
-/// Size of a line entry.
-pub const LINE_SIZE: usize = 12;
+/// Size of a line entry (line number and file; the offsets are a section of their own).
+pub const LINE_SIZE: usize = 8;
+/// One `TOP` entry per this many intervals.
+pub const TOP_STRIDE: usize = 64;
+/// Header bytes that hold the header checksum (CRC-32 of the header without these bytes,
+/// and of the section table).
+pub const HEADER_CRC_AT: usize = 40;
 /// Size of an inline level entry.
 pub const LEVEL_SIZE: usize = 8;
 /// Size of an inline range entry.

@@ -3,11 +3,13 @@
 //! # Why our own format
 //!
 //! A libxul-scale `.sym` file has ~300 k functions and ~16 M line records. A lookup that
-//! binary-searches all line starts touches ~24 cache lines; we search the function starts
-//! first (a 2.4 MB array whose top levels stay in cache), then only that function's small
-//! line table and its inline levels. Nothing is parsed or allocated when a file is opened:
-//! the reader validates the header and section table and then reads the mapped bytes in
-//! place, each read bounds-checked.
+//! binary-searches all line starts touches ~24 cache lines; we search a small array of every
+//! 64th function start (TOP, ~40 KB, stays in cache), then one 512-byte block of the
+//! function starts, then only that function's line offsets and its inline levels. Nothing
+//! is parsed when a file is opened: the reader checks the header and section table (the
+//! first page only) and then reads the mapped bytes in place, each read bounds-checked.
+//! Index files are mapped with `MADV_RANDOM`, so a cold lookup reads the ~10 pages it
+//! touches and not a readahead window around each.
 //!
 //! # Layout
 //!
@@ -16,13 +18,16 @@
 //! ```text
 //! offset size  header (64 bytes)
 //!  0      8    magic  "TECKNIDX"
-//!  8      4    format version (u32), currently 1
+//!  8      4    format version (u32), currently 2 (1: no TOP, no header checksum, 12-byte
+//!              line entries; rejected as too old)
 //! 12      4    header size (u32) = 64
 //! 16      8    file size (u64): the whole file; a truncated file fails this check
 //! 24      4    section count N (u32)
 //! 28      4    CRC-32 (IEEE) of every byte after the section table (checked by `verify`)
 //! 32      8    interval count (u64), the number of entries in STARTS and SYMS
-//! 40     24    reserved, zero
+//! 40      4    header checksum: CRC-32 (IEEE) of bytes 0..40 and 44..64 of the header,
+//!              then the section table
+//! 44     20    reserved, zero
 //! 64   24*N    section table, one entry per section:
 //!                u32 id, u32 entry size, u64 offset, u64 length in bytes
 //! ```
@@ -32,14 +37,16 @@
 //! | id | name | entry | contents |
 //! |---|---|---|---|
 //! | 1 | META | 1 | UTF-8 JSON [`IndexMeta`]: MODULE/INFO header, parse report, counts |
-//! | 2 | STARTS | 8 | `u64` start of each symbol interval, strictly ascending |
-//! | 3 | SYMS | 40 | per interval: `u64 end` (exclusive, `u64::MAX` = unbounded), `u64 address` of the symbol, `u32 name offset`, `u32 name length`, `u32 first line`, `u32 line count`, `u32 first level`, `u16 level count`, `u16 flags` (1 = PUBLIC, 2 = `m`) |
-//! | 4 | LINES | 12 | `u32 offset` from the FUNC start, `u32 line`, `u32 file index` (`0xFFFFFFFF` no file, `0xFFFFFFFE` gap marker), ascending by offset within a FUNC |
-//! | 5 | LEVELS | 8 | per inline depth of a FUNC: `u32 first inline`, `u32 count` |
-//! | 6 | INLINES | 20 | `u32 start offset`, `u32 end offset` (from the FUNC start), `u32 origin index`, `u32 call file index`, `u32 call line`; ascending and non-overlapping within a level |
-//! | 7 | FILES | 16 | `u32 raw offset`, `u32 raw length`, `u32 cleaned offset`, `u32 cleaned length` into STRINGS |
-//! | 8 | ORIGINS | 8 | `u32 offset`, `u32 length` into STRINGS |
-//! | 9 | STRINGS | 1 | UTF-8 bytes (names that were not UTF-8 are stored lossily converted) |
+//! | 2 | TOP | 8 | `u64` start of intervals 0, 64, 128, ...: `ceil(n / 64)` entries |
+//! | 3 | STARTS | 8 | `u64` start of each symbol interval, strictly ascending |
+//! | 4 | SYMS | 40 | per interval: `u64 end` (exclusive, `u64::MAX` = unbounded), `u64 address` of the symbol, `u32 name offset`, `u32 name length`, `u32 first line`, `u32 line count`, `u32 first level`, `u16 level count`, `u16 flags` (1 = PUBLIC, 2 = `m`) |
+//! | 5 | LINE_OFFSETS | 4 | `u32 offset` of each line entry from its FUNC's start, ascending within a FUNC |
+//! | 6 | LINES | 8 | parallel to LINE_OFFSETS: `u32 line`, `u32 file index` (`0xFFFFFFFF` no file, `0xFFFFFFFE` gap marker) |
+//! | 7 | LEVELS | 8 | per inline depth of a FUNC: `u32 first inline`, `u32 count` |
+//! | 8 | INLINES | 20 | `u32 start offset`, `u32 end offset` (from the FUNC start), `u32 origin index`, `u32 call file index`, `u32 call line`; ascending and non-overlapping within a level |
+//! | 9 | FILES | 16 | `u32 raw offset`, `u32 raw length`, `u32 cleaned offset`, `u32 cleaned length` into STRINGS |
+//! | 10 | ORIGINS | 8 | `u32 offset`, `u32 length` into STRINGS |
+//! | 11 | STRINGS | 1 | UTF-8 bytes (names that were not UTF-8 are stored lossily converted) |
 //!
 //! # Intervals
 //!
@@ -55,8 +62,9 @@
 //!
 //! # Lookup
 //!
-//! 1. Find the last interval whose start is `<= addr`; miss if `addr >= end`.
-//! 2. In that FUNC's line entries, find the last with offset `<= addr - address`. A gap
+//! 1. Find the last interval whose start is `<= addr` (the last TOP entry `<= addr` names a
+//!    block of 64 STARTS, searched next); miss if `addr >= end`.
+//! 2. In that FUNC's line offsets, find the last `<= addr - address`. A gap
 //!    marker means "no line record here": by default the previous line answers (Eliot's
 //!    behaviour), [`LookupOptions::strict_lines`] answers no line (Breakpad's).
 //! 3. For depth 0, 1, ...: find the inline range of that level that covers the offset; stop
@@ -65,10 +73,13 @@
 //! # Robustness
 //!
 //! Opening checks the magic, version (distinct too-old / too-new errors), header size, file
-//! size, and that every section lies inside the file with a length that is a multiple of its
-//! entry size and counts that agree. Every later read is bounds-checked, so a corrupt file
-//! yields an error or a wrong answer, never a panic or undefined behaviour. [`Index::verify`]
-//! checks the CRC of the whole body for callers that want to detect silent corruption.
+//! size, the header checksum, and that every section lies inside the file, in order, with a
+//! length that is a multiple of its entry size and counts that agree. It reads no section
+//! but META. Every later read is bounds-checked, so a corrupt file yields an error or a
+//! wrong answer, never a panic or undefined behaviour; strings are returned without a UTF-8
+//! check only from 4 KB blocks of STRINGS found to be all ASCII (checked once per block per
+//! open index), others are checked per string. [`Index::verify`] checks the CRC of the
+//! whole body for callers that want to detect silent corruption.
 
 mod builder;
 pub mod format;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::format::*;
 use crate::error::{Error, ErrorKind, Result};
 use crate::lookup::{Frame, InlineFrame, LookupOptions, SourceFile, SymbolKind};
-use crate::mmap::Bytes;
+use crate::mmap::{Bytes, IndexBytes};
 use crate::sym::{ParseReport, SymHeader};
 
 /// The metadata stored in an index's META section.
@@ -28,17 +28,18 @@ pub struct IndexMeta {
 /// returned inline chain (use [`Index::lookup_into`] to reuse one).
 #[derive(Debug)]
 pub struct Index {
-    data: Bytes,
+    data: IndexBytes,
     meta: IndexMeta,
     n: usize,
+    top: Range<usize>,
     starts: Range<usize>,
     syms: Range<usize>,
+    line_offsets: Range<usize>,
     lines: Range<usize>,
     levels: Range<usize>,
     inlines: Range<usize>,
     files: Range<usize>,
     origins: Range<usize>,
-    strings: Range<usize>,
     crc: u32,
 }
 
@@ -66,6 +67,34 @@ fn rd_u64(b: &[u8], at: usize) -> u64 {
     }
 }
 
+/// The number of leading indexes in `0..len` for which `le` holds (`le` must be true on a
+/// prefix): a branch-free binary search (the loop runs log2(len) times, the comparison
+/// becomes a conditional move).
+#[inline(always)]
+fn upper_bound(len: usize, le: impl Fn(usize) -> bool) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    let (mut base, mut size) = (0usize, len);
+    while size > 1 {
+        let half = size / 2;
+        if le(base + half) {
+            base += half;
+        }
+        size -= half;
+    }
+    base + usize::from(le(base))
+}
+
+/// CRC-32 of the header (without the header checksum's own 4 bytes) and the section table.
+pub(crate) fn header_checksum(header: &[u8], table: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&header[..HEADER_CRC_AT]);
+    h.update(&header[HEADER_CRC_AT + 4..HEADER_SIZE]);
+    h.update(table);
+    h.finalize()
+}
+
 struct SymEntry {
     end: u64,
     address: u64,
@@ -85,7 +114,7 @@ impl Index {
     /// and [`ErrorKind::Io`] / [`ErrorKind::NotFound`] when it cannot be read.
     pub fn open(path: impl AsRef<Path>) -> Result<Index> {
         let path = path.as_ref();
-        let data = Bytes::map_file(path)?;
+        let data = Bytes::map_index(path)?;
         Index::from_backing(data)
             .map_err(|e| Error::new(e.kind(), format!("{}: {}", path.display(), e.message())))
     }
@@ -96,6 +125,7 @@ impl Index {
     }
 
     fn from_backing(data: Bytes) -> Result<Index> {
+        let mut data = IndexBytes::new(data);
         let b = data.as_slice();
         if b.len() < HEADER_SIZE || b[0..8] != MAGIC {
             return Err(Error::corrupt("not a tecken index (bad magic)"));
@@ -124,15 +154,19 @@ impl Index {
         let crc = rd_u32(b, 28);
         let n = usize::try_from(rd_u64(b, 32))
             .map_err(|_| Error::corrupt("interval count too large"))?;
-        // The CRC covers only the body, so the header and section table must be checked
-        // field by field: a flipped reserved byte or a shrunk section length would otherwise
-        // open silently (with names cut short) and pass `verify`.
-        if b[40..HEADER_SIZE].iter().any(|&x| x != 0) {
-            return Err(Error::corrupt("reserved header bytes are not zero"));
-        }
         let table_end = HEADER_SIZE + SECTION_ENTRY_SIZE * nsec;
-        if b.len() < table_end {
-            return Err(Error::corrupt("truncated section table"));
+        let table = b
+            .get(HEADER_SIZE..table_end)
+            .ok_or_else(|| Error::corrupt("truncated section table"))?;
+        // The body CRC covers only the body, so the header and section table carry their
+        // own: a flipped reserved byte or a shrunk section length would otherwise open
+        // silently (with names cut short) and pass `verify`. Checking it reads only the
+        // first page; nothing here reads the sections themselves.
+        if header_checksum(&b[..HEADER_SIZE], table) != rd_u32(b, HEADER_CRC_AT) {
+            return Err(Error::corrupt("header checksum mismatch"));
+        }
+        if b[HEADER_CRC_AT + 4..HEADER_SIZE].iter().any(|&x| x != 0) {
+            return Err(Error::corrupt("reserved header bytes are not zero"));
         }
         let mut ranges: Vec<Range<usize>> = Vec::with_capacity(nsec);
         let mut prev_end = table_end;
@@ -158,12 +192,6 @@ impl Index {
                     "section {id} lies outside the file or is misaligned"
                 )));
             }
-            // Padding is zero: a section length cut short by a few bytes leaves non-zero
-            // bytes before the next boundary.
-            let padded = (align8(end) as usize).min(b.len());
-            if b[end as usize..padded].iter().any(|&x| x != 0) {
-                return Err(Error::corrupt(format!("section {id} has a bad length")));
-            }
             ranges.push(off as usize..end as usize);
             prev_end = end as usize;
         }
@@ -171,41 +199,43 @@ impl Index {
             return Err(Error::corrupt("the last section does not end the file"));
         }
         let count = |r: &Range<usize>, esize: usize| r.len() / esize;
-        if count(&ranges[1], 8) != n || count(&ranges[2], SYM_SIZE) != n {
+        if count(&ranges[1], 8) != n.div_ceil(TOP_STRIDE)
+            || count(&ranges[2], 8) != n
+            || count(&ranges[3], SYM_SIZE) != n
+        {
             return Err(Error::corrupt(
-                "interval count does not match the STARTS/SYMS sections",
+                "interval count does not match the TOP/STARTS/SYMS sections",
             ));
         }
-        if ranges[8].len() > u32::MAX as usize + 1 {
+        if count(&ranges[4], 4) != count(&ranges[5], LINE_SIZE) {
+            return Err(Error::corrupt(
+                "LINE_OFFSETS and LINES have different lengths",
+            ));
+        }
+        if ranges[10].len() > u32::MAX as usize + 1 {
             return Err(Error::corrupt("string table too large"));
         }
         let meta: IndexMeta = serde_json::from_slice(&b[ranges[0].clone()])
             .map_err(|e| Error::corrupt(format!("bad metadata: {e}")))?;
         let mut it = ranges.into_iter();
         let mut next = || it.next().unwrap_or(0..0);
-        let (_meta, starts, syms, lines, levels, inlines, files, origins, strings) = (
-            next(),
-            next(),
-            next(),
-            next(),
-            next(),
-            next(),
-            next(),
-            next(),
-            next(),
-        );
+        let _meta = next();
+        let (top, starts, syms, line_offsets, lines) = (next(), next(), next(), next(), next());
+        let (levels, inlines, files, origins, strings) = (next(), next(), next(), next(), next());
+        data.set_strings(strings);
         Ok(Index {
             data,
             meta,
             n,
+            top,
             starts,
             syms,
+            line_offsets,
             lines,
             levels,
             inlines,
             files,
             origins,
-            strings,
             crc,
         })
     }
@@ -232,7 +262,7 @@ impl Index {
 
     /// Whether the index is memory-mapped (as opposed to held in memory).
     pub fn is_mapped(&self) -> bool {
-        matches!(self.data, Bytes::Mapped(_))
+        matches!(self.data.bytes(), Bytes::Mapped(_))
     }
 
     /// Checks the CRC-32 of the whole body: detects silent corruption that the structural
@@ -244,7 +274,10 @@ impl Index {
         let body = b
             .get(body_start..)
             .ok_or_else(|| Error::corrupt("truncated"))?;
+        // Read ahead while hashing: the mapping is advised for random lookups otherwise.
+        self.data.bytes().advise(true);
         let got = crc32fast::hash(body);
+        self.data.bytes().advise(false);
         if got != self.crc {
             return Err(Error::corrupt(format!(
                 "checksum mismatch (stored {:08x}, computed {got:08x})",
@@ -261,16 +294,7 @@ impl Index {
 
     #[inline]
     fn str_at(&self, off: u32, len: u32) -> &str {
-        let b = self.bytes();
-        let start = self.strings.start.saturating_add(off as usize);
-        let end = start.saturating_add(len as usize);
-        if end > self.strings.end {
-            return "";
-        }
-        match b.get(start..end) {
-            Some(s) => std::str::from_utf8(s).unwrap_or(""),
-            None => "",
-        }
+        self.data.str_at(off, len)
     }
 
     #[inline]
@@ -289,24 +313,19 @@ impl Index {
         }
     }
 
-    /// Index of the last interval whose start is `<= addr`.
+    /// Index of the last interval whose start is `<= addr`: a search of TOP (every 64th
+    /// start, ~40 KB for a libxul-sized file, stays in cache), then of one 64-entry block
+    /// of STARTS (512 bytes, one page).
     #[inline]
     fn find_interval(&self, addr: u64) -> Option<usize> {
         let b = self.bytes();
-        let base = self.starts.start;
-        // Branch-light binary search for the first start > addr.
-        let (mut lo, mut len) = (0usize, self.n);
-        while len > 0 {
-            let half = len / 2;
-            let mid = lo + half;
-            if rd_u64(b, base + mid * 8) <= addr {
-                lo = mid + 1;
-                len -= half + 1;
-            } else {
-                len = half;
-            }
-        }
-        lo.checked_sub(1)
+        let ntop = self.top.len() / 8;
+        let block = upper_bound(ntop, |i| rd_u64(b, self.top.start + i * 8) <= addr);
+        let lo = block.checked_sub(1)? * TOP_STRIDE;
+        let len = TOP_STRIDE.min(self.n.saturating_sub(lo));
+        let base = self.starts.start + lo * 8;
+        let j = upper_bound(len, |i| rd_u64(b, base + i * 8) <= addr);
+        (lo + j).checked_sub(1)
     }
 
     fn file(&self, idx: u32) -> Option<SourceFile<'_>> {
@@ -350,38 +369,26 @@ impl Index {
         opts: &LookupOptions,
     ) -> Option<(u32, u32)> {
         let b = self.bytes();
-        let first = self
-            .lines
-            .start
-            .checked_add((start as usize).checked_mul(LINE_SIZE)?)?;
-        let end = first.checked_add((count as usize).checked_mul(LINE_SIZE)?)?;
-        if end > self.lines.end || count == 0 {
+        let (start, count) = (start as usize, count as usize);
+        let end = start.checked_add(count)?;
+        if end > self.lines.len() / LINE_SIZE || end > self.line_offsets.len() / 4 {
             return None;
         }
-        let (mut lo, mut len) = (0usize, count as usize);
-        while len > 0 {
-            let half = len / 2;
-            let mid = lo + half;
-            if rd_u32(b, first + mid * LINE_SIZE) <= rel {
-                lo = mid + 1;
-                len -= half + 1;
-            } else {
-                len = half;
-            }
-        }
-        let mut i = lo.checked_sub(1)?;
-        let mut file = rd_u32(b, first + i * LINE_SIZE + 8);
+        let offs = self.line_offsets.start + start * 4;
+        let mut i = upper_bound(count, |k| rd_u32(b, offs + k * 4) <= rel).checked_sub(1)?;
+        let first = self.lines.start + start * LINE_SIZE;
+        let mut file = rd_u32(b, first + i * LINE_SIZE + 4);
         if file == GAP {
             if opts.strict_lines {
                 return None;
             }
             i = i.checked_sub(1)?;
-            file = rd_u32(b, first + i * LINE_SIZE + 8);
+            file = rd_u32(b, first + i * LINE_SIZE + 4);
             if file == GAP {
                 return None;
             }
         }
-        Some((rd_u32(b, first + i * LINE_SIZE + 4), file))
+        Some((rd_u32(b, first + i * LINE_SIZE), file))
     }
 
     /// The inline range covering `rel` in level `level`: `(origin, call_file, call_line)`.
@@ -403,17 +410,7 @@ impl Index {
         if end > self.inlines.end || count == 0 {
             return None;
         }
-        let (mut lo, mut len) = (0usize, count);
-        while len > 0 {
-            let half = len / 2;
-            let mid = lo + half;
-            if rd_u32(b, first + mid * INLINE_SIZE) <= rel {
-                lo = mid + 1;
-                len -= half + 1;
-            } else {
-                len = half;
-            }
-        }
+        let lo = upper_bound(count, |k| rd_u32(b, first + k * INLINE_SIZE) <= rel);
         let at = first + lo.checked_sub(1)? * INLINE_SIZE;
         if rel >= rd_u32(b, at + 4) {
             return None;
