@@ -29,6 +29,23 @@ if [[ "$have" != "$want" || "${TECKEN_REBUILD:-0}" == 1 ]]; then
     "${PIP[@]}" --force-reinstall --no-deps --no-build-isolation "$ROOT/tecken-py"
 fi
 
+# gunicorn runs in this directory: make relative directories in the settings absolute
+# against the caller's, as the caller meant them.
+absolute() { # comma-separated specs
+    local out=() spec
+    IFS=, read -ra specs <<<"$1"
+    for spec in "${specs[@]}"; do
+        [[ "$spec" == /* || "$spec" == *://* || -z "$spec" ]] || spec="$PWD/$spec"
+        out+=("$spec")
+    done
+    (IFS=,; echo "${out[*]}")
+}
+for var in TECKEN_STORE TECKEN_SYMBOLS TECKEN_CACHE_DIR; do
+    if [[ -n "${!var:-}" ]]; then
+        export "$var=$(absolute "${!var}")"
+    fi
+done
+
 worker_args=(--workers "${TECKEN_WORKERS:-2}" --worker-class "${TECKEN_WORKER_CLASS:-sync}")
 if [[ "${TECKEN_WORKER_CLASS:-sync}" == gthread ]]; then
     worker_args+=(--threads "${TECKEN_THREADS:-4}")
