@@ -10,7 +10,7 @@ use tecken_core::keys::{Area, ObjectKey};
 use tecken_core::missing::{CsvOptions, MissingSymbols};
 use tecken_core::store::{
     BodyMode, ChainStore, Download, DownloadRequest, HttpConfig, HttpLayout, HttpStore, LocalStore,
-    Storage, StoreOptions, SymbolStore as CoreStore,
+    Storage, StoreOptions, StoreSpec, SymbolStore as CoreStore,
 };
 use tecken_core::Result;
 
@@ -100,38 +100,39 @@ pub struct SymInfo {
     pub try_symbols: bool,
 }
 
-/// Parses a source spec: `s3://bucket/prefix`, `http(s)://...`, `file://DIR` or `DIR`.
-/// (Both bindings need this; it belongs in the core.)
+/// The backend of one source spec, parsed by the core's [`StoreSpec`] (the same rules as
+/// the CLI and the Python binding), with this store's per-backend options applied.
 fn backend(spec: &str, o: Option<&SymbolStoreOptions>) -> Result<Arc<dyn Storage>> {
-    if let Some(rest) = spec.strip_prefix("s3://") {
-        return s3_backend(rest, o.and_then(|o| o.s3.as_ref()));
-    }
-    if spec.starts_with("http://") || spec.starts_with("https://") {
-        let mut c = HttpConfig::new(spec);
-        if let Some(h) = o.and_then(|o| o.http.as_ref()) {
-            c.layout = match h.layout.as_deref() {
-                None | Some("tecken") => HttpLayout::Tecken,
-                Some("bucket") => HttpLayout::Bucket,
-                Some(other) => {
-                    return Err(invalid(format!(
-                        "http.layout must be 'tecken' or 'bucket', got {other:?}"
-                    )))
-                }
-            };
-            set_ms(&mut c.timeout, h.timeout_ms);
-            set_ms(&mut c.connect_timeout, h.connect_timeout_ms);
-            c.retries = h.retries.unwrap_or(c.retries);
-            if let Some(ua) = &h.user_agent {
-                c.user_agent = ua.clone();
-            }
+    match StoreSpec::parse(spec)? {
+        StoreSpec::S3 { bucket, prefix } => {
+            s3_backend(bucket, prefix, o.and_then(|o| o.s3.as_ref()))
         }
-        return Ok(Arc::new(HttpStore::new(c)?));
+        StoreSpec::Http(url) => http_backend(url, o.and_then(|o| o.http.as_ref())),
+        // A store directory (`v1/...`), created if missing.
+        StoreSpec::Dir(dir) => Ok(Arc::new(LocalStore::new(dir)?)),
     }
-    let dir = spec.strip_prefix("file://").unwrap_or(spec);
-    if dir.is_empty() {
-        return Err(invalid("empty source"));
+}
+
+fn http_backend(url: String, h: Option<&HttpOptions>) -> Result<Arc<dyn Storage>> {
+    let mut c = HttpConfig::new(&url);
+    if let Some(h) = h {
+        c.layout = match h.layout.as_deref() {
+            None | Some("tecken") => HttpLayout::Tecken,
+            Some("bucket") => HttpLayout::Bucket,
+            Some(other) => {
+                return Err(invalid(format!(
+                    "http.layout must be 'tecken' or 'bucket', got {other:?}"
+                )))
+            }
+        };
+        set_ms(&mut c.timeout, h.timeout_ms);
+        set_ms(&mut c.connect_timeout, h.connect_timeout_ms);
+        c.retries = h.retries.unwrap_or(c.retries);
+        if let Some(ua) = &h.user_agent {
+            c.user_agent = ua.clone();
+        }
     }
-    Ok(Arc::new(LocalStore::new(dir)?))
+    Ok(Arc::new(HttpStore::new(c)?))
 }
 
 fn set_ms(d: &mut Duration, ms: Option<u32>) {
@@ -141,11 +142,10 @@ fn set_ms(d: &mut Duration, ms: Option<u32>) {
 }
 
 #[cfg(feature = "s3")]
-fn s3_backend(rest: &str, o: Option<&S3Options>) -> Result<Arc<dyn Storage>> {
+fn s3_backend(bucket: String, prefix: String, o: Option<&S3Options>) -> Result<Arc<dyn Storage>> {
     use tecken_core::store::{S3Config, S3Store};
-    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-    let mut c = S3Config::new(bucket);
-    c.prefix = prefix.trim_matches('/').to_owned();
+    let mut c = S3Config::new(&bucket);
+    c.prefix = prefix;
     if let Some(o) = o {
         c.endpoint_url = o.endpoint_url.clone();
         c.region = o.region.clone();
@@ -161,10 +161,10 @@ fn s3_backend(rest: &str, o: Option<&S3Options>) -> Result<Arc<dyn Storage>> {
 }
 
 #[cfg(not(feature = "s3"))]
-fn s3_backend(_rest: &str, _o: Option<&S3Options>) -> Result<Arc<dyn Storage>> {
-    Err(invalid(
-        "this build of tecken-core has no S3 support (cargo feature `s3`)",
-    ))
+fn s3_backend(bucket: String, _prefix: String, _o: Option<&S3Options>) -> Result<Arc<dyn Storage>> {
+    Err(invalid(format!(
+        "s3://{bucket}: this build of tecken-core has no S3 support (cargo feature `s3`)"
+    )))
 }
 
 fn core_store(
