@@ -202,16 +202,23 @@ export interface SymbolicateOptions {
    */
   debug?: boolean
 }
-/** One file written by an upload. */
+/**
+ * One file done by an upload (stored, or skipped because it is already stored), with
+ * the totals to show a percentage. Archive members that Tecken ignores make no event.
+ */
 export interface UploadProgress {
-  /** Storage key written (`v1/xul.pdb/ID/xul.sym`). */
+  /** Storage key of the file just done (`v1/xul.pdb/ID/xul.sym`). */
   key: string
-  /** Bytes written for it (gzipped for a `.sym`). */
-  storedSize: number
-  /** Files written so far by this upload. */
+  /** Whether it was skipped: already stored with the same size and MD5. */
+  skipped: boolean
+  /** Files done so far by this upload (stored or skipped). */
   files: number
-  /** Bytes written so far by this upload. */
+  /** Files this upload stores or skips in all. */
+  filesTotal: number
+  /** Uncompressed bytes of the files done so far. */
   bytes: number
+  /** Uncompressed bytes of all the files to store or skip. */
+  bytesTotal: number
 }
 /** A file stored or skipped. */
 export interface FileReport {
@@ -270,7 +277,7 @@ export interface UploadOptions {
   name?: string
   /** Worker threads storing members. Default: CPUs, at least 4, at most 16. */
   threads?: number
-  /** Called (on the JS thread, asynchronously) after each file is written. */
+  /** Called (on the JS thread, asynchronously) after each file is stored or skipped. */
   onProgress?: (progress: UploadProgress) => void
 }
 /** The version of tecken-core this binding was built from. */

@@ -27,11 +27,15 @@ const mb = (n) => (n < 1e6 ? `${(n / 1e3).toFixed(1)} kB` : `${(n / 1e6).toFixed
 const tty = process.stderr.isTTY
 
 const start = Date.now()
-let files = 0
-let bytes = 0
+let progress = null
 const spinner = '|/-\\'
 let turn = 0
-const status = () => `${spinner[turn++ % 4]} ${((Date.now() - start) / 1000).toFixed(1)} s, ${files} files, ${mb(bytes)} stored`
+const status = () => {
+  const t = `${spinner[turn++ % 4]} ${((Date.now() - start) / 1000).toFixed(1)} s`
+  if (!progress) return t
+  const { files, filesTotal, bytes, bytesTotal } = progress
+  return `${t}, ${files}/${filesTotal} files, ${mb(bytes)} of ${mb(bytesTotal)} (${Math.floor((100 * bytes) / Math.max(bytesTotal, 1))}%)`
+}
 const timer = tty ? setInterval(() => process.stderr.write(`\r${status()}   `), 100) : null
 
 console.log(`uploading ${archive} (${mb(size)}) to ${store.description}${values.try ? ' (Try)' : ''}`)
@@ -39,9 +43,8 @@ try {
   const result = await store.uploadArchive(archive, {
     try: values.try,
     onProgress(p) {
-      files = p.files
-      bytes = p.bytes
-      const line = `  stored ${p.key} (${mb(p.storedSize)})`
+      progress = p
+      const line = `  ${p.skipped ? 'already stored' : 'stored'} ${p.key} (${p.files}/${p.filesTotal})`
       if (tty) process.stderr.write(`\r${line.padEnd(70)}\n`)
       else console.log(line)
     },

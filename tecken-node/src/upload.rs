@@ -1,14 +1,9 @@
 //! `SymbolStore.uploadArchive`, with optional per-file progress events.
 //!
-//! The core's upload has no progress hook, so progress is observed at the storage layer:
-//! the store's backend is wrapped in [`Reporting`], which forwards every call and, after
-//! each successful `put`, queues an event to the JS callback through a thread-safe
-//! function (never blocking the upload's worker threads). Code-id index entries written
-//! beside a `.sym` make no event. Files already stored (skipped by
-//! Tecken's dedup) are not written, so they make no event. (A progress callback in the
-//! core's `UploadOptions` would serve both bindings; see the README.)
+//! Progress comes from the core's hook (`UploadOptions::progress`), called on the upload's
+//! worker threads once per file stored or skipped; each event is queued to the JS callback
+//! through a thread-safe function, never blocking the workers.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use napi::threadsafe_function::{
@@ -16,10 +11,10 @@ use napi::threadsafe_function::{
 };
 use napi::{Env, JsFunction, JsUnknown};
 use napi_derive::napi;
-use tecken_core::keys::Area;
-use tecken_core::store::{ObjectMeta, PutObject, Storage, StoredObject, SymbolStore as CoreStore};
+use tecken_core::store::SymbolStore as CoreStore;
 use tecken_core::upload::{
-    upload_archive, ArchiveSource, UploadOptions as CoreOptions, UploadResult as CoreResult,
+    upload_archive, ArchiveSource, ProgressFn, UploadOptions as CoreOptions,
+    UploadProgress as CoreProgress, UploadResult as CoreResult,
 };
 use tecken_core::Result;
 
@@ -27,18 +22,36 @@ use crate::convert::{num, opt, path_or_bytes, PathOrBytes};
 use crate::error::from_napi;
 use crate::index::SymHeader;
 
-/// One file written by an upload.
+/// One file done by an upload (stored, or skipped because it is already stored), with
+/// the totals to show a percentage. Archive members that Tecken ignores make no event.
 #[napi(object)]
 #[derive(Debug)]
 pub struct UploadProgress {
-    /// Storage key written (`v1/xul.pdb/ID/xul.sym`).
+    /// Storage key of the file just done (`v1/xul.pdb/ID/xul.sym`).
     pub key: String,
-    /// Bytes written for it (gzipped for a `.sym`).
-    pub stored_size: f64,
-    /// Files written so far by this upload.
+    /// Whether it was skipped: already stored with the same size and MD5.
+    pub skipped: bool,
+    /// Files done so far by this upload (stored or skipped).
     pub files: u32,
-    /// Bytes written so far by this upload.
+    /// Files this upload stores or skips in all.
+    pub files_total: u32,
+    /// Uncompressed bytes of the files done so far.
     pub bytes: f64,
+    /// Uncompressed bytes of all the files to store or skip.
+    pub bytes_total: f64,
+}
+
+impl From<&CoreProgress> for UploadProgress {
+    fn from(p: &CoreProgress) -> Self {
+        UploadProgress {
+            key: p.key.clone(),
+            skipped: p.skipped,
+            files: p.files_done as u32,
+            files_total: p.files_total as u32,
+            bytes: num(p.bytes_done),
+            bytes_total: num(p.bytes_total),
+        }
+    }
 }
 
 /// A file stored or skipped.
@@ -116,7 +129,7 @@ pub struct UploadOptions {
     pub name: Option<String>,
     /// Worker threads storing members. Default: CPUs, at least 4, at most 16.
     pub threads: Option<u32>,
-    /// Called (on the JS thread, asynchronously) after each file is written.
+    /// Called (on the JS thread, asynchronously) after each file is stored or skipped.
     #[napi(ts_type = "(progress: UploadProgress) => void")]
     pub on_progress: Option<JsFunction>,
 }
@@ -134,83 +147,16 @@ impl std::fmt::Debug for UploadOptions {
 
 type Tsfn = ThreadsafeFunction<UploadProgress, ErrorStrategy::Fatal>;
 
-/// A backend that reports each write (see the module docs).
-struct Reporting {
-    inner: Arc<dyn Storage>,
-    tsfn: Tsfn,
-    files: AtomicU64,
-    bytes: AtomicU64,
-}
-
-impl std::fmt::Debug for Reporting {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Reporting")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Storage for Reporting {
-    fn describe(&self) -> String {
-        self.inner.describe()
-    }
-    fn head(&self, key: &str) -> Result<Option<ObjectMeta>> {
-        self.inner.head(key)
-    }
-    fn get(&self, key: &str) -> Result<Option<StoredObject>> {
-        self.inner.get(key)
-    }
-    fn get_prefix(&self, key: &str, len: usize) -> Result<Option<Vec<u8>>> {
-        self.inner.get_prefix(key, len)
-    }
-    fn put(&self, key: &str, object: &PutObject<'_>) -> Result<()> {
-        self.inner.put(key, object)?;
-        // Symbol files only: not the code-id index entries written beside them.
-        if !(key.starts_with(Area::Regular.prefix()) || key.starts_with(Area::Try.prefix())) {
-            return Ok(());
-        }
-        let size = object.body.len() as u64;
-        let files = self.files.fetch_add(1, Ordering::Relaxed) + 1;
-        let bytes = self.bytes.fetch_add(size, Ordering::Relaxed) + size;
-        let event = UploadProgress {
-            key: key.to_owned(),
-            stored_size: num(size),
-            files: files as u32,
-            bytes: num(bytes),
-        };
-        self.tsfn
-            .call(event, ThreadsafeFunctionCallMode::NonBlocking);
-        Ok(())
-    }
-    fn is_writable(&self) -> bool {
-        self.inner.is_writable()
-    }
-    fn content_md5(&self, key: &str) -> Result<Option<String>> {
-        self.inner.content_md5(key)
-    }
-    fn list(&self, prefix: &str, visit: &mut dyn FnMut(&str, u64) -> Result<()>) -> Result<()> {
-        self.inner.list(prefix, visit)
-    }
-}
-
-/// `store` with its backend wrapped to call `callback` after each write.
-fn reporting(store: &CoreStore, callback: &JsFunction) -> Result<CoreStore> {
+/// The core's progress hook, forwarding each event to `callback` on the JS thread.
+fn progress(callback: &JsFunction) -> Result<ProgressFn> {
     let tsfn: Tsfn = callback
         .create_threadsafe_function(0, |cx: ThreadSafeCallContext<UploadProgress>| {
             Ok(vec![cx.value])
         })
         .map_err(from_napi)?;
-    let wrapped = Reporting {
-        inner: store.storage().clone(),
-        tsfn,
-        files: AtomicU64::new(0),
-        bytes: AtomicU64::new(0),
-    };
-    let mut out = CoreStore::from_arc(Arc::new(wrapped)).with_options(store.options().clone());
-    if let Some(m) = store.missing_symbols() {
-        out = out.with_missing_symbols(m.clone());
-    }
-    Ok(out)
+    Ok(Arc::new(move |p: &CoreProgress| {
+        tsfn.call(p.into(), ThreadsafeFunctionCallMode::NonBlocking);
+    }))
 }
 
 /// The upload job: arguments converted here, on the JS thread.
@@ -223,16 +169,14 @@ pub fn job(
     let archive = path_or_bytes(env, archive, "archive")?;
     let o: Option<UploadOptions> = opt(env, options, "options")?;
     let mut opts = CoreOptions::default();
-    let mut store = (**store).clone();
+    let store = store.clone();
     if let Some(u) = o {
         opts.try_symbols = u.try_symbols.unwrap_or(false);
         opts.archive_name = u.name;
         if let Some(t) = u.threads {
             opts.threads = (t as usize).max(1);
         }
-        if let Some(cb) = &u.on_progress {
-            store = reporting(&store, cb)?;
-        }
+        opts.progress = u.on_progress.as_ref().map(progress).transpose()?;
     }
     Ok(Box::new(move || match &archive {
         PathOrBytes::Path(p) => upload_archive(&store, ArchiveSource::Path(p), &opts),

@@ -33,11 +33,18 @@ async function exercise(t, store) {
   assert.equal(events.length, 1)
   assert.equal(events[0].key, `v1/xul.pdb/${XUL_ID}/xul.sym`)
   assert.equal(events[0].files, 1)
+  assert.equal(events[0].filesTotal, 1)
+  assert.equal(events[0].skipped, false)
+  assert.equal(events[0].bytes, XUL.length)
+  assert.equal(events[0].bytesTotal, XUL.length)
 
   // The same archive again, from a Buffer: everything skipped (Tecken's dedup).
-  const again = await store.uploadArchive(readFileSync(archive))
+  const skippedEvents = []
+  const again = await store.uploadArchive(readFileSync(archive), { onProgress: (e) => skippedEvents.push(e) })
   assert.equal(again.uploaded.length, 0)
   assert.equal(again.skipped.length, 1)
+  await new Promise((r) => setImmediate(r))
+  assert.deepEqual(skippedEvents.map((e) => [e.key, e.skipped, e.files]), [[`v1/xul.pdb/${XUL_ID}/xul.sym`, true, 1]])
 
   // A Try upload of another module.
   const tryZip = makeZip([[`testproj/${TESTPROJ_ID}/testproj.sym`, TESTPROJ]])
