@@ -1,0 +1,311 @@
+//! Small HTTP pieces: building responses, CORS as Eliot and Tecken send it, request bodies
+//! with limits and timeouts, path decoding, Python-style JSON for Tecken's answers.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::{Response, StatusCode};
+use tecken_core::v5::ApiResponse;
+use tecken_core::Error;
+
+use super::log::Note;
+
+/// Every response body: whole, in memory (symbolication answers are built whole anyway;
+/// downloads are read whole by the store).
+pub type Body = Full<Bytes>;
+/// A response.
+pub type Resp = Response<Body>;
+
+/// `application/json`.
+pub const JSON: &str = "application/json";
+/// `text/plain; charset=utf-8`.
+pub const TEXT: &str = "text/plain; charset=utf-8";
+
+/// A response with a status, a content type and a body.
+pub fn respond(status: u16, content_type: &'static str, body: impl Into<Bytes>) -> Resp {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+/// An empty response.
+pub fn empty(status: u16) -> Resp {
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r
+}
+
+/// Attaches a log note.
+pub fn noted(mut r: Resp, note: &'static str) -> Resp {
+    r.extensions_mut().insert(Note(note));
+    r
+}
+
+/// An Eliot (Falcon) answer: `{"title": ...}` errors and the v5 bodies.
+pub fn eliot(resp: ApiResponse) -> Resp {
+    respond(resp.status, JSON, resp.body)
+}
+
+/// A Falcon-style error (`{"title": "404 Not Found"}`).
+pub fn falcon_error(status: u16, title: &str) -> Resp {
+    eliot(ApiResponse::from_error(&Error::bad_request(status, title)))
+}
+
+/// Falcon's `CORSMiddleware(allow_origins="*", expose_headers=[...])`, as Eliot sets it up:
+/// only for requests with an `Origin`; a preflight (`OPTIONS` with
+/// `Access-Control-Request-Method`) gets the allowed methods, the requested headers and a
+/// max age of a day.
+pub fn eliot_cors(req: &HeaderMap, resp: &mut Resp, preflight_allow: Option<&'static str>) {
+    if !req.contains_key("origin") {
+        return;
+    }
+    let h = resp.headers_mut();
+    h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    h.insert(
+        "access-control-expose-headers",
+        HeaderValue::from_static(
+            "accept, accept-encoding, authorization, content-type, dnt, origin, user-agent, x-csrftoken, x-requested-with",
+        ),
+    );
+    if let Some(allow) = preflight_allow {
+        if req.contains_key("access-control-request-method") {
+            h.remove("allow");
+            h.insert(
+                "access-control-allow-methods",
+                HeaderValue::from_static(allow),
+            );
+            let headers = req
+                .get("access-control-request-headers")
+                .cloned()
+                .unwrap_or(HeaderValue::from_static("*"));
+            h.insert("access-control-allow-headers", headers);
+            h.insert("access-control-max-age", HeaderValue::from_static("86400"));
+        }
+    }
+}
+
+/// Tecken's download CORS headers (on every download answer).
+pub fn tecken_cors(resp: &mut Resp) {
+    let h = resp.headers_mut();
+    h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    h.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static("GET"),
+    );
+}
+
+/// Why a body could not be read.
+#[derive(Debug)]
+pub enum BodyError {
+    /// More than the limit (the bytes read so far, `limit + 1` of them or more).
+    TooLarge(Bytes),
+    /// The client went away or sent garbage.
+    Broken,
+    /// No data for the idle timeout.
+    Timeout,
+}
+
+/// The declared `Content-Length`, if any.
+pub fn content_length(h: &HeaderMap) -> Option<u64> {
+    h.get(CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// Reads a whole body of at most `limit` bytes; each frame must arrive within `idle`.
+pub async fn read_body(
+    mut body: Incoming,
+    declared: Option<u64>,
+    limit: usize,
+    idle: Duration,
+) -> Result<Bytes, BodyError> {
+    let mut buf =
+        BytesMut::with_capacity(declared.map_or(8192, |n| n.min(limit as u64 + 1) as usize));
+    loop {
+        let frame = match tokio::time::timeout(idle, body.frame()).await {
+            Err(_) => return Err(BodyError::Timeout),
+            Ok(None) => break,
+            Ok(Some(Err(_))) => return Err(BodyError::Broken),
+            Ok(Some(Ok(f))) => f,
+        };
+        if let Ok(data) = frame.into_data() {
+            // A single frame is the whole body in the common case: no copy then.
+            if buf.is_empty() && data.len() <= limit && declared == Some(data.len() as u64) {
+                return Ok(data);
+            }
+            buf.extend_from_slice(&data);
+            if buf.len() > limit {
+                return Err(BodyError::TooLarge(buf.freeze()));
+            }
+        }
+    }
+    Ok(buf.freeze())
+}
+
+/// Decodes `%XX` escapes of one path segment; `None` for bad escapes or non-UTF-8 results.
+pub fn percent_decode(s: &str) -> Option<String> {
+    if !s.contains('%') {
+        return Some(s.to_owned());
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = b.get(i + 1..i + 3)?;
+            let v = u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
+            out.push(v);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The value of query parameter `key` (decoded), `Some("")` when present without a value.
+pub fn query_param(query: Option<&str>, key: &str) -> Option<String> {
+    for pair in query?.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if k == key {
+            return percent_decode(&v.replace('+', " "));
+        }
+    }
+    None
+}
+
+/// Python's `json.dumps(value)` (separators `", "` and `": "`, `ensure_ascii=True`), the
+/// bytes Django's `JsonResponse` sends.
+pub fn py_json(v: &serde_json::Value) -> String {
+    let mut out = String::new();
+    dump(v, &mut out);
+    out
+}
+
+fn dump(v: &serde_json::Value, out: &mut String) {
+    use serde_json::Value as V;
+    match v {
+        V::Null => out.push_str("null"),
+        V::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        V::Number(n) => out.push_str(&n.to_string()),
+        V::String(s) => dump_str(s, out),
+        V::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                dump(x, out);
+            }
+            out.push(']');
+        }
+        V::Object(o) => {
+            out.push('{');
+            for (i, (k, x)) in o.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                dump_str(k, out);
+                out.push_str(": ");
+                dump(x, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn dump_str(s: &str, out: &mut String) {
+    use std::fmt::Write;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            ' '..='~' => out.push(c),
+            _ => {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{u:04x}");
+                }
+            }
+        }
+    }
+    out.push('"');
+}
+
+/// A Tecken (Django) JSON error: `{"error": "..."}`.
+pub fn tecken_error(status: u16, msg: &str) -> Resp {
+    respond(
+        status,
+        JSON,
+        py_json(&serde_json::json!({ "error": msg })).into_bytes(),
+    )
+}
+
+/// `t` as RFC 3339 UTC with microseconds (`2024-05-01T12:00:00.123456+00:00`, as Django
+/// writes datetimes).
+pub fn rfc3339(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}+00:00",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        d.subsec_micros()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_json_bytes() {
+        let v = serde_json::json!({"error": "caf\u{e9} \"x\"", "n": [1, null]});
+        assert_eq!(
+            py_json(&v),
+            r#"{"error": "caf\u00e9 \"x\"", "n": [1, null]}"#
+        );
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000000+00:00");
+        let t = UNIX_EPOCH + Duration::from_secs(951_782_400 + 3661); // 2000-02-29
+        assert_eq!(rfc3339(t), "2000-02-29T01:01:01.000000+00:00");
+    }
+
+    #[test]
+    fn path_and_query_decoding() {
+        assert_eq!(percent_decode("a%20b").as_deref(), Some("a b"));
+        assert_eq!(percent_decode("%zz"), None);
+        assert_eq!(percent_decode("%ff"), None);
+        assert_eq!(
+            query_param(Some("try=1&code_file=a%2Bb.dll"), "code_file").as_deref(),
+            Some("a+b.dll")
+        );
+        assert_eq!(query_param(Some("try"), "try").as_deref(), Some(""));
+        assert_eq!(query_param(None, "try"), None);
+    }
+}

@@ -1,0 +1,460 @@
+//! The routes. Dispatch is a `match` on the path: a handful of fixed paths, then Tecken's
+//! download pattern `[/try]/{debug_file}/{debug_id}/{file}`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONTENT_ENCODING, LOCATION};
+use hyper::{Method, Request};
+use tecken_core::missing::CsvOptions;
+use tecken_core::store::{BodyMode, Download, DownloadRequest};
+use tecken_core::v5::{symbolicate_v4, symbolicate_v5};
+
+use super::hot::{HotProvider, Recording};
+use super::http::{
+    content_length, eliot, eliot_cors, empty, falcon_error, noted, percent_decode, py_json,
+    query_param, read_body, respond, tecken_cors, tecken_error, BodyError, Resp, JSON, TEXT,
+};
+use super::state::State;
+use super::upload;
+
+/// Bodies above this go straight to the blocking pool: a warm answer to a huge request
+/// takes milliseconds, too long to hold an async worker.
+const INLINE_MAX_BODY: usize = 64 * 1024;
+
+/// Per-request settings from the command line.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Longest wait for the next piece of a request body.
+    pub body_idle: Duration,
+}
+
+/// Answers one request.
+pub async fn route(state: &Arc<State>, req: Request<Incoming>, limits: Limits) -> Resp {
+    let path = req.uri().path();
+    match path {
+        "/__lbheartbeat__" => return empty(200),
+        "/symbolicate/v5" => return symbolicate(state, req, false, limits).await,
+        "/symbolicate/v4" => return symbolicate(state, req, true, limits).await,
+        "/upload/" | "/upload" => return upload::handle(state, req, limits.body_idle).await,
+        "/__heartbeat__" => return heartbeat(state).await,
+        "/__version__" => return version(),
+        // Eliot's (and Dockerflow's) deliberately failing route: proves that a panic in a
+        // handler is a 500 for that request and nothing more.
+        "/__broken__" => panic!("intentional panic (/__broken__)"),
+        "/missingsymbols.csv" => return missing_csv(state, &req),
+        "/" => {
+            return respond(
+                200,
+                TEXT,
+                "tecken serve: POST /symbolicate/v5, /symbolicate/v4, /upload/; \
+                 GET /{debug_file}/{debug_id}/{file}, /api/syminfo/{file}/{id}\n",
+            )
+        }
+        _ => {}
+    }
+    if let Some(rest) = path.strip_prefix("/api/syminfo/") {
+        let rest = rest.to_owned();
+        return syminfo(state, &req, &rest).await;
+    }
+    let (try_path, rest) = match path.strip_prefix("/try/") {
+        Some(r) => (true, r),
+        None => (false, &path[1..]),
+    };
+    let segs: Vec<&str> = rest.split('/').collect();
+    if let [a, b, c] = segs[..] {
+        if !a.is_empty() && !b.is_empty() && !c.is_empty() {
+            let parts = (percent_decode(a), percent_decode(b), percent_decode(c));
+            let (Some(a), Some(b), Some(c)) = parts else {
+                // Tecken's URL pattern does not match such keys: a plain 404.
+                return respond(404, TEXT, "Symbol Not Found");
+            };
+            return download(state, &req, try_path, a, b, c).await;
+        }
+    }
+    let mut r = falcon_error(404, "404 Not Found");
+    eliot_cors(req.headers(), &mut r, None);
+    r
+}
+
+/// `/symbolicate/v5` and `/v4`: Eliot's answers, inline when every module is warm.
+async fn symbolicate(state: &Arc<State>, req: Request<Incoming>, v4: bool, limits: Limits) -> Resp {
+    let headers = req.headers().clone();
+    let mut resp = match *req.method() {
+        Method::POST => {
+            let debug = headers.get("debug").is_some_and(|v| !v.is_empty());
+            let opts = if debug && !v4 {
+                &state.v5_debug
+            } else {
+                &state.v5
+            };
+            let declared = content_length(&headers);
+            let body = match read_body(
+                req.into_body(),
+                declared,
+                opts.max_body_bytes,
+                limits.body_idle,
+            )
+            .await
+            {
+                // The core answers an oversized body with Eliot's 413.
+                Ok(b) | Err(BodyError::TooLarge(b)) => b,
+                Err(BodyError::Timeout) => return falcon_error(408, "408 Request Timeout"),
+                Err(BodyError::Broken) => return falcon_error(400, "400 Bad Request"),
+            };
+            symbolicate_body(state, body, v4, debug).await
+        }
+        Method::OPTIONS => {
+            let mut r = empty(200);
+            r.headers_mut()
+                .insert("allow", HeaderValue::from_static("POST"));
+            r.headers_mut()
+                .insert("content-length", HeaderValue::from_static("0"));
+            r
+        }
+        _ => {
+            let mut r = falcon_error(405, "405 Method Not Allowed");
+            r.headers_mut()
+                .insert("allow", HeaderValue::from_static("POST, OPTIONS"));
+            r
+        }
+    };
+    eliot_cors(&headers, &mut resp, Some("POST"));
+    resp
+}
+
+async fn symbolicate_body(state: &Arc<State>, body: Bytes, v4: bool, debug: bool) -> Resp {
+    let opts = if debug && !v4 {
+        &state.v5_debug
+    } else {
+        &state.v5
+    };
+    if body.len() <= INLINE_MAX_BODY {
+        let hot = HotProvider::new(&state.hot);
+        let r = if v4 {
+            symbolicate_v4(&hot, &body, opts)
+        } else {
+            symbolicate_v5(&hot, &body, opts)
+        };
+        if !hot.missed() {
+            return noted(eliot(r), "inline");
+        }
+    }
+    let st = state.clone();
+    let r = tokio::task::spawn_blocking(move || {
+        let p = Recording {
+            symbolicator: &st.symbolicator,
+            hot: &st.hot,
+        };
+        let opts = if debug && !v4 { &st.v5_debug } else { &st.v5 };
+        if v4 {
+            symbolicate_v4(&p, &body, opts)
+        } else {
+            symbolicate_v5(&p, &body, opts)
+        }
+    })
+    .await;
+    match r {
+        Ok(r) => noted(eliot(r), "cold"),
+        // A panic in the core: Falcon's generic 500.
+        Err(_) => noted(falcon_error(500, "500 Internal Server Error"), "panic"),
+    }
+}
+
+/// `GET`/`HEAD [/try]/{debug_file}/{debug_id}/{file}`.
+async fn download(
+    state: &Arc<State>,
+    req: &Request<Incoming>,
+    try_path: bool,
+    debug_file: String,
+    debug_id: String,
+    file: String,
+) -> Resp {
+    let start = Instant::now();
+    let head = match *req.method() {
+        Method::GET => false,
+        Method::HEAD => true,
+        Method::OPTIONS => {
+            let mut r = empty(200);
+            r.headers_mut()
+                .insert("allow", HeaderValue::from_static("GET, HEAD, OPTIONS"));
+            tecken_cors(&mut r);
+            return r;
+        }
+        _ => {
+            let mut r = respond(405, TEXT, "Method Not Allowed");
+            r.headers_mut()
+                .insert("allow", HeaderValue::from_static("GET, HEAD"));
+            return r;
+        }
+    };
+    let query = req.uri().query();
+    let try_symbols = try_path || query_param(query, "try").is_some();
+    let redirecting = state.redirect_base.is_some();
+    let gzip_ok = req
+        .headers()
+        .get("accept-encoding")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    let dreq = DownloadRequest {
+        debug_file,
+        debug_id,
+        file,
+        try_symbols,
+        code_file: query_param(query, "code_file"),
+        code_id: query_param(query, "code_id"),
+        body: if head || redirecting {
+            BodyMode::None
+        } else if gzip_ok {
+            BodyMode::Stored
+        } else {
+            BodyMode::Decoded
+        },
+    };
+    let debug = req.headers().get("debug").is_some_and(|v| !v.is_empty());
+
+    // A HEAD on local disks is a stat and a 512-byte read: inline. Anything else may read
+    // a large file or go over the network: the blocking pool.
+    let (result, note) = if dreq.body == BodyMode::None && state.store_is_local {
+        (state.store.download(&dreq), "inline")
+    } else {
+        let st = state.clone();
+        let dreq = dreq.clone();
+        match tokio::task::spawn_blocking(move || st.store.download(&dreq)).await {
+            Ok(r) => (r, "blocking"),
+            Err(_) => return noted(respond(500, TEXT, "Internal Server Error"), "panic"),
+        }
+    };
+
+    let mut resp = match result {
+        Err(e) if e.kind() == tecken_core::ErrorKind::InvalidInput => {
+            respond(400, TEXT, e.message().to_owned())
+        }
+        Err(e) => respond(
+            if e.kind() == tecken_core::ErrorKind::Storage {
+                503
+            } else {
+                500
+            },
+            TEXT,
+            format!("Storage error: {}", e.message()),
+        ),
+        Ok(Download::Ignored) => respond(404, TEXT, "Symbol Not Found (and ignored)"),
+        Ok(Download::NotFound) => {
+            if !head && redirecting {
+                // BodyMode::None does not record misses; a GET is one.
+                let _ = state.missing.record(
+                    &dreq.debug_file,
+                    &dreq.debug_id.to_ascii_uppercase(),
+                    dreq.code_file.as_deref().unwrap_or(""),
+                    dreq.code_id.as_deref().unwrap_or(""),
+                );
+            }
+            respond(404, TEXT, "Symbol Not Found")
+        }
+        Ok(Download::Redirect(key)) => {
+            // Tecken redirects to the debug file's URL, keeping the query string.
+            let mut loc = String::new();
+            if try_path {
+                loc.push_str("/try");
+            }
+            loc.push('/');
+            loc.push_str(&key.to_string());
+            if let Some(q) = query {
+                loc.push('?');
+                loc.push_str(q);
+            }
+            let mut r = empty(302);
+            if let Ok(v) = HeaderValue::from_str(&loc) {
+                r.headers_mut().insert(LOCATION, v);
+            }
+            noted(r, "code-id")
+        }
+        Ok(Download::Found(found)) => {
+            if head {
+                let mut r = empty(200);
+                if let Some(ct) = found.meta.content_type.as_deref() {
+                    if let Ok(v) = HeaderValue::from_str(ct) {
+                        r.headers_mut().insert("content-type", v);
+                    }
+                }
+                r
+            } else if let Some(base) = &state.redirect_base {
+                let url = format!("{base}/{}", found.key.storage_key(found.area));
+                let mut r = empty(302);
+                if let Ok(v) = HeaderValue::from_str(&url) {
+                    r.headers_mut().insert(LOCATION, v);
+                }
+                noted(r, "redirect")
+            } else {
+                let ct = if found.key.file().ends_with(".sym") {
+                    "text/plain"
+                } else {
+                    "application/octet-stream"
+                };
+                let mut r = respond(200, ct, found.body.unwrap_or_default());
+                if let Some(enc) = found.content_encoding.as_deref() {
+                    if let Ok(v) = HeaderValue::from_str(enc) {
+                        r.headers_mut().insert(CONTENT_ENCODING, v);
+                    }
+                }
+                noted(r, "stream")
+            }
+        }
+    };
+    tecken_cors(&mut resp);
+    if debug {
+        let t = format!("{:.6}", start.elapsed().as_secs_f64());
+        if let Ok(v) = HeaderValue::from_str(&t) {
+            resp.headers_mut().insert("debug-time", v);
+        }
+    }
+    if resp.extensions().get::<super::log::Note>().is_none() {
+        resp = noted(resp, note);
+    }
+    resp
+}
+
+/// `GET /api/syminfo/{file}/{id}`.
+async fn syminfo(state: &Arc<State>, req: &Request<Incoming>, rest: &str) -> Resp {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return tecken_error(
+            405,
+            &format!(
+                "Method Not Allowed ({}): {}",
+                req.method(),
+                req.uri().path()
+            ),
+        );
+    }
+    let segs: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+    let [file, id] = segs[..] else {
+        return respond(404, TEXT, "Code file / id Not Found");
+    };
+    let (Some(file), Some(id)) = (percent_decode(file), percent_decode(id)) else {
+        return respond(404, TEXT, "Code file / id Not Found");
+    };
+    let host = req
+        .headers()
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost")
+        .to_owned();
+    let st = state.clone();
+    let r = tokio::task::spawn_blocking(move || st.store.syminfo(&file, &id)).await;
+    match r {
+        Ok(Ok(Some(info))) => {
+            let url = match &state.redirect_base {
+                Some(base) => format!("{base}/{}", info.key.storage_key(info.area)),
+                None => {
+                    let try_prefix = if info.area == tecken_core::store::Area::Try {
+                        "/try"
+                    } else {
+                        ""
+                    };
+                    format!("http://{host}{try_prefix}/{}", info.key)
+                }
+            };
+            let body = serde_json::json!({
+                "debug_filename": info.debug_filename,
+                "debug_id": info.debug_id,
+                "code_file": info.code_file,
+                "code_id": info.code_id,
+                "generator": info.generator,
+                "url": url,
+            });
+            let mut r = respond(200, JSON, py_json(&body).into_bytes());
+            tecken_cors(&mut r);
+            r
+        }
+        Ok(Ok(None)) => respond(404, TEXT, "Code file / id Not Found"),
+        Ok(Err(e)) => respond(
+            if e.kind() == tecken_core::ErrorKind::Storage {
+                503
+            } else {
+                500
+            },
+            TEXT,
+            format!("Storage error: {}", e.message()),
+        ),
+        Err(_) => noted(respond(500, TEXT, "Internal Server Error"), "panic"),
+    }
+}
+
+/// `GET /missingsymbols.csv` (`?counts=1` adds `count,last_seen`; `?all=1` includes
+/// non-`.pdb` modules).
+fn missing_csv(state: &Arc<State>, req: &Request<Incoming>) -> Resp {
+    let q = req.uri().query();
+    let flag = |k: &str| query_param(q, k).is_some_and(|v| v != "0" && v != "false");
+    let opts = CsvOptions {
+        pdb_only: !flag("all"),
+        with_counts: flag("counts"),
+        ..CsvOptions::default()
+    };
+    match state.missing.to_csv(&opts) {
+        Ok(csv) => respond(200, "text/csv", csv),
+        Err(e) => respond(500, TEXT, e.to_string()),
+    }
+}
+
+/// `/__heartbeat__`: the store answers and the cache directory is writable.
+async fn heartbeat(state: &Arc<State>) -> Resp {
+    let st = state.clone();
+    let r = tokio::task::spawn_blocking(move || {
+        let mut checks = serde_json::Map::new();
+        let mut ok = true;
+        let store = match st
+            .store
+            .storage()
+            .head("v1/__heartbeat__/0/__heartbeat__.sym")
+        {
+            Ok(_) => "ok".to_owned(),
+            Err(e) => {
+                ok = false;
+                format!("error: {e}")
+            }
+        };
+        checks.insert("store".into(), store.into());
+        if let Some(dir) = &st.symbolicator.config().cache_dir {
+            let probe = dir.join(".heartbeat");
+            let r = std::fs::create_dir_all(dir)
+                .and_then(|_| std::fs::write(&probe, b"ok"))
+                .and_then(|_| std::fs::remove_file(&probe));
+            let v = match r {
+                Ok(()) => "ok".to_owned(),
+                Err(e) => {
+                    ok = false;
+                    format!("error: {e}")
+                }
+            };
+            checks.insert("cache".into(), v.into());
+        }
+        let body = serde_json::json!({
+            "status": if ok { "ok" } else { "error" },
+            "checks": checks,
+            "details": {
+                "open_modules": st.symbolicator.open_modules(),
+                "open_bytes": st.symbolicator.open_bytes(),
+            },
+        });
+        (ok, py_json(&body))
+    })
+    .await;
+    match r {
+        Ok((ok, body)) => respond(if ok { 200 } else { 500 }, JSON, body.into_bytes()),
+        Err(_) => respond(500, TEXT, "Internal Server Error"),
+    }
+}
+
+/// `/__version__` (Dockerflow).
+fn version() -> Resp {
+    let body = serde_json::json!({
+        "name": "tecken",
+        "version": env!("CARGO_PKG_VERSION"),
+        "source": env!("CARGO_PKG_REPOSITORY"),
+        "commit": option_env!("TECKEN_COMMIT").unwrap_or(""),
+    });
+    respond(200, JSON, py_json(&body).into_bytes())
+}
