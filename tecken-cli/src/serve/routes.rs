@@ -274,7 +274,11 @@ async fn download(
         }
         Ok(Download::Found(found)) => {
             if head {
+                // Tecken (Django) answers HEAD with an empty body and `Content-Length: 0`;
+                // clients that do not special-case HEAD (wrk) need the length too.
                 let mut r = empty(200);
+                r.headers_mut()
+                    .insert("content-length", HeaderValue::from_static("0"));
                 if let Some(ct) = found.meta.content_type.as_deref() {
                     if let Ok(v) = HeaderValue::from_str(ct) {
                         r.headers_mut().insert("content-type", v);
