@@ -4,11 +4,13 @@
 //   npm run bench            (cd tecken-node; needs `npm run build` first)
 //   node bench/bench.mjs [SECONDS]
 //
-// Same symbols (examples/symbols), same requests, indexes built in memory and warm on
-// both sides, one call at a time on both sides (Node awaits each Promise before the next),
-// so the difference is the binding's cost per call: copying the body in, the hop to
-// libuv's thread pool and back, the Buffer out. Rounds alternate Rust and Node and the
-// best of each is kept (the machine is shared). A concurrent Node run is shown as well.
+// Like with like: the same symbols (examples/symbols) and request bytes, one warm
+// Symbolicator per side (indexes built in memory before timing), the same number of calls
+// in flight: one at a time (Node awaits each Promise before the next; Rust loops on one
+// thread), then 4 (4 Promises in flight on libuv's pool, UV_THREADPOOL_SIZE=4 by default;
+// 4 Rust threads). The difference is the binding's cost per call: copying the body in, the
+// hop to the pool and back, the Buffer out and its memory, freed later by V8's GC. Rounds
+// alternate Rust and Node and the best of each is kept (the machine is shared).
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -21,7 +23,8 @@ const here = join(dirname(fileURLToPath(import.meta.url)), '..')
 const root = join(here, '..')
 const symbols = join(root, 'examples', 'symbols')
 const seconds = Number(process.argv[2] ?? 2)
-const ROUNDS = 3
+const ROUNDS = 5
+const CONCURRENCY = 4
 
 const crash = JSON.parse(readFileSync(join(root, 'examples', 'crash.v5.json'), 'utf8'))
 /** The crash stack repeated `n` times, offsets spread so lookups differ. */
@@ -50,8 +53,8 @@ execFileSync('cargo', ['build', '--quiet', '--release', '-p', 'tecken-node', '--
 const targetDir = JSON.parse(execFileSync('cargo', ['metadata', '--format-version', '1', '--no-deps'], { cwd: root })).target_directory
 const rustBin = join(targetDir, 'release', 'examples', 'bench_v5')
 
-function rust(req) {
-  const out = JSON.parse(execFileSync(rustBin, [symbols, req.path, String(seconds)]))
+function rust(req, threads) {
+  const out = JSON.parse(execFileSync(rustBin, [symbols, req.path, String(seconds), String(threads)]))
   return (out.calls * req.frames) / out.seconds
 }
 
@@ -72,19 +75,25 @@ async function node(req, symbolicator, concurrency) {
 }
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US').padStart(12)
-console.log(`frames/s through symbolicateV5, ${seconds} s per measurement, best of ${ROUNDS}`)
-console.log(`${'request'.padEnd(16)}${'frames'.padStart(8)}${'Rust'.padStart(13)}${'Node'.padStart(13)}  Node/Rust  overhead${'Node x4 conc.'.padStart(15)}`)
+const pct = (node, rust) => `${((1 - node / rust) * 100).toFixed(1).padStart(6)}%`
+console.log(`frames/s through symbolicateV5, ${seconds} s per measurement, best of ${ROUNDS} (${CONCURRENCY} in flight: best of 2)`)
+console.log(
+  `${'request'.padEnd(16)}${'frames'.padStart(8)}${'Rust'.padStart(13)}${'Node'.padStart(13)}  overhead` +
+    `${`Rust x${CONCURRENCY}`.padStart(13)}${`Node x${CONCURRENCY}`.padStart(13)}  overhead`,
+)
 for (const req of requests) {
   const symbolicator = new Symbolicator(symbols)
-  let bestRust = 0
-  let bestNode = 0
+  const best = { rust: 0, node: 0, rustN: 0, nodeN: 0 }
   for (let r = 0; r < ROUNDS; r++) {
-    bestRust = Math.max(bestRust, rust(req))
-    bestNode = Math.max(bestNode, await node(req, symbolicator, 1))
+    best.rust = Math.max(best.rust, rust(req, 1))
+    best.node = Math.max(best.node, await node(req, symbolicator, 1))
+    if (r < 2) {
+      best.rustN = Math.max(best.rustN, rust(req, CONCURRENCY))
+      best.nodeN = Math.max(best.nodeN, await node(req, symbolicator, CONCURRENCY))
+    }
   }
-  const conc = await node(req, symbolicator, 4)
-  const ratio = bestNode / bestRust
   console.log(
-    `${req.name.padEnd(16)}${String(req.frames).padStart(8)} ${fmt(bestRust)} ${fmt(bestNode)}  ${ratio.toFixed(3).padStart(9)}  ${((1 - ratio) * 100).toFixed(1).padStart(6)}% ${fmt(conc)}`,
+    `${req.name.padEnd(16)}${String(req.frames).padStart(8)} ${fmt(best.rust)} ${fmt(best.node)}  ${pct(best.node, best.rust)}` +
+      ` ${fmt(best.rustN)} ${fmt(best.nodeN)}  ${pct(best.nodeN, best.rustN)}`,
   )
 }

@@ -1,9 +1,14 @@
-//! The Rust side of `bench/bench.mjs`: symbolicates one v5 request in a loop, on one
-//! thread, through `tecken_core::v5::symbolicate_v5` (what `symbolicateV5` calls), and
-//! prints `{"calls": N, "seconds": S, "bytes": B}` as one JSON line.
+//! The Rust side of `bench/bench.mjs`: symbolicates one v5 request in a loop through
+//! `tecken_core::v5::symbolicate_v5` (what `symbolicateV5` calls: parse, then write), on
+//! THREADS threads sharing one warm `Symbolicator` (default 1, as Node with one call in
+//! flight), and prints `{"calls": N, "seconds": S, "bytes": B}` as one JSON line.
 //!
-//!   cargo run --release -p tecken-node --example bench_v5 -- SYMBOLS_DIR REQUEST.json SECONDS
+//!   cargo run --release -p tecken-node --example bench_v5 -- SYMBOLS_DIR REQUEST.json SECONDS [THREADS]
+//!
+//! The allocator is the system one: the baseline is what a Rust program gets by default,
+//! not the addon's tuned mimalloc (see src/lib.rs).
 
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,8 +18,10 @@ use tecken_core::{Symbolicator, SymbolicatorConfig};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let [_, dir, request, seconds] = args.as_slice() else {
-        return Err("usage: bench_v5 SYMBOLS_DIR REQUEST.json SECONDS".into());
+    let (dir, request, seconds, threads) = match args.as_slice() {
+        [_, d, r, s] => (d, r, s, 1),
+        [_, d, r, s, t] => (d, r, s, t.parse::<usize>()?.max(1)),
+        _ => return Err("usage: bench_v5 SYMBOLS_DIR REQUEST.json SECONDS [THREADS]".into()),
     };
     let budget = Duration::from_secs_f64(seconds.parse()?);
     let body = std::fs::read(request)?;
@@ -33,14 +40,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .into());
     }
-    let (mut calls, mut bytes) = (0u64, 0usize);
+    let (calls, bytes) = (AtomicU64::new(0), AtomicUsize::new(0));
     let start = Instant::now();
-    while start.elapsed() < budget {
-        let resp = symbolicate_v5(&sym, std::hint::black_box(&body), &opts);
-        bytes += std::hint::black_box(resp.body).len();
-        calls += 1;
-    }
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                while start.elapsed() < budget {
+                    let resp = symbolicate_v5(&sym, std::hint::black_box(&body), &opts);
+                    bytes.fetch_add(std::hint::black_box(resp.body).len(), Ordering::Relaxed);
+                    calls.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
     let secs = start.elapsed().as_secs_f64();
+    let (calls, bytes) = (calls.into_inner(), bytes.into_inner());
     println!("{{\"calls\": {calls}, \"seconds\": {secs}, \"bytes\": {bytes}}}");
     Ok(())
 }
