@@ -6,17 +6,20 @@
 #   v5        POST /symbolicate/v5 replaying the distinct requests of requests.jsonl
 #             (~40 frames over 5 modules, one of them the ~418 MB libxul-scale module),
 #             warm index cache
-# It prints requests/s, p50 and p99 latency and the ratio to the minimal view per phase,
-# for each worker class measured, and writes bench-out/loadtest-django.json:
-#   {"worker_class": .., "phases": [{"name", "rps", "p50_ms", "p99_ms", ...}], ...}
-# ("phases" are those of the primary worker class; the others are under "alternatives").
+# for 2 sync workers and 2 gthread workers (4 threads each). It prints requests/s, p50 and
+# p99 latency and the ratio to the minimal view per phase and worker class, and writes
+# bench-out/loadtest-django.json:
+#   {"worker_class": .., "phases": [{"name", "rps", "p50_ms", "p99_ms", "ratio", ...}], ...}
+# ("phases" are those of the class with the higher v5 requests/s; the other's are under
+# "alternatives").
 #
 #   scripts/loadtest-django.sh [--duration SECS] [--rounds N] [--connections N]
-#                              [--worker-class sync|gthread|both]
 #
-# Each round runs every phase for --duration seconds (default 5), phases interleaved, so
-# load from elsewhere on the machine hits them alike; a phase's numbers are those of its
-# median round (by requests/s) of --rounds (default 3).
+# The machine is shared (2 cores, other builds and benchmarks): both servers run at once
+# (an idle one costs nothing) and each round runs every class and phase for --duration
+# seconds (default 2) in turn, so slow drifts in load hit all of them alike. A phase's
+# req/s and latencies are the median over --rounds (default 8) rounds; its ratio to the
+# minimal view is the median of the ratios within each round.
 #
 # The data set comes from `gen-loadtest` (benches/) into bench-out/loadtest, made once and
 # reused. wrk is installed with apt-get when missing. Everything it starts it stops.
@@ -24,28 +27,22 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="$ROOT/bench-out"
 DATA="$OUT/loadtest"
-DURATION=5
-ROUNDS=3
+DURATION=2
+ROUNDS=8
 CONNECTIONS=8
-CLASSES=both
-PORT="${TECKEN_LOADTEST_PORT:-8766}"
+PORT="${TECKEN_LOADTEST_PORT:-8766}" # and PORT+1
+CLASSES=(sync gthread)
 
-usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --duration) DURATION="$2"; shift 2 ;;
-        --connections) CONNECTIONS="$2"; shift 2 ;;
         --rounds) ROUNDS="$2"; shift 2 ;;
-        --worker-class) CLASSES="$2"; shift 2 ;;
+        --connections) CONNECTIONS="$2"; shift 2 ;;
         -h|--help) usage ;;
         *) echo "loadtest-django: unknown argument $1" >&2; usage ;;
     esac
 done
-case "$CLASSES" in
-    both) CLASSES=(sync gthread) ;;
-    sync|gthread) CLASSES=("$CLASSES") ;;
-    *) echo "loadtest-django: --worker-class is sync, gthread or both" >&2; exit 2 ;;
-esac
 
 if ! command -v wrk >/dev/null; then
     echo "loadtest-django: installing wrk" >&2
@@ -64,55 +61,63 @@ SYM_PATH="${SYM_PATH#./}"
 
 VENV="${TECKEN_VENV:-$ROOT/.venv}"
 LOG="$OUT/loadtest-django.server.log"
-SERVER_PID=""
-stop_server() {
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID"
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    SERVER_PID=""
-}
-trap stop_server EXIT
+LUA="$ROOT/scripts/loadtest-django.lua"
+RESULTS="$(mktemp)"
+declare -A PIDS=() URLS=()
 
-start_server() { # worker class
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -f "$RESULTS"
+}
+trap cleanup EXIT
+
+EXTRA_GUNICORN=()
+# gunicorn 24+ opens a control socket in ~/.gunicorn by default; test servers need none.
+if [[ -x "$VENV/bin/gunicorn" ]] && "$VENV/bin/gunicorn" --help 2>/dev/null | grep -q -- --no-control-socket; then
+    EXTRA_GUNICORN=(--no-control-socket)
+fi
+
+start_server() { # worker class, port
     # The store is the generated one; downloads answer 302 to a (never contacted) storage
     # URL, as Tecken's do.
     TECKEN_STORE="$DATA/symbols" TECKEN_CACHE_DIR="$DATA/cache" \
         TECKEN_DOWNLOAD_URL="https://symbols.invalid/" \
-        TECKEN_BIND="127.0.0.1:$PORT" TECKEN_WORKERS=2 TECKEN_WORKER_CLASS="$1" \
+        TECKEN_BIND="127.0.0.1:$2" TECKEN_WORKERS=2 TECKEN_WORKER_CLASS="$1" TECKEN_THREADS=4 \
         TECKEN_VENV="$VENV" \
         "$ROOT/examples/django/run.sh" --timeout 300 "${EXTRA_GUNICORN[@]}" >>"$LOG" 2>&1 &
-    SERVER_PID=$!
+    PIDS[$1]=$!
+    URLS[$1]="http://127.0.0.1:$2"
     for _ in $(seq 1 600); do # the first run may build the binding: up to 10 minutes
-        if curl -fsS -o /dev/null "http://127.0.0.1:$PORT/__lbheartbeat__" 2>/dev/null; then
+        if curl -fsS -o /dev/null "${URLS[$1]}/__lbheartbeat__" 2>/dev/null; then
             return 0
         fi
-        kill -0 "$SERVER_PID" 2>/dev/null || { echo "loadtest-django: the server exited; see $LOG" >&2; exit 1; }
+        kill -0 "${PIDS[$1]}" 2>/dev/null || { echo "loadtest-django: the $1 server exited; see $LOG" >&2; exit 1; }
         sleep 1
     done
-    echo "loadtest-django: the server did not answer; see $LOG" >&2
+    echo "loadtest-django: the $1 server did not answer; see $LOG" >&2
     exit 1
 }
 
-EXTRA_GUNICORN=()
-# gunicorn 24+ opens a control socket in ~/.gunicorn by default; a test server needs none.
-if [[ -x "$VENV/bin/gunicorn" ]] && "$VENV/bin/gunicorn" --help 2>/dev/null | grep -q -- --no-control-socket; then
-    EXTRA_GUNICORN=(--no-control-socket)
-fi
-URL="http://127.0.0.1:$PORT"
-LUA="$ROOT/scripts/loadtest-django.lua"
-RESULTS="$(mktemp)"
-trap 'stop_server; rm -f "$RESULTS"' EXIT
-
-run_wrk() { # seconds phase-args...
-    local secs="$1"; shift
+run_wrk() { # url seconds phase
+    local url="$1" secs="$2" args
+    case "$3" in
+        minimal) args=(GET /__lbheartbeat__) ;;
+        download) args=(GET "/$SYM_PATH") ;;
+        v5) args=(POST /symbolicate/v5 "$DATA/requests.jsonl") ;;
+    esac
     # One wrk thread: on 2 cores every core wrk uses is taken from the server.
-    wrk -t1 -c"$CONNECTIONS" -d"${secs}s" --timeout 30s -s "$LUA" "$URL" -- "$@" | sed -n 's/^RESULT //p'
+    wrk -t1 -c"$CONNECTIONS" -d"${secs}s" --timeout 30s -s "$LUA" "$url" -- "${args[@]}" | sed -n 's/^RESULT //p'
 }
 
-check_v5() { # one request: every module found, frames symbolicated
+check_v5() { # url: one request, every module found, frames symbolicated
     local body
-    body="$(curl -fsS -X POST -H 'Content-Type: application/json' --data-binary @"$DATA/request.json" "$URL/symbolicate/v5")"
+    body="$(curl -fsS -X POST -H 'Content-Type: application/json' --data-binary @"$DATA/request.json" "$1/symbolicate/v5")"
     "$VENV/bin/python" - "$body" <<'PY'
 import json, sys
 r = json.loads(sys.argv[1])["results"][0]
@@ -125,69 +130,71 @@ PY
 }
 
 : >"$LOG"
+port="$PORT"
 for class in "${CLASSES[@]}"; do
-    echo "loadtest-django: gunicorn, 2 $class workers, wrk 1 thread x $CONNECTIONS connections, $ROUNDS rounds of ${DURATION}s per phase" >&2
-    start_server "$class"
-    check_v5
+    start_server "$class" "$port"
+    port=$((port + 1))
+    check_v5 "${URLS[$class]}"
     # Warm-up: every module open in both workers (the index cache on disk is shared; the
-    # first run builds the libxul index once), and Python's imports done.
-    run_wrk 8 POST /symbolicate/v5 "$DATA/requests.jsonl" >/dev/null
-    run_wrk 2 GET /__lbheartbeat__ >/dev/null
-    run_wrk 2 GET "/$SYM_PATH" >/dev/null
-    for round in $(seq 1 "$ROUNDS"); do
+    # first run builds the libxul index once), and every code path run once.
+    run_wrk "${URLS[$class]}" 8 v5 >/dev/null
+    run_wrk "${URLS[$class]}" 2 minimal >/dev/null
+    run_wrk "${URLS[$class]}" 2 download >/dev/null
+done
+echo "loadtest-django: 2 workers per class, wrk 1 thread x $CONNECTIONS connections, $ROUNDS rounds of ${DURATION}s per class and phase" >&2
+for round in $(seq 1 "$ROUNDS"); do
+    for class in "${CLASSES[@]}"; do
         for phase in minimal download v5; do
-            case "$phase" in
-                minimal) line="$(run_wrk "$DURATION" GET /__lbheartbeat__)" ;;
-                download) line="$(run_wrk "$DURATION" GET "/$SYM_PATH")" ;;
-                v5) line="$(run_wrk "$DURATION" POST /symbolicate/v5 "$DATA/requests.jsonl")" ;;
-            esac
-            [[ -n "$line" ]] || { echo "loadtest-django: wrk gave no result for $phase" >&2; exit 1; }
-            echo "$class $phase $line" >>"$RESULTS"
-            echo "loadtest-django: $class round $round $phase: $(sed -n 's/.*"rps": \([0-9.]*\).*/\1/p' <<<"$line") req/s" >&2
+            line="$(run_wrk "${URLS[$class]}" "$DURATION" "$phase")"
+            [[ -n "$line" ]] || { echo "loadtest-django: wrk gave no result for $class $phase" >&2; exit 1; }
+            echo "$class $phase $round $line" >>"$RESULTS"
         done
     done
-    stop_server
+    echo "loadtest-django: round $round: $(awk '$3 == '"$round"' {match($0, /"rps": [0-9.]+/); printf "%s %s %.0f  ", $1, $2, substr($0, RSTART + 7, RLENGTH - 7)}' "$RESULTS")" >&2
 done
 
 "$VENV/bin/python" - "$RESULTS" "$OUT/loadtest-django.json" "$SYM_PATH" "$CONNECTIONS" "$DURATION" "$ROUNDS" <<'PY'
-import json, sys
+import json, statistics, sys
 
 results, out, sym_path, connections, duration, rounds = sys.argv[1:7]
 what = {
     "minimal": "GET /__lbheartbeat__ (minimal JSON view)",
-    "download": f"GET /{sym_path} (302 to storage)",
+    "download": "GET of a stored .sym (302 to storage)",
     "v5": "POST /symbolicate/v5 (~40 frames, 5 modules incl. libxul)",
 }
-runs: dict[str, dict[str, list[dict]]] = {}
+runs: dict[str, dict[str, dict[int, dict]]] = {}
 for line in open(results):
-    cls, name, raw = line.split(" ", 2)
-    runs.setdefault(cls, {}).setdefault(name, []).append(json.loads(raw))
+    cls, name, rnd, raw = line.split(" ", 3)
+    runs.setdefault(cls, {}).setdefault(name, {})[int(rnd)] = json.loads(raw)
 by_class: dict[str, list[dict]] = {}
-for cls, phases in runs.items():
-    for name, rs in phases.items():
-        r = sorted(rs, key=lambda r: r["rps"])[len(rs) // 2]  # the median round
-        by_class.setdefault(cls, []).append({
-            "name": name, "what": what[name], "rps": round(r["rps"], 1), "p50_ms": round(r["p50_ms"], 2),
-            "p99_ms": round(r["p99_ms"], 2), "requests": r["requests"],
-            "errors": sum(sum(x["errors"].values()) for x in rs),
-            "rounds_rps": [round(x["rps"], 1) for x in rs],
-        })
 failed = False
-for cls, phases in by_class.items():
-    base = phases[0]["rps"]
-    print(f"\ngunicorn 2 {cls} workers, {connections} connections, median of {rounds} rounds of {duration} s")
-    print(f"| phase | req/s | p50 ms | p99 ms | vs minimal |")
-    print(f"|---|---:|---:|---:|---:|")
-    for p in phases:
-        p["ratio"] = round(p["rps"] / base, 3) if base else None
-        print(f"| {p['what']} | {p['rps']:,.0f} | {p['p50_ms']:.2f} | {p['p99_ms']:.2f} | {100 * p['ratio']:.0f}% |")
-        if p["errors"]:
+for cls, phases in runs.items():
+    base = phases["minimal"]
+    for name, rs in phases.items():
+        errors = sum(sum(r["errors"].values()) for r in rs.values())
+        if errors:
             failed = True
-            print(f"loadtest-django: {cls} {p['name']}: {p['errors']} errors (non-2xx/3xx or socket)", file=sys.stderr)
-# The primary class: the one whose v5 phase served the most requests.
+            print(f"loadtest-django: {cls} {name}: {errors} errors (non-2xx/3xx or socket)", file=sys.stderr)
+        by_class.setdefault(cls, []).append({
+            "name": name, "what": what[name] if name != "download" else f"GET /{sym_path} (302 to storage)",
+            "rps": round(statistics.median(r["rps"] for r in rs.values()), 1),
+            "p50_ms": round(statistics.median(r["p50_ms"] for r in rs.values()), 2),
+            "p99_ms": round(statistics.median(r["p99_ms"] for r in rs.values()), 2),
+            "ratio": round(statistics.median(rs[k]["rps"] / base[k]["rps"] for k in rs), 3),
+            "requests": sum(r["requests"] for r in rs.values()),
+            "errors": errors,
+            "rounds_rps": [round(rs[k]["rps"], 1) for k in sorted(rs)],
+        })
+for cls, phases in by_class.items():
+    print(f"\ngunicorn, 2 {cls} workers{' x 4 threads' if cls == 'gthread' else ''}, wrk {connections} connections; "
+          f"median of {rounds} interleaved rounds of {duration} s")
+    print("| phase | req/s | p50 ms | p99 ms | vs minimal |")
+    print("|---|---:|---:|---:|---:|")
+    for p in phases:
+        print(f"| {p['what'].replace(sym_path, '{module}.sym')} | {p['rps']:,.0f} | {p['p50_ms']:.2f} | {p['p99_ms']:.2f} | {100 * p['ratio']:.0f}% |")
 primary = max(by_class, key=lambda c: next(p["rps"] for p in by_class[c] if p["name"] == "v5"))
 v5 = next(p for p in by_class[primary] if p["name"] == "v5")
-print(f"\nbest: {primary}; v5 at {100 * v5['ratio']:.0f}% of the minimal view (target >= 90%)")
+print(f"\nhigher v5 req/s: {primary}; its v5 at {100 * v5['ratio']:.0f}% of its minimal view (target >= 90%)")
 json.dump({
     "server": "examples/django under gunicorn, 2 workers",
     "worker_class": primary,
