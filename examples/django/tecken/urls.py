@@ -7,9 +7,10 @@ from . import views
 # A key component: anything but a slash (the core checks the characters).
 PART = r"[^/]+"
 
+# Routes are tried in order: the busiest first.
 urlpatterns = [
-    path("__lbheartbeat__", views.lbheartbeat),
     path("symbolicate/v5", views.symbolicate_v5),
+    path("__lbheartbeat__", views.lbheartbeat),
     path("symbolicate/v4", views.symbolicate_v4),
     path("upload/", views.upload),
     path("api/syminfo/<str:file>/<str:id>", views.syminfo),

@@ -59,7 +59,9 @@ def _symbolicate(request: HttpRequest, version: int) -> HttpResponse:
     sym = service.symbolicator()
     if version == 5:
         # Eliot turns debug output on for any non-empty Debug header, "false" included.
-        debug = bool(request.headers.get("Debug"))
+        # (META, not request.headers: building the headers mapping costs ~9 us a request,
+        # a fifth of the core's work on a 40-frame request.)
+        debug = bool(request.META.get("HTTP_DEBUG"))
         status, out = sym.symbolicate_v5_with_status(body, debug=debug)
     else:
         status, out = sym.symbolicate_v4_with_status(body)
@@ -159,7 +161,7 @@ def download(
     public URL; without it the app serves it (gzip-encoded as stored when the client
     accepts gzip). A code file and code id answer 302 to the module's own URL."""
     start = time.monotonic()
-    debug = bool(request.headers.get("Debug"))
+    debug = bool(request.META.get("HTTP_DEBUG"))  # see _symbolicate
     if request.method not in ("GET", "HEAD"):
         response = HttpResponse(status=405)
         response["Allow"] = "GET, HEAD"
@@ -169,7 +171,7 @@ def download(
     if head or redirect:
         body = "none"
     else:
-        body = "stored" if "gzip" in request.headers.get("Accept-Encoding", "") else "decoded"
+        body = "stored" if "gzip" in request.META.get("HTTP_ACCEPT_ENCODING", "") else "decoded"
     try_symbols = try_path or "try" in request.GET
     args = (debug_file, debug_id, file)
     options = {
