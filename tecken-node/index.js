@@ -1,3 +1,5 @@
+// tecken-core: mimalloc purge delay
+if (process.env.MIMALLOC_PURGE_DELAY === undefined) process.env.MIMALLOC_PURGE_DELAY = '10000'
 /* tslint:disable */
 /* eslint-disable */
 /* prettier-ignore */
