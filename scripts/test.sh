@@ -15,6 +15,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# System tools the tests use: curl (a client that is not ours, for `tecken serve`).
+need_apt=()
+command -v curl >/dev/null || need_apt+=(curl)
+if ((${#need_apt[@]})); then
+  step "installing ${need_apt[*]} (apt)"
+  if [[ $(id -u) -eq 0 ]]; then SUDO=(); else SUDO=(sudo); fi
+  "${SUDO[@]}" apt-get install -y "${need_apt[@]}" >/dev/null 2>&1 ||
+    { "${SUDO[@]}" apt-get update >/dev/null && "${SUDO[@]}" apt-get install -y "${need_apt[@]}" >/dev/null; }
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
