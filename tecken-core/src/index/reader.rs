@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::format::*;
 use crate::error::{Error, ErrorKind, Result};
 use crate::lookup::{Frame, InlineFrame, LookupOptions, SourceFile, SymbolKind};
-use crate::mmap::{Bytes, IndexBytes};
+use crate::mmap::{prefetch, Bytes, IndexBytes};
 use crate::sym::{ParseReport, SymHeader};
 
 /// The metadata stored in an index's META section.
@@ -324,6 +324,7 @@ impl Index {
         let lo = block.checked_sub(1)? * TOP_STRIDE;
         let len = TOP_STRIDE.min(self.n.saturating_sub(lo));
         let base = self.starts.start + lo * 8;
+        prefetch(b, base, len * 8);
         let j = upper_bound(len, |i| rd_u64(b, base + i * 8) <= addr);
         (lo + j).checked_sub(1)
     }
@@ -450,6 +451,22 @@ impl Index {
         if (addr >= s.end && s.end != UNBOUNDED) || addr < s.address {
             return false;
         }
+        // Everything below depends only on `s`: start loading the FUNC's line offsets,
+        // its first inline level and its name now, so the misses overlap instead of
+        // queueing behind the line search.
+        if s.flags & FLAG_PUBLIC == 0 {
+            let b = self.bytes();
+            let (ls, lc) = (s.line_start as usize, s.line_count as usize);
+            prefetch(b, self.line_offsets.start + ls * 4, lc * 4);
+            prefetch(b, self.lines.start + ls * LINE_SIZE, lc * LINE_SIZE);
+            let levels = s.level_count as usize * LEVEL_SIZE;
+            prefetch(
+                b,
+                self.levels.start + s.level_start as usize * LEVEL_SIZE,
+                levels,
+            );
+        }
+        self.data.prefetch_str(s.name.0);
         frame.function = self.str_at(s.name.0, s.name.1);
         frame.function_address = s.address;
         frame.function_offset = addr - s.address;
