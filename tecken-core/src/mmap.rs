@@ -189,7 +189,6 @@ impl IndexBytes {
     /// The string at `off..off + len` of the string table; `""` when it is out of bounds or
     /// not UTF-8.
     #[inline]
-
     pub(crate) fn str_at(&self, off: u32, len: u32) -> &str {
         let (off, len) = (off as usize, len as usize);
         let start = self.strings.start.saturating_add(off);
