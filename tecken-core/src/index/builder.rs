@@ -1,10 +1,11 @@
 //! Builds an index from the bytes of a `.sym` file.
 //!
-//! The input is split at `FUNC` lines into one chunk per thread (a FUNC's line and INLINE
-//! records always follow it, so no record crosses a chunk). Each chunk is parsed into
-//! compact per-function tables that are already in their final form (sorted, clamped to the
-//! FUNC, gap-marked); the merge then resolves FUNC/PUBLIC intervals and streams the
-//! sections out. Peak heap is about 12 bytes per line record plus the names: well under
+//! The input is split at `FUNC` lines into chunks (a FUNC's line and INLINE records always
+//! follow it, so no record crosses a chunk), several per thread, which the threads take in
+//! turn. Each chunk is parsed into compact per-function tables that are already in their
+//! final form (sorted, clamped to the FUNC, gap-marked); the merge then resolves FUNC/PUBLIC
+//! intervals and lays the file out, and the threads write the sections in parts (see
+//! `body`): in place in the in-memory index, or with positional writes into the file. Peak heap is about 12 bytes per line record plus the names: well under
 //! the input size, which is read in place (mmap it for large files).
 
 use std::collections::HashMap;
@@ -12,6 +13,12 @@ use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 
 use serde::Serialize;
+
+mod body;
+
+#[cfg(unix)]
+use body::FilePart;
+use body::{Body, MemPart, PartStart, StrRef, StreamPart, N_SECTIONS};
 
 use super::format::*;
 use super::reader::{header_checksum, IndexMeta};
@@ -24,6 +31,8 @@ use crate::sym::{
 
 /// Inputs smaller than this are parsed on one thread: spawning costs more than it saves.
 const PARALLEL_THRESHOLD: usize = 4 << 20;
+/// Chunks per parser thread (see `parse_chunks`).
+const CHUNKS_PER_THREAD: usize = 8;
 /// Deeper INLINE records than this are treated as malformed (real files reach ~50).
 const MAX_INLINE_DEPTH: u32 = 1024;
 /// Direct-indexed id remapping up to this id; sparser ids use a hash map.
@@ -661,18 +670,7 @@ fn split_chunks(input: &[u8], n: usize) -> Vec<(usize, usize)> {
 }
 
 fn parse_chunks(input: &[u8], opts: &ParseOptions) -> Result<Vec<Chunk>> {
-    let threads = if opts.threads == 0 {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    } else {
-        opts.threads
-    };
-    let threads = if input.len() < PARALLEL_THRESHOLD {
-        1
-    } else {
-        threads.max(1)
-    };
+    let threads = thread_count(input.len(), opts);
     // `input` is the parser's origin for `offset_of`, and `base` is added to those offsets:
     // so it must be the input from the chunk's start, not the whole input (which counted
     // the chunk's start twice and sent every name of a later chunk out of bounds).
@@ -687,32 +685,50 @@ fn parse_chunks(input: &[u8], opts: &ParseOptions) -> Result<Vec<Chunk>> {
         tmp_lines: Vec::new(),
         tmp_inlines: Vec::new(),
     };
-    let ranges = split_chunks(input, threads);
-    if ranges.len() == 1 {
+    if threads == 1 {
         return Ok(vec![make(0).parse(input)]);
     }
-    std::thread::scope(|s| {
-        let handles: Vec<_> = ranges
-            .iter()
-            .map(|&(a, b)| {
-                let p = make(a);
-                s.spawn(move || p.parse(&input[a..b]))
+    // More chunks than threads, taken in turn: chunks parse at different speeds (STACK
+    // records are skipped much faster than line records), and with one chunk per thread
+    // the thread with the fast chunk sat idle for the last 15-20% of the parse.
+    let ranges = split_chunks(input, threads * CHUNKS_PER_THREAD);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut parsed: Vec<(usize, Chunk)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads.min(ranges.len()))
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&(a, b)) = ranges.get(i) else {
+                            return mine;
+                        };
+                        mine.push((i, make(a).parse(&input[a..b])));
+                    }
+                })
             })
             .collect();
         // A panic in a parser thread is a bug; fail the build with an error rather than
         // unwinding through the caller or silently dropping that chunk's records.
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().map_err(|_| {
-                    Error::new(
-                        ErrorKind::Internal,
-                        "internal error: a parser thread panicked",
-                    )
-                })
-            })
-            .collect()
-    })
+        let mut all = Vec::with_capacity(ranges.len());
+        for h in handles {
+            all.extend(h.join().map_err(|_| {
+                Error::new(
+                    ErrorKind::Internal,
+                    "internal error: a parser thread panicked",
+                )
+            })?);
+        }
+        Ok::<_, Error>(all)
+    })?;
+    parsed.sort_unstable_by_key(|c| c.0);
+    if parsed.len() != ranges.len() {
+        return Err(Error::new(
+            ErrorKind::Internal,
+            "internal error: a chunk was not parsed",
+        ));
+    }
+    Ok(parsed.into_iter().map(|c| c.1).collect())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -916,78 +932,89 @@ impl Strings {
     }
 }
 
-/// Buffers the body of an index on its way to the output and computes its CRC-32 one whole
-/// buffer at a time: crc32fast's SIMD path needs long inputs, and the entries written here
-/// are 4-40 bytes each (per-entry `update` calls ran its slow byte-wise path).
-struct BodyWriter<W> {
-    inner: W,
-    buf: Vec<u8>,
-    crc: crc32fast::Hasher,
-    /// Bytes of the file so far, including those still in `buf`.
-    written: u64,
+/// Everything a build resolved before writing: the parsed chunks, the string table and the
+/// file layout.
+struct Prepared {
+    chunks: Vec<Chunk>,
+    intervals: Vec<Interval>,
+    name_refs: Vec<(u32, u32)>,
+    file_map: Remap,
+    origin_map: Remap,
+    file_refs: Vec<(StrRef, StrRef)>,
+    origin_refs: Vec<(u32, u32)>,
+    strings: Vec<u8>,
+    meta_json: Vec<u8>,
+    offsets: [u64; N_SECTIONS],
+    lens: [u64; N_SECTIONS],
+    parts: Vec<PartStart>,
+    body_start: u64,
+    report: BuildReport,
 }
 
-impl<W: Write> BodyWriter<W> {
-    const CAPACITY: usize = 1 << 20;
-
-    fn new(inner: W, written: u64) -> Self {
-        BodyWriter {
-            inner,
-            buf: Vec::with_capacity(Self::CAPACITY),
-            crc: crc32fast::Hasher::new(),
-            written,
+impl Prepared {
+    fn body(&self) -> Body<'_> {
+        Body {
+            chunks: &self.chunks,
+            intervals: &self.intervals,
+            name_refs: &self.name_refs,
+            file_map: &self.file_map,
+            origin_map: &self.origin_map,
+            file_refs: &self.file_refs,
+            origin_refs: &self.origin_refs,
+            strings: &self.strings,
+            meta_json: &self.meta_json,
+            offsets: self.offsets,
+            lens: self.lens,
+            parts: self.parts.clone(),
         }
     }
 
-    #[inline(always)]
-    fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        if self.buf.len() + bytes.len() > Self::CAPACITY {
-            self.drain()?;
-            if bytes.len() > Self::CAPACITY {
-                self.crc.update(bytes);
-                self.inner.write_all(bytes)?;
-                self.written += bytes.len() as u64;
-                return Ok(());
-            }
+    fn file_size(&self) -> u64 {
+        self.report.index_bytes
+    }
+
+    /// The header and section table (padded to the body), with the body's CRC.
+    fn head(&self, crc: u32) -> Vec<u8> {
+        let mut table = Vec::with_capacity(SECTION_ENTRY_SIZE * section::ALL.len());
+        for (i, &(id, esize)) in section::ALL.iter().enumerate() {
+            table.extend_from_slice(&id.to_le_bytes());
+            table.extend_from_slice(&(esize as u32).to_le_bytes());
+            table.extend_from_slice(&self.offsets[i].to_le_bytes());
+            table.extend_from_slice(&self.lens[i].to_le_bytes());
         }
-        self.buf.extend_from_slice(bytes);
-        self.written += bytes.len() as u64;
-        Ok(())
+        let mut h = [0u8; HEADER_SIZE];
+        h[0..8].copy_from_slice(&MAGIC);
+        h[8..12].copy_from_slice(&VERSION.to_le_bytes());
+        h[12..16].copy_from_slice(&(HEADER_SIZE as u32).to_le_bytes());
+        h[16..24].copy_from_slice(&self.file_size().to_le_bytes());
+        h[24..28].copy_from_slice(&(section::ALL.len() as u32).to_le_bytes());
+        h[28..32].copy_from_slice(&crc.to_le_bytes());
+        h[32..40].copy_from_slice(&(self.intervals.len() as u64).to_le_bytes());
+        let header_crc = header_checksum(&h, &table);
+        h[HEADER_CRC_AT..HEADER_CRC_AT + 4].copy_from_slice(&header_crc.to_le_bytes());
+        let mut head = h.to_vec();
+        head.extend_from_slice(&table);
+        head.resize(self.body_start as usize, 0);
+        head
     }
+}
 
-    #[cold]
-    fn drain(&mut self) -> std::io::Result<()> {
-        self.crc.update(&self.buf);
-        self.inner.write_all(&self.buf)?;
-        self.buf.clear();
-        Ok(())
+/// How many threads parse and write an input of `len` bytes.
+fn thread_count(len: usize, opts: &ParseOptions) -> usize {
+    if len < PARALLEL_THRESHOLD {
+        return 1;
+    }
+    if opts.threads == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    } else {
+        opts.threads.max(1)
     }
 }
 
-fn pad<W: Write>(w: &mut BodyWriter<W>) -> std::io::Result<()> {
-    let n = (align8(w.written) - w.written) as usize;
-    w.put(&[0u8; 8][..n])
-}
-
-/// Builds an index from `sym` (the bytes of a `.sym` file) and writes it to `out`.
-///
-/// `out` must be empty and positioned at its start; it needs `Seek` because the header,
-/// which holds the checksum, is written last.
-pub fn build_to_writer<W: Write + Seek>(
-    sym: &[u8],
-    out: W,
-    opts: &BuildOptions,
-) -> Result<BuildReport> {
-    build_into(sym, out, opts, |_, _| ())
-}
-
-/// [`build_to_writer`], calling `reserve` with the index size before anything is written.
-fn build_into<W: Write + Seek>(
-    sym: &[u8],
-    mut out: W,
-    opts: &BuildOptions,
-    reserve: impl FnOnce(&mut W, u64),
-) -> Result<BuildReport> {
+/// Parses `sym` and lays the index out, for a body written in up to `parts` parts.
+fn prepare(sym: &[u8], opts: &BuildOptions, parts: usize) -> Result<Prepared> {
     let popts = &opts.parse;
     let chunks = parse_chunks(sym, popts)?;
 
@@ -1080,30 +1107,18 @@ fn build_into<W: Write + Seek>(
         origin_refs.push(strings.push(&sym[off..off + len as usize])?);
     }
 
-    // Section sizes.
-    let (mut n_lines, mut n_levels, mut n_inlines) = (0u64, 0u64, 0u64);
-    for iv in &intervals {
-        if let Sym::Func { chunk, idx } = iv.sym {
-            let c = &chunks[chunk as usize];
-            let f = &c.funcs[idx as usize];
-            n_lines += u64::from(f.line_count);
-            n_levels += u64::from(f.level_count);
-            for l in
-                &c.levels[f.level_start as usize..f.level_start as usize + f.level_count as usize]
-            {
-                n_inlines += u64::from(l.1);
-            }
-        }
-    }
-    if n_lines > u64::from(u32::MAX)
-        || n_inlines > u64::from(u32::MAX)
-        || n_levels > u64::from(u32::MAX)
-    {
+    let Some(parts) = body::plan(&chunks, &intervals, parts) else {
         return Err(Error::new(
             ErrorKind::LimitExceeded,
             "too many line or inline records for one index",
         ));
-    }
+    };
+    let total = parts[parts.len() - 1];
+    let (n_lines, n_levels, n_inlines) = (
+        u64::from(total.line),
+        u64::from(total.level),
+        u64::from(total.inline),
+    );
 
     let meta = IndexMeta {
         header: header.clone(),
@@ -1114,7 +1129,7 @@ fn build_into<W: Write + Seek>(
         serde_json::to_vec(&meta).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
     let n = intervals.len() as u64;
     let n_top = n.div_ceil(TOP_STRIDE as u64);
-    let lens: [u64; 11] = [
+    let lens: [u64; N_SECTIONS] = [
         meta_json.len() as u64,
         n_top * 8,
         n * 8,
@@ -1128,201 +1143,107 @@ fn build_into<W: Write + Seek>(
         strings.buf.len() as u64,
     ];
     let body_start = align8((HEADER_SIZE + SECTION_ENTRY_SIZE * section::ALL.len()) as u64);
-    let mut offsets = [0u64; 11];
+    let mut offsets = [0u64; N_SECTIONS];
     let mut pos = body_start;
     for (i, len) in lens.iter().enumerate() {
         offsets[i] = pos;
         pos = align8(pos + len);
     }
-    let file_size = pos;
-    reserve(&mut out, file_size);
-
-    let io =
-        |e: std::io::Error| Error::new(ErrorKind::Io, format!("writing index: {e}")).with_source(e);
-    // Placeholder header; rewritten with the checksum at the end.
-    out.write_all(&[0u8; HEADER_SIZE]).map_err(io)?;
-    let mut table = Vec::with_capacity(SECTION_ENTRY_SIZE * section::ALL.len());
-    for (i, &(id, esize)) in section::ALL.iter().enumerate() {
-        table.extend_from_slice(&id.to_le_bytes());
-        table.extend_from_slice(&(esize as u32).to_le_bytes());
-        table.extend_from_slice(&offsets[i].to_le_bytes());
-        table.extend_from_slice(&lens[i].to_le_bytes());
-    }
-    table.resize((body_start as usize) - HEADER_SIZE, 0);
-    out.write_all(&table).map_err(io)?;
-
-    let mut w = BodyWriter::new(out, body_start);
-    (|| -> std::io::Result<()> {
-        w.put(&meta_json)?;
-        pad(&mut w)?;
-        for iv in intervals.iter().step_by(TOP_STRIDE) {
-            w.put(&iv.start.to_le_bytes())?;
-        }
-        pad(&mut w)?;
-        for iv in &intervals {
-            w.put(&iv.start.to_le_bytes())?;
-        }
-        pad(&mut w)?;
-        let (mut line_pos, mut level_pos) = (0u32, 0u32);
-        for (iv, &(noff, nlen)) in intervals.iter().zip(&name_refs) {
-            let mut e = [0u8; SYM_SIZE];
-            e[0..8].copy_from_slice(&iv.end.to_le_bytes());
-            e[16..20].copy_from_slice(&noff.to_le_bytes());
-            e[20..24].copy_from_slice(&nlen.to_le_bytes());
-            match iv.sym {
-                Sym::Func { chunk, idx } => {
-                    let f = &chunks[chunk as usize].funcs[idx as usize];
-                    e[8..16].copy_from_slice(&f.addr.to_le_bytes());
-                    e[24..28].copy_from_slice(&line_pos.to_le_bytes());
-                    e[28..32].copy_from_slice(&f.line_count.to_le_bytes());
-                    e[32..36].copy_from_slice(&level_pos.to_le_bytes());
-                    e[36..38].copy_from_slice(&f.level_count.to_le_bytes());
-                    let flags = if f.multiple { FLAG_MULTIPLE } else { 0 };
-                    e[38..40].copy_from_slice(&flags.to_le_bytes());
-                    line_pos += f.line_count;
-                    level_pos += u32::from(f.level_count);
-                }
-                Sym::Public { chunk, idx } => {
-                    let p = &chunks[chunk as usize].publics[idx as usize];
-                    e[8..16].copy_from_slice(&p.addr.to_le_bytes());
-                    let flags = FLAG_PUBLIC | if p.multiple { FLAG_MULTIPLE } else { 0 };
-                    e[38..40].copy_from_slice(&flags.to_le_bytes());
-                }
-            }
-            w.put(&e)?;
-        }
-        pad(&mut w)?;
-        let func_lines = |iv: &Interval| match iv.sym {
-            Sym::Func { chunk, idx } => {
-                let c = &chunks[chunk as usize];
-                let f = &c.funcs[idx as usize];
-                &c.lines[f.line_start as usize..(f.line_start + f.line_count) as usize]
-            }
-            Sym::Public { .. } => &[],
-        };
-        for iv in &intervals {
-            for l in func_lines(iv) {
-                w.put(&l.rel.to_le_bytes())?;
-            }
-        }
-        pad(&mut w)?;
-        for iv in &intervals {
-            for l in func_lines(iv) {
-                let file = if l.file == GAP {
-                    GAP
-                } else {
-                    file_map.get(l.file, NO_FILE)
-                };
-                let mut e = [0u8; LINE_SIZE];
-                e[0..4].copy_from_slice(&l.line.to_le_bytes());
-                e[4..8].copy_from_slice(&file.to_le_bytes());
-                w.put(&e)?;
-            }
-        }
-        pad(&mut w)?;
-        let mut inline_pos = 0u32;
-        for iv in &intervals {
-            if let Sym::Func { chunk, idx } = iv.sym {
-                let c = &chunks[chunk as usize];
-                let f = &c.funcs[idx as usize];
-                for &(_, count) in &c.levels
-                    [f.level_start as usize..f.level_start as usize + f.level_count as usize]
-                {
-                    w.put(&inline_pos.to_le_bytes())?;
-                    w.put(&count.to_le_bytes())?;
-                    inline_pos += count;
-                }
-            }
-        }
-        pad(&mut w)?;
-        for iv in &intervals {
-            if let Sym::Func { chunk, idx } = iv.sym {
-                let c = &chunks[chunk as usize];
-                let f = &c.funcs[idx as usize];
-                for &(start, count) in &c.levels
-                    [f.level_start as usize..f.level_start as usize + f.level_count as usize]
-                {
-                    for r in &c.inlines[start as usize..(start + count) as usize] {
-                        let mut e = [0u8; INLINE_SIZE];
-                        e[0..4].copy_from_slice(&r.start.to_le_bytes());
-                        e[4..8].copy_from_slice(&r.end.to_le_bytes());
-                        e[8..12]
-                            .copy_from_slice(&origin_map.get(r.origin, NO_ORIGIN).to_le_bytes());
-                        e[12..16]
-                            .copy_from_slice(&file_map.get(r.call_file, NO_FILE).to_le_bytes());
-                        e[16..20].copy_from_slice(&r.call_line.to_le_bytes());
-                        w.put(&e)?;
-                    }
-                }
-            }
-        }
-        pad(&mut w)?;
-        for &((ro, rl), (co, cl)) in &file_refs {
-            for v in [ro, rl, co, cl] {
-                w.put(&v.to_le_bytes())?;
-            }
-        }
-        pad(&mut w)?;
-        for &(o, l) in &origin_refs {
-            w.put(&o.to_le_bytes())?;
-            w.put(&l.to_le_bytes())?;
-        }
-        pad(&mut w)?;
-        w.put(&strings.buf)?;
-        pad(&mut w)?;
-        w.drain()
-    })()
-    .map_err(io)?;
-    if w.written != file_size {
-        return Err(Error::new(
-            ErrorKind::Internal,
-            "index size mismatch while writing",
-        ));
-    }
-    let crc = w.crc.finalize();
-    let mut out = w.inner;
-
-    let mut h = [0u8; HEADER_SIZE];
-    h[0..8].copy_from_slice(&MAGIC);
-    h[8..12].copy_from_slice(&VERSION.to_le_bytes());
-    h[12..16].copy_from_slice(&(HEADER_SIZE as u32).to_le_bytes());
-    h[16..24].copy_from_slice(&file_size.to_le_bytes());
-    h[24..28].copy_from_slice(&(section::ALL.len() as u32).to_le_bytes());
-    h[28..32].copy_from_slice(&crc.to_le_bytes());
-    h[32..40].copy_from_slice(&n.to_le_bytes());
-    let header_crc = header_checksum(&h, &table[..SECTION_ENTRY_SIZE * section::ALL.len()]);
-    h[HEADER_CRC_AT..HEADER_CRC_AT + 4].copy_from_slice(&header_crc.to_le_bytes());
-    out.seek(SeekFrom::Start(0)).map_err(io)?;
-    out.write_all(&h).map_err(io)?;
-    out.flush().map_err(io)?;
-
-    Ok(BuildReport {
-        header,
-        parse: report,
-        input_bytes: sym.len() as u64,
-        index_bytes: file_size,
-        intervals: n,
+    Ok(Prepared {
+        chunks,
+        intervals,
+        name_refs,
+        file_map,
+        origin_map,
+        file_refs,
+        origin_refs,
+        strings: strings.buf,
+        meta_json,
+        offsets,
+        lens,
+        parts,
+        body_start,
+        report: BuildReport {
+            header,
+            parse: report,
+            input_bytes: sym.len() as u64,
+            index_bytes: pos,
+            intervals: n,
+        },
     })
 }
 
-/// Builds an index in memory.
+fn io_error(e: std::io::Error) -> Error {
+    Error::new(ErrorKind::Io, format!("writing index: {e}")).with_source(e)
+}
+
+/// Builds an index from `sym` (the bytes of a `.sym` file) and writes it to `out`, on one
+/// thread ([`build`] and [`build_to_file`] write on several).
+///
+/// `out` must be empty and positioned at its start; it needs `Seek` because the header,
+/// which holds the checksum, is written last.
+pub fn build_to_writer<W: Write + Seek>(
+    sym: &[u8],
+    mut out: W,
+    opts: &BuildOptions,
+) -> Result<BuildReport> {
+    let p = prepare(sym, opts, 1)?;
+    let body = p.body();
+    // Placeholder header; rewritten with the checksum at the end.
+    out.write_all(&vec![0u8; p.body_start as usize])
+        .map_err(io_error)?;
+    let mut stream = StreamPart::new(out, p.body_start);
+    let crcs = body.write_part(0, &mut stream).map_err(io_error)?;
+    stream.pad_to(p.file_size()).map_err(io_error)?;
+    let crc = body.combine(&[crcs]);
+    let mut out = stream.inner;
+    out.seek(SeekFrom::Start(0)).map_err(io_error)?;
+    out.write_all(&p.head(crc)).map_err(io_error)?;
+    out.flush().map_err(io_error)?;
+    Ok(p.report)
+}
+
+/// Builds an index in memory (parsing and writing on all cores for large inputs).
 pub fn build(sym: &[u8], opts: &BuildOptions) -> Result<(super::Index, BuildReport)> {
-    let mut cur = std::io::Cursor::new(Vec::new());
-    // Allocate the index once, at its final size: growing it by doubling copied it several
-    // times and briefly held 1.5x its size.
-    let report = build_into(sym, &mut cur, opts, |cur, size| {
-        cur.get_mut()
-            .reserve_exact(usize::try_from(size).unwrap_or(0))
-    })?;
-    let index = super::Index::from_bytes(cur.into_inner())?;
-    Ok((index, report))
+    let p = prepare(sym, opts, thread_count(sym.len(), &opts.parse))?;
+    let size = usize::try_from(p.file_size())
+        .map_err(|_| Error::new(ErrorKind::LimitExceeded, "index too large for memory"))?;
+    // Allocated once, at its final size, zeroed (fresh pages: no memset), then filled in
+    // place by the parts.
+    let mut buf = vec![0u8; size];
+    let body = p.body();
+    let crc = {
+        let outs = MemPart::split(&body, &mut buf).map_err(io_error)?;
+        body.write_parallel(outs)?
+    };
+    let head = p.head(crc);
+    buf[..head.len()].copy_from_slice(&head);
+    let index = super::Index::from_bytes(buf)?;
+    Ok((index, p.report))
 }
 
 /// Builds an index into the file `path`, atomically: it is written to a temporary file in
 /// the same directory, synced, then renamed over `path`, so a reader never sees a partial
-/// index and a crash leaves no half-written file under the final name.
+/// index and a crash leaves no half-written file under the final name. Large inputs are
+/// parsed and written on all cores.
 pub fn build_to_file(sym: &[u8], path: &Path, opts: &BuildOptions) -> Result<BuildReport> {
-    crate::fsutil::write_atomic(path, |file| build_to_writer(sym, file, opts))
+    #[cfg(unix)]
+    {
+        crate::fsutil::write_atomic(path, |file| {
+            use std::os::unix::fs::FileExt;
+            let p = prepare(sym, opts, thread_count(sym.len(), &opts.parse))?;
+            file.set_len(p.file_size()).map_err(io_error)?;
+            let body = p.body();
+            let outs = (0..body.n_parts()).map(|_| FilePart::new(file)).collect();
+            let crc = body.write_parallel(outs)?;
+            file.write_all_at(&p.head(crc), 0).map_err(io_error)?;
+            Ok(p.report)
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        crate::fsutil::write_atomic(path, |file| build_to_writer(sym, file, opts))
+    }
 }
 
 #[cfg(test)]

@@ -260,6 +260,12 @@ impl Index {
         self.n
     }
 
+    /// The bytes of the index file (of an in-memory index: what [`super::build_to_file`]
+    /// would have written), e.g. to store it.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes()
+    }
+
     /// Whether the index is memory-mapped (as opposed to held in memory).
     pub fn is_mapped(&self) -> bool {
         matches!(self.data.bytes(), Bytes::Mapped(_))

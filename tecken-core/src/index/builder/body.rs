@@ -1,0 +1,650 @@
+//! Writes the body of an index (every section after the section table) in parts, one per
+//! thread.
+//!
+//! Each per-interval section (TOP, STARTS, SYMS, LINE_OFFSETS, LINES, LEVELS, INLINES) is cut
+//! at the same interval boundaries, the string table into equal byte ranges, and part `k`
+//! writes its share of every section: a set of disjoint byte ranges ("regions") of the file,
+//! whose offsets are known before anything is written. Each region gets its own CRC-32; the
+//! body's CRC is their combination in file order, with the zero padding between sections.
+//!
+//! A part writes through a [`PartOut`]: a slice of the in-memory index ([`MemPart`]),
+//! positional writes to a file ([`FilePart`]), or, single-threaded, a plain stream
+//! ([`StreamPart`]).
+
+use std::io::{self, Write};
+
+use super::super::format::*;
+use super::{Chunk, Interval, Remap, Sym};
+
+/// The sections in file order (indexes into [`section::ALL`]).
+const META: usize = 0;
+const TOP: usize = 1;
+const STARTS: usize = 2;
+const SYMS: usize = 3;
+const LINE_OFFSETS: usize = 4;
+const LINES: usize = 5;
+const LEVELS: usize = 6;
+const INLINES: usize = 7;
+const FILES: usize = 8;
+const ORIGINS: usize = 9;
+const STRINGS: usize = 10;
+/// Number of sections.
+pub(super) const N_SECTIONS: usize = 11;
+
+/// A string in the string table: (offset, length).
+pub(super) type StrRef = (u32, u32);
+
+/// Where a part starts: its first interval and the running entry counts there.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub(super) struct PartStart {
+    pub iv: usize,
+    pub line: u32,
+    pub level: u32,
+    pub inline: u32,
+}
+
+/// Everything needed to write any part of the body.
+pub(super) struct Body<'a> {
+    pub chunks: &'a [Chunk],
+    pub intervals: &'a [Interval],
+    pub name_refs: &'a [StrRef],
+    pub file_map: &'a Remap,
+    pub origin_map: &'a Remap,
+    /// Raw and cleaned path of each file.
+    pub file_refs: &'a [(StrRef, StrRef)],
+    pub origin_refs: &'a [StrRef],
+    pub strings: &'a [u8],
+    pub meta_json: &'a [u8],
+    /// File offset of each section.
+    pub offsets: [u64; N_SECTIONS],
+    /// Length of each section, without its padding.
+    pub lens: [u64; N_SECTIONS],
+    /// Part boundaries: `parts.len() - 1` parts, the last entry is the end.
+    pub parts: Vec<PartStart>,
+}
+
+/// Entry counts of a FUNC interval: (lines, levels, inline ranges).
+fn counts(chunks: &[Chunk], iv: &Interval) -> (u32, u32, u32) {
+    match iv.sym {
+        Sym::Func { chunk, idx } => {
+            let c = &chunks[chunk as usize];
+            let f = &c.funcs[idx as usize];
+            let levels =
+                &c.levels[f.level_start as usize..f.level_start as usize + f.level_count as usize];
+            let inlines = levels.iter().map(|l| l.1).sum::<u32>();
+            (f.line_count, u32::from(f.level_count), inlines)
+        }
+        Sym::Public { .. } => (0, 0, 0),
+    }
+}
+
+/// Cuts the intervals into `parts` parts of about equal output bytes, at multiples of
+/// [`TOP_STRIDE`] (so each part's TOP entries are its own). Returns the `parts + 1`
+/// boundaries (fewer parts when there are few intervals) and the totals, or `None` when a
+/// count overflows the format's `u32` positions.
+pub(super) fn plan(
+    chunks: &[Chunk],
+    intervals: &[Interval],
+    parts: usize,
+) -> Option<Vec<PartStart>> {
+    let weight = |(l, v, i): (u32, u32, u32)| {
+        (8 + SYM_SIZE) as u64
+            + u64::from(l) * (4 + LINE_SIZE) as u64
+            + u64::from(v) * LEVEL_SIZE as u64
+            + u64::from(i) * INLINE_SIZE as u64
+    };
+    let total: u64 = intervals.iter().map(|iv| weight(counts(chunks, iv))).sum();
+    let parts = parts.max(1) as u64;
+    let mut out = vec![PartStart::default()];
+    let (mut cur, mut done) = (PartStart::default(), 0u64);
+    for (i, iv) in intervals.iter().enumerate() {
+        if i > 0
+            && i % TOP_STRIDE == 0
+            && (out.len() as u64) < parts
+            && done >= total / parts * out.len() as u64
+        {
+            out.push(cur);
+        }
+        let c = counts(chunks, iv);
+        done += weight(c);
+        cur.iv = i + 1;
+        cur.line = cur.line.checked_add(c.0)?;
+        cur.level = cur.level.checked_add(c.1)?;
+        cur.inline = cur.inline.checked_add(c.2)?;
+    }
+    out.push(cur);
+    Some(out)
+}
+
+/// What a part writes into.
+pub(super) trait PartOut {
+    /// Starts the region `off..off + len` (regions of one part come in file order).
+    fn begin(&mut self, off: u64, len: u64) -> io::Result<()>;
+    /// Appends to the current region.
+    fn put(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// Ends the region, which must be exactly full, and returns its CRC.
+    fn end(&mut self) -> io::Result<crc32fast::Hasher>;
+}
+
+fn size_mismatch() -> io::Error {
+    io::Error::other("internal error: index region size mismatch")
+}
+
+impl Body<'_> {
+    /// Number of parts.
+    pub fn n_parts(&self) -> usize {
+        self.parts.len() - 1
+    }
+
+    /// The region (file offset, length) of section `s` that part `k` writes.
+    pub fn region(&self, s: usize, k: usize) -> (u64, u64) {
+        let (a, b) = (self.parts[k], self.parts[k + 1]);
+        let whole = if k == 0 {
+            (0, self.lens[s])
+        } else {
+            (self.lens[s], 0)
+        };
+        let span = |x: u32, y: u32, size: usize| {
+            (u64::from(x) * size as u64, u64::from(y - x) * size as u64)
+        };
+        let (rel, len) = match s {
+            TOP => {
+                let (x, y) = (a.iv / TOP_STRIDE, b.iv.div_ceil(TOP_STRIDE));
+                (x as u64 * 8, (y - x) as u64 * 8)
+            }
+            STARTS => (a.iv as u64 * 8, (b.iv - a.iv) as u64 * 8),
+            SYMS => ((a.iv * SYM_SIZE) as u64, ((b.iv - a.iv) * SYM_SIZE) as u64),
+            LINE_OFFSETS => span(a.line, b.line, 4),
+            LINES => span(a.line, b.line, LINE_SIZE),
+            LEVELS => span(a.level, b.level, LEVEL_SIZE),
+            INLINES => span(a.inline, b.inline, INLINE_SIZE),
+            STRINGS => {
+                let (n, len) = (self.n_parts() as u64, self.lens[s]);
+                let (x, y) = (len * k as u64 / n, len * (k as u64 + 1) / n);
+                (x, y - x)
+            }
+            _ => whole,
+        };
+        (self.offsets[s] + rel, len)
+    }
+
+    /// Lines of a FUNC interval (none for a PUBLIC).
+    fn func_lines(&self, iv: &Interval) -> &[super::LineOut] {
+        match iv.sym {
+            Sym::Func { chunk, idx } => {
+                let c = &self.chunks[chunk as usize];
+                let f = &c.funcs[idx as usize];
+                &c.lines[f.line_start as usize..(f.line_start + f.line_count) as usize]
+            }
+            Sym::Public { .. } => &[],
+        }
+    }
+
+    /// Inline levels of a FUNC interval: `(start, count)` into its chunk's inline ranges.
+    fn func_levels(&self, iv: &Interval) -> (&Chunk, &[(u32, u32)]) {
+        match iv.sym {
+            Sym::Func { chunk, idx } => {
+                let c = &self.chunks[chunk as usize];
+                let f = &c.funcs[idx as usize];
+                let l = &c.levels
+                    [f.level_start as usize..f.level_start as usize + f.level_count as usize];
+                (c, l)
+            }
+            Sym::Public { chunk, .. } => (&self.chunks[chunk as usize], &[]),
+        }
+    }
+
+    /// Writes part `k` of every section and returns each region's CRC.
+    pub fn write_part(
+        &self,
+        k: usize,
+        out: &mut impl PartOut,
+    ) -> io::Result<[crc32fast::Hasher; N_SECTIONS]> {
+        let mut crcs: [crc32fast::Hasher; N_SECTIONS] = Default::default();
+        let (a, b) = (self.parts[k], self.parts[k + 1]);
+        let ivs = &self.intervals[a.iv..b.iv];
+        for (s, crc) in crcs.iter_mut().enumerate() {
+            let (off, len) = self.region(s, k);
+            out.begin(off, len)?;
+            match s {
+                META if k == 0 => out.put(self.meta_json)?,
+                TOP => {
+                    for iv in ivs.iter().step_by(TOP_STRIDE) {
+                        out.put(&iv.start.to_le_bytes())?;
+                    }
+                }
+                STARTS => {
+                    for iv in ivs {
+                        out.put(&iv.start.to_le_bytes())?;
+                    }
+                }
+                SYMS => self.write_syms(a, ivs, &self.name_refs[a.iv..b.iv], out)?,
+                LINE_OFFSETS => {
+                    for iv in ivs {
+                        for l in self.func_lines(iv) {
+                            out.put(&l.rel.to_le_bytes())?;
+                        }
+                    }
+                }
+                LINES => {
+                    for iv in ivs {
+                        for l in self.func_lines(iv) {
+                            let file = if l.file == GAP {
+                                GAP
+                            } else {
+                                self.file_map.get(l.file, NO_FILE)
+                            };
+                            let mut e = [0u8; LINE_SIZE];
+                            e[0..4].copy_from_slice(&l.line.to_le_bytes());
+                            e[4..8].copy_from_slice(&file.to_le_bytes());
+                            out.put(&e)?;
+                        }
+                    }
+                }
+                LEVELS => {
+                    let mut inline_pos = a.inline;
+                    for iv in ivs {
+                        for &(_, count) in self.func_levels(iv).1 {
+                            let mut e = [0u8; LEVEL_SIZE];
+                            e[0..4].copy_from_slice(&inline_pos.to_le_bytes());
+                            e[4..8].copy_from_slice(&count.to_le_bytes());
+                            out.put(&e)?;
+                            inline_pos += count;
+                        }
+                    }
+                }
+                INLINES => {
+                    for iv in ivs {
+                        let (c, levels) = self.func_levels(iv);
+                        for &(start, count) in levels {
+                            for r in &c.inlines[start as usize..(start + count) as usize] {
+                                let mut e = [0u8; INLINE_SIZE];
+                                e[0..4].copy_from_slice(&r.start.to_le_bytes());
+                                e[4..8].copy_from_slice(&r.end.to_le_bytes());
+                                let origin = self.origin_map.get(r.origin, NO_ORIGIN);
+                                e[8..12].copy_from_slice(&origin.to_le_bytes());
+                                let file = self.file_map.get(r.call_file, NO_FILE);
+                                e[12..16].copy_from_slice(&file.to_le_bytes());
+                                e[16..20].copy_from_slice(&r.call_line.to_le_bytes());
+                                out.put(&e)?;
+                            }
+                        }
+                    }
+                }
+                FILES if k == 0 => {
+                    for &((ro, rl), (co, cl)) in self.file_refs {
+                        let mut e = [0u8; FILE_SIZE];
+                        for (i, v) in [ro, rl, co, cl].into_iter().enumerate() {
+                            e[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
+                        }
+                        out.put(&e)?;
+                    }
+                }
+                ORIGINS if k == 0 => {
+                    for &(o, l) in self.origin_refs {
+                        let mut e = [0u8; ORIGIN_SIZE];
+                        e[0..4].copy_from_slice(&o.to_le_bytes());
+                        e[4..8].copy_from_slice(&l.to_le_bytes());
+                        out.put(&e)?;
+                    }
+                }
+                STRINGS => {
+                    let rel = (off - self.offsets[STRINGS]) as usize;
+                    out.put(&self.strings[rel..rel + len as usize])?;
+                }
+                _ => {}
+            }
+            *crc = out.end()?;
+        }
+        Ok(crcs)
+    }
+
+    fn write_syms(
+        &self,
+        a: PartStart,
+        ivs: &[Interval],
+        names: &[(u32, u32)],
+        out: &mut impl PartOut,
+    ) -> io::Result<()> {
+        let (mut line_pos, mut level_pos) = (a.line, a.level);
+        for (iv, &(noff, nlen)) in ivs.iter().zip(names) {
+            let mut e = [0u8; SYM_SIZE];
+            e[0..8].copy_from_slice(&iv.end.to_le_bytes());
+            e[16..20].copy_from_slice(&noff.to_le_bytes());
+            e[20..24].copy_from_slice(&nlen.to_le_bytes());
+            match iv.sym {
+                Sym::Func { chunk, idx } => {
+                    let f = &self.chunks[chunk as usize].funcs[idx as usize];
+                    e[8..16].copy_from_slice(&f.addr.to_le_bytes());
+                    e[24..28].copy_from_slice(&line_pos.to_le_bytes());
+                    e[28..32].copy_from_slice(&f.line_count.to_le_bytes());
+                    e[32..36].copy_from_slice(&level_pos.to_le_bytes());
+                    e[36..38].copy_from_slice(&f.level_count.to_le_bytes());
+                    let flags = if f.multiple { FLAG_MULTIPLE } else { 0 };
+                    e[38..40].copy_from_slice(&flags.to_le_bytes());
+                    line_pos += f.line_count;
+                    level_pos += u32::from(f.level_count);
+                }
+                Sym::Public { chunk, idx } => {
+                    let p = &self.chunks[chunk as usize].publics[idx as usize];
+                    e[8..16].copy_from_slice(&p.addr.to_le_bytes());
+                    let flags = FLAG_PUBLIC | if p.multiple { FLAG_MULTIPLE } else { 0 };
+                    e[38..40].copy_from_slice(&flags.to_le_bytes());
+                }
+            }
+            out.put(&e)?;
+        }
+        Ok(())
+    }
+
+    /// The body's CRC from every part's region CRCs (`crcs[k][s]`), with the padding.
+    pub fn combine(&self, crcs: &[[crc32fast::Hasher; N_SECTIONS]]) -> u32 {
+        let mut all = crc32fast::Hasher::new();
+        for s in 0..N_SECTIONS {
+            for part in crcs {
+                all.combine(&part[s]);
+            }
+            let end = self.offsets[s] + self.lens[s];
+            all.update(&[0u8; 8][..(align8(end) - end) as usize]);
+        }
+        all.finalize()
+    }
+
+    /// Writes every part, part `k` into `outs[k]`, on one thread each (part 0 on this one),
+    /// and returns the body's CRC.
+    pub fn write_parallel<P: PartOut + Send>(&self, mut outs: Vec<P>) -> crate::error::Result<u32> {
+        use crate::error::{Error, ErrorKind};
+        let io =
+            |e: io::Error| Error::new(ErrorKind::Io, format!("writing index: {e}")).with_source(e);
+        if outs.len() != self.n_parts() {
+            return Err(Error::new(
+                ErrorKind::Internal,
+                "internal error: index part count",
+            ));
+        }
+        let crcs = std::thread::scope(|s| {
+            let mut rest = outs.iter_mut().enumerate();
+            let first = rest.next();
+            let handles: Vec<_> = rest
+                .map(|(k, out)| s.spawn(move || self.write_part(k, out)))
+                .collect();
+            let mut crcs = Vec::with_capacity(self.n_parts());
+            if let Some((k, out)) = first {
+                crcs.push(self.write_part(k, out).map_err(io)?);
+            }
+            for h in handles {
+                let r = h.join().map_err(|_| {
+                    Error::new(
+                        ErrorKind::Internal,
+                        "internal error: an index writer thread panicked",
+                    )
+                })?;
+                crcs.push(r.map_err(io)?);
+            }
+            Ok::<_, Error>(crcs)
+        })?;
+        Ok(self.combine(&crcs))
+    }
+}
+
+/// Output into slices of the in-memory index, one per region, in the part's file order.
+pub(super) struct MemPart<'m> {
+    regions: std::vec::IntoIter<(u64, &'m mut [u8])>,
+    cur: &'m mut [u8],
+    pos: usize,
+}
+
+impl<'m> MemPart<'m> {
+    /// Cuts `buf` (the whole index) into the regions of every part: `result[k]` holds part
+    /// `k`'s regions in section order.
+    pub fn split(body: &Body<'_>, buf: &'m mut [u8]) -> io::Result<Vec<MemPart<'m>>> {
+        let n = body.n_parts();
+        let mut all: Vec<(u64, u64, usize, usize)> = Vec::with_capacity(n * N_SECTIONS);
+        for k in 0..n {
+            for s in 0..N_SECTIONS {
+                let (off, len) = body.region(s, k);
+                all.push((off, len, s, k));
+            }
+        }
+        // By offset; an empty region sorts before the region that starts where it is.
+        all.sort_unstable_by_key(|&(off, len, s, k)| (off, len != 0, s, k));
+        let mut parts: Vec<Vec<(usize, u64, &'m mut [u8])>> = (0..n).map(|_| Vec::new()).collect();
+        let mut rest = buf;
+        let mut at = 0u64;
+        for (off, len, s, k) in all {
+            let skip = off.checked_sub(at).ok_or_else(size_mismatch)?;
+            let tail = std::mem::take(&mut rest);
+            let tail = tail.get_mut(skip as usize..).ok_or_else(size_mismatch)?;
+            if (len as usize) > tail.len() {
+                return Err(size_mismatch());
+            }
+            let (mine, after) = tail.split_at_mut(len as usize);
+            rest = after;
+            at = off + len;
+            parts[k].push((s, off, mine));
+        }
+        Ok(parts
+            .into_iter()
+            .map(|mut p| {
+                p.sort_unstable_by_key(|r| r.0);
+                MemPart {
+                    regions: p
+                        .into_iter()
+                        .map(|(_, off, b)| (off, b))
+                        .collect::<Vec<_>>()
+                        .into_iter(),
+                    cur: &mut [],
+                    pos: 0,
+                }
+            })
+            .collect())
+    }
+}
+
+impl PartOut for MemPart<'_> {
+    fn begin(&mut self, off: u64, len: u64) -> io::Result<()> {
+        let (o, b) = self.regions.next().ok_or_else(size_mismatch)?;
+        if o != off || b.len() as u64 != len {
+            return Err(size_mismatch());
+        }
+        self.cur = b;
+        self.pos = 0;
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let end = self.pos + bytes.len();
+        match self.cur.get_mut(self.pos..end) {
+            Some(dst) => {
+                dst.copy_from_slice(bytes);
+                self.pos = end;
+                Ok(())
+            }
+            None => Err(size_mismatch()),
+        }
+    }
+
+    fn end(&mut self) -> io::Result<crc32fast::Hasher> {
+        if self.pos != self.cur.len() {
+            return Err(size_mismatch());
+        }
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(self.cur);
+        Ok(crc)
+    }
+}
+
+/// Size of the write buffers of [`FilePart`] and [`StreamPart`].
+const BUF: usize = 1 << 20;
+
+/// Positional writes into a file that is already at its final length (`pwrite`: the parts
+/// share the file descriptor, not a file position).
+#[cfg(unix)]
+pub(super) struct FilePart<'f> {
+    file: &'f std::fs::File,
+    buf: Vec<u8>,
+    /// File offset of `buf[0]`.
+    at: u64,
+    /// End of the current region.
+    end: u64,
+    crc: crc32fast::Hasher,
+}
+
+#[cfg(unix)]
+impl<'f> FilePart<'f> {
+    pub fn new(file: &'f std::fs::File) -> Self {
+        FilePart {
+            file,
+            buf: Vec::new(),
+            at: 0,
+            end: 0,
+            crc: crc32fast::Hasher::new(),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        if self.at + self.buf.len() as u64 > self.end {
+            return Err(size_mismatch());
+        }
+        self.crc.update(&self.buf);
+        self.file.write_all_at(&self.buf, self.at)?;
+        self.at += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+impl PartOut for FilePart<'_> {
+    fn begin(&mut self, off: u64, len: u64) -> io::Result<()> {
+        if self.buf.capacity() == 0 {
+            self.buf.reserve_exact(BUF);
+        }
+        self.at = off;
+        self.end = off + len;
+        self.crc = crc32fast::Hasher::new();
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if self.buf.len() + bytes.len() > BUF {
+            self.flush()?;
+            if bytes.len() > BUF {
+                use std::os::unix::fs::FileExt;
+                if self.at + bytes.len() as u64 > self.end {
+                    return Err(size_mismatch());
+                }
+                self.crc.update(bytes);
+                self.file.write_all_at(bytes, self.at)?;
+                self.at += bytes.len() as u64;
+                return Ok(());
+            }
+        }
+        self.buf.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn end(&mut self) -> io::Result<crc32fast::Hasher> {
+        self.flush()?;
+        if self.at != self.end {
+            return Err(size_mismatch());
+        }
+        Ok(std::mem::take(&mut self.crc))
+    }
+}
+
+/// A single part written to a stream in file order; the padding between regions is written
+/// as zeros.
+pub(super) struct StreamPart<W> {
+    pub inner: W,
+    buf: Vec<u8>,
+    /// Stream offset of `buf[0]`.
+    at: u64,
+    /// Where the current region's bytes start in `buf` (those before are in `crc`).
+    region_from: usize,
+    end: u64,
+    crc: crc32fast::Hasher,
+}
+
+impl<W: Write> StreamPart<W> {
+    /// A stream whose next byte is at file offset `at`.
+    pub fn new(inner: W, at: u64) -> Self {
+        StreamPart {
+            inner,
+            buf: Vec::with_capacity(BUF),
+            at,
+            region_from: 0,
+            end: at,
+            crc: crc32fast::Hasher::new(),
+        }
+    }
+
+    fn pos(&self) -> u64 {
+        self.at + self.buf.len() as u64
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.crc.update(&self.buf[self.region_from..]);
+        self.inner.write_all(&self.buf)?;
+        self.at += self.buf.len() as u64;
+        self.buf.clear();
+        self.region_from = 0;
+        Ok(())
+    }
+
+    /// Writes zeros up to `off` (the final padding).
+    pub fn pad_to(&mut self, off: u64) -> io::Result<()> {
+        let gap = off.checked_sub(self.pos()).ok_or_else(size_mismatch)?;
+        if gap > 8 {
+            return Err(size_mismatch());
+        }
+        self.buf.extend_from_slice(&[0u8; 8][..gap as usize]);
+        self.region_from = self.buf.len();
+        self.inner.write_all(&self.buf)?;
+        self.at += self.buf.len() as u64;
+        self.buf.clear();
+        self.region_from = 0;
+        Ok(())
+    }
+}
+
+impl<W: Write> PartOut for StreamPart<W> {
+    fn begin(&mut self, off: u64, len: u64) -> io::Result<()> {
+        let gap = off.checked_sub(self.pos()).ok_or_else(size_mismatch)?;
+        if gap > 8 {
+            return Err(size_mismatch());
+        }
+        self.buf.extend_from_slice(&[0u8; 8][..gap as usize]);
+        self.region_from = self.buf.len();
+        self.end = off + len;
+        self.crc = crc32fast::Hasher::new();
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if self.buf.len() + bytes.len() > BUF {
+            self.flush()?;
+            if bytes.len() > BUF {
+                self.crc.update(bytes);
+                self.inner.write_all(bytes)?;
+                self.at += bytes.len() as u64;
+                return Ok(());
+            }
+        }
+        self.buf.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn end(&mut self) -> io::Result<crc32fast::Hasher> {
+        if self.pos() != self.end {
+            return Err(size_mismatch());
+        }
+        self.crc.update(&self.buf[self.region_from..]);
+        self.region_from = self.buf.len();
+        Ok(std::mem::take(&mut self.crc))
+    }
+}
