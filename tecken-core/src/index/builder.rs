@@ -70,6 +70,8 @@ struct FuncRec {
     multiple: bool,
     name_off: usize,
     name_len: u32,
+    /// The name is valid UTF-8 (checked by the parser thread).
+    name_utf8: bool,
     line_start: u32,
     line_count: u32,
     level_start: u32,
@@ -82,6 +84,8 @@ struct PubRec {
     multiple: bool,
     name_off: usize,
     name_len: u32,
+    /// The name is valid UTF-8 (checked by the parser thread).
+    name_utf8: bool,
 }
 
 /// A line entry in final form, except that `file` is still the raw FILE id.
@@ -122,6 +126,8 @@ struct CurFunc {
     multiple: bool,
     name_off: usize,
     name_len: u32,
+    /// The name is valid UTF-8 (checked by the parser thread).
+    name_utf8: bool,
 }
 
 #[derive(Default)]
@@ -189,6 +195,7 @@ impl<'a> ChunkParser<'a> {
             multiple: f.multiple,
             name_off: f.name_off,
             name_len: f.name_len,
+            name_utf8: f.name_utf8,
             line_start,
             line_count,
             level_start,
@@ -304,6 +311,7 @@ impl<'a> ChunkParser<'a> {
                             multiple: f.multiple,
                             name_off: self.base + self.offset_of(f.name),
                             name_len: f.name.len() as u32,
+                            name_utf8: std::str::from_utf8(f.name).is_ok(),
                         });
                     }
                 }
@@ -383,6 +391,7 @@ impl<'a> ChunkParser<'a> {
                     multiple: p.multiple,
                     name_off: self.base + self.offset_of(p.name),
                     name_len: p.name.len() as u32,
+                    name_utf8: std::str::from_utf8(p.name).is_ok(),
                 }),
                 Err(reason) => self.error(line_no, reason),
             }
@@ -924,11 +933,16 @@ impl Strings {
             Ok(s) => std::borrow::Cow::Borrowed(s),
             Err(_) => String::from_utf8_lossy(bytes),
         };
+        self.push_utf8(s.as_bytes())
+    }
+
+    /// [`Strings::push`] for bytes already known to be UTF-8.
+    fn push_utf8(&mut self, bytes: &[u8]) -> Result<(u32, u32)> {
         let off = u32::try_from(self.buf.len()).map_err(|_| {
             Error::new(ErrorKind::LimitExceeded, "index string table exceeds 4 GiB")
         })?;
-        self.buf.extend_from_slice(s.as_bytes());
-        Ok((off, s.len() as u32))
+        self.buf.extend_from_slice(bytes);
+        Ok((off, bytes.len() as u32))
     }
 }
 
@@ -1074,20 +1088,29 @@ fn prepare(sym: &[u8], opts: &BuildOptions, parts: usize) -> Result<Prepared> {
     let origin_map = Remap::new(&origin_ids);
 
     // Strings: symbol names in interval order, then files (raw, cleaned), then origins.
-    let mut strings = Strings { buf: Vec::new() };
+    let name_of = |iv: &Interval| match iv.sym {
+        Sym::Func { chunk, idx } => {
+            let f = &chunks[chunk as usize].funcs[idx as usize];
+            (f.name_off, f.name_len, f.name_utf8)
+        }
+        Sym::Public { chunk, idx } => {
+            let p = &chunks[chunk as usize].publics[idx as usize];
+            (p.name_off, p.name_len, p.name_utf8)
+        }
+    };
+    let name_bytes: usize = intervals.iter().map(|iv| name_of(iv).1 as usize).sum();
+    let mut strings = Strings {
+        buf: Vec::with_capacity(name_bytes),
+    };
     let mut name_refs = Vec::with_capacity(intervals.len());
     for iv in &intervals {
-        let (off, len) = match iv.sym {
-            Sym::Func { chunk, idx } => {
-                let f = &chunks[chunk as usize].funcs[idx as usize];
-                (f.name_off, f.name_len)
-            }
-            Sym::Public { chunk, idx } => {
-                let p = &chunks[chunk as usize].publics[idx as usize];
-                (p.name_off, p.name_len)
-            }
-        };
-        name_refs.push(strings.push(&sym[off..off + len as usize])?);
+        let (off, len, utf8) = name_of(iv);
+        let bytes = &sym[off..off + len as usize];
+        name_refs.push(if utf8 {
+            strings.push_utf8(bytes)?
+        } else {
+            strings.push(bytes)?
+        });
     }
     let mut file_refs = Vec::with_capacity(files.len());
     for &(_, off, len) in &files {
