@@ -979,7 +979,7 @@ impl Prepared {
             meta_json: &self.meta_json,
             offsets: self.offsets,
             lens: self.lens,
-            parts: self.parts.clone(),
+            parts: &self.parts,
         }
     }
 
@@ -1217,7 +1217,7 @@ pub fn build_to_writer<W: Write + Seek>(
         .map_err(io_error)?;
     let mut stream = StreamPart::new(out, p.body_start);
     let crcs = body.write_part(0, &mut stream).map_err(io_error)?;
-    stream.pad_to(p.file_size()).map_err(io_error)?;
+    stream.finish(p.file_size()).map_err(io_error)?;
     let crc = body.combine(&[crcs]);
     let mut out = stream.inner;
     out.seek(SeekFrom::Start(0)).map_err(io_error)?;

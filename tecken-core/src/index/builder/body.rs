@@ -60,7 +60,7 @@ pub(super) struct Body<'a> {
     /// Length of each section, without its padding.
     pub lens: [u64; N_SECTIONS],
     /// Part boundaries: `parts.len() - 1` parts, the last entry is the end.
-    pub parts: Vec<PartStart>,
+    pub parts: &'a [PartStart],
 }
 
 /// Entry counts of a FUNC interval: (lines, levels, inline ranges).
@@ -595,19 +595,11 @@ impl<W: Write> StreamPart<W> {
         Ok(())
     }
 
-    /// Writes zeros up to `off` (the final padding).
-    pub fn pad_to(&mut self, off: u64) -> io::Result<()> {
-        let gap = off.checked_sub(self.pos()).ok_or_else(size_mismatch)?;
-        if gap > 8 {
-            return Err(size_mismatch());
-        }
-        self.buf.extend_from_slice(&[0u8; 8][..gap as usize]);
-        self.region_from = self.buf.len();
-        self.inner.write_all(&self.buf)?;
-        self.at += self.buf.len() as u64;
-        self.buf.clear();
-        self.region_from = 0;
-        Ok(())
+    /// Writes zeros up to `off` (the padding after the last section) and flushes.
+    pub fn finish(&mut self, off: u64) -> io::Result<()> {
+        self.begin(off, 0)?;
+        self.end()?;
+        self.flush()
     }
 }
 
