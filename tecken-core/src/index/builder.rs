@@ -1219,7 +1219,7 @@ pub fn build_to_writer<W: Write + Seek>(
     let crcs = body.write_part(0, &mut stream).map_err(io_error)?;
     stream.finish(p.file_size()).map_err(io_error)?;
     let crc = body.combine(&[crcs]);
-    let mut out = stream.inner;
+    let mut out = stream.sink.inner;
     out.seek(SeekFrom::Start(0)).map_err(io_error)?;
     out.write_all(&p.head(crc)).map_err(io_error)?;
     out.flush().map_err(io_error)?;

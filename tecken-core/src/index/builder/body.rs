@@ -7,9 +7,9 @@
 //! whose offsets are known before anything is written. Each region gets its own CRC-32; the
 //! body's CRC is their combination in file order, with the zero padding between sections.
 //!
-//! A part writes through a [`PartOut`]: a slice of the in-memory index ([`MemPart`]),
-//! positional writes to a file ([`FilePart`]), or, single-threaded, a plain stream
-//! ([`StreamPart`]).
+//! A part writes through a [`PartOut`]: a slice of the in-memory index ([`MemPart`]), or a
+//! [`Buffered`] output: positional writes to a file ([`FilePart`]) or, single-threaded, a
+//! plain stream ([`StreamPart`]).
 
 use std::io::{self, Write};
 
@@ -475,50 +475,119 @@ impl PartOut for MemPart<'_> {
     }
 }
 
-/// Size of the write buffers of [`FilePart`] and [`StreamPart`].
+/// Size of the write buffer of a [`Buffered`] output.
 const BUF: usize = 1 << 20;
 
-/// Positional writes into a file that is already at its final length (`pwrite`: the parts
-/// share the file descriptor, not a file position).
+/// Where a [`Buffered`] output sends its bytes.
+pub(super) trait Sink {
+    /// Writes `bytes` at file offset `at`.
+    fn write_at(&mut self, bytes: &[u8], at: u64) -> io::Result<()>;
+    /// The bytes `from..to` between two regions (padding) are to be zeros.
+    fn skip(&mut self, from: u64, to: u64) -> io::Result<()>;
+}
+
+/// Positional writes (`pwrite`) into a file that is already at its final length, so the
+/// padding is already zeros; the parts share the file, not a file position.
 #[cfg(unix)]
-pub(super) struct FilePart<'f> {
-    file: &'f std::fs::File,
+impl Sink for &std::fs::File {
+    fn write_at(&mut self, bytes: &[u8], at: u64) -> io::Result<()> {
+        std::os::unix::fs::FileExt::write_all_at(*self, bytes, at)
+    }
+
+    fn skip(&mut self, _from: u64, _to: u64) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A plain stream, written in file order by a single part; the padding is written as zeros.
+pub(super) struct Stream<W> {
+    pub inner: W,
+    /// File offset of the stream's next byte.
+    pos: u64,
+}
+
+impl<W: Write> Sink for Stream<W> {
+    fn write_at(&mut self, bytes: &[u8], at: u64) -> io::Result<()> {
+        if at != self.pos {
+            return Err(size_mismatch());
+        }
+        self.inner.write_all(bytes)?;
+        self.pos += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn skip(&mut self, from: u64, to: u64) -> io::Result<()> {
+        let gap = to
+            .checked_sub(from)
+            .filter(|&g| g < 8)
+            .ok_or_else(size_mismatch)?;
+        self.write_at(&[0u8; 8][..gap as usize], from)
+    }
+}
+
+/// A part's output through a 1 MB buffer: CRCs are computed one whole buffer at a time
+/// (crc32fast's SIMD path needs long inputs; the entries are 4-40 bytes each).
+pub(super) struct Buffered<S> {
+    pub sink: S,
     buf: Vec<u8>,
     /// File offset of `buf[0]`.
     at: u64,
-    /// End of the current region.
+    /// End of the current (or last) region.
     end: u64,
     crc: crc32fast::Hasher,
 }
 
+/// A part writing into a file with `pwrite`.
+#[cfg(unix)]
+pub(super) type FilePart<'f> = Buffered<&'f std::fs::File>;
+/// The single part of a streamed build.
+pub(super) type StreamPart<W> = Buffered<Stream<W>>;
+
 #[cfg(unix)]
 impl<'f> FilePart<'f> {
     pub fn new(file: &'f std::fs::File) -> Self {
-        FilePart {
-            file,
+        Buffered::with_sink(file, 0)
+    }
+}
+
+impl<W: Write> StreamPart<W> {
+    /// A stream whose next byte is at file offset `at`.
+    pub fn new(inner: W, at: u64) -> Self {
+        Buffered::with_sink(Stream { inner, pos: at }, at)
+    }
+
+    /// Writes the padding up to `off`, the end of the file.
+    pub fn finish(&mut self, off: u64) -> io::Result<()> {
+        self.sink.skip(self.end, off)
+    }
+}
+
+impl<S: Sink> Buffered<S> {
+    fn with_sink(sink: S, at: u64) -> Self {
+        Buffered {
+            sink,
             buf: Vec::new(),
-            at: 0,
-            end: 0,
+            at,
+            end: at,
             crc: crc32fast::Hasher::new(),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        use std::os::unix::fs::FileExt;
         if self.at + self.buf.len() as u64 > self.end {
             return Err(size_mismatch());
         }
         self.crc.update(&self.buf);
-        self.file.write_all_at(&self.buf, self.at)?;
+        self.sink.write_at(&self.buf, self.at)?;
         self.at += self.buf.len() as u64;
         self.buf.clear();
         Ok(())
     }
 }
 
-#[cfg(unix)]
-impl PartOut for FilePart<'_> {
+impl<S: Sink> PartOut for Buffered<S> {
     fn begin(&mut self, off: u64, len: u64) -> io::Result<()> {
+        self.sink.skip(self.end, off)?;
         if self.buf.capacity() == 0 {
             self.buf.reserve_exact(BUF);
         }
@@ -533,12 +602,11 @@ impl PartOut for FilePart<'_> {
         if self.buf.len() + bytes.len() > BUF {
             self.flush()?;
             if bytes.len() > BUF {
-                use std::os::unix::fs::FileExt;
                 if self.at + bytes.len() as u64 > self.end {
                     return Err(size_mismatch());
                 }
                 self.crc.update(bytes);
-                self.file.write_all_at(bytes, self.at)?;
+                self.sink.write_at(bytes, self.at)?;
                 self.at += bytes.len() as u64;
                 return Ok(());
             }
@@ -552,91 +620,6 @@ impl PartOut for FilePart<'_> {
         if self.at != self.end {
             return Err(size_mismatch());
         }
-        Ok(std::mem::take(&mut self.crc))
-    }
-}
-
-/// A single part written to a stream in file order; the padding between regions is written
-/// as zeros.
-pub(super) struct StreamPart<W> {
-    pub inner: W,
-    buf: Vec<u8>,
-    /// Stream offset of `buf[0]`.
-    at: u64,
-    /// Where the current region's bytes start in `buf` (those before are in `crc`).
-    region_from: usize,
-    end: u64,
-    crc: crc32fast::Hasher,
-}
-
-impl<W: Write> StreamPart<W> {
-    /// A stream whose next byte is at file offset `at`.
-    pub fn new(inner: W, at: u64) -> Self {
-        StreamPart {
-            inner,
-            buf: Vec::with_capacity(BUF),
-            at,
-            region_from: 0,
-            end: at,
-            crc: crc32fast::Hasher::new(),
-        }
-    }
-
-    fn pos(&self) -> u64 {
-        self.at + self.buf.len() as u64
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.crc.update(&self.buf[self.region_from..]);
-        self.inner.write_all(&self.buf)?;
-        self.at += self.buf.len() as u64;
-        self.buf.clear();
-        self.region_from = 0;
-        Ok(())
-    }
-
-    /// Writes zeros up to `off` (the padding after the last section) and flushes.
-    pub fn finish(&mut self, off: u64) -> io::Result<()> {
-        self.begin(off, 0)?;
-        self.end()?;
-        self.flush()
-    }
-}
-
-impl<W: Write> PartOut for StreamPart<W> {
-    fn begin(&mut self, off: u64, len: u64) -> io::Result<()> {
-        let gap = off.checked_sub(self.pos()).ok_or_else(size_mismatch)?;
-        if gap > 8 {
-            return Err(size_mismatch());
-        }
-        self.buf.extend_from_slice(&[0u8; 8][..gap as usize]);
-        self.region_from = self.buf.len();
-        self.end = off + len;
-        self.crc = crc32fast::Hasher::new();
-        Ok(())
-    }
-
-    #[inline(always)]
-    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
-        if self.buf.len() + bytes.len() > BUF {
-            self.flush()?;
-            if bytes.len() > BUF {
-                self.crc.update(bytes);
-                self.inner.write_all(bytes)?;
-                self.at += bytes.len() as u64;
-                return Ok(());
-            }
-        }
-        self.buf.extend_from_slice(bytes);
-        Ok(())
-    }
-
-    fn end(&mut self) -> io::Result<crc32fast::Hasher> {
-        if self.pos() != self.end {
-            return Err(size_mismatch());
-        }
-        self.crc.update(&self.buf[self.region_from..]);
-        self.region_from = self.buf.len();
         Ok(std::mem::take(&mut self.crc))
     }
 }
