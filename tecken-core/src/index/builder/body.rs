@@ -79,9 +79,9 @@ fn counts(chunks: &[Chunk], iv: &Interval) -> (u32, u32, u32) {
 }
 
 /// Cuts the intervals into `parts` parts of about equal output bytes, at multiples of
-/// [`TOP_STRIDE`] (so each part's TOP entries are its own). Returns the `parts + 1`
-/// boundaries (fewer parts when there are few intervals) and the totals, or `None` when a
-/// count overflows the format's `u32` positions.
+/// [`TOP_STRIDE`] (so each part's TOP entries are its own). Returns the boundaries: at most
+/// `parts + 1` (fewer parts when there are few intervals), the last one holding the totals;
+/// or `None` when a count overflows the format's `u32` positions.
 pub(super) fn plan(
     chunks: &[Chunk],
     intervals: &[Interval],
