@@ -10,6 +10,11 @@
 //! prof lookup-breakpad SYM [SECS]
 //! prof cold-ours SYM IDX [REPS]         evict IDX, open + first lookup, REPS times (default 5)
 //! prof cold-symbolic SYM SYMC [REPS]
+//! prof v5 SYMBOLS CACHE REQUESTS.jsonl [SECS]
+//!                                      replay v5 requests (one JSON body per line, as
+//!                                      `gen-loadtest` writes) through one Symbolicator on
+//!                                      one thread, warm: the core's cost of a request
+//!                                      without HTTP
 //! ```
 
 use std::path::Path;
@@ -22,6 +27,8 @@ use tecken_benches::alloc::{self, CountingAlloc};
 use tecken_benches::cold::evict;
 use tecken_benches::peers;
 use tecken_core::index::Index;
+use tecken_core::v5::{symbolicate_v5, V5Options};
+use tecken_core::Symbolicator;
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -64,6 +71,70 @@ fn lookups(secs: f64, addrs: &[u64], mut f: impl FnMut(&[u64]) -> u64) {
     );
 }
 
+/// Replays `requests` (one v5 body per line) round-robin for `secs` after one warm-up pass.
+fn v5_replay(symbols: &str, cache: &str, requests: &str, secs: f64) -> Result<(), String> {
+    let text = std::fs::read_to_string(requests).map_err(|e| format!("{requests}: {e}"))?;
+    let bodies: Vec<&[u8]> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::as_bytes)
+        .collect();
+    if bodies.is_empty() {
+        return Err(format!("{requests}: no requests"));
+    }
+    let frames: usize = bodies
+        .iter()
+        .map(|b| {
+            let v: serde_json::Value = serde_json::from_slice(b).unwrap_or_default();
+            let stacks = |job: &serde_json::Value| -> usize {
+                job["stacks"].as_array().map_or(0, |s| {
+                    s.iter().filter_map(|st| st.as_array()).map(Vec::len).sum()
+                })
+            };
+            match v["jobs"].as_array() {
+                Some(jobs) => jobs.iter().map(stacks).sum(),
+                None => stacks(&v),
+            }
+        })
+        .sum();
+    let sym = Symbolicator::local(symbols, Some(cache.into()));
+    let opts = V5Options::default();
+    let t = Instant::now();
+    for b in &bodies {
+        let r = symbolicate_v5(&sym, b, &opts);
+        if r.status != 200 {
+            return Err(format!(
+                "status {}: {}",
+                r.status,
+                String::from_utf8_lossy(&r.body)
+            ));
+        }
+    }
+    eprintln!(
+        "warm-up: {} requests in {:.2} s ({} modules open)",
+        bodies.len(),
+        t.elapsed().as_secs_f64(),
+        sym.open_modules()
+    );
+    let t = Instant::now();
+    let (mut n, mut out_bytes) = (0usize, 0usize);
+    while t.elapsed() < Duration::from_secs_f64(secs) {
+        for b in &bodies {
+            out_bytes += symbolicate_v5(&sym, b, &opts).body.len();
+        }
+        n += 1;
+    }
+    let total = t.elapsed().as_secs_f64();
+    let reqs = n * bodies.len();
+    eprintln!(
+        "{reqs} requests, {:.1} us each, {:.0} frames/s, {:.0} bytes out each",
+        total * 1e6 / reqs as f64,
+        (n * frames) as f64 / total,
+        out_bytes as f64 / reqs as f64
+    );
+    Ok(())
+}
+
 fn run(args: &[String]) -> Result<(), String> {
     let arg = |i: usize| {
         args.get(i)
@@ -71,6 +142,9 @@ fn run(args: &[String]) -> Result<(), String> {
             .ok_or_else(|| "missing argument".to_string())
     };
     let num = |i: usize, d: f64| args.get(i).and_then(|s| s.parse().ok()).unwrap_or(d);
+    if arg(0)? == "v5" {
+        return v5_replay(arg(1)?, arg(2)?, arg(3)?, num(4, 10.0));
+    }
     let sym = map(arg(1)?)?;
     let addrs = || sample(&scan(&sym), 200_000, 42);
     match arg(0)? {
