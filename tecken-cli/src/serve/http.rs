@@ -180,75 +180,13 @@ pub fn query_param(query: Option<&str>, key: &str) -> Option<String> {
 
 /// Python's `json.dumps(value)` (separators `", "` and `": "`, `ensure_ascii=True`), the
 /// bytes Django's `JsonResponse` sends.
-pub fn py_json(v: &serde_json::Value) -> String {
-    let mut out = String::new();
-    dump(v, &mut out);
-    out
-}
-
-fn dump(v: &serde_json::Value, out: &mut String) {
-    use serde_json::Value as V;
-    match v {
-        V::Null => out.push_str("null"),
-        V::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        V::Number(n) => out.push_str(&n.to_string()),
-        V::String(s) => dump_str(s, out),
-        V::Array(a) => {
-            out.push('[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                dump(x, out);
-            }
-            out.push(']');
-        }
-        V::Object(o) => {
-            out.push('{');
-            for (i, (k, x)) in o.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                dump_str(k, out);
-                out.push_str(": ");
-                dump(x, out);
-            }
-            out.push('}');
-        }
-    }
-}
-
-fn dump_str(s: &str, out: &mut String) {
-    use std::fmt::Write;
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
-            _ => {
-                let mut units = [0u16; 2];
-                for u in c.encode_utf16(&mut units) {
-                    let _ = write!(out, "\\u{u:04x}");
-                }
-            }
-        }
-    }
-    out.push('"');
+pub fn py_json(v: &serde_json::Value) -> Vec<u8> {
+    tecken_core::v5::py_json_dumps(v)
 }
 
 /// A Tecken (Django) JSON error: `{"error": "..."}`.
 pub fn tecken_error(status: u16, msg: &str) -> Resp {
-    respond(
-        status,
-        JSON,
-        py_json(&serde_json::json!({ "error": msg })).into_bytes(),
-    )
+    respond(status, JSON, py_json(&serde_json::json!({ "error": msg })))
 }
 
 /// `t` as RFC 3339 UTC with microseconds (`2024-05-01T12:00:00.123456+00:00`, as Django
@@ -284,7 +222,7 @@ mod tests {
     fn python_json_bytes() {
         let v = serde_json::json!({"error": "caf\u{e9} \"x\"", "n": [1, null]});
         assert_eq!(
-            py_json(&v),
+            String::from_utf8(py_json(&v)).unwrap(),
             r#"{"error": "caf\u00e9 \"x\"", "n": [1, null]}"#
         );
     }

@@ -369,7 +369,7 @@ async fn syminfo(state: &Arc<State>, req: &Request<Incoming>, rest: &str) -> Res
                 "generator": info.generator,
                 "url": url,
             });
-            let mut r = respond(200, JSON, py_json(&body).into_bytes());
+            let mut r = respond(200, JSON, py_json(&body));
             tecken_cors(&mut r);
             r
         }
@@ -447,7 +447,7 @@ async fn heartbeat(state: &Arc<State>) -> Resp {
     })
     .await;
     match r {
-        Ok((ok, body)) => respond(if ok { 200 } else { 500 }, JSON, body.into_bytes()),
+        Ok((ok, body)) => respond(if ok { 200 } else { 500 }, JSON, body),
         Err(_) => respond(500, TEXT, "Internal Server Error"),
     }
 }
@@ -460,5 +460,5 @@ fn version() -> Resp {
         "source": env!("CARGO_PKG_REPOSITORY"),
         "commit": option_env!("TECKEN_COMMIT").unwrap_or(""),
     });
-    respond(200, JSON, py_json(&body).into_bytes())
+    respond(200, JSON, py_json(&body))
 }

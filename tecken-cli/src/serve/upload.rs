@@ -273,5 +273,5 @@ pub async fn handle(state: &Arc<State>, req: Request<Incoming>, idle: Duration) 
             "content_hash": res.content_hash,
         }
     });
-    super::http::respond(201, JSON, py_json(&body).into_bytes())
+    super::http::respond(201, JSON, py_json(&body))
 }

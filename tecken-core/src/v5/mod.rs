@@ -179,6 +179,15 @@ impl ApiResponse {
     }
 }
 
+/// `json.dumps(v)` with Python's default arguments (separators `", "` and `": "`,
+/// `ensure_ascii=True`, floats as `repr`): the bytes of Eliot's answers and of Django's
+/// `JsonResponse`, for HTTP layers that answer other routes the same way.
+pub fn py_json_dumps(v: &serde_json::Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    pyjson::push_value(&mut out, v);
+    out
+}
+
 /// Answers a `POST /symbolicate/v5` body.
 pub fn symbolicate_v5(provider: &dyn ModuleProvider, body: &[u8], opts: &V5Options) -> ApiResponse {
     let start = Instant::now();

@@ -197,6 +197,50 @@ pub fn push_f64(out: &mut Vec<u8>, x: f64) {
     }
 }
 
+/// Appends `json.dumps(v)` with the default arguments (`ensure_ascii=True`): the bytes
+/// Django's `JsonResponse` and Eliot's successful answers are made of. Object keys keep
+/// their order in `v`.
+pub fn push_value(out: &mut Vec<u8>, v: &serde_json::Value) {
+    use serde_json::Value as V;
+    match v {
+        V::Null => out.extend_from_slice(b"null"),
+        V::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        V::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                push_u64(out, u);
+            } else if let Some(i) = n.as_i64() {
+                out.push(b'-');
+                push_u64(out, i.unsigned_abs());
+            } else {
+                push_f64(out, n.as_f64().unwrap_or(f64::NAN));
+            }
+        }
+        V::String(s) => push_str_ascii(out, s),
+        V::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                push_value(out, item);
+            }
+            out.push(b']');
+        }
+        V::Object(map) => {
+            out.push(b'{');
+            for (i, (k, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                push_str_ascii(out, k);
+                out.extend_from_slice(b": ");
+                push_value(out, item);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
 /// `{"title": "..."}` as Falcon writes an `HTTPError` without a description.
 pub fn error_body(title: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(title.len() + 14);
@@ -289,6 +333,20 @@ mod tests {
         assert_eq!(
             error_body("job 0 is invalid"),
             br#"{"title": "job 0 is invalid"}"#
+        );
+    }
+
+    #[test]
+    fn values_as_python_dumps_them() {
+        let v = serde_json::json!({
+            "error": "caf\u{e9} \"x\" \u{1f600}",
+            "n": [1, -2, null, true, 0.5, 1e16, 18446744073709551615u64],
+        });
+        let mut out = Vec::new();
+        push_value(&mut out, &v);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"error": "caf\u00e9 \"x\" \ud83d\ude00", "n": [1, -2, null, true, 0.5, 1e+16, 18446744073709551615]}"#
         );
     }
 }
