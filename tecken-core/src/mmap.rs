@@ -26,7 +26,8 @@ pub(crate) fn prefetch(b: &[u8], at: usize, len: usize) {
             return;
         }
         let end = at.saturating_add(len).min(b.len());
-        let mut p = at & !63;
+        // The first cache line holding `b[at]` (an owned buffer need not be 64-aligned).
+        let mut p = at.saturating_sub((b.as_ptr() as usize).wrapping_add(at) & 63);
         let mut n = 0;
         while p < end && n < 8 {
             // SAFETY: a prefetch is a hint that never faults, and `p` is inside `b`.

@@ -457,8 +457,8 @@ impl Index {
         if (addr >= s.end && s.end != UNBOUNDED) || addr < s.address {
             return false;
         }
-        // Everything below depends only on `s`: start loading the FUNC's line offsets,
-        // its first inline level and its name now, so the misses overlap instead of
+        // Everything below depends only on `s`: start loading the FUNC's line offsets and
+        // lines, its inline levels and its name now, so the misses overlap instead of
         // queueing behind the line search.
         if s.flags & FLAG_PUBLIC == 0 {
             let b = self.bytes();
