@@ -31,6 +31,14 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, -D warnings)"
 cargo clippy --workspace --all-targets -- -D warnings
 
+# The configurations the README documents must build: the CLI without the AWS SDK, and the
+# API docs without a broken link or a missing doc.
+step "cargo build -p tecken-cli --no-default-features"
+cargo build -p tecken-cli --no-default-features
+
+step "cargo doc (no deps, warnings denied)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p tecken-core -p tecken-cli --features tecken-core/s3
+
 # A real S3-compatible server for the S3 backend's tests.
 if [[ -x scripts/s3-server.sh ]]; then
   step "starting the S3 test server"
