@@ -325,3 +325,92 @@ fn listing_skips_interrupted_writes() {
     );
     assert!(Path::new(&d).join("xul.sym").is_file());
 }
+
+#[test]
+fn stale_temp_files_are_removed_when_the_store_is_opened_for_writing() {
+    use std::time::{Duration, SystemTime};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("v1/xul.pdb/ABC");
+    std::fs::create_dir_all(&d).unwrap();
+    let two_hours_ago = SystemTime::now() - Duration::from_secs(7200);
+    let make = |name: &str, old: bool| {
+        std::fs::write(d.join(name), b"partial").unwrap();
+        if old {
+            std::fs::File::options()
+                .write(true)
+                .open(d.join(name))
+                .unwrap()
+                .set_modified(two_hours_ago)
+                .unwrap();
+        }
+    };
+    make(".tecken.tmp.4242.7", true); // left by kill -9
+    make(".xul.sym.tmp.4242.8", true); // the same, by an earlier version
+    make(".tecken.tmp.4243.0", false); // a write in progress in another process
+    make("xul.sym", true);
+    make(".hidden.tmp.file", true);
+    let local = LocalStore::open_for_writing(dir.path()).unwrap();
+    let mut left: Vec<String> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    assert_eq!(left, [".hidden.tmp.file", ".tecken.tmp.4243.0", "xul.sym"]);
+    // Explicitly, with another age.
+    let r = local.remove_stale_temp_files(Duration::ZERO).unwrap();
+    assert_eq!((r.removed, r.bytes, r.failed), (1, 7, 0));
+    // A key can never be a temporary file's name.
+    assert_eq!(
+        local
+            .put("v1/xul.pdb/ABC/.tecken.tmp.1.2", &PutObject::raw(b"x"))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidInput
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn writes_never_follow_a_symlink_below_the_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let local = LocalStore::new(dir.path()).unwrap();
+    std::fs::create_dir_all(dir.path().join("v1")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("v1/foo.pdb")).unwrap();
+    let err = local
+        .put("v1/foo.pdb/AB/foo.sym", &PutObject::raw(b"x"))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io);
+    assert!(
+        err.to_string().contains("v1/foo.pdb is a symbolic link"),
+        "{err}"
+    );
+    assert!(
+        !err.to_string().contains(&*dir.path().to_string_lossy()),
+        "{err}"
+    );
+    assert!(std::fs::read_dir(outside.path()).unwrap().next().is_none());
+
+    // A symlink as the file itself is replaced, not written through.
+    let target = outside.path().join("victim");
+    std::fs::write(&target, b"precious").unwrap();
+    std::fs::create_dir_all(dir.path().join("v1/bar.pdb/AB")).unwrap();
+    std::os::unix::fs::symlink(&target, dir.path().join("v1/bar.pdb/AB/bar.sym")).unwrap();
+    local
+        .put("v1/bar.pdb/AB/bar.sym", &PutObject::raw(b"new"))
+        .unwrap();
+    assert_eq!(std::fs::read(&target).unwrap(), b"precious");
+    assert_eq!(
+        std::fs::read(dir.path().join("v1/bar.pdb/AB/bar.sym")).unwrap(),
+        b"new"
+    );
+
+    // The root itself may be a link: the operator chose it.
+    let link_root = outside.path().join("store-link");
+    std::os::unix::fs::symlink(dir.path(), &link_root).unwrap();
+    LocalStore::new(&link_root)
+        .unwrap()
+        .put("v1/baz.pdb/AB/baz.sym", &PutObject::raw(b"ok"))
+        .unwrap();
+    assert!(dir.path().join("v1/baz.pdb/AB/baz.sym").is_file());
+}

@@ -624,3 +624,336 @@ fn many_members_in_parallel() {
         );
     }
 }
+
+// ---- hardening: zip tricks, code-id scope, names, leftovers, symlinks ----
+
+/// An archive whose central directory has `n` entries, named `m/{i:04X}/m.sym`, all
+/// pointing at the one local header and data of a member of `data`: Python's zipfile
+/// calls this "Overlapped entries (possible zip bomb)".
+fn overlapping_zip(data: &[u8], n: usize) -> Vec<u8> {
+    let one = make_zip(&[("m/0000/m.sym", data)]);
+    let cd = one.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+    let eocd = one.windows(4).rposition(|w| w == b"PK\x05\x06").unwrap();
+    let entry = &one[cd..eocd];
+    let mut out = one[..cd].to_vec();
+    for i in 0..n {
+        let mut e = entry.to_vec();
+        e[46..46 + 12].copy_from_slice(format!("m/{i:04X}/m.sym").as_bytes());
+        out.extend_from_slice(&e);
+    }
+    let mut end = one[eocd..].to_vec();
+    end[8..10].copy_from_slice(&(n as u16).to_le_bytes());
+    end[10..12].copy_from_slice(&(n as u16).to_le_bytes());
+    end[12..16].copy_from_slice(&((out.len() - cd) as u32).to_le_bytes());
+    out.extend_from_slice(&end);
+    out
+}
+
+#[test]
+fn overlapping_members_are_refused_before_anything_is_written() {
+    let (dir, store) = store();
+    // 1 MiB of zeros, once, behind 200 directory entries: 200 MiB from a few KiB.
+    let zip = overlapping_zip(&vec![0u8; 1 << 20], 200);
+    assert!(zip.len() < 20_000, "{}", zip.len());
+    let (kind, msg) = err_of(upload_archive_bytes(
+        &store,
+        &zip,
+        &UploadOptions::default(),
+    ));
+    assert_eq!(kind, ErrorKind::InvalidInput, "{msg}");
+    assert!(msg.contains("Overlapped entries"), "{msg}");
+    assert!(files_under(dir.path()).is_empty());
+}
+
+#[test]
+fn a_member_whose_data_runs_into_the_central_directory_is_refused() {
+    let (dir, store) = store();
+    let sym = pe_sym();
+    let mut zip = make_zip(&[("xul.pdb/ABC/xul.sym", &sym)]);
+    // Declare a compressed size reaching into the central directory: the deflate stream
+    // ends where it really ends, so only the overlap check can notice.
+    let cd = zip.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+    let csize = u32::from_le_bytes(zip[cd + 20..cd + 24].try_into().unwrap());
+    zip[cd + 20..cd + 24].copy_from_slice(&(csize + 40).to_le_bytes());
+    let (kind, msg) = err_of(upload_archive_bytes(
+        &store,
+        &zip,
+        &UploadOptions::default(),
+    ));
+    assert_eq!(kind, ErrorKind::InvalidInput, "{msg}");
+    assert!(
+        msg.contains("Overlapped entries: 'xul.pdb/ABC/xul.sym'"),
+        "{msg}"
+    );
+    assert!(files_under(dir.path()).is_empty());
+}
+
+#[test]
+fn members_of_exactly_one_mib_are_not_exempt_from_the_ratio_limit() {
+    let (dir, store) = store();
+    let zeros = vec![0u8; 1 << 20];
+    let names: Vec<String> = (0..20).map(|i| format!("m{i}.pdb/AB/m{i}.sym")).collect();
+    let refs: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &zeros[..])).collect();
+    let zip = make_zip(&refs);
+    assert!(zip.len() < 100_000, "{}", zip.len());
+    let (kind, msg) = err_of(upload_archive_bytes(
+        &store,
+        &zip,
+        &UploadOptions::default(),
+    ));
+    assert_eq!(kind, ErrorKind::LimitExceeded, "{msg}");
+    assert!(msg.contains("compression ratio"), "{msg}");
+    assert!(files_under(dir.path()).is_empty());
+}
+
+#[test]
+fn many_small_compressible_members_hit_the_archive_wide_ratio_limit() {
+    let (dir, store) = store();
+    // Each member is below the per-member ratio threshold; together they are a bomb.
+    let zeros = vec![0u8; 60_000];
+    let names: Vec<String> = (0..400).map(|i| format!("m{i}.pdb/AB/m{i}.sym")).collect();
+    let refs: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &zeros[..])).collect();
+    let zip = make_zip(&refs);
+    let total = 400 * 60_000u64;
+    assert!(
+        total > 200 * zip.len() as u64 + (1 << 20),
+        "{} bytes of archive",
+        zip.len()
+    );
+    let (kind, msg) = err_of(upload_archive_bytes(
+        &store,
+        &zip,
+        &UploadOptions::default(),
+    ));
+    assert_eq!(kind, ErrorKind::LimitExceeded, "{msg}");
+    assert!(msg.contains("compression ratio limit of 200"), "{msg}");
+    assert!(files_under(dir.path()).is_empty());
+    // The same members, less compressible, are fine.
+    let text: Vec<Vec<u8>> = (0..40)
+        .map(|i| {
+            (0..6000u32)
+                .flat_map(|j| format!("{:08x}\n", j.wrapping_mul(2654435761) ^ i).into_bytes())
+                .collect()
+        })
+        .collect();
+    let refs: Vec<(&str, &[u8])> = names
+        .iter()
+        .zip(&text)
+        .map(|(n, t)| (n.as_str(), t.as_slice()))
+        .collect();
+    let r = upload_archive_bytes(&store, &make_zip(&refs), &UploadOptions::default()).unwrap();
+    assert_eq!(r.uploaded.len(), 40);
+}
+
+fn xul_sym(debug_id: &str) -> Vec<u8> {
+    format!(
+        "MODULE windows x86_64 {debug_id} xul.pdb\nINFO CODE_ID 5D7BD8F4A0A000 xul.dll\nFUNC 0 1 0 f\n"
+    )
+    .into_bytes()
+}
+
+fn code_id_target(store: &SymbolStore) -> (String, bool) {
+    let e = store
+        .lookup_code_id("xul.dll", "5D7BD8F4A0A000")
+        .unwrap()
+        .unwrap();
+    (e.debug_id, e.try_symbols)
+}
+
+#[test]
+fn a_try_upload_never_repoints_a_regular_code_id_entry() {
+    const REGULAR: &str = "44E4EC8C2F41492B9369D6B9A059577C2";
+    const TRY: &str = "0123456789ABCDEF0123456789ABCDEF1";
+    let (_dir1, store1) = store();
+    let regular = make_zip(&[(&format!("xul.pdb/{REGULAR}/xul.sym"), &xul_sym(REGULAR))]);
+    let try_zip = make_zip(&[(&format!("xul.pdb/{TRY}/xul.sym"), &xul_sym(TRY))]);
+    let try_opts = UploadOptions {
+        try_symbols: true,
+        ..UploadOptions::default()
+    };
+    upload_archive_bytes(&store1, &regular, &UploadOptions::default()).unwrap();
+    let r = upload_archive_bytes(&store1, &try_zip, &try_opts).unwrap();
+    assert_eq!(r.uploaded.len(), 1, "the Try file itself is stored");
+
+    // The index, syminfo and the download's code-id redirect still give the regular one.
+    assert_eq!(code_id_target(&store1), (REGULAR.to_owned(), false));
+    let info = store1
+        .syminfo("xul.dll", "5d7bd8f4a0a000")
+        .unwrap()
+        .unwrap();
+    assert_eq!(info.debug_id, REGULAR);
+    assert_eq!(info.area, tecken_core::keys::Area::Regular);
+    let mut req = DownloadRequest::new("xul.dll", "5D7BD8F4A0A000", "xul.sym");
+    req.try_symbols = true;
+    match store1.download(&req).unwrap() {
+        Download::Redirect(k) => assert_eq!(k.path(), format!("xul.pdb/{REGULAR}/xul.sym")),
+        other => panic!("{other:?}"),
+    }
+
+    // The other way round, a regular upload replaces a Try entry; a Try one replaces a Try
+    // one (the latest wins, as in Tecken).
+    let (_dir, store) = store();
+    upload_archive_bytes(&store, &try_zip, &try_opts).unwrap();
+    assert_eq!(code_id_target(&store), (TRY.to_owned(), true));
+    const TRY2: &str = "FEDCBA9876543210FEDCBA98765432101";
+    let try2 = make_zip(&[(&format!("xul.pdb/{TRY2}/xul.sym"), &xul_sym(TRY2))]);
+    upload_archive_bytes(&store, &try2, &try_opts).unwrap();
+    assert_eq!(code_id_target(&store), (TRY2.to_owned(), true));
+    upload_archive_bytes(&store, &regular, &UploadOptions::default()).unwrap();
+    assert_eq!(code_id_target(&store), (REGULAR.to_owned(), false));
+}
+
+#[test]
+fn a_255_byte_file_name_is_stored_and_a_longer_one_is_refused_up_front() {
+    let (dir, store) = store();
+    let long = format!("{}.sym", "x".repeat(251));
+    assert_eq!(long.len(), 255);
+    let name = format!("x.pdb/ABC/{long}");
+    let r = upload_archive_bytes(
+        &store,
+        &make_zip(&[(&name, b"MODULE Linux x86 ABC x.pdb\n")]),
+        &UploadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(r.uploaded[0].key, format!("v1/{name}"));
+    assert!(dir.path().join("v1").join(&name).is_file());
+    assert!(!files_under(dir.path()).iter().any(|f| f.contains(".tmp.")));
+
+    let (dir2, store2) = crate::store();
+    let too_long = format!("x.pdb/ABC/{}.sym", "y".repeat(252));
+    let (kind, msg) = err_of(upload_archive_bytes(
+        &store2,
+        &make_zip(&[
+            ("a.pdb/ABC/a.sym", b"MODULE Linux x86 ABC a.pdb\n"),
+            (&too_long, b"x"),
+        ]),
+        &UploadOptions::default(),
+    ));
+    assert_eq!(kind, ErrorKind::InvalidInput, "{msg}");
+    assert!(
+        msg.starts_with("File name too long in archive: 'x.pdb/ABC/yyy"),
+        "{msg}"
+    );
+    assert!(files_under(dir2.path()).is_empty(), "nothing written");
+}
+
+#[test]
+fn a_failed_store_write_names_the_key_not_the_store_path() {
+    let (dir, store) = store();
+    // `v1/a.pdb` is a file, so `v1/a.pdb/ABC/a.sym` cannot be written.
+    std::fs::create_dir_all(dir.path().join("v1")).unwrap();
+    std::fs::write(dir.path().join("v1/a.pdb"), b"in the way").unwrap();
+    let zip = make_zip(&[("a.pdb/ABC/a.sym", b"MODULE Linux x86 ABC a.pdb\n")]);
+    let (kind, msg) = err_of(upload_archive_bytes(
+        &store,
+        &zip,
+        &UploadOptions::default(),
+    ));
+    assert_eq!(kind, ErrorKind::Io, "{msg}");
+    let root = dir.path().to_string_lossy().into_owned();
+    assert!(!msg.contains(&root), "{msg}");
+    assert!(msg.contains("v1/a.pdb"), "{msg}");
+}
+
+#[test]
+fn ids_differing_only_in_case_with_different_content_are_refused() {
+    let (dir, store) = store();
+    // Same size, different bytes: before, one was silently dropped.
+    let zip = make_zip(&[
+        ("a.pdb/abc/a.sym", b"MODULE w x86 ABC a.pdb\nA\n"),
+        ("a.pdb/ABC/a.sym", b"MODULE w x86 ABC a.pdb\nB\n"),
+    ]);
+    let (kind, msg) = err_of(upload_archive_bytes(
+        &store,
+        &zip,
+        &UploadOptions::default(),
+    ));
+    assert_eq!(kind, ErrorKind::InvalidInput);
+    assert!(
+        msg.contains("'a.pdb/abc/a.sym' and 'a.pdb/ABC/a.sym' have different contents"),
+        "{msg}"
+    );
+    assert!(files_under(dir.path()).is_empty());
+    // Identical twins are one file.
+    let zip = make_zip(&[
+        ("a.pdb/abc/a.sym", b"MODULE w x86 ABC a.pdb\nA\n"),
+        ("a.pdb/ABC/a.sym", b"MODULE w x86 ABC a.pdb\nA\n"),
+    ]);
+    let r = upload_archive_bytes(&store, &zip, &UploadOptions::default()).unwrap();
+    assert_eq!(r.uploaded.len(), 1);
+}
+
+#[test]
+fn a_corrupt_deflate_stream_is_invalid_input_naming_the_member() {
+    let (dir, store) = store();
+    let mut zip = make_zip(&[("x.pdb/ABC/x.sym", &pe_sym())]);
+    // The first byte of the deflate data: BTYPE 11 is reserved, an invalid block.
+    let name_len = u16::from_le_bytes([zip[26], zip[27]]) as usize;
+    let extra_len = u16::from_le_bytes([zip[28], zip[29]]) as usize;
+    zip[30 + name_len + extra_len] = 0xff;
+    let (kind, msg) = err_of(upload_archive_bytes(
+        &store,
+        &zip,
+        &UploadOptions::default(),
+    ));
+    assert_eq!(kind, ErrorKind::InvalidInput, "{msg}");
+    assert!(msg.contains("x.pdb/ABC/x.sym"), "{msg}");
+    assert!(msg.contains("corrupt deflate stream"), "{msg}");
+    assert!(files_under(dir.path()).is_empty());
+}
+
+#[test]
+fn stale_spool_files_are_removed_by_name_and_age() {
+    use std::time::{Duration, SystemTime};
+    use tecken_core::upload::{remove_stale_spool_files, SPOOL_FILE_PREFIX};
+    let dir = tempfile::tempdir().unwrap();
+    let two_hours_ago = SystemTime::now() - Duration::from_secs(7200);
+    let make = |name: &str, old: bool| {
+        let f = std::fs::File::create(dir.path().join(name)).unwrap();
+        if old {
+            f.set_modified(two_hours_ago).unwrap();
+        }
+    };
+    let stale = format!("{SPOOL_FILE_PREFIX}123-456-0.zip");
+    let fresh = format!("{SPOOL_FILE_PREFIX}AbCdEf.zip");
+    make(&stale, true);
+    make(&fresh, false);
+    make("notes.zip", true);
+    make("tecken-upload-1.zip.keep", true);
+    let removed = remove_stale_spool_files(dir.path(), Duration::from_secs(3600)).unwrap();
+    assert_eq!(removed, 1);
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        ["notes.zip", "tecken-upload-1.zip.keep", fresh.as_str()]
+    );
+    assert_eq!(
+        remove_stale_spool_files(&dir.path().join("missing"), Duration::ZERO).unwrap(),
+        0
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn uploads_never_write_through_a_symlink_in_the_store() {
+    let (dir, store) = store();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("v1")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("v1/x.pdb")).unwrap();
+    let zip = make_zip(&[("x.pdb/ABC/x.sym", b"MODULE Linux x86 ABC x.pdb\n")]);
+    let (kind, msg) = err_of(upload_archive_bytes(
+        &store,
+        &zip,
+        &UploadOptions::default(),
+    ));
+    assert_eq!(kind, ErrorKind::Io, "{msg}");
+    assert!(msg.contains("v1/x.pdb is a symbolic link"), "{msg}");
+    assert!(
+        std::fs::read_dir(outside.path()).unwrap().next().is_none(),
+        "nothing written outside the store"
+    );
+}

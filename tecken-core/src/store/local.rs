@@ -2,18 +2,25 @@
 //!
 //! Keys map to paths under the root (`{root}/v1/xul.pdb/ID/xul.sym`), every key checked so
 //! none can leave the root. Writes go to a temporary file in the target directory, are
-//! synced and renamed over the target ([`crate::fsutil`]), so readers see the old file or
-//! the whole new one, and a crash leaves at most a `.{name}.tmp.*` file that listing skips
-//! and the next write of the same key replaces.
+//! synced and renamed over the target, so readers see the old file or the whole new one;
+//! they never follow a symlink below the root (see `write.rs`). A crash leaves at most a
+//! `.tecken.tmp.{pid}.{n}` file, which listing skips and
+//! [`LocalStore::remove_stale_temp_files`] removes ([`LocalStore::open_for_writing`] does
+//! it when the store is opened).
+//!
+//! Error messages name storage keys, never the root: they may reach a client.
 //!
 //! Metadata: `Content-Encoding` is `gzip` for a `.sym` whose bytes start with the gzip
 //! magic; `Content-Type` follows Tecken's rule from the extension; `original_size` and
 //! `original_md5_hash` live in the gzip header (see [`super::encoding`]). Nothing else is
 //! written beside the files, so `{root}/v1` is a plain symbols directory in Tecken's layout.
 
+mod write;
+
 use std::fs::File;
 use std::io::{ErrorKind as IoKind, Read};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use md5::{Digest, Md5};
 
@@ -21,6 +28,8 @@ use super::encoding::{hex, is_gzip, read_gzip_metadata};
 use super::{ObjectMeta, PutObject, Storage, StoredObject};
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{check_storage_key, content_type, should_compress};
+
+pub use self::write::TempCleanup;
 
 /// How many bytes of a file [`LocalStore`] reads to learn its encoding and metadata.
 const HEAD_BYTES: usize = 512;
@@ -37,6 +46,31 @@ impl LocalStore {
         let root = root.into();
         std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
         Ok(LocalStore { root })
+    }
+
+    /// How old a temporary file must be for [`LocalStore::open_for_writing`] to remove it:
+    /// an hour. A write's temporary file is filled at once, so any file that old was left
+    /// by a writer that died; a younger one may belong to a write in progress in another
+    /// process.
+    pub const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
+
+    /// A store rooted at `root` (created if missing) that this process will write to:
+    /// also removes the temporary files of interrupted writes older than
+    /// [`LocalStore::STALE_TEMP_AGE`] (a writer killed mid-write leaves one). That walks
+    /// the whole store, which is why [`LocalStore::new`], also used by readers, does not.
+    pub fn open_for_writing(root: impl Into<PathBuf>) -> Result<LocalStore> {
+        let store = LocalStore::new(root)?;
+        store.remove_stale_temp_files(Self::STALE_TEMP_AGE)?;
+        Ok(store)
+    }
+
+    /// Removes the temporary files of interrupted writes (`.tecken.tmp.{pid}.{n}`, and the
+    /// `.{name}.tmp.{pid}.{n}` of earlier versions) anywhere under the root that were last
+    /// modified at least `min_age` ago, without following symlinks. Files that cannot be
+    /// removed are counted in [`TempCleanup::failed`] and left; failing to list the root
+    /// is an error.
+    pub fn remove_stale_temp_files(&self, min_age: Duration) -> Result<TempCleanup> {
+        write::remove_stale_temp_files(&self.root, min_age)
     }
 
     /// The root directory.
@@ -84,9 +118,9 @@ impl LocalStore {
         let file = match File::open(&path) {
             Ok(f) => f,
             Err(e) if is_absent(&e) => return Ok(None),
-            Err(e) => return Err(Error::io(&path, e)),
+            Err(e) => return Err(key_error(key, e)),
         };
-        let md = file.metadata().map_err(|e| Error::io(&path, e))?;
+        let md = file.metadata().map_err(|e| key_error(key, e))?;
         if !md.is_file() {
             return Ok(None);
         }
@@ -95,13 +129,13 @@ impl LocalStore {
 
     /// The MD5 of the stored bytes of `key` (reads the whole file), or `None` if absent.
     pub fn stored_md5(&self, key: &str) -> Result<Option<String>> {
-        let Some((path, mut file, _)) = self.open(key)? else {
+        let Some((_, mut file, _)) = self.open(key)? else {
             return Ok(None);
         };
         let mut md5 = Md5::new();
         let mut buf = vec![0u8; 256 * 1024];
         loop {
-            let n = file.read(&mut buf).map_err(|e| Error::io(&path, e))?;
+            let n = file.read(&mut buf).map_err(|e| key_error(key, e))?;
             if n == 0 {
                 break;
             }
@@ -116,11 +150,22 @@ fn is_absent(e: &std::io::Error) -> bool {
     e.kind() == IoKind::NotFound || e.raw_os_error() == Some(20)
 }
 
-fn read_up_to(file: &mut File, path: &Path, len: usize) -> Result<Vec<u8>> {
+/// An I/O error on `key`, named by the key rather than its path: the message may reach a
+/// client, and the store's root is the server's business.
+fn key_error(key: &str, err: std::io::Error) -> Error {
+    let kind = if err.kind() == IoKind::NotFound {
+        ErrorKind::NotFound
+    } else {
+        ErrorKind::Io
+    };
+    Error::new(kind, format!("local store: {key}: {err}")).with_source(err)
+}
+
+fn read_up_to(file: &mut File, key: &str, len: usize) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(len.min(1 << 20));
     file.take(len as u64)
         .read_to_end(&mut out)
-        .map_err(|e| Error::io(path, e))?;
+        .map_err(|e| key_error(key, e))?;
     Ok(out)
 }
 
@@ -130,10 +175,10 @@ impl Storage for LocalStore {
     }
 
     fn head(&self, key: &str) -> Result<Option<ObjectMeta>> {
-        let Some((path, mut file, md)) = self.open(key)? else {
+        let Some((_, mut file, md)) = self.open(key)? else {
             return Ok(None);
         };
-        let head = read_up_to(&mut file, &path, HEAD_BYTES)?;
+        let head = read_up_to(&mut file, key, HEAD_BYTES)?;
         Ok(Some(Self::meta_of(
             key,
             md.len(),
@@ -143,12 +188,11 @@ impl Storage for LocalStore {
     }
 
     fn get(&self, key: &str) -> Result<Option<StoredObject>> {
-        let Some((path, mut file, md)) = self.open(key)? else {
+        let Some((_, mut file, md)) = self.open(key)? else {
             return Ok(None);
         };
         let mut body = Vec::with_capacity(md.len() as usize);
-        file.read_to_end(&mut body)
-            .map_err(|e| Error::io(&path, e))?;
+        file.read_to_end(&mut body).map_err(|e| key_error(key, e))?;
         let meta = Self::meta_of(
             key,
             body.len() as u64,
@@ -159,14 +203,14 @@ impl Storage for LocalStore {
     }
 
     fn get_prefix(&self, key: &str, len: usize) -> Result<Option<Vec<u8>>> {
-        let Some((path, mut file, _)) = self.open(key)? else {
+        let Some((_, mut file, _)) = self.open(key)? else {
             return Ok(None);
         };
-        read_up_to(&mut file, &path, len).map(Some)
+        read_up_to(&mut file, key, len).map(Some)
     }
 
     fn put(&self, key: &str, object: &PutObject<'_>) -> Result<()> {
-        let path = self.path_of(key)?;
+        check_storage_key(key)?;
         // The metadata of a compressed file is in its gzip header (written by
         // `encoding::Encoder`); refuse a compressed body that does not carry it rather than
         // store something `head` would misreport.
@@ -178,7 +222,7 @@ impl Storage for LocalStore {
                 ));
             }
         }
-        crate::fsutil::write_file_atomic(&path, object.body)
+        write::write_below(&self.root, key, object.body)
     }
 
     fn is_writable(&self) -> bool {
@@ -204,10 +248,10 @@ impl Storage for LocalStore {
             let entries = match std::fs::read_dir(&dir) {
                 Ok(e) => e,
                 Err(e) if is_absent(&e) => continue,
-                Err(e) => return Err(Error::io(&dir, e)),
+                Err(e) => return Err(key_error(&rel, e)),
             };
             for entry in entries {
-                let entry = entry.map_err(|e| Error::io(&dir, e))?;
+                let entry = entry.map_err(|e| key_error(&rel, e))?;
                 let name = entry.file_name();
                 let Some(name) = name.to_str() else { continue };
                 if name.starts_with('.') && name.contains(".tmp.") {
@@ -219,7 +263,7 @@ impl Storage for LocalStore {
                     format!("{rel}/{name}")
                 };
                 // Never follow symlinks out of the store while listing.
-                let ft = entry.file_type().map_err(|e| Error::io(entry.path(), e))?;
+                let ft = entry.file_type().map_err(|e| key_error(&key, e))?;
                 if ft.is_dir() {
                     if prefix.starts_with(&format!("{key}/"))
                         || key.starts_with(prefix)
@@ -228,10 +272,7 @@ impl Storage for LocalStore {
                         stack.push((entry.path(), key));
                     }
                 } else if ft.is_file() && key.starts_with(prefix) {
-                    let len = entry
-                        .metadata()
-                        .map_err(|e| Error::io(entry.path(), e))?
-                        .len();
+                    let len = entry.metadata().map_err(|e| key_error(&key, e))?.len();
                     visit(&key, len)?;
                 }
             }

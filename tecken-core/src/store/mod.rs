@@ -56,7 +56,7 @@ pub use chain::ChainStore;
 pub use codeid::{CodeIdEntry, CODE_ID_PREFIX};
 #[cfg(feature = "http")]
 pub use http::{HttpConfig, HttpLayout, HttpStore};
-pub use local::LocalStore;
+pub use local::{LocalStore, TempCleanup};
 #[cfg(feature = "s3")]
 pub use s3::{S3Config, S3Store};
 pub use spec::{open_store, symbol_sources, StoreSpec};

@@ -8,9 +8,13 @@
 //! 2. Limits, checked on the declared sizes before anything is decompressed, and again on
 //!    the bytes actually produced: member count (read from the end record before the
 //!    directory is parsed), total uncompressed size, size of one member, compression ratio
-//!    of large members. Errors of kind [`ErrorKind::LimitExceeded`].
+//!    of every member of 64 KiB or more, and the compression ratio of the whole archive
+//!    (so many small members cannot add up to a bomb). Errors of kind
+//!    [`ErrorKind::LimitExceeded`]. Members whose data overlap (many directory entries
+//!    pointing at one deflate stream) are refused when the directory is read.
 //! 3. Member safety (Tecken relies on Python's `extractall` here): absolute paths, `.` and
-//!    `..` components, backslashes, symlinks and encrypted members are rejected.
+//!    `..` components, backslashes, symlinks, encrypted members and name components longer
+//!    than 255 bytes (no file system stores them) are rejected.
 //! 4. Tecken's listing rules: duplicate names with different sizes, the disallowed snippets
 //!    (`qcom/proprietary`), the `<module>/<hex>/<file>` or `<name>-symbols.txt` pattern
 //!    (with S3's "characters to avoid" refused in names). `*-symbols.txt` and `.DS_Store`
@@ -19,15 +23,21 @@
 //!    `original_size`/`original_md5_hash` for a `.sym`; raw otherwise) by a bounded pool of
 //!    threads, and written atomically. A member already stored with the same size and MD5
 //!    is skipped (Tecken's dedup; for files stored raw the MD5 is checked too where the
-//!    backend knows it, where Tecken compares sizes only). Debug ids are stored upper-case.
+//!    backend knows it, where Tecken compares sizes only). Debug ids are stored upper-case;
+//!    two members whose ids differ only in case are one key, refused unless their contents
+//!    are the same (size and CRC-32).
 //! 6. Each `.sym` header is parsed; a MODULE line that disagrees with the key is reported
 //!    ([`SymFileReport::module_mismatch`]), not refused (Tecken's own `sample.zip` has one).
-//!    Windows modules get a code-id index entry.
+//!    Windows modules get a code-id index entry; a Try upload never replaces an entry that
+//!    points to a regular upload (a regular upload replaces a Try one).
 //!
 //! A failure stops the workers; every object already written is complete, so retrying the
-//! same archive skips what was stored and finishes the rest.
+//! same archive skips what was stored and finishes the rest. Bad archive data (a corrupt
+//! deflate stream, a wrong CRC-32) is an [`ErrorKind::InvalidInput`] error naming the
+//! member; error messages name members and storage keys, never a server's paths.
 
 mod archive;
+mod spool;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -39,7 +49,11 @@ use std::sync::{Condvar, Mutex};
 use md5::{Digest, Md5};
 use serde::Serialize;
 
-use self::archive::{Archive, Entry, Source};
+use self::archive::{is_archive_read_error, Archive, Entry, Source};
+use self::spool::Spool;
+pub use self::spool::{
+    is_spool_file_name, remove_stale_spool_files, SPOOL_FILE_PREFIX, SPOOL_FILE_SUFFIX,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{has_invalid_key_chars, is_hex, is_safe_component, py_repr, Area, ObjectKey};
 use crate::store::encoding::{hex, Encoder};
@@ -48,9 +62,13 @@ use crate::sym::{parse_header, SymHeader};
 
 /// How much of a `.sym` is kept to parse its header.
 const HEAD_LEN: usize = 256 * 1024;
-/// Members smaller than this are exempt from the compression-ratio limit (a 6 KB
-/// `.DS_Store` compresses 14:1 and harms no one).
-const RATIO_EXEMPT: u64 = 1 << 20;
+/// Members smaller than this are exempt from the per-member compression-ratio limit (a
+/// 6 KB `.DS_Store` compresses 14:1 and harms no one). What many small members add up to
+/// is bounded by the archive-wide ratio limit.
+const RATIO_EXEMPT: u64 = 64 << 10;
+/// Bytes any archive may decompress to beyond `max_ratio` times its size, so that a tiny
+/// archive of small, very compressible files is not refused.
+const RATIO_ALLOWANCE: u64 = 1 << 20;
 
 /// Limits no archive can get past.
 #[derive(Debug, Clone)]
@@ -64,8 +82,10 @@ pub struct UploadLimits {
     pub max_total_size: u64,
     /// Largest uncompressed member. Default 8 GiB.
     pub max_member_size: u64,
-    /// Highest compression ratio (uncompressed / compressed) of a member above 1 MiB.
-    /// Default 200 (text `.sym` files compress 4-10:1; a deflate bomb reaches 1000:1).
+    /// Highest compression ratio (uncompressed / compressed) of a member of 64 KiB or
+    /// more, and of the whole archive (its total uncompressed size, declared and actual,
+    /// may not exceed this times the archive's size, plus 1 MiB). Default 200 (text `.sym`
+    /// files compress 4-10:1; a deflate bomb reaches 1000:1).
     pub max_ratio: u64,
 }
 
@@ -277,8 +297,18 @@ pub fn upload_archive(
     match source {
         ArchiveSource::Bytes(b) => upload_from(store, Source::Mem(b), options),
         ArchiveSource::Path(p) => {
-            let f = File::open(p).map_err(|e| Error::io(p, e))?;
-            let len = f.metadata().map_err(|e| Error::io(p, e))?.len();
+            // The file name only: a server passes its spool file, whose directory is its own
+            // business, and the message may reach a client.
+            let open_error = |e: std::io::Error| {
+                let name = p.file_name().unwrap_or_default().to_string_lossy();
+                Error::new(
+                    ErrorKind::Io,
+                    format!("cannot read the archive {name:?}: {e}"),
+                )
+                .with_source(e)
+            };
+            let f = File::open(p).map_err(open_error)?;
+            let len = f.metadata().map_err(open_error)?.len();
             upload_from(store, Source::File(&f, len), options)
         }
         ArchiveSource::Reader(r) => {
@@ -313,9 +343,10 @@ fn upload_from(
     options: &UploadOptions,
 ) -> Result<UploadResult> {
     let archive = Archive::open(src, options.limits.max_members)?;
-    let (planned, ignored, content_hash) = plan(&archive, options)?;
+    let max_total = total_limit(&options.limits, src.len());
+    let (planned, ignored, content_hash) = plan(&archive, options, &max_total)?;
     let area = Area::for_upload(options.try_symbols);
-    let outcomes = store_members(store, &archive, planned, area, options)?;
+    let outcomes = store_members(store, &archive, planned, area, options, max_total)?;
     let mut result = UploadResult {
         try_symbols: options.try_symbols,
         archive_size: src.len(),
@@ -356,11 +387,45 @@ fn invalid(msg: String) -> Error {
     Error::new(ErrorKind::InvalidInput, msg)
 }
 
+/// The most bytes an archive of `archive_len` bytes may decompress to: the total limit, or
+/// the ratio limit applied to the whole archive, whichever is smaller.
+fn total_limit(limits: &UploadLimits, archive_len: u64) -> TotalLimit {
+    let by_ratio = archive_len
+        .saturating_mul(limits.max_ratio)
+        .saturating_add(RATIO_ALLOWANCE);
+    if by_ratio < limits.max_total_size {
+        TotalLimit {
+            bytes: by_ratio,
+            why: format!(
+                "the archive's compression ratio limit of {} ({} bytes for {archive_len} bytes of archive)",
+                limits.max_ratio, by_ratio
+            ),
+        }
+    } else {
+        TotalLimit {
+            bytes: limits.max_total_size,
+            why: format!("the limit of {}", limits.max_total_size),
+        }
+    }
+}
+
+/// The archive-wide limit on decompressed bytes, and how to explain it.
+#[derive(Debug, Clone)]
+struct TotalLimit {
+    bytes: u64,
+    why: String,
+}
+
+/// The longest name component a file system stores (`NAME_MAX` on Linux and macOS, 255
+/// UTF-16 units on Windows).
+const NAME_MAX: usize = 255;
+
 /// Checks the listing and decides what to store. Returns the files to store, the
 /// ignored ones, and Tecken's content hash.
 fn plan(
     archive: &Archive<'_>,
     options: &UploadOptions,
+    max_total: &TotalLimit,
 ) -> Result<(Vec<Planned>, Vec<IgnoredFile>, String)> {
     let limits = &options.limits;
     // Safety first, on every entry (directories too).
@@ -380,6 +445,12 @@ fn plan(
         if e.is_encrypted() {
             return Err(invalid(format!(
                 "Encrypted file in archive: {} (encryption is not supported)",
+                py_repr(&e.name)
+            )));
+        }
+        if e.name.split('/').any(|c| c.len() > NAME_MAX) {
+            return Err(invalid(format!(
+                "File name too long in archive: {} (each part of a name is at most {NAME_MAX} bytes)",
                 py_repr(&e.name)
             )));
         }
@@ -418,7 +489,7 @@ fn plan(
                 ),
             ));
         }
-        if e.size > RATIO_EXEMPT && e.size / e.compressed_size.max(1) > limits.max_ratio {
+        if e.size >= RATIO_EXEMPT && e.size / e.compressed_size.max(1) > limits.max_ratio {
             return Err(Error::new(
                 ErrorKind::LimitExceeded,
                 format!(
@@ -432,12 +503,12 @@ fn plan(
         }
         total = total.saturating_add(e.size);
     }
-    if total > limits.max_total_size {
+    if total > max_total.bytes {
         return Err(Error::new(
             ErrorKind::LimitExceeded,
             format!(
-                "Archive is {total} bytes uncompressed, more than the limit of {}",
-                limits.max_total_size
+                "Archive is {total} bytes uncompressed, more than {}",
+                max_total.why
             ),
         ));
     }
@@ -481,7 +552,7 @@ fn plan(
 
     let mut planned = Vec::new();
     let mut ignored = Vec::new();
-    let mut by_key: HashMap<ObjectKey, &str> = HashMap::new();
+    let mut by_key: HashMap<ObjectKey, &Entry> = HashMap::new();
     for e in files {
         if is_ignored_member(&e.name) {
             ignored.push(IgnoredFile {
@@ -491,18 +562,26 @@ fn plan(
             continue;
         }
         let key = ObjectKey::parse(&e.name)?;
-        // `a/abc/x` and `a/ABC/x` are one key once ids are upper-cased.
-        if let Some(other) = by_key.insert(key.clone(), &e.name) {
-            let same_size = sizes.get(other) == Some(&e.size);
-            if same_size {
+        // `a/abc/x` and `a/ABC/x` are one key once ids are upper-cased: one is stored,
+        // so both must hold the same bytes. Size and CRC-32 (checked against the bytes as
+        // they are decompressed) are the comparison; an uploader who forges a CRC-32
+        // collision between two of its own files gets one of them stored.
+        if let Some(other) = by_key.get(&key) {
+            if other.size == e.size && other.crc32 == e.crc32 {
                 continue;
             }
+            let what = if other.size == e.size {
+                "contents"
+            } else {
+                "sizes"
+            };
             return Err(invalid(format!(
-                "The zipfile buffer contains two files both stored as {key} (debug ids are stored upper-case): {} and {} have different sizes",
-                py_repr(other),
+                "The zipfile buffer contains two files both stored as {key} (debug ids are stored upper-case): {} and {} have different {what}",
+                py_repr(&other.name),
                 py_repr(&e.name)
             )));
         }
+        by_key.insert(key.clone(), e);
         planned.push(Planned {
             entry: e.clone(),
             key,
@@ -556,7 +635,7 @@ struct Work<'s, 'a> {
     area: Area,
     level: u32,
     produced: AtomicU64,
-    max_total: u64,
+    max_total: TotalLimit,
     failed: AtomicBool,
     budget: Budget,
 }
@@ -567,6 +646,7 @@ fn store_members(
     planned: Vec<Planned>,
     area: Area,
     options: &UploadOptions,
+    max_total: TotalLimit,
 ) -> Result<Vec<Outcome>> {
     // Largest first, so the long members start early and the pool ends together.
     let mut planned = planned;
@@ -577,7 +657,7 @@ fn store_members(
         area,
         level: store.options().gzip_level,
         produced: AtomicU64::new(0),
-        max_total: options.limits.max_total_size,
+        max_total,
         failed: AtomicBool::new(false),
         budget: Budget {
             free: Mutex::new(options.memory_budget.max(1)),
@@ -642,8 +722,10 @@ fn store_members(
         .map_err(|_| Error::new(ErrorKind::Internal, "upload result lock poisoned"))
 }
 
-/// Reads member `p` through `sink`, enforcing the archive-wide byte limit.
-fn pump(work: &Work<'_, '_>, p: &Planned, sink: &mut dyn Write) -> Result<()> {
+/// Reads member `p` through `sink`, enforcing the archive-wide byte limit on the bytes
+/// actually produced. A member read a second time (`count` false: after the dedup pass
+/// found different content) is not counted again.
+fn pump(work: &Work<'_, '_>, p: &Planned, sink: &mut dyn Write, count: bool) -> Result<()> {
     let mut reader = work.archive.open_member(&p.entry)?;
     let mut buf = vec![0u8; 256 * 1024];
     loop {
@@ -653,13 +735,17 @@ fn pump(work: &Work<'_, '_>, p: &Planned, sink: &mut dyn Write) -> Result<()> {
         if n == 0 {
             return Ok(());
         }
-        let total = work.produced.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
-        if total > work.max_total {
+        let total = if count {
+            work.produced.fetch_add(n as u64, Ordering::Relaxed) + n as u64
+        } else {
+            0
+        };
+        if total > work.max_total.bytes {
             return Err(Error::new(
                 ErrorKind::LimitExceeded,
                 format!(
-                    "Archive decompresses to more than the limit of {} bytes",
-                    work.max_total
+                    "Archive decompresses to more than {} bytes",
+                    work.max_total.why
                 ),
             ));
         }
@@ -669,13 +755,19 @@ fn pump(work: &Work<'_, '_>, p: &Planned, sink: &mut dyn Write) -> Result<()> {
                 "upload cancelled after another member failed",
             ));
         }
-        sink.write_all(&buf[..n])
-            .map_err(|e| Error::new(ErrorKind::Internal, format!("{}: {e}", p.entry.name)))?;
+        sink.write_all(&buf[..n]).map_err(|e| {
+            Error::new(
+                ErrorKind::Internal,
+                format!("{}: {e}", py_repr(&p.entry.name)),
+            )
+        })?;
     }
 }
 
+/// An error reading a member: bad data is the uploader's ([`ErrorKind::InvalidInput`],
+/// 400), a failure to read the archive itself is ours ([`ErrorKind::Io`]).
 fn member_error(name: &str, e: std::io::Error) -> Error {
-    let kind = if e.kind() == std::io::ErrorKind::InvalidData {
+    let kind = if e.kind() == std::io::ErrorKind::InvalidData && !is_archive_read_error(&e) {
         ErrorKind::InvalidInput
     } else {
         ErrorKind::Io
@@ -711,6 +803,7 @@ fn store_one(work: &Work<'_, '_>, p: &Planned) -> Result<Outcome> {
 
     // Tecken's dedup: same original size and MD5 means nothing to do. The MD5 pass only
     // decompresses (cheap); the store pass below also compresses.
+    let mut digested = false;
     if let Some(meta) = &existing {
         let candidate_md5 = if compressed {
             (meta.original_size == Some(p.entry.size))
@@ -726,7 +819,8 @@ fn store_one(work: &Work<'_, '_>, p: &Planned) -> Result<Outcome> {
                 md5: Md5::new(),
                 head: Vec::new(),
             };
-            pump(work, p, &mut d)?;
+            pump(work, p, &mut d, true)?;
+            digested = true;
             let md5 = hex(&d.md5.finalize());
             // An unknown digest of a raw file (the backend cannot tell) falls back to
             // Tecken's size-only comparison.
@@ -756,11 +850,13 @@ fn store_one(work: &Work<'_, '_>, p: &Planned) -> Result<Outcome> {
     } else {
         p.entry.size
     };
+    // The dedup pass above counted this member's bytes already.
+    let count = !digested;
     let held = work.budget.acquire(estimate)?;
     let result = (|| {
         let capacity = estimate.min(64 << 20) as usize;
         let mut enc = Encoder::new(p.key.file(), work.level, HEAD_LEN, capacity);
-        pump(work, p, &mut enc)?;
+        pump(work, p, &mut enc, count)?;
         let encoded = enc.finish()?;
         storage.put(&skey, &PutObject::from_encoded(&encoded))?;
         Ok::<_, Error>(encoded)
@@ -807,13 +903,16 @@ fn sym_report(work: &Work<'_, '_>, p: &Planned, skey: &str, head: &[u8]) -> Resu
         module_debug_id: header.debug_id.clone(),
     });
     if let Some(entry) = crate::store::code_id_entry_for(&p.key, &header, work.area == Area::Try) {
-        // Only replace an entry that says something else (a re-upload writes nothing).
-        if work
+        let current = work
             .store
-            .lookup_code_id(&entry.code_file, &entry.code_id)?
-            .as_ref()
-            != Some(&entry)
-        {
+            .lookup_code_id(&entry.code_file, &entry.code_id)?;
+        // Only replace an entry that says something else (a re-upload writes nothing),
+        // and never a regular entry with a Try one: Try uploads need only a try-scoped
+        // token, and must not re-point syminfo and the code-id redirect of a regular
+        // module (as `rebuild_code_index` has it, regular entries win).
+        let try_over_regular =
+            entry.try_symbols && current.as_ref().is_some_and(|c| !c.try_symbols);
+        if current.as_ref() != Some(&entry) && !try_over_regular {
             work.store.put_code_id(&entry)?;
         }
     }
@@ -823,62 +922,6 @@ fn sym_report(work: &Work<'_, '_>, p: &Planned, skey: &str, head: &[u8]) -> Resu
         header_error: None,
         module_mismatch: mismatch,
     })
-}
-
-/// A temporary file holding an archive read from a stream; removed on drop.
-struct Spool {
-    path: std::path::PathBuf,
-    file: File,
-}
-
-impl Spool {
-    fn new() -> Result<Spool> {
-        let dir = std::env::temp_dir();
-        for attempt in 0..16u32 {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.subsec_nanos())
-                .unwrap_or(0);
-            let path = dir.join(format!(
-                "tecken-upload-{}-{nanos}-{attempt}.zip",
-                std::process::id()
-            ));
-            match std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(file) => return Ok(Spool { path, file }),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(Error::io(&path, e)),
-            }
-        }
-        Err(Error::new(
-            ErrorKind::Io,
-            "could not create a temporary file for the archive",
-        ))
-    }
-
-    fn fill(&self, r: &mut dyn Read, limit: u64) -> Result<u64> {
-        let mut w = std::io::BufWriter::new(&self.file);
-        let n = std::io::copy(&mut r.take(limit.saturating_add(1)), &mut w)
-            .map_err(|e| Error::io(&self.path, e))?;
-        w.flush().map_err(|e| Error::io(&self.path, e))?;
-        if n > limit {
-            return Err(Error::new(
-                ErrorKind::LimitExceeded,
-                format!("Archive is larger than the limit of {limit} bytes"),
-            ));
-        }
-        Ok(n)
-    }
-}
-
-impl Drop for Spool {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
 }
 
 #[cfg(test)]
