@@ -1,0 +1,170 @@
+//! The index cache under hostile requests and bad luck: nothing written for modules that
+//! exist nowhere, long names, leftovers of killed processes, bad gzip files, and indexes
+//! changed or truncated on disk while they are mapped.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tecken_core::symbolicator::{LocalDir, ModuleProvider, ModuleStatus, SymbolSource};
+use tecken_core::{Symbolicator, SymbolicatorConfig};
+
+const ID: &str = "D48F191186D67E69DF025AD71FB91E1F0";
+
+fn sym_text(name: &str) -> String {
+    format!(
+        "MODULE Linux x86_64 {ID} {name}\nFILE 0 /src/main.rs\nFUNC 5380 44 0 testproj::main\n5380 9 1 0\n5389 3b 2 0\n"
+    )
+}
+
+/// Writes `{root}/{debug_file}/{ID}/{sym_file}` with `body`.
+fn put(root: &Path, debug_file: &str, body: &[u8]) -> PathBuf {
+    let sym_file = tecken_core::symbolicator::source::sym_file_name(debug_file);
+    let d = root.join(debug_file).join(ID);
+    std::fs::create_dir_all(&d).unwrap();
+    let p = d.join(sym_file);
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+fn symbolicator(
+    symbols: &Path,
+    cache: Option<&Path>,
+    f: impl FnOnce(&mut SymbolicatorConfig),
+) -> Symbolicator {
+    let mut config = SymbolicatorConfig {
+        cache_dir: cache.map(Path::to_owned),
+        ..SymbolicatorConfig::default()
+    };
+    f(&mut config);
+    let src: Arc<dyn SymbolSource> = Arc::new(LocalDir::new(symbols));
+    Symbolicator::new(vec![src], config)
+}
+
+/// Every file and directory under `dir`, relative.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    fn go(base: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            out.push(p.strip_prefix(base).unwrap().display().to_string());
+            if p.is_dir() {
+                go(base, &p, out);
+            }
+        }
+    }
+    go(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+fn function_at(s: &Symbolicator, debug_file: &str, addr: u64) -> Option<String> {
+    let m = s.get(debug_file, ID).unwrap()?;
+    m.index.lookup(addr).map(|f| f.function.to_owned())
+}
+
+#[test]
+fn modules_that_exist_nowhere_leave_nothing_in_the_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let symbols = tmp.path().join("syms");
+    std::fs::create_dir_all(&symbols).unwrap();
+    let cache = tmp.path().join("cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    // No negative cache: every request goes down to the sources, as after a restart.
+    let s = symbolicator(&symbols, Some(&cache), |c| c.negative_ttl = Duration::ZERO);
+    for round in 0..3 {
+        for i in 0..200 {
+            let (st, _) = s.module(&format!("random{round}-{i}.pdb"), &format!("{i:033X}"));
+            assert!(matches!(st, ModuleStatus::NotFound));
+        }
+    }
+    // A .sym whose MODULE line names another id is unusable: nothing for it either.
+    put(
+        &symbols,
+        "other.so",
+        sym_text("other.so").replace(ID, "0123").as_bytes(),
+    );
+    assert!(s.get("other.so", ID).unwrap().is_none());
+    assert_eq!(entries(&cache), Vec::<String>::new());
+
+    // A module that exists gets its index and nothing else.
+    put(&symbols, "testproj", sym_text("testproj").as_bytes());
+    assert_eq!(
+        function_at(&s, "testproj", 0x5381).as_deref(),
+        Some("testproj::main")
+    );
+    assert_eq!(
+        entries(&cache),
+        [
+            "testproj".to_owned(),
+            format!("testproj/{ID}"),
+            format!("testproj/{ID}/testproj.sym.tidx"),
+        ]
+    );
+}
+
+#[test]
+fn long_debug_file_name_is_found_with_and_without_a_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let symbols = tmp.path().join("syms");
+    let name = format!("{}.so", "l".repeat(247));
+    assert_eq!(name.len(), 250);
+    put(&symbols, &name, sym_text(&name).as_bytes());
+    let cache = tmp.path().join("cache");
+    let without = symbolicator(&symbols, None, |_| {});
+    let with = symbolicator(&symbols, Some(&cache), |_| {});
+    assert_eq!(
+        function_at(&without, &name, 0x5381).as_deref(),
+        Some("testproj::main")
+    );
+    assert_eq!(
+        function_at(&with, &name, 0x5381).as_deref(),
+        Some("testproj::main")
+    );
+    // ... and from the cache, in a fresh process.
+    let again = symbolicator(&tmp.path().join("nothing"), Some(&cache), |_| {});
+    let (st, stats) = again.module(&name, ID);
+    assert!(matches!(st, ModuleStatus::Found(_)));
+    assert!(stats.cache_hit, "the index was cached under a shorter name");
+}
+
+fn set_age(p: &Path, age: Duration) {
+    let f = std::fs::File::options().write(true).open(p).unwrap();
+    let t = SystemTime::now() - age;
+    f.set_times(std::fs::FileTimes::new().set_accessed(t).set_modified(t))
+        .unwrap();
+}
+
+#[test]
+fn temp_files_and_locks_left_by_killed_processes_are_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let symbols = tmp.path().join("syms");
+    put(&symbols, "testproj", sym_text("testproj").as_bytes());
+    let cache = tmp.path().join("cache");
+    let d = cache.join("xul.pdb").join(ID);
+    std::fs::create_dir_all(&d).unwrap();
+    // What `kill -9` during a build leaves: a temporary index and the module's lock.
+    let stale = d.join(".xul.sym.tidx.tmp.4242.0");
+    std::fs::write(&stale, vec![0u8; 4096]).unwrap();
+    set_age(&stale, Duration::from_secs(2 * 3600));
+    // A build in progress in another process right now: left alone.
+    let live = d.join(".xul.sym.tidx.tmp.4343.7");
+    std::fs::write(&live, vec![0u8; 4096]).unwrap();
+    // Not ours (no index temp name): left alone whatever its age.
+    let foreign = d.join("notes.txt");
+    std::fs::write(&foreign, b"x").unwrap();
+    set_age(&foreign, Duration::from_secs(2 * 3600));
+    let locks = cache.join(".locks");
+    std::fs::create_dir_all(&locks).unwrap();
+    std::fs::write(locks.join("0123456789abcdef0123456789abcdef.lock"), b"").unwrap();
+
+    let s = symbolicator(&symbols, Some(&cache), |_| {});
+    assert_eq!(
+        function_at(&s, "testproj", 0x5381).as_deref(),
+        Some("testproj::main")
+    );
+    assert!(!stale.exists(), "the stale temporary file is removed");
+    assert!(live.exists(), "a recent one may be another process's build");
+    assert!(foreign.exists());
+    assert!(!locks.exists(), "the stale lock is removed");
+}
