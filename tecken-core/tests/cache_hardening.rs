@@ -168,3 +168,77 @@ fn temp_files_and_locks_left_by_killed_processes_are_removed() {
     assert!(foreign.exists());
     assert!(!locks.exists(), "the stale lock is removed");
 }
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// A valid `.sym` of about `funcs * 30` bytes.
+fn big_sym(name: &str, funcs: usize) -> String {
+    let mut s = sym_text(name);
+    for i in 0..funcs {
+        s.push_str(&format!("FUNC {:x} 10 0 f{i}\n", 0x10_0000 + i * 0x10));
+    }
+    s
+}
+
+#[test]
+fn gzip_sym_inflating_past_the_bound_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let symbols = tmp.path().join("syms");
+    let text = big_sym("testproj", 20_000);
+    let path = put(&symbols, "testproj", &gzip(text.as_bytes()));
+    let max = 64 << 10;
+    assert!(text.len() > 4 * max);
+    // The source refuses it with a clear error, having inflated no more than the bound.
+    let err =
+        tecken_core::symbolicator::source::read_maybe_gzip_limited(&path, max as u64).unwrap_err();
+    assert_eq!(err.kind(), tecken_core::ErrorKind::LimitExceeded);
+    // The symbolicator treats it as unusable: not found.
+    let s = symbolicator(&symbols, None, |c| c.max_sym_bytes = max as u64);
+    assert!(s.get("testproj", ID).unwrap().is_none());
+    // Within the bound it is served.
+    let s = symbolicator(&symbols, None, |_| {});
+    assert_eq!(
+        function_at(&s, "testproj", 0x5381).as_deref(),
+        Some("testproj::main")
+    );
+}
+
+#[test]
+fn truncated_gzip_sym_is_negatively_cached_not_inflated_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let symbols = tmp.path().join("syms");
+    let good = gzip(big_sym("testproj", 2_000).as_bytes());
+    let path = put(&symbols, "testproj", &good[..good.len() / 2]);
+    let s = symbolicator(&symbols, None, |_| {});
+    assert!(
+        s.get("testproj", ID).unwrap().is_none(),
+        "a truncated gzip file is unusable: not found, not an error"
+    );
+    // The file is repaired, but the answer is remembered (and the file not read again)
+    // until the entry expires or is forgotten, as for any "not found".
+    std::fs::write(&path, &good).unwrap();
+    assert!(s.get("testproj", ID).unwrap().is_none());
+    s.forget_missing("testproj", ID);
+    assert_eq!(
+        function_at(&s, "testproj", 0x5381).as_deref(),
+        Some("testproj::main")
+    );
+
+    // With a TTL, it expires.
+    std::fs::write(&path, &good[..good.len() / 2]).unwrap();
+    let s = symbolicator(&symbols, None, |c| {
+        c.negative_ttl = Duration::from_millis(50)
+    });
+    assert!(s.get("testproj", ID).unwrap().is_none());
+    std::fs::write(&path, &good).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        function_at(&s, "testproj", 0x5381).as_deref(),
+        Some("testproj::main")
+    );
+}

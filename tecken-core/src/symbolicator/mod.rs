@@ -6,7 +6,9 @@
 //! 1. The in-memory LRU of open modules (keyed by debug file and upper-case debug id).
 //! 2. The negative cache: a module recently found missing is not looked for again until its
 //!    entry expires ([`SymbolicatorConfig::negative_ttl`]); only "not found" is cached, never
-//!    a transient error.
+//!    a transient error. An unusable `.sym` (does not parse, names another module, corrupt
+//!    or truncated gzip, inflates past [`SymbolicatorConfig::max_sym_bytes`]) is "not
+//!    found" too.
 //! 3. The index cache directory: `{cache}/{debug_file}/{DEBUG_ID}/{sym_file}.tidx` (see
 //!    [`cache`] for the layout), built by this or another process. A file that fails to
 //!    open (corrupt, truncated, another format version) is removed and rebuilt, never
@@ -58,6 +60,10 @@ pub struct SymbolicatorConfig {
     pub negative_ttl: Duration,
     /// How many "not found" entries to remember at most.
     pub max_negative_entries: usize,
+    /// Largest `.sym` a source may decompress (a gzip file in a store is not trusted more
+    /// than an upload). A larger one is unusable, like a file that does not parse: the
+    /// module is "not found", remembered for [`SymbolicatorConfig::negative_ttl`].
+    pub max_sym_bytes: u64,
     /// How indexes are built.
     pub build: BuildOptions,
 }
@@ -70,6 +76,7 @@ impl Default for SymbolicatorConfig {
             max_open_bytes: 4 << 30,
             negative_ttl: Duration::from_secs(300),
             max_negative_entries: 100_000,
+            max_sym_bytes: source::DEFAULT_MAX_SYM_BYTES,
             build: BuildOptions::default(),
         }
     }
@@ -336,12 +343,21 @@ impl Symbolicator {
         let mut last_err: Option<Error> = None;
         let mut data = None;
         for src in &self.sources {
-            match src.fetch(key) {
+            match src.fetch_limited(key, self.config.max_sym_bytes) {
                 Ok(Some(d)) => {
                     data = Some(d);
                     break;
                 }
                 Ok(None) => {}
+                // The source has the file but it is unusable (corrupt or truncated gzip, a
+                // decompression bomb): final, like a `.sym` that does not parse, so "not
+                // found" and negatively cached, not decompressed again on every request.
+                // A transient error of an earlier source still wins (below).
+                Err(e)
+                    if matches!(e.kind(), ErrorKind::MalformedSym | ErrorKind::LimitExceeded) =>
+                {
+                    break;
+                }
                 Err(e) => last_err = Some(e),
             }
         }
