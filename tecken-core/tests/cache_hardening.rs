@@ -242,3 +242,207 @@ fn truncated_gzip_sym_is_negatively_cached_not_inflated_again() {
         Some("testproj::main")
     );
 }
+
+const FUNCS: usize = 50_000;
+const LAST: u64 = 0x10_0000 + (FUNCS as u64 - 1) * 0x10;
+
+/// A symbols dir with one large module, and the path its index gets in `cache`.
+fn big_module(tmp: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let symbols = tmp.join("syms");
+    put(&symbols, "testproj", big_sym("testproj", FUNCS).as_bytes());
+    let cache = tmp.join("cache");
+    let index = cache.join("testproj").join(ID).join("testproj.sym.tidx");
+    (symbols, cache, index)
+}
+
+fn v5_functions(s: &Symbolicator) -> Vec<String> {
+    let body = format!(
+        r#"{{"memoryMap": [["testproj", "{ID}"]], "stacks": [[[0, 21377], [0, {LAST}]]]}}"#
+    );
+    let r = tecken_core::v5::symbolicate_v5(s, body.as_bytes(), &Default::default());
+    assert_eq!(r.status, 200);
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    v["results"][0]["stacks"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["function"].as_str().unwrap_or("<none>").to_owned())
+        .collect()
+}
+
+#[test]
+fn truncating_a_mapped_index_in_place_is_survived_and_rebuilt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (symbols, cache, index) = big_module(tmp.path());
+    // Changes are noticed by the reads that hit them, not by the periodic stat.
+    let s = symbolicator(&symbols, Some(&cache), |c| {
+        c.file_check_interval = Duration::from_secs(3600)
+    });
+    let expected = ["testproj::main".to_owned(), format!("f{}", FUNCS - 1)];
+    assert_eq!(v5_functions(&s), expected);
+    let m = s.get("testproj", ID).unwrap().unwrap();
+    assert!(m.index.is_mapped());
+
+    // Someone truncates the mapped file in place: the pages past the new end are gone, and
+    // reading them would raise SIGBUS.
+    let f = std::fs::File::options().write(true).open(&index).unwrap();
+    f.set_len(4096).unwrap();
+    drop(f);
+    assert!(m.index.lookup(LAST).is_none(), "no frame made of zeros");
+    let err = m.index.check().unwrap_err();
+    assert_eq!(err.kind(), tecken_core::ErrorKind::CorruptIndex);
+    let mut frame = tecken_core::index::Frame::empty();
+    assert!(m
+        .index
+        .try_lookup_into(LAST, &Default::default(), &mut frame)
+        .is_err());
+
+    // The process lives on, and the next request gets the right answer from a rebuilt
+    // index.
+    assert_eq!(v5_functions(&s), expected);
+    let rebuilt = tecken_core::Index::open(&index).unwrap();
+    rebuilt.verify().unwrap();
+
+    // Same again, this time noticed in the middle of a v5 request (the module is open and
+    // looks sound until a lookup reads a missing page): the request is answered again.
+    let f = std::fs::File::options().write(true).open(&index).unwrap();
+    f.set_len(4096).unwrap();
+    drop(f);
+    assert_eq!(v5_functions(&s), expected);
+}
+
+#[test]
+fn overwriting_a_mapped_index_in_place_is_noticed_and_rebuilt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (symbols, cache, index) = big_module(tmp.path());
+    let expected = ["testproj::main".to_owned(), format!("f{}", FUNCS - 1)];
+    assert_eq!(
+        v5_functions(&symbolicator(&symbols, Some(&cache), |_| {})),
+        expected
+    );
+    // Opened from the disk cache by a fresh process, with a modification time in the past
+    // (file times have a granularity of a few milliseconds).
+    set_age(&index, Duration::from_secs(600));
+    let s = symbolicator(&symbols, Some(&cache), |c| {
+        c.file_check_interval = Duration::ZERO
+    });
+    assert_eq!(v5_functions(&s), expected);
+    let m = s.get("testproj", ID).unwrap().unwrap();
+
+    // Garbage written over the whole file, in place, same size: no fault, just other bytes.
+    let len = std::fs::metadata(&index).unwrap().len() as usize;
+    let garbage: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::options().write(true).open(&index).unwrap();
+        f.write_all(&garbage).unwrap();
+    }
+    assert_eq!(v5_functions(&s), expected);
+    assert!(
+        m.index.check().is_err(),
+        "the old mapping knows it is damaged"
+    );
+    tecken_core::Index::open(&index).unwrap().verify().unwrap();
+}
+
+/// Runs this test binary's test `name` alone in a child process with `TECKEN_CHILD=name`.
+fn run_child(name: &str) -> std::process::ExitStatus {
+    std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env("TECKEN_CHILD", name)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap()
+}
+
+fn in_child(name: &str) -> bool {
+    std::env::var("TECKEN_CHILD").is_ok_and(|v| v == name)
+}
+
+/// Maps a page of a file with plain `mmap` (not through tecken), truncates the file and
+/// reads the page: a SIGBUS that is none of tecken's business.
+fn foreign_sigbus(dir: &Path) -> u8 {
+    use std::os::fd::AsRawFd;
+    let p = dir.join("foreign");
+    std::fs::write(&p, vec![1u8; 8192]).unwrap();
+    let f = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open(&p)
+        .unwrap();
+    // SAFETY (test): a fresh private mapping of our own file, read once after truncation.
+    unsafe {
+        let ptr = libc::mmap(
+            std::ptr::null_mut(),
+            8192,
+            libc::PROT_READ,
+            libc::MAP_SHARED,
+            f.as_raw_fd(),
+            0,
+        );
+        assert_ne!(ptr, libc::MAP_FAILED);
+        f.set_len(0).unwrap();
+        std::ptr::read_volatile(ptr.cast::<u8>().add(4096))
+    }
+}
+
+/// Makes this process install tecken's SIGBUS handler (on its first mapping).
+fn map_an_index(tmp: &Path) -> tecken_core::Index {
+    let s = symbolicator(&tmp.join("syms"), Some(&tmp.join("cache")), |_| {});
+    put(
+        &tmp.join("syms"),
+        "testproj",
+        sym_text("testproj").as_bytes(),
+    );
+    s.get("testproj", ID).unwrap().unwrap();
+    let index = tecken_core::Index::open(
+        tmp.join("cache/testproj")
+            .join(ID)
+            .join("testproj.sym.tidx"),
+    )
+    .unwrap();
+    assert!(index.is_mapped());
+    index
+}
+
+#[test]
+fn sigbus_outside_our_mappings_still_kills() {
+    const NAME: &str = "sigbus_outside_our_mappings_still_kills";
+    if in_child(NAME) {
+        let tmp = tempfile::tempdir().unwrap();
+        let _index = map_an_index(tmp.path());
+        let b = foreign_sigbus(tmp.path());
+        // Not reached: the read above must kill the process.
+        std::process::exit(i32::from(b) + 100);
+    }
+    use std::os::unix::process::ExitStatusExt;
+    let status = run_child(NAME);
+    assert_eq!(status.signal(), Some(libc::SIGBUS), "{status:?}");
+}
+
+extern "C" fn exit_42(_: libc::c_int, _: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    // SAFETY: _exit is async-signal-safe.
+    unsafe { libc::_exit(42) }
+}
+
+#[test]
+fn sigbus_outside_our_mappings_goes_to_the_previous_handler() {
+    const NAME: &str = "sigbus_outside_our_mappings_goes_to_the_previous_handler";
+    if in_child(NAME) {
+        // A handler of the embedding program (Python's faulthandler, say), installed first.
+        // SAFETY (test): a valid SA_SIGINFO action.
+        unsafe {
+            let mut a: libc::sigaction = std::mem::zeroed();
+            a.sa_sigaction = exit_42 as *const () as libc::sighandler_t;
+            a.sa_flags = libc::SA_SIGINFO;
+            libc::sigemptyset(&mut a.sa_mask);
+            assert_eq!(libc::sigaction(libc::SIGBUS, &a, std::ptr::null_mut()), 0);
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let _index = map_an_index(tmp.path());
+        let b = foreign_sigbus(tmp.path());
+        std::process::exit(i32::from(b) + 100);
+    }
+    assert_eq!(run_child(NAME).code(), Some(42));
+}

@@ -3,7 +3,10 @@
 //!
 //! # How a module is found
 //!
-//! 1. The in-memory LRU of open modules (keyed by debug file and upper-case debug id).
+//! 1. The in-memory LRU of open modules (keyed by debug file and upper-case debug id). A
+//!    module whose index file was truncated or changed on disk under its mapping is
+//!    dropped here and loaded again (see [`crate::index::Index::check`] and
+//!    [`SymbolicatorConfig::file_check_interval`]).
 //! 2. The negative cache: a module recently found missing is not looked for again until its
 //!    entry expires ([`SymbolicatorConfig::negative_ttl`]); only "not found" is cached, never
 //!    a transient error. An unusable `.sym` (does not parse, names another module, corrupt
@@ -60,6 +63,12 @@ pub struct SymbolicatorConfig {
     pub negative_ttl: Duration,
     /// How many "not found" entries to remember at most.
     pub max_negative_entries: usize,
+    /// How often, at most, an open module's index file is compared with the file that was
+    /// opened (inode, size, modification time: one `stat`), to notice a file changed in
+    /// place under the mapping; a changed one is dropped and opened again (rebuilt if it
+    /// is bad). A file truncated under the mapping is noticed at once, whatever this says
+    /// (see [`crate::index::Index::check`]).
+    pub file_check_interval: Duration,
     /// Largest `.sym` a source may decompress (a gzip file in a store is not trusted more
     /// than an upload). A larger one is unusable, like a file that does not parse: the
     /// module is "not found", remembered for [`SymbolicatorConfig::negative_ttl`].
@@ -76,6 +85,7 @@ impl Default for SymbolicatorConfig {
             max_open_bytes: 4 << 30,
             negative_ttl: Duration::from_secs(300),
             max_negative_entries: 100_000,
+            file_check_interval: Duration::from_secs(1),
             max_sym_bytes: source::DEFAULT_MAX_SYM_BYTES,
             build: BuildOptions::default(),
         }
@@ -185,8 +195,21 @@ impl Symbolicator {
 
     fn cached(&self, key: &ModKey) -> Result<Option<Outcome>> {
         let mut s = self.state.lock().map_err(|_| poisoned())?;
-        if let Some(m) = s.open.get(key) {
-            return Ok(Some(Outcome::Found(m.clone())));
+        let open = s.open.get(key).map(|m| {
+            let sound = m.index.check_file(self.config.file_check_interval).is_ok();
+            (m.clone(), sound)
+        });
+        match open {
+            Some((m, true)) => return Ok(Some(Outcome::Found(m))),
+            Some((_, false)) => {
+                // Its file was truncated or changed under the mapping: drop it (requests
+                // that hold it finish with it) and open the file again, or rebuild it.
+                if let Some(old) = s.open.pop(key) {
+                    s.open_bytes -= old.index.size_bytes() as u64;
+                }
+                return Ok(None);
+            }
+            None => {}
         }
         if let Some(&at) = s.missing.get(key) {
             if at.elapsed() < self.config.negative_ttl {
