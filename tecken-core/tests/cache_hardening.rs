@@ -446,3 +446,35 @@ fn sigbus_outside_our_mappings_goes_to_the_previous_handler() {
     }
     assert_eq!(run_child(NAME).code(), Some(42));
 }
+
+#[test]
+fn flipped_bytes_in_a_cached_index_body_are_noticed_and_rebuilt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let symbols = tmp.path().join("syms");
+    put(&symbols, "testproj", sym_text("testproj").as_bytes());
+    let cache = tmp.path().join("cache");
+    let s = symbolicator(&symbols, Some(&cache), |_| {});
+    assert_eq!(
+        function_at(&s, "testproj", 0x5381).as_deref(),
+        Some("testproj::main")
+    );
+    drop(s);
+    // One byte of the function's name flips on disk: the structure is intact, so the file
+    // opens, and only the body checksum can tell.
+    let index = cache.join("testproj").join(ID).join("testproj.sym.tidx");
+    let mut bytes = std::fs::read(&index).unwrap();
+    let at = bytes
+        .windows(14)
+        .position(|w| w == b"testproj::main")
+        .unwrap();
+    bytes[at + 10] = b'n';
+    std::fs::write(&index, &bytes).unwrap();
+    assert!(tecken_core::Index::open(&index).is_ok());
+
+    let s = symbolicator(&symbols, Some(&cache), |_| {});
+    assert_eq!(
+        function_at(&s, "testproj", 0x5381).as_deref(),
+        Some("testproj::main")
+    );
+    tecken_core::Index::open(&index).unwrap().verify().unwrap();
+}

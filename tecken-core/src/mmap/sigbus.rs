@@ -236,3 +236,36 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_freed_and_reused_clean() {
+        // Address ranges nobody maps: a fault there would be SIGSEGV, never ours.
+        let a = register(0x1000, 4096).unwrap();
+        assert!(!is_poisoned(a));
+        REGISTRY[a].poisoned.store(true, Ordering::SeqCst);
+        assert!(is_poisoned(a));
+        deregister(a);
+        assert_eq!(REGISTRY[a].state.load(Ordering::SeqCst), FREE);
+        // Every slot is reusable, and a new registration never inherits the flag.
+        let ids: Vec<usize> = (0..SLOTS / 2)
+            .map(|k| register(0x1000 + k * 4096, 4096).unwrap())
+            .collect();
+        assert!(ids.iter().all(|&i| !is_poisoned(i)));
+        for i in ids {
+            deregister(i);
+        }
+    }
+
+    #[test]
+    fn a_fault_outside_registered_ranges_is_not_ours() {
+        let a = register(0x10_0000, 4096).unwrap();
+        assert!(!rescue(0x10_0000 + 4096));
+        assert!(!rescue(0x0fff));
+        assert!(!is_poisoned(a));
+        deregister(a);
+    }
+}

@@ -308,9 +308,18 @@ impl Symbolicator {
     }
 
     /// Opens a cached index if it is sound and for the right module; removes it otherwise.
+    ///
+    /// The index was written by another process or an earlier run, so its body CRC is
+    /// checked once here, as it enters the process: flipped bytes (a bad disk, a stray
+    /// write) would otherwise give wrong frames silently. A pass over the file at memory
+    /// speed once per module and process; an index this process builds is not checked.
     fn open_cached(path: &Path, key: &SymKey) -> Option<Index> {
         match Index::open(path) {
             Ok(ix) if ix.header().debug_id == key.debug_id => {
+                if ix.verify().is_err() {
+                    let _ = std::fs::remove_file(path);
+                    return None;
+                }
                 cache::touch(path);
                 Some(ix)
             }
