@@ -9,7 +9,7 @@
 //! ```
 //!
 //! The directories of an index are created only when an index is about to be written, so a
-//! module that no source has leaves nothing behind (see [`super::lock`] for the locks). A
+//! module that no source has leaves nothing behind (the lock files are described under [`super`]). A
 //! `{sym_file}.tidx` too long for one file name (a 250-byte debug file name) is stored as
 //! `{md5 of the module key}.tidx` instead, in the same directory.
 //!
@@ -27,9 +27,9 @@
 //! it. A process that looks the name up after the removal simply rebuilds it (under the
 //! per-module lock, so only once).
 //!
-//! "Recently used" is the later of the file's access and modification times; [`touch`]
-//! sets the access time when a process opens a cached index (at most once a minute per
-//! file, to keep opens cheap), whatever the file system's `noatime`/`relatime` setting
+//! "Recently used" is the later of the file's access and modification times; a process
+//! that opens a cached index sets its access time (at most once a minute per file, to
+//! keep opens cheap), whatever the file system's `noatime`/`relatime` setting
 //! (those only govern the kernel's own updates). The modification time is left alone so
 //! that a process can tell an in-place change of a mapped index from a mere use of it.
 //!
