@@ -19,6 +19,19 @@ pub(crate) fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp.{}.{n}", std::process::id()))
 }
 
+/// Whether `name` is a file name [`temp_path`] makes: `.{name}.tmp.{pid}.{n}`. Returns the
+/// name of the file it was to become.
+pub(crate) fn temp_target(name: &str) -> Option<&str> {
+    let rest = name.strip_prefix('.')?;
+    let mut parts = rest.rsplitn(3, '.');
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let (n, pid, stem) = (parts.next()?, parts.next()?, parts.next()?);
+    if !digits(n) || !digits(pid) {
+        return None;
+    }
+    stem.strip_suffix(".tmp").filter(|t| !t.is_empty())
+}
+
 /// Writes `path` atomically: `write` fills a temporary file in the same directory, which is
 /// synced and renamed over `path`. On any error the temporary file is removed and `path` is
 /// untouched.
@@ -47,4 +60,25 @@ pub(crate) fn write_atomic<T>(
 /// Writes `bytes` to `path` atomically.
 pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic(path, |f| f.write_all(bytes).map_err(|e| Error::io(path, e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_names_are_recognised() {
+        let tmp = temp_path(Path::new("/x/a.sym.tidx"));
+        let name = tmp.file_name().unwrap().to_str().unwrap();
+        assert_eq!(temp_target(name), Some("a.sym.tidx"));
+        for other in [
+            "a.sym.tidx",
+            ".a.tmp.1",
+            ".a.tmp.x.1",
+            ".tmp.1.2",
+            "a.tmp.1.2",
+        ] {
+            assert_eq!(temp_target(other), None, "{other}");
+        }
+    }
 }

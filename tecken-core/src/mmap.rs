@@ -1,17 +1,157 @@
 //! Read-only file mappings and the index's string view: the crate's only `unsafe` code.
+//!
+//! # Mapped files that change on disk
+//!
+//! Index files are immutable by contract (written to a temporary name, renamed into
+//! place), but they live in a directory on disk that others may write to. What happens
+//! when a mapped file is changed anyway:
+//!
+//! - **Truncated** (or cut and rewritten): a read of a page past the new end would raise
+//!   SIGBUS and kill the process. On Linux, a SIGBUS handler (see [`sigbus`]) turns that
+//!   into zero pages and a poisoned flag: the read completes with zeros and the index
+//!   reports itself damaged ([`Bytes::is_damaged`]) from then on. Detected at the first
+//!   read of a missing page; costs nothing until then, and one atomic load per lookup.
+//! - **Overwritten in place** (same size): the mapping shows the new bytes at once. Every
+//!   read is bounds-checked, so the worst outcome is a wrong answer, never undefined
+//!   behaviour. [`Bytes::recheck`] compares the file's size, modification time and inode
+//!   with those at open time; the symbolicator calls it at most once a second per open
+//!   module (a `stat`), so such a change is noticed within a second of the next use.
+//!   Someone who rewrites a file and then resets its modification time is not noticed.
+//! - **Replaced or removed** (rename, unlink): the mapping keeps the old inode, which is
+//!   intact; nothing to do.
+//!
+//! A damaged index is dropped by the symbolicator and opened again from disk, where the
+//! open's checks (and the body CRC, verified when an index enters a process from the disk
+//! cache) reject a bad file, which is then rebuilt from its `.sym`.
+//!
+//! Elsewhere than Linux only the in-place check applies: a truncation of a mapped file
+//! raises SIGBUS as for every other program that maps files.
+
+#[cfg(target_os = "linux")]
+mod sigbus;
 
 use std::fs::File;
 use std::ops::Range;
-use std::path::Path;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::error::{Error, Result};
 
 /// Bytes of an index: mapped from a file or owned in memory.
 #[derive(Debug)]
 pub(crate) enum Bytes {
-    Mapped(memmap2::Mmap),
+    Mapped(Mapping),
     Owned(Vec<u8>),
+}
+
+/// What identifies a version of a file: its inode, size and modification time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FileStamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+impl FileStamp {
+    fn of(meta: &std::fs::Metadata) -> FileStamp {
+        #[cfg(unix)]
+        let (dev, ino) = {
+            use std::os::unix::fs::MetadataExt;
+            (meta.dev(), meta.ino())
+        };
+        #[cfg(not(unix))]
+        let (dev, ino) = (0, 0);
+        FileStamp {
+            dev,
+            ino,
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        }
+    }
+}
+
+/// Milliseconds since the first call in this process.
+fn now_ms() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64
+}
+
+/// A read-only mapping of a file, registered with the SIGBUS handler while it lives.
+pub(crate) struct Mapping {
+    map: memmap2::Mmap,
+    /// Its slot in the SIGBUS registry (Linux), `None` elsewhere.
+    slot: Option<usize>,
+    path: PathBuf,
+    stamp: FileStamp,
+    /// When the file was last compared with `stamp` ([`now_ms`]).
+    checked_ms: AtomicU64,
+    /// The file was found changed in place.
+    changed: AtomicBool,
+}
+
+impl std::fmt::Debug for Mapping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mapping")
+            .field("path", &self.path)
+            .field("len", &self.map.len())
+            .field("slot", &self.slot)
+            .finish()
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // Deregister before `map` is dropped (fields drop after this): the handler must
+        // never map over a range that is no longer ours.
+        #[cfg(target_os = "linux")]
+        if let Some(slot) = self.slot {
+            sigbus::deregister(slot);
+        }
+    }
+}
+
+impl Mapping {
+    #[inline]
+    fn is_damaged(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        if let Some(slot) = self.slot {
+            if sigbus::is_poisoned(slot) {
+                return true;
+            }
+        }
+        self.changed.load(Ordering::Acquire)
+    }
+
+    fn recheck(&self, max_age: Duration) -> bool {
+        if self.is_damaged() {
+            return true;
+        }
+        let now = now_ms();
+        let last = self.checked_ms.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < max_age.as_millis() as u64 {
+            return false;
+        }
+        // One thread checks; the others go on with the last answer.
+        if self
+            .checked_ms
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+        {
+            return self.is_damaged();
+        }
+        if let Ok(meta) = std::fs::metadata(&self.path) {
+            let now = FileStamp::of(&meta);
+            // Another inode under the name (replaced, rebuilt) leaves ours intact.
+            let same_file = now.dev == self.stamp.dev && now.ino == self.stamp.ino;
+            if same_file && now != self.stamp {
+                self.changed.store(true, Ordering::Release);
+            }
+        }
+        self.is_damaged()
+    }
 }
 
 /// Asks the CPU to start loading the cache lines of `b[at..at + len]` (at most 8 lines):
@@ -46,23 +186,68 @@ impl Bytes {
     /// # Safety
     ///
     /// Mapping a file is unsafe in Rust because another process could change the file while
-    /// it is mapped, and the bytes would change under a `&[u8]`. We only map files that are
-    /// never modified in place: index files are written to a temporary name and renamed into
-    /// place (see [`crate::fsutil::write_atomic`]); replacing or deleting them leaves an
-    /// existing mapping on the old inode intact. Every read of the bytes is bounds-checked,
-    /// so even a file truncated behind our back cannot cause an out-of-bounds read within
-    /// Rust; a truncation of a mapped file by a foreign process (which this crate never
-    /// does) would raise SIGBUS, as for every mmap user.
+    /// it is mapped, and the bytes would change under a `&[u8]`. We map files that are
+    /// never modified in place by this crate: index files are written to a temporary name
+    /// and renamed into place (see [`crate::fsutil::write_atomic`]); replacing or deleting
+    /// them leaves an existing mapping on the old inode intact. Should someone else change
+    /// one in place anyway, the bytes are only ever read through bounds-checked accessors,
+    /// which can return wrong values but never read out of bounds, and a truncation is
+    /// survived as the module docs describe. A mapping that cannot be registered with the
+    /// SIGBUS handler (the registry is full) is not kept: the file is read into memory.
     pub(crate) fn map_file(path: &Path) -> Result<Bytes> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-        if len == 0 {
+        let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+        if meta.len() == 0 {
             // Mapping an empty file fails on some platforms; an empty index is corrupt anyway.
             return Ok(Bytes::Owned(Vec::new()));
         }
-        // SAFETY: see the function docs: index files are immutable once renamed into place.
+        // SAFETY: see the function docs.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-        Ok(Bytes::Mapped(map))
+        #[cfg(target_os = "linux")]
+        let slot = match sigbus::register(map.as_ptr() as usize, map.len()) {
+            Some(slot) => Some(slot),
+            None => {
+                drop(map);
+                return Bytes::read_file(file, path);
+            }
+        };
+        #[cfg(not(target_os = "linux"))]
+        let slot = None;
+        Ok(Bytes::Mapped(Mapping {
+            map,
+            slot,
+            path: path.to_owned(),
+            stamp: FileStamp::of(&meta),
+            checked_ms: AtomicU64::new(now_ms()),
+            changed: AtomicBool::new(false),
+        }))
+    }
+
+    #[cfg(target_os = "linux")]
+    fn read_file(mut file: File, path: &Path) -> Result<Bytes> {
+        use std::io::Read;
+        let mut v = Vec::new();
+        file.read_to_end(&mut v).map_err(|e| Error::io(path, e))?;
+        Ok(Bytes::Owned(v))
+    }
+
+    /// Whether the file under these bytes was found truncated (a read faulted and now
+    /// reads zeros) or changed in place. Owned bytes never are.
+    #[inline]
+    pub(crate) fn is_damaged(&self) -> bool {
+        match self {
+            Bytes::Mapped(m) => m.is_damaged(),
+            Bytes::Owned(_) => false,
+        }
+    }
+
+    /// [`Bytes::is_damaged`], after comparing the file's inode, size and modification time
+    /// with those at open time if the last comparison is older than `max_age`.
+    pub(crate) fn recheck(&self, max_age: Duration) -> bool {
+        match self {
+            Bytes::Mapped(m) => m.recheck(max_age),
+            Bytes::Owned(_) => false,
+        }
     }
 
     /// Maps the index file at `path` read-only for lookups: with `MADV_RANDOM`, so that a
@@ -78,7 +263,7 @@ impl Bytes {
     /// (lookups). Only a hint: errors are ignored.
     pub(crate) fn advise(&self, sequential: bool) {
         #[cfg(unix)]
-        if let Bytes::Mapped(m) = self {
+        if let Bytes::Mapped(Mapping { map: m, .. }) = self {
             let advice = if sequential {
                 memmap2::Advice::Sequential
             } else {
@@ -93,7 +278,7 @@ impl Bytes {
     #[inline]
     pub(crate) fn as_slice(&self) -> &[u8] {
         match self {
-            Bytes::Mapped(m) => m,
+            Bytes::Mapped(m) => &m.map,
             Bytes::Owned(v) => v,
         }
     }
@@ -114,9 +299,12 @@ const STR_BLOCK: usize = 4096;
 /// answer is kept. A string that lies in ASCII blocks only is valid UTF-8 whatever its
 /// bounds, so it is returned without touching its bytes; any other string is checked with
 /// `str::from_utf8` as before. A corrupt file therefore still gives valid `&str`s (or
-/// `""`), never undefined behaviour. The bytes never change once mapped (see
-/// [`Bytes::map_file`]), and the string range and block states change together, only
-/// through `&mut self`.
+/// `""`), never undefined behaviour. The bytes never change once mapped by anyone who
+/// follows the cache's rules (see [`Bytes::map_file`]). Zero pages put in by the SIGBUS
+/// handler are ASCII, so they keep the invariant. A writer who breaks the rules and
+/// rewrites a mapped file in place can break it (as it can for every program that maps
+/// files): until the change is noticed (see the module docs), strings may hold its bytes.
+/// The string range and block states change together, only through `&mut self`.
 #[derive(Debug)]
 pub(crate) struct IndexBytes {
     bytes: Bytes,

@@ -68,7 +68,11 @@ impl HotModules {
             map.get(&(debug_file.to_owned(), debug_id.to_owned()))
         }?;
         match entry {
-            Entry::Found(w) => w.upgrade().map(Some),
+            // A module whose index file changed on disk is a miss: the slow path reopens it.
+            Entry::Found(w) => w
+                .upgrade()
+                .filter(|m| m.index.check_file(Duration::from_secs(1)).is_ok())
+                .map(Some),
             Entry::Missing(at) if at.elapsed() < self.negative_ttl => Some(None),
             Entry::Missing(_) => None,
         }

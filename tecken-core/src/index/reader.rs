@@ -223,6 +223,9 @@ impl Index {
         let (top, starts, syms, line_offsets, lines) = (next(), next(), next(), next(), next());
         let (levels, inlines, files, origins, strings) = (next(), next(), next(), next(), next());
         data.set_strings(strings);
+        if data.bytes().is_damaged() {
+            return Err(Error::corrupt("index file truncated while being opened"));
+        }
         Ok(Index {
             data,
             meta,
@@ -271,6 +274,29 @@ impl Index {
         matches!(self.data.bytes(), Bytes::Mapped(_))
     }
 
+    /// Whether the index is still the one that was opened: fails with
+    /// [`ErrorKind::CorruptIndex`] once its file was found truncated under the mapping (a
+    /// read faulted; lookups have read zeros since) or changed in place (see
+    /// [`Index::check_file`]). One atomic load; an in-memory index is always fine. Drop a
+    /// damaged index and open the file again (which fails if the file is bad).
+    #[inline]
+    pub fn check(&self) -> Result<()> {
+        if self.data.bytes().is_damaged() {
+            return Err(Error::corrupt(
+                "index file changed on disk while mapped; open it again",
+            ));
+        }
+        Ok(())
+    }
+
+    /// [`Index::check`], after comparing the file's inode, size and modification time with
+    /// those at open time when the last comparison is older than `max_age` (a `stat` of
+    /// the path; a file replaced by another under the same name leaves this one intact).
+    pub fn check_file(&self, max_age: std::time::Duration) -> Result<()> {
+        self.data.bytes().recheck(max_age);
+        self.check()
+    }
+
     /// Checks the CRC-32 of the whole body: detects silent corruption that the structural
     /// checks at open time cannot see. Reads every byte, so it costs a pass over the file.
     pub fn verify(&self) -> Result<()> {
@@ -290,7 +316,7 @@ impl Index {
                 self.crc
             )));
         }
-        Ok(())
+        self.check()
     }
 
     #[inline]
@@ -440,8 +466,34 @@ impl Index {
 
     /// Looks up `addr` into `frame`, reusing its inline vector: no allocation once the
     /// vector has grown to the deepest inline chain. Returns whether a symbol was found
-    /// (`frame` is unspecified otherwise).
+    /// (`frame` is unspecified otherwise). A damaged index (see [`Index::check`]) finds
+    /// nothing; [`Index::try_lookup_into`] tells that case apart.
     pub fn lookup_into<'a>(
+        &'a self,
+        addr: u64,
+        opts: &LookupOptions,
+        frame: &mut Frame<'a>,
+    ) -> bool {
+        // Checked after the lookup: a truncation noticed during it (the handler made the
+        // faulting read return zeros) must not give a frame built from zeros.
+        self.lookup_unchecked(addr, opts, frame) && self.check().is_ok()
+    }
+
+    /// [`Index::lookup_into`], failing with [`ErrorKind::CorruptIndex`] rather than
+    /// answering from a damaged index.
+    pub fn try_lookup_into<'a>(
+        &'a self,
+        addr: u64,
+        opts: &LookupOptions,
+        frame: &mut Frame<'a>,
+    ) -> Result<bool> {
+        let found = self.lookup_unchecked(addr, opts, frame);
+        self.check()?;
+        Ok(found)
+    }
+
+    #[inline(always)]
+    fn lookup_unchecked<'a>(
         &'a self,
         addr: u64,
         opts: &LookupOptions,

@@ -3,29 +3,38 @@
 //!
 //! # How a module is found
 //!
-//! 1. The in-memory LRU of open modules (keyed by debug file and upper-case debug id).
+//! 1. The in-memory LRU of open modules (keyed by debug file and upper-case debug id). A
+//!    module whose index file was truncated or changed on disk under its mapping is
+//!    dropped here and loaded again (see [`crate::index::Index::check`] and
+//!    [`SymbolicatorConfig::file_check_interval`]).
 //! 2. The negative cache: a module recently found missing is not looked for again until its
 //!    entry expires ([`SymbolicatorConfig::negative_ttl`]); only "not found" is cached, never
-//!    a transient error.
-//! 3. The index cache directory: `{cache}/{debug_file}/{DEBUG_ID}/{sym_file}.tidx`, built by
-//!    this or another process. A file that fails to open (corrupt, truncated, another format
-//!    version) is removed and rebuilt, never trusted.
+//!    a transient error. An unusable `.sym` (does not parse, names another module, corrupt
+//!    or truncated gzip, inflates past [`SymbolicatorConfig::max_sym_bytes`]) is "not
+//!    found" too.
+//! 3. The index cache directory: `{cache}/{debug_file}/{DEBUG_ID}/{sym_file}.tidx` (see
+//!    [`cache`] for the layout), built by this or another process. A file that fails to
+//!    open (corrupt, truncated, another format version) is removed and rebuilt, never
+//!    trusted.
 //! 4. The sources, in order; the first that has the `.sym` wins. The index is built, written
-//!    atomically to the cache directory and memory-mapped.
+//!    atomically to the cache directory and memory-mapped. Nothing is written to the cache
+//!    for a module that no source has. When the cache cannot take the index (disk full,
+//!    read-only), it is built in memory instead: a cache never changes an answer.
 //!
 //! Concurrent requests for one module coalesce: within a process, one thread builds while
 //! the others wait for its result; across processes sharing a cache directory, an advisory
-//! file lock beside the index makes the second process wait and then open the first one's
-//! index instead of building its own.
+//! lock (a file under `{cache}/.locks/` that exists only while a process loads the module)
+//! makes the second process wait and then open the first one's index instead of fetching
+//! and building its own.
 
 pub mod cache;
+mod lock;
 pub mod provider;
 pub mod source;
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, Once, OnceLock};
 use std::time::{Duration, Instant};
 
 use lru::LruCache;
@@ -36,6 +45,7 @@ pub use source::{LocalDir, SymData, SymKey, SymbolSource};
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::{build, build_to_file, BuildOptions, Index};
 use crate::mmap::Bytes;
+use lock::ModuleLock;
 
 /// Settings of a [`Symbolicator`].
 #[derive(Debug, Clone)]
@@ -53,6 +63,16 @@ pub struct SymbolicatorConfig {
     pub negative_ttl: Duration,
     /// How many "not found" entries to remember at most.
     pub max_negative_entries: usize,
+    /// How often, at most, an open module's index file is compared with the file that was
+    /// opened (inode, size, modification time: one `stat`), to notice a file changed in
+    /// place under the mapping; a changed one is dropped and opened again (rebuilt if it
+    /// is bad). A file truncated under the mapping is noticed at once, whatever this says
+    /// (see [`crate::index::Index::check`]).
+    pub file_check_interval: Duration,
+    /// Largest `.sym` a source may decompress (a gzip file in a store is not trusted more
+    /// than an upload). A larger one is unusable, like a file that does not parse: the
+    /// module is "not found", remembered for [`SymbolicatorConfig::negative_ttl`].
+    pub max_sym_bytes: u64,
     /// How indexes are built.
     pub build: BuildOptions,
 }
@@ -65,6 +85,8 @@ impl Default for SymbolicatorConfig {
             max_open_bytes: 4 << 30,
             negative_ttl: Duration::from_secs(300),
             max_negative_entries: 100_000,
+            file_check_interval: Duration::from_secs(1),
+            max_sym_bytes: source::DEFAULT_MAX_SYM_BYTES,
             build: BuildOptions::default(),
         }
     }
@@ -99,6 +121,7 @@ pub struct Symbolicator {
     config: SymbolicatorConfig,
     state: Mutex<State>,
     inflight: Mutex<HashMap<ModKey, Arc<Inflight>>>,
+    swept: Once,
 }
 
 fn poisoned() -> Error {
@@ -121,6 +144,7 @@ impl Symbolicator {
                 missing: LruCache::new(neg),
             }),
             inflight: Mutex::new(HashMap::new()),
+            swept: Once::new(),
             config,
         }
     }
@@ -171,8 +195,21 @@ impl Symbolicator {
 
     fn cached(&self, key: &ModKey) -> Result<Option<Outcome>> {
         let mut s = self.state.lock().map_err(|_| poisoned())?;
-        if let Some(m) = s.open.get(key) {
-            return Ok(Some(Outcome::Found(m.clone())));
+        let open = s.open.get(key).map(|m| {
+            let sound = m.index.check_file(self.config.file_check_interval).is_ok();
+            (m.clone(), sound)
+        });
+        match open {
+            Some((m, true)) => return Ok(Some(Outcome::Found(m))),
+            Some((_, false)) => {
+                // Its file was truncated or changed under the mapping: drop it (requests
+                // that hold it finish with it) and open the file again, or rebuild it.
+                if let Some(old) = s.open.pop(key) {
+                    s.open_bytes -= old.index.size_bytes() as u64;
+                }
+                return Ok(None);
+            }
+            None => {}
         }
         if let Some(&at) = s.missing.get(key) {
             if at.elapsed() < self.config.negative_ttl {
@@ -270,19 +307,19 @@ impl Symbolicator {
         (outcome, stats)
     }
 
-    fn index_path(&self, key: &SymKey) -> Option<PathBuf> {
-        let dir = self.config.cache_dir.as_ref()?;
-        Some(
-            dir.join(&key.debug_file)
-                .join(&key.debug_id)
-                .join(format!("{}.tidx", key.sym_file)),
-        )
-    }
-
     /// Opens a cached index if it is sound and for the right module; removes it otherwise.
+    ///
+    /// The index was written by another process or an earlier run, so its body CRC is
+    /// checked once here, as it enters the process: flipped bytes (a bad disk, a stray
+    /// write) would otherwise give wrong frames silently. A pass over the file at memory
+    /// speed once per module and process; an index this process builds is not checked.
     fn open_cached(path: &Path, key: &SymKey) -> Option<Index> {
         match Index::open(path) {
             Ok(ix) if ix.header().debug_id == key.debug_id => {
+                if ix.verify().is_err() {
+                    let _ = std::fs::remove_file(path);
+                    return None;
+                }
                 cache::touch(path);
                 Some(ix)
             }
@@ -299,39 +336,60 @@ impl Symbolicator {
         }
     }
 
+    /// Runs the cache directory's housekeeping once per symbolicator (on its first miss, so
+    /// that creating one stays cheap).
+    fn sweep_once(&self, root: &Path) {
+        self.swept.call_once(|| {
+            cache::sweep(root, cache::STALE_TEMP_AGE);
+        });
+    }
+
     fn load(&self, key: &SymKey) -> Result<(Option<Arc<Module>>, FetchStats)> {
         let mut stats = FetchStats::default();
-        let index_path = self.index_path(key);
+        let root = self.config.cache_dir.as_deref();
+        let index_path = root.map(|r| cache::index_path(r, key));
         if let Some(p) = &index_path {
             if let Some(index) = Self::open_cached(p, key) {
                 stats.cache_hit = true;
                 return Ok((Some(Arc::new(Module { index })), stats));
             }
         }
-        // Across processes: hold an exclusive lock while fetching and building, then look
-        // again in case another process built the index while we waited.
-        let _lock = match &index_path {
-            Some(p) => {
-                let lock = lock_beside(p)?;
+        // Across processes: hold the module's lock while fetching and building (one fetch
+        // and one build for all), then look again in case another process built the index
+        // while we waited. The lock's file is removed when it is released, whatever the
+        // outcome (see `lock`). A cache directory we cannot lock in is not used at all: the
+        // index is built in memory, the answer is the same.
+        let mut lock = None;
+        if let (Some(r), Some(p)) = (root, &index_path) {
+            self.sweep_once(r);
+            if let Ok(l) = ModuleLock::acquire(r, key) {
                 if let Some(index) = Self::open_cached(p, key) {
                     stats.cache_hit = true;
                     return Ok((Some(Arc::new(Module { index })), stats));
                 }
-                Some(lock)
+                lock = Some(l);
             }
-            None => None,
-        };
+        }
 
         let t = Instant::now();
         let mut last_err: Option<Error> = None;
         let mut data = None;
         for src in &self.sources {
-            match src.fetch(key) {
+            match src.fetch_limited(key, self.config.max_sym_bytes) {
                 Ok(Some(d)) => {
                     data = Some(d);
                     break;
                 }
                 Ok(None) => {}
+                // The source has the file but it is unusable (corrupt or truncated gzip, a
+                // decompression bomb): final, like a `.sym` that does not parse, so "not
+                // found" and negatively cached, not decompressed again on every request.
+                // A transient error of an earlier source still wins (below).
+                Err(e)
+                    if matches!(e.kind(), ErrorKind::MalformedSym | ErrorKind::LimitExceeded) =>
+                {
+                    break;
+                }
                 Err(e) => last_err = Some(e),
             }
         }
@@ -354,28 +412,17 @@ impl Symbolicator {
             Ok(_) | Err(_) => return Ok((None, stats)),
         }
         let t = Instant::now();
-        let index = match &index_path {
-            Some(p) => {
-                match build_to_file(sym, p, &self.config.build) {
-                    Ok(_) => {}
-                    Err(e) if e.kind() == ErrorKind::MalformedSym => return Ok((None, stats)),
-                    Err(e) => return Err(e),
-                }
+        let cached = match (root, &index_path, &lock) {
+            (Some(r), Some(p), Some(_)) => match self.build_into_cache(sym, r, p) {
+                Ok(ix) => ix,
+                Err(e) if e.kind() == ErrorKind::MalformedSym => return Ok((None, stats)),
+                Err(e) => return Err(e),
+            },
+            _ => None,
+        };
+        let index = match cached {
+            Some(ix) => {
                 stats.parse_time = t.elapsed();
-                let t2 = Instant::now();
-                let ix = match Index::open(p) {
-                    Ok(ix) => ix,
-                    // Evicted by another process between our rename and this open (a
-                    // cache bound far below the working set): serve from memory.
-                    Err(e) if e.kind() == ErrorKind::NotFound => build(sym, &self.config.build)?.0,
-                    Err(e) => return Err(e),
-                };
-                if let (Some(max), Some(root)) =
-                    (self.config.max_cache_bytes, &self.config.cache_dir)
-                {
-                    cache::evict(root, max, Some(p));
-                }
-                stats.save_time = t2.elapsed();
                 ix
             }
             None => match build(sym, &self.config.build) {
@@ -387,27 +434,47 @@ impl Symbolicator {
                 Err(e) => return Err(e),
             },
         };
+        drop(lock);
         Ok((Some(Arc::new(Module { index })), stats))
     }
-}
 
-/// Takes an exclusive advisory lock on `{path}.lock`, creating directories as needed. The
-/// lock is released when the returned file is dropped (or the process dies).
-fn lock_beside(path: &Path) -> Result<File> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    /// Builds the index of `sym` into the cache at `path` and opens it. `Ok(None)` when the
+    /// cache cannot take it (disk full, read-only, a name the file system refuses): the
+    /// caller builds it in memory instead, so that a cache never changes an answer.
+    fn build_into_cache(&self, sym: &[u8], root: &Path, path: &Path) -> Result<Option<Index>> {
+        let mut attempts = 0;
+        let written = loop {
+            attempts += 1;
+            match build_to_file(sym, path, &self.config.build) {
+                // The directories were removed under us by another process's eviction
+                // (they were empty a moment ago): create them again.
+                Err(e) if e.kind() == ErrorKind::NotFound && attempts < 3 => continue,
+                r => break r,
+            }
+        };
+        match written {
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::Io | ErrorKind::NotFound) => {
+                cache::remove_empty_parents(root, path);
+                return Ok(None);
+            }
+            Err(e) => {
+                cache::remove_empty_parents(root, path);
+                return Err(e);
+            }
+        }
+        let ix = match Index::open(path) {
+            Ok(ix) => ix,
+            // Evicted by another process between our rename and this open (a cache bound
+            // far below the working set): serve from memory.
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if let Some(max) = self.config.max_cache_bytes {
+            cache::evict(root, max, Some(path));
+        }
+        Ok(Some(ix))
     }
-    let mut name = path.as_os_str().to_owned();
-    name.push(".lock");
-    let lock_path = PathBuf::from(name);
-    let f = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| Error::io(&lock_path, e))?;
-    f.lock().map_err(|e| Error::io(&lock_path, e))?;
-    Ok(f)
 }
 
 impl ModuleProvider for Symbolicator {

@@ -75,6 +75,20 @@ pub trait SymbolSource: Send + Sync + std::fmt::Debug {
     /// cached).
     fn fetch(&self, key: &SymKey) -> Result<Option<SymData>>;
 
+    /// [`SymbolSource::fetch`], refusing a `.sym` that decompresses to more than
+    /// `max_bytes` with [`ErrorKind::LimitExceeded`]. Sources that decompress should
+    /// override it to stop at the limit; this default checks the size of what `fetch`
+    /// returned.
+    fn fetch_limited(&self, key: &SymKey, max_bytes: u64) -> Result<Option<SymData>> {
+        let data = self.fetch(key)?;
+        if let Some(SymData::Bytes(b)) = &data {
+            if b.len() as u64 > max_bytes {
+                return Err(too_large(&key.path(), max_bytes));
+            }
+        }
+        Ok(data)
+    }
+
     /// A short description for logs (`local:/srv/symbols`, `s3://bucket/prefix`).
     fn describe(&self) -> String;
 }
@@ -122,8 +136,29 @@ impl LocalDir {
     }
 }
 
+/// The default bound of a decompressed `.sym`: 4 GiB, four times the largest `.sym` files
+/// of Firefox (libxul with inline records, ~1 GiB).
+pub const DEFAULT_MAX_SYM_BYTES: u64 = 4 << 30;
+
+fn too_large(what: &str, max_bytes: u64) -> Error {
+    Error::new(
+        ErrorKind::LimitExceeded,
+        format!("{what}: decompresses to more than {max_bytes} bytes"),
+    )
+}
+
 /// Reads a possibly gzip-compressed file: plain files are returned as [`SymData::File`].
+/// A gzip file may decompress to at most [`DEFAULT_MAX_SYM_BYTES`].
 pub fn read_maybe_gzip(path: &Path) -> Result<SymData> {
+    read_maybe_gzip_limited(path, DEFAULT_MAX_SYM_BYTES)
+}
+
+/// [`read_maybe_gzip`] with a bound on the decompressed size: a gzip file that inflates to
+/// more than `max_bytes` fails with [`ErrorKind::LimitExceeded`] after producing
+/// `max_bytes + 1` bytes (a decompression bomb costs that much, not more). Corrupt or
+/// truncated gzip data is [`ErrorKind::MalformedSym`] (a property of the file, final); a
+/// failure to read the file is [`ErrorKind::Io`] (maybe transient).
+pub fn read_maybe_gzip_limited(path: &Path, max_bytes: u64) -> Result<SymData> {
     use std::io::Read;
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut magic = [0u8; 2];
@@ -132,13 +167,20 @@ pub fn read_maybe_gzip(path: &Path) -> Result<SymData> {
         let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(std::io::BufReader::new(f))
+            .take(max_bytes.saturating_add(1))
             .read_to_end(&mut out)
-            .map_err(|e| {
-                Error::new(
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::InvalidData
+                | std::io::ErrorKind::InvalidInput
+                | std::io::ErrorKind::UnexpectedEof => Error::new(
                     ErrorKind::MalformedSym,
                     format!("{}: bad gzip data: {e}", path.display()),
-                )
+                ),
+                _ => Error::io(path, e),
             })?;
+        if out.len() as u64 > max_bytes {
+            return Err(too_large(&path.display().to_string(), max_bytes));
+        }
         return Ok(SymData::Bytes(out));
     }
     Ok(SymData::File(path.to_owned()))
@@ -146,8 +188,12 @@ pub fn read_maybe_gzip(path: &Path) -> Result<SymData> {
 
 impl SymbolSource for LocalDir {
     fn fetch(&self, key: &SymKey) -> Result<Option<SymData>> {
+        self.fetch_limited(key, DEFAULT_MAX_SYM_BYTES)
+    }
+
+    fn fetch_limited(&self, key: &SymKey, max_bytes: u64) -> Result<Option<SymData>> {
         match self.find(key) {
-            Some(path) => read_maybe_gzip(&path).map(Some),
+            Some(path) => read_maybe_gzip_limited(&path, max_bytes).map(Some),
             None => Ok(None),
         }
     }

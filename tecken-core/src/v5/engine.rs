@@ -194,6 +194,18 @@ impl<'r> Plan<'r> {
         }
     }
 
+    /// Whether an index used by this plan was found damaged (its file truncated or changed
+    /// under the mapping: lookups in it find nothing). The provider drops such modules, so
+    /// a new plan gets sound ones.
+    pub(crate) fn any_damaged(&self) -> bool {
+        self.slots.iter().any(|s| {
+            s.lookup
+                .as_ref()
+                .and_then(Lookup::module)
+                .is_some_and(|m| m.index.check().is_err())
+        })
+    }
+
     /// The slots looked up, in lookup order (sorted by debug file and id).
     pub(crate) fn lookups(&self) -> impl Iterator<Item = &Slot<'r>> + '_ {
         self.order

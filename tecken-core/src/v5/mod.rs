@@ -227,6 +227,24 @@ fn respond_v5(
     let jobs: Vec<JobView<'_>> = req.jobs.iter().map(JobView::of).collect();
     let mut plan = Plan::new(&jobs);
     plan.fetch(provider);
+    let out = write_body(&plan, req, &jobs, debug, start);
+    if !plan.any_damaged() {
+        return out;
+    }
+    // An index file was truncated or changed on disk while we read it: the answer may
+    // lack frames. The provider has dropped it; ask again, once.
+    let mut plan = Plan::new(&jobs);
+    plan.fetch(provider);
+    write_body(&plan, req, &jobs, debug, start)
+}
+
+fn write_body(
+    plan: &Plan<'_>,
+    req: &V5Request<'_>,
+    jobs: &[JobView<'_>],
+    debug: bool,
+    start: Instant,
+) -> Vec<u8> {
     // Room for typical frames and found_modules entries, so the buffer is not regrown (a
     // copy and fresh pages): a frame with a C++ symbol, file and line takes 200-300 bytes
     // (266 on average in the bindings' benchmark request), an unsymbolicated one ~60. Unused
@@ -235,9 +253,9 @@ fn respond_v5(
     let modules: usize = req.jobs.iter().map(|j| j.memory_map.len()).sum();
     let mut out = Vec::with_capacity(64 + frames.saturating_mul(320) + modules.saturating_mul(64));
     out.push(b'{');
-    response::write_results(&mut out, &plan, &jobs);
+    response::write_results(&mut out, plan, jobs);
     if debug {
-        let block = debug::debug_block(&plan, jobs.len(), start.elapsed());
+        let block = debug::debug_block(plan, jobs.len(), start.elapsed());
         out.extend_from_slice(b", \"debug\": ");
         block.write(&mut out);
     }
@@ -248,12 +266,23 @@ fn respond_v5(
 /// The 200 response body for a validated v4 job.
 pub fn write_v4(provider: &dyn ModuleProvider, job: &Job<'_>) -> Vec<u8> {
     let jobs = [JobView::of(job)];
+    let write = |plan: &Plan<'_>| {
+        let mut out = Vec::with_capacity(
+            64 + job.frame_count().saturating_mul(80) + job.memory_map.len() * 8,
+        );
+        response::write_v4(&mut out, plan, &jobs[0]);
+        out
+    };
     let mut plan = Plan::new(&jobs);
     plan.fetch(provider);
-    let mut out =
-        Vec::with_capacity(64 + job.frame_count().saturating_mul(80) + job.memory_map.len() * 8);
-    response::write_v4(&mut out, &plan, &jobs[0]);
-    out
+    let out = write(&plan);
+    if !plan.any_damaged() {
+        return out;
+    }
+    // A damaged index (see `respond_v5`): once more.
+    let mut plan = Plan::new(&jobs);
+    plan.fetch(provider);
+    write(&plan)
 }
 
 /// Symbolicates one job given as typed values (no JSON), after validating it as Eliot
@@ -281,6 +310,13 @@ pub fn symbolicate_jobs(
 }
 
 fn run_typed(provider: &dyn ModuleProvider, jobs: &[JobView<'_>]) -> SymbolicationResult {
+    let mut plan = Plan::new(jobs);
+    plan.fetch(provider);
+    let results = response::typed_results(&plan, jobs);
+    if !plan.any_damaged() {
+        return results;
+    }
+    // A damaged index (see `respond_v5`): once more.
     let mut plan = Plan::new(jobs);
     plan.fetch(provider);
     response::typed_results(&plan, jobs)
