@@ -31,6 +31,13 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, -D warnings)"
 cargo clippy --workspace --all-targets -- -D warnings
 
+# The README's build without the AWS SDK, and the API docs, must keep building.
+step "cargo build -p tecken-cli --no-default-features"
+cargo build -p tecken-cli --no-default-features
+
+step "cargo doc --no-deps (warnings denied)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p tecken-cli
+
 # A real S3-compatible server for the S3 backend's tests.
 if [[ -x scripts/s3-server.sh ]]; then
   step "starting the S3 test server"

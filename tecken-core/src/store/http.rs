@@ -79,7 +79,9 @@ impl HttpConfig {
     }
 }
 
-/// A read-only HTTP symbol source (see the [module docs](self)).
+/// A read-only HTTP symbol source: redirects followed, 404/410 "not found", 429/5xx and
+/// transport errors retried then reported as errors of kind [`ErrorKind::Storage`] (see
+/// the module docs of `store/http.rs` for the key mapping).
 #[derive(Debug, Clone)]
 pub struct HttpStore {
     config: HttpConfig,

@@ -124,7 +124,8 @@ struct Live {
     client: Client,
 }
 
-/// An S3 bucket (see the [module docs](self)).
+/// An S3 bucket, through `aws-sdk-s3` on a private, lazily started, fork-safe tokio
+/// runtime (see the module docs of `store/s3.rs`).
 pub struct S3Store {
     config: S3Config,
     live: Mutex<Option<Live>>,
