@@ -1,14 +1,17 @@
 //! Response bodies: whole (every answer built in memory: JSON, errors, small files) or
 //! streamed from a reader (downloads).
 //!
-//! A streamed body reads the next chunk of at most [`CHUNK`] bytes on tokio's blocking
-//! pool only when hyper asks for it, that is when hyper's write buffer has room; one read
-//! is in flight at a time. So a connection holds at most one chunk being read, plus
-//! hyper's write buffer (about 400 KiB at most), plus the reader's own buffers (64 KiB,
-//! and a gzip window when decompressing): about 600 KiB, whatever the file's size. No
-//! thread is held while the client is slow to read: a stalled client leaves the reader
-//! idle in the body until the connection's write deadline closes the connection and drops
-//! the body, which closes the file (or the upstream response).
+//! A download's first chunk is read with the opening of the file ([`prefetch`]): a file
+//! that fits in it is answered whole, with a `Content-Length`, in one trip to the
+//! blocking pool, and a read error there is still a clean error answer. Past it, a
+//! streamed body reads the next chunk of at most [`CHUNK`] bytes on tokio's blocking pool
+//! only when hyper asks for it, that is when hyper's write buffer has room; one read is
+//! in flight at a time. So a connection holds at most one chunk being read, plus hyper's
+//! write buffer (about 400 KiB at most), plus the reader's own buffers (64 KiB, and a
+//! gzip window when decompressing): about 600 KiB, whatever the file's size. No thread is
+//! held while the client is slow to read: a stalled client leaves the reader idle in the
+//! body until the connection's write deadline closes the connection and drops the body,
+//! which closes the file (or the upstream response).
 
 use std::future::Future;
 use std::io::{ErrorKind, Read};
@@ -100,6 +103,25 @@ fn read_chunk(reader: &mut Reader) -> std::io::Result<Bytes> {
     }
     buf.truncate(filled);
     Ok(Bytes::from(buf))
+}
+
+/// What [`prefetch`] read.
+pub enum Prefetched {
+    /// The whole body (it fit in one chunk).
+    Whole(Vec<u8>),
+    /// The first chunk and the rest of the reader, and the whole length if known.
+    Partial(Reader, Option<u64>),
+}
+
+/// Reads the first chunk of `reader` on the calling (blocking) thread: a body that fits
+/// is returned whole, else the chunk is put back in front of the rest.
+pub fn prefetch(mut reader: Reader, len: Option<u64>) -> std::io::Result<Prefetched> {
+    let first = read_chunk(&mut reader)?;
+    if first.len() < CHUNK {
+        return Ok(Prefetched::Whole(first.into()));
+    }
+    let rest: Reader = Box::new(std::io::Cursor::new(first).chain(reader));
+    Ok(Prefetched::Partial(rest, len))
 }
 
 impl StreamBody {
@@ -201,6 +223,25 @@ mod tests {
 
     fn log() -> Arc<RequestLog> {
         Arc::new(RequestLog::new(false))
+    }
+
+    #[test]
+    fn prefetch_answers_small_bodies_whole_and_keeps_every_byte_of_large_ones() {
+        let small = vec![7u8; CHUNK - 1];
+        match prefetch(Box::new(std::io::Cursor::new(small.clone())), None).unwrap() {
+            Prefetched::Whole(b) => assert_eq!(b, small),
+            Prefetched::Partial(..) => panic!("a body under a chunk streams"),
+        }
+        let large: Vec<u8> = (0..CHUNK * 3).map(|i| (i % 251) as u8).collect();
+        match prefetch(Box::new(std::io::Cursor::new(large.clone())), Some(3)).unwrap() {
+            Prefetched::Whole(_) => panic!("a large body answered whole"),
+            Prefetched::Partial(mut r, len) => {
+                assert_eq!(len, Some(3));
+                let mut all = Vec::new();
+                r.read_to_end(&mut all).unwrap();
+                assert_eq!(all, large);
+            }
+        }
     }
 
     #[test]

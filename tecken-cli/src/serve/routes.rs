@@ -9,10 +9,11 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_ENCODING, LOCATION};
 use hyper::{Method, Request};
 use tecken_core::missing::CsvOptions;
-use tecken_core::store::{BodyMode, Download, DownloadRequest};
+use tecken_core::store::{BodyMode, BodyStream, Download, DownloadRequest};
 use tecken_core::v5::{symbolicate_v4, symbolicate_v5};
 use tokio::time::Instant;
 
+use super::body::{prefetch, Prefetched};
 use super::hot::{HotProvider, Recording};
 use super::http::{
     accepts_gzip, content_length, detailed, eliot, eliot_cors, empty, falcon_error, noted,
@@ -255,10 +256,31 @@ async fn download(
         (state.store.download(&dreq), "inline")
     } else {
         // For a GET this opens the file (or the upstream response) and reads its first
-        // bytes; the body then streams (see `body`).
+        // chunk; a file that fits in it is answered whole (one hop to the blocking pool,
+        // and a `Content-Length`), a larger one streams the rest (see `body`).
         let st = state.clone();
         let dreq = dreq.clone();
-        match tokio::task::spawn_blocking(move || st.store.download(&dreq)).await {
+        let work = move || match st.store.download(&dreq)? {
+            Download::Found(mut f) => {
+                if let Some(stream) = f.stream.take() {
+                    match prefetch(stream.reader, stream.len) {
+                        Ok(Prefetched::Whole(b)) => f.body = Some(b),
+                        Ok(Prefetched::Partial(reader, len)) => {
+                            f.stream = Some(BodyStream { reader, len })
+                        }
+                        Err(e) => {
+                            return Err(tecken_core::Error::new(
+                                tecken_core::ErrorKind::Io,
+                                format!("{}: {e}", f.key.storage_key(f.area)),
+                            ))
+                        }
+                    }
+                }
+                Ok(Download::Found(f))
+            }
+            other => Ok(other),
+        };
+        match tokio::task::spawn_blocking(work).await {
             Ok(r) => (r, "blocking"),
             Err(_) => return noted(respond(500, TEXT, "Internal Server Error"), "panic"),
         }
