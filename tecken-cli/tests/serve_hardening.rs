@@ -423,6 +423,14 @@ fn syminfo_urls_never_come_from_a_hostile_host_header() {
         "{r}"
     );
     assert!(!r.contains("evil.example"), "{r}");
+
+    // Only an http(s) base is a public URL.
+    let out = std::process::Command::new(tecken_bin())
+        .args(["serve", "--bind", "127.0.0.1:0", "--symbols", &root])
+        .args(["--public-url", "javascript:alert(1)"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }
 
 /// The store's path as given and as the kernel names it.

@@ -268,6 +268,21 @@ pub struct Settings {
 impl State {
     /// Opens the stores and reads the tokens file.
     pub fn new(s: Settings) -> Result<State, CliError> {
+        // Checked before `open_stores`, which may create directories.
+        let public_url = match s.public_url.trim_end_matches('/') {
+            u if (u.starts_with("http://") || u.starts_with("https://"))
+                && u.split_once("://")
+                    .is_some_and(|(_, rest)| !rest.is_empty()) =>
+            {
+                u.to_owned()
+            }
+            _ => {
+                return Err(CliError::Usage(format!(
+                    "--public-url {:?}: expected an http:// or https:// URL",
+                    s.public_url
+                )))
+            }
+        };
         let stores = open_stores(&s.symbols)?;
         let tokens = match &s.tokens {
             Some(p) => Some(Tokens::load(p)?),
@@ -300,20 +315,6 @@ impl State {
                 ),
             );
         }
-        let public_url = match s.public_url.trim_end_matches('/') {
-            u if (u.starts_with("http://") || u.starts_with("https://"))
-                && u.split_once("://")
-                    .is_some_and(|(_, rest)| !rest.is_empty()) =>
-            {
-                u.to_owned()
-            }
-            _ => {
-                return Err(CliError::Usage(format!(
-                    "--public-url {:?}: expected an http:// or https:// URL",
-                    s.public_url
-                )))
-            }
-        };
         let mut private_paths = Redactor::default();
         for d in &stores.dirs {
             private_paths.add(d, "<store>");
