@@ -6,157 +6,16 @@
 #[path = "../../tecken-core/tests/v5_common/mod.rs"]
 mod v5_common;
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use v5_common::{dumps, fixtures, parse, same_shape, Py};
-
-/// A running server; killed when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-    _dirs: Vec<tempfile::TempDir>,
-}
-
-impl Server {
-    fn start_with(args: &[&str], dirs: Vec<tempfile::TempDir>) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tecken"))
-            .arg("serve")
-            .args(["--bind", "127.0.0.1:0", "--workers", "2"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        Server {
-            child,
-            addr,
-            _dirs: dirs,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.addr)
-    }
-
-    fn host(&self) -> &str {
-        self.addr.strip_prefix("http://").unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build()
-        .into()
-}
-
-/// Status, headers (lower-case names) and body.
-struct Got {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Got {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8(self.body.clone()).unwrap()
-    }
-}
-
-fn got(mut r: ureq::http::Response<ureq::Body>) -> Got {
-    let headers = r
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
-        .collect();
-    let status = r.status().as_u16();
-    let body = r
-        .body_mut()
-        .with_config()
-        .limit(100 << 20)
-        .read_to_vec()
-        .unwrap_or_default();
-    Got {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn post(url: &str, headers: &[(&str, &str)], body: &[u8]) -> Got {
-    let mut req = agent().post(url);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    got(req.send(body).unwrap())
-}
-
-fn get(url: &str) -> Got {
-    got(agent().get(url).call().unwrap())
-}
-
-fn head(url: &str) -> Got {
-    got(agent().head(url).call().unwrap())
-}
-
-/// A raw HTTP/1.1 exchange (for methods and paths a client library would tidy up).
-fn raw(host: &str, request: &str) -> String {
-    let mut s = TcpStream::connect(host).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    s.write_all(request.as_bytes()).unwrap();
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out
-}
-
-/// The MODULE line's debug file and id of a `.sym`.
-fn module_of(sym: &[u8]) -> (String, String) {
-    let line = sym.split(|&b| b == b'\n').next().unwrap();
-    let parts: Vec<&str> = std::str::from_utf8(line).unwrap().split(' ').collect();
-    (parts[4].trim().to_owned(), parts[3].to_owned())
-}
-
-fn sym_name(debug_file: &str) -> String {
-    match debug_file.strip_suffix(".pdb") {
-        Some(stem) => format!("{stem}.sym"),
-        None => format!("{debug_file}.sym"),
-    }
-}
-
-/// Writes `sym` into a plain tree under `debug_file/debug_id/`.
-fn put_plain(root: &Path, debug_file: &str, debug_id: &str, sym: &[u8]) {
-    let dir = root.join(debug_file).join(debug_id);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(sym_name(debug_file)), sym).unwrap();
-}
+use common::*;
+use v5_common::{dumps, parse, same_shape, Py};
 
 /// Eliot's fixtures under their MODULE names, plus `junk.so` (not a `.sym`) and
 /// `wrongid.so` (a MODULE id that differs), as the observed Eliot had them.
@@ -406,75 +265,6 @@ fn health_routes() {
     );
 }
 
-const TOKENS: &str = "\
-# token            permissions         user
-uploader-token-1   upload,try-upload   ci@example.com
-try-only-token-1   try-upload          try-bot
-no-perms-token-1   none                someone
-";
-
-/// A server over an empty store with the test tokens.
-fn upload_server(extra: &[&str]) -> (Server, PathBuf) {
-    let store = tempfile::tempdir().unwrap();
-    let tokens = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(tokens.path(), TOKENS).unwrap();
-    let tokdir = tempfile::tempdir().unwrap();
-    let tokpath = tokdir.path().join("tokens");
-    std::fs::copy(tokens.path(), &tokpath).unwrap();
-    let root = store.path().to_path_buf();
-    let mut args = vec![
-        "--symbols".to_owned(),
-        root.to_str().unwrap().to_owned(),
-        "--tokens".to_owned(),
-        tokpath.to_str().unwrap().to_owned(),
-        "--quiet".to_owned(),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    (Server::start_with(&args, vec![store, tokdir]), root)
-}
-
-/// A multipart form: `(field, Some(filename) for a file, bytes)`.
-fn form(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
-    let boundary = "----tecken-test-boundary-7MA4YWxkTrZu0gW";
-    let mut body = Vec::new();
-    for (name, filename, data) in parts {
-        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-        match filename {
-            Some(f) => body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/zip\r\n\r\n").as_bytes(),
-            ),
-            None => body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
-            ),
-        }
-        body.extend_from_slice(data);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
-fn upload(server: &Server, token: Option<&str>, parts: &[(&str, Option<&str>, &[u8])]) -> Got {
-    let (ct, body) = form(parts);
-    let mut headers = vec![("Content-Type", ct.as_str())];
-    if let Some(t) = token {
-        headers.push(("Auth-Token", t));
-    }
-    post(&server.url("/upload/"), &headers, &body)
-}
-
-fn zip_fixture(name: &str) -> Vec<u8> {
-    std::fs::read(fixtures().join("zips").join(name)).unwrap()
-}
-
-fn error_of(g: &Got) -> String {
-    let v: serde_json::Value = serde_json::from_slice(&g.body).unwrap_or_else(|_| {
-        panic!("not JSON: {}", g.text());
-    });
-    v["error"].as_str().unwrap().to_owned()
-}
-
 #[test]
 fn upload_as_tecken_expects() {
     let (server, root) = upload_server(&[]);
@@ -616,22 +406,6 @@ fn upload_as_tecken_expects() {
     // curl's `-F file=@x.zip`: a field name without an extension uses the file name.
     let r = upload(&server, tok, &[("file", Some("sample.zip"), &sample)]);
     assert_eq!(r.status, 201, "{}", r.text());
-}
-
-/// A zip of `(name, bytes)` members.
-fn make_zip(members: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut out = std::io::Cursor::new(Vec::new());
-    {
-        let mut z = zip::ZipWriter::new(&mut out);
-        let opts: zip::write::SimpleFileOptions = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated);
-        for (name, data) in members {
-            z.start_file(*name, opts).unwrap();
-            z.write_all(data).unwrap();
-        }
-        z.finish().unwrap();
-    }
-    out.into_inner()
 }
 
 const XUL_PE: &str = "eliot/xul-pe.0185139C8F04FFC94C4C44205044422E1.sym";

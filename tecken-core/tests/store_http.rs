@@ -246,6 +246,27 @@ fn follows_redirects_and_decompresses() {
         }
         other => panic!("{other:?}"),
     }
+    // Streamed: the response body read in chunks, decompressed as it is read.
+    for (mode, gzip) in [
+        (BodyMode::DecodedStream, false),
+        (BodyMode::StoredStream, true),
+    ] {
+        let req = DownloadRequest {
+            body: mode,
+            ..req.clone()
+        };
+        let Download::Found(f) = store.download(&req).unwrap() else {
+            panic!("{mode:?}")
+        };
+        assert_eq!(f.content_encoding.is_some(), gzip);
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut f.stream.unwrap().reader, &mut out).unwrap();
+        if gzip {
+            assert_eq!(&out[..2], b"\x1f\x8b");
+        } else {
+            assert_eq!(out, SYM);
+        }
+    }
     // A code-id URL works through Tecken's own redirect.
     assert_eq!(
         store

@@ -110,6 +110,21 @@ fn objects_round_trip_with_tecken_metadata() {
         }
         other => panic!("{other:?}"),
     }
+    // Streamed: the body read chunk by chunk on the store's runtime.
+    match store
+        .download(&DownloadRequest {
+            body: tecken_core::store::BodyMode::DecodedStream,
+            ..DownloadRequest::new("a.pdb", "AB", "a.sym")
+        })
+        .unwrap()
+    {
+        Download::Found(f) => {
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut f.stream.unwrap().reader, &mut out).unwrap();
+            assert_eq!(out, sym);
+        }
+        other => panic!("{other:?}"),
+    }
     assert_eq!(
         store
             .storage()

@@ -4,18 +4,17 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::header::{HeaderMap, HeaderValue, ACCEPT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
 use tecken_core::v5::ApiResponse;
 use tecken_core::Error;
+use tokio::time::Instant;
 
-use super::log::Note;
+pub use super::body::Body;
+use super::log::{Detail, Note};
 
-/// Every response body: whole, in memory (symbolication answers are built whole anyway;
-/// downloads are read whole by the store).
-pub type Body = Full<Bytes>;
 /// A response.
 pub type Resp = Response<Body>;
 
@@ -26,7 +25,7 @@ pub const TEXT: &str = "text/plain; charset=utf-8";
 
 /// A response with a status, a content type and a body.
 pub fn respond(status: u16, content_type: &'static str, body: impl Into<Bytes>) -> Resp {
-    let mut r = Response::new(Full::new(body.into()));
+    let mut r = Response::new(Body::full(body));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -35,7 +34,7 @@ pub fn respond(status: u16, content_type: &'static str, body: impl Into<Bytes>) 
 
 /// An empty response.
 pub fn empty(status: u16) -> Resp {
-    let mut r = Response::new(Full::new(Bytes::new()));
+    let mut r = Response::new(Body::full(Bytes::new()));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     r
 }
@@ -43,6 +42,13 @@ pub fn empty(status: u16) -> Resp {
 /// Attaches a log note.
 pub fn noted(mut r: Resp, note: &'static str) -> Resp {
     r.extensions_mut().insert(Note(note));
+    r
+}
+
+/// Attaches what the log line should say about a failure (the full error, with any
+/// server paths: logged, never sent).
+pub fn detailed(mut r: Resp, detail: impl Into<String>) -> Resp {
+    r.extensions_mut().insert(Detail(detail.into()));
     r
 }
 
@@ -106,8 +112,21 @@ pub enum BodyError {
     TooLarge(Bytes),
     /// The client went away or sent garbage.
     Broken,
-    /// No data for the idle timeout.
+    /// No data for the idle timeout, or the body's deadline passed.
     Timeout,
+}
+
+/// Waits for the next frame of `body` until `idle` from now or `deadline`, whichever
+/// comes first; `Err(())` on timeout.
+pub async fn next_frame(
+    body: &mut Incoming,
+    idle: Duration,
+    deadline: Instant,
+) -> Result<Option<Result<hyper::body::Frame<Bytes>, hyper::Error>>, ()> {
+    let until = deadline.min(Instant::now() + idle);
+    tokio::time::timeout_at(until, body.frame())
+        .await
+        .map_err(|_| ())
 }
 
 /// The declared `Content-Length`, if any.
@@ -115,17 +134,19 @@ pub fn content_length(h: &HeaderMap) -> Option<u64> {
     h.get(CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
 }
 
-/// Reads a whole body of at most `limit` bytes; each frame must arrive within `idle`.
+/// Reads a whole body of at most `limit` bytes; each frame must arrive within `idle`, and
+/// the whole body by `deadline` (a body dripped a byte at a time is cut off too).
 pub async fn read_body(
     mut body: Incoming,
     declared: Option<u64>,
     limit: usize,
     idle: Duration,
+    deadline: Instant,
 ) -> Result<Bytes, BodyError> {
     let mut buf =
         BytesMut::with_capacity(declared.map_or(8192, |n| n.min(limit as u64 + 1) as usize));
     loop {
-        let frame = match tokio::time::timeout(idle, body.frame()).await {
+        let frame = match next_frame(&mut body, idle, deadline).await {
             Err(_) => return Err(BodyError::Timeout),
             Ok(None) => break,
             Ok(Some(Err(_))) => return Err(BodyError::Broken),
@@ -143,6 +164,56 @@ pub async fn read_body(
         }
     }
     Ok(buf.freeze())
+}
+
+/// Whether the request's `Accept-Encoding` accepts gzip (RFC 9110, section 12.5.3):
+/// `gzip` or `x-gzip` with a non-zero quality, or `*` with a non-zero quality when gzip
+/// is not named. `gzip;q=0` refuses it, whatever `*` says. No header: no gzip (the safe
+/// answer for a client that did not ask). Identity is always served otherwise, even when
+/// refused (`identity;q=0`): a body the client can decode beats a 406 for this API.
+pub fn accepts_gzip(h: &HeaderMap) -> bool {
+    let mut gzip: Option<bool> = None;
+    let mut star: Option<bool> = None;
+    for value in h.get_all(ACCEPT_ENCODING) {
+        let Ok(value) = value.to_str() else {
+            continue;
+        };
+        for item in value.split(',') {
+            let mut params = item.split(';');
+            let coding = params.next().unwrap_or("").trim();
+            let mut q_ok = true;
+            for p in params {
+                let Some((k, v)) = p.split_once('=') else {
+                    continue;
+                };
+                if k.trim().eq_ignore_ascii_case("q") {
+                    q_ok = quality_is_positive(v.trim());
+                }
+            }
+            if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+                // The most specific refusal wins over an acceptance of the same coding.
+                gzip = Some(gzip.unwrap_or(true) && q_ok);
+            } else if coding == "*" {
+                star = Some(star.unwrap_or(true) && q_ok);
+            }
+        }
+    }
+    gzip.or(star).unwrap_or(false)
+}
+
+/// Whether an RFC 9110 `qvalue` (`0`, `0.5`, `1.000`) is above zero; a malformed one is
+/// taken as zero (not accepted).
+fn quality_is_positive(q: &str) -> bool {
+    let (int, frac) = q.split_once('.').unwrap_or((q, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int.len() != 1 || !digits(int) || frac.len() > 3 || !digits(frac) {
+        return false;
+    }
+    match int {
+        "1" => frac.bytes().all(|b| b == b'0'),
+        "0" => frac.bytes().any(|b| b != b'0'),
+        _ => false,
+    }
 }
 
 /// Decodes `%XX` escapes of one path segment; `None` for bad escapes or non-UTF-8 results.
@@ -232,6 +303,47 @@ mod tests {
         assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000000+00:00");
         let t = UNIX_EPOCH + Duration::from_secs(951_782_400 + 3661); // 2000-02-29
         assert_eq!(rfc3339(t), "2000-02-29T01:01:01.000000+00:00");
+    }
+
+    fn ae(values: &[&str]) -> bool {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+        }
+        accepts_gzip(&h)
+    }
+
+    #[test]
+    fn gzip_with_quality_zero_is_refused() {
+        assert!(!ae(&["gzip;q=0"]));
+        assert!(!ae(&["gzip; q=0.000"]));
+        assert!(!ae(&["*, gzip;q=0"]));
+        assert!(!ae(&["gzip;q=0", "*"]));
+        assert!(!ae(&["*;q=0"]));
+        assert!(!ae(&["identity;q=0"]));
+        assert!(!ae(&[]));
+        assert!(!ae(&[""]));
+        assert!(!ae(&["br, deflate"]));
+        assert!(!ae(&["gzipx"]));
+        assert!(
+            !ae(&["gzip;q=2"]),
+            "an invalid quality is not an acceptance"
+        );
+        assert!(!ae(&["gzip;q=abc"]));
+    }
+
+    #[test]
+    fn gzip_accepted_by_name_or_by_star() {
+        assert!(ae(&["gzip"]));
+        assert!(ae(&["GZIP"]));
+        assert!(ae(&["x-gzip"]));
+        assert!(ae(&["gzip, deflate, br"]));
+        assert!(ae(&["br;q=1.0, gzip;q=0.8, *;q=0.1"]));
+        assert!(ae(&["gzip;q=0.001"]));
+        assert!(ae(&["gzip;q=1", "br"]));
+        assert!(ae(&["*"]));
+        assert!(ae(&["br", "*;q=0.5"]));
+        assert!(ae(&["identity;q=0, gzip"]));
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! ```
 //!
 //! `note` says how the request was served where that matters (`inline` / `cold` for
-//! symbolication, `redirect`, `stream`, `panic`). Lines are appended to a buffer that a
+//! symbolication, `redirect`, `stream`, `panic`, `busy`, `timeout`). A failure adds
+//! `error="..."`: the full error, server paths included, which the answer never shows. Lines are appended to a buffer that a
 //! background task writes every 100 ms (and on shutdown), so a request never waits on a
 //! slow stderr and lines are never interleaved.
 
@@ -19,6 +20,10 @@ const MAX_BUFFER: usize = 1 << 20;
 /// What the handler adds to the log line (a response extension).
 #[derive(Debug, Clone, Copy)]
 pub struct Note(pub &'static str);
+
+/// The full error behind a failed answer (a response extension; logged, never sent).
+#[derive(Debug, Clone)]
+pub struct Detail(pub String);
 
 /// The request log.
 #[derive(Debug)]
@@ -46,6 +51,8 @@ pub struct Line<'a> {
     pub peer: std::net::SocketAddr,
     /// Handler note.
     pub note: Option<&'static str>,
+    /// The full error of a failure.
+    pub error: Option<&'a str>,
 }
 
 /// Appends `v` to `out`, quoted when logfmt needs it.
@@ -118,6 +125,10 @@ impl RequestLog {
         if let Some(n) = l.note {
             line.extend_from_slice(b" note=");
             push_value(&mut line, n);
+        }
+        if let Some(e) = l.error {
+            line.extend_from_slice(b" error=");
+            push_value(&mut line, e);
         }
         line.push(b'\n');
         self.append(&line);

@@ -2,7 +2,9 @@
 //!
 //! ```text
 //! tecken serve --symbols SPEC... [--bind 127.0.0.1:8000] [--cache DIR] [--tokens FILE]
-//!              [--redirect-base URL] [--max-body BYTES] [--workers N] [--quiet]
+//!              [--redirect-base URL] [--public-url URL] [--max-body BYTES] [--workers N]
+//!              [--blocking-threads N] [--timeout S] [--request-timeout S]
+//!              [--upload-timeout S] [--max-connections N] [--max-uploads N] [--quiet]
 //! ```
 //!
 //! Routes: `POST /symbolicate/v5`, `/symbolicate/v4` (Eliot, byte for byte, CORS and the
@@ -29,9 +31,43 @@
 //!
 //! The core is synchronous. A symbolication whose modules are all open runs inline on the
 //! async worker (microseconds; see [`hot`]); anything that may build an index, read a
-//! large file or go to the network (cold symbolication, GET downloads, uploads, syminfo,
-//! remote HEADs) runs on tokio's blocking pool. A panic anywhere in a handler becomes a
-//! 500 for that request; the server keeps serving.
+//! large file or go to the network (cold symbolication, opening a download, each 64 KiB
+//! chunk of a streamed download, spool writes and the processing of an upload, syminfo,
+//! remote HEADs) runs on tokio's blocking pool (`--blocking-threads`). Nothing holds a
+//! blocking thread while it waits on a client: request bodies are read on the async side,
+//! and a streamed download reads its next chunk only when the socket took the previous
+//! ones. A panic anywhere in a handler becomes a 500 for that request; the server keeps
+//! serving.
+//!
+//! # Limits and deadlines (hostile or broken clients)
+//!
+//! - **Connections**: at most `--max-connections` (default 1024) at once; beyond that a
+//!   new connection gets `503 Service Unavailable` with `Retry-After: 1`, a one-line body
+//!   and `Connection: close` ([`conn`]).
+//! - **Request headers**: must arrive within `--timeout` seconds (default 30), which also
+//!   closes idle keep-alive connections.
+//! - **Request bodies**: each piece within `--timeout`; the whole body of a
+//!   `/symbolicate` request within `--request-timeout` (default 60) of its headers, so a
+//!   body dripped a byte at a time is cut off (408); uploads within `--upload-timeout`
+//!   (default 3600). Other routes never read a body.
+//! - **Responses**: a client that takes no bytes for `--timeout` seconds has its
+//!   connection closed, and whatever the answer held (an open file) released.
+//! - **Memory per connection**: request bodies at most `--max-body` for uploads (spooled
+//!   to disk, not held) and 10 MiB for `/symbolicate`; a streamed download holds one 64
+//!   KiB chunk being read, hyper's write buffer (at most ~400 KiB) and the reader's
+//!   buffers (64 KiB, plus a 32 KiB gzip window when decompressing): about 600 KiB,
+//!   whatever the file's size.
+//! - **Uploads**: at most `--max-uploads` (default 4) at once, beyond which an upload gets
+//!   503 with `Retry-After`; an upload holds no thread while waiting on its client, and
+//!   since `--max-uploads` must be below `--blocking-threads`, processing uploads can
+//!   never take every blocking thread from downloads, heartbeats and symbolication.
+//! - **Server paths**: answers never show them: server errors (5xx) say only what failed
+//!   (`Storage error`), client errors have known server directories replaced, the upload
+//!   answer's `bucket` is `local` or `s3://bucket/prefix`; the full error is in the log
+//!   line's `error=` field. URLs in answers are built from `--public-url`, never from the
+//!   request's `Host`.
+//! - **Spool files** of uploads a killed server left are removed at start-up
+//!   ([`spool`]).
 //!
 //! # Shutdown
 //!
@@ -39,11 +75,14 @@
 //! connections are closed after their current request), wait at most `--grace` seconds,
 //! exit 0.
 
+mod body;
+mod conn;
 mod hot;
 mod http;
 mod log;
 mod multipart;
 mod routes;
+mod spool;
 mod state;
 mod tokens;
 mod upload;
@@ -63,9 +102,10 @@ use hyper::service::service_fn;
 use hyper::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use tokio::sync::Semaphore;
 
 use self::http::{respond, Resp, TEXT};
-use self::log::{Line, Note, RequestLog};
+use self::log::{Detail, Line, Note, RequestLog};
 use self::routes::Limits;
 use self::state::{Settings, State};
 use crate::{CliError, CliResult};
@@ -94,6 +134,11 @@ pub struct Args {
     /// instead of sending the file: a public bucket URL or a CDN.
     #[arg(long)]
     redirect_base: Option<String>,
+    /// The server's public base URL (`https://symbols.example.com`), for the URLs in
+    /// answers (syminfo's `url`); never taken from the request's `Host` header. Default:
+    /// `http://` and the bound address, as printed.
+    #[arg(long)]
+    public_url: Option<String>,
     /// Largest request body in bytes (uploads); `/symbolicate` bodies are also limited to
     /// 10 MiB as Eliot's API allows.
     #[arg(long, default_value_t = 2 << 30)]
@@ -104,9 +149,25 @@ pub struct Args {
     /// Most threads for blocking work (cold symbolication, downloads, uploads).
     #[arg(long, default_value_t = 64)]
     blocking_threads: usize,
-    /// Seconds to wait for request headers, and between pieces of a request body.
+    /// Seconds to wait for request headers, between pieces of a request body, and for a
+    /// client to take any bytes of an answer (then the connection is closed).
     #[arg(long, default_value_t = 30)]
     timeout: u64,
+    /// Seconds to read a whole request body (uploads excepted): a body dripped slowly is
+    /// cut off with a 408.
+    #[arg(long, default_value_t = 60)]
+    request_timeout: u64,
+    /// Seconds to read a whole upload body.
+    #[arg(long, default_value_t = 3600)]
+    upload_timeout: u64,
+    /// Most connections at once; beyond, a new connection gets a 503 with `Retry-After`
+    /// and is closed.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// Most uploads at once; beyond, an upload gets a 503 with `Retry-After`. Must be
+    /// below --blocking-threads, so uploads never take every blocking thread.
+    #[arg(long, default_value_t = 4)]
+    max_uploads: usize,
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
     #[arg(long, default_value_t = 30)]
     grace: u64,
@@ -125,6 +186,26 @@ pub fn run(args: Args) -> CliResult {
             "--workers and --blocking-threads must be at least 1".into(),
         ));
     }
+    if args.max_connections == 0 || args.max_uploads == 0 {
+        return Err(CliError::Usage(
+            "--max-connections and --max-uploads must be at least 1".into(),
+        ));
+    }
+    if args.max_uploads >= args.blocking_threads {
+        return Err(CliError::Usage(format!(
+            "--max-uploads ({}) must be below --blocking-threads ({}): uploads would take \
+             every blocking thread",
+            args.max_uploads, args.blocking_threads
+        )));
+    }
+    // Bound first: the default public URL is the address actually bound (port 0 resolved).
+    let listener = std::net::TcpListener::bind(args.bind)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .map_err(|e| CliError::Failed(format!("cannot listen on {}: {e}", args.bind)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| CliError::Failed(format!("cannot listen on {}: {e}", args.bind)))?;
+    let log = Arc::new(RequestLog::new(!args.quiet));
     let state = State::new(Settings {
         symbols: args.symbols.clone(),
         cache: args.cache.clone(),
@@ -132,6 +213,12 @@ pub fn run(args: Args) -> CliResult {
         redirect_base: args.redirect_base.clone(),
         max_body: args.max_body,
         negative_ttl: args.negative_ttl,
+        public_url: args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}")),
+        max_uploads: args.max_uploads,
+        log: log.clone(),
     })?;
     if state.tokens.is_some() && !state.store_is_writable {
         return Err(CliError::Usage(format!(
@@ -151,18 +238,23 @@ pub fn run(args: Args) -> CliResult {
         .enable_all()
         .build()
         .map_err(|e| CliError::Failed(format!("cannot start the runtime: {e}")))?;
-    let log = Arc::new(RequestLog::new(!args.quiet));
+    let timeout = Duration::from_secs(args.timeout.max(1));
     let server = Server {
         state: Arc::new(state),
         log: log.clone(),
         limits: Limits {
-            body_idle: Duration::from_secs(args.timeout.max(1)),
+            body_idle: timeout,
+            body_deadline: Duration::from_secs(args.request_timeout.max(1)),
+            upload_deadline: Duration::from_secs(args.upload_timeout.max(1)),
         },
     };
     let r = rt.block_on(serve(
         server,
-        args.bind,
-        Duration::from_secs(args.timeout.max(1)),
+        listener,
+        Conns {
+            timeout,
+            max: args.max_connections,
+        },
         Duration::from_secs(args.grace),
     ));
     log.flush();
@@ -178,18 +270,26 @@ struct Server {
     limits: Limits,
 }
 
+/// Connection settings.
+#[derive(Debug, Clone, Copy)]
+struct Conns {
+    /// Header read deadline and write (no progress) deadline.
+    timeout: Duration,
+    /// `--max-connections`.
+    max: usize,
+}
+
 async fn serve(
     server: Server,
-    bind: SocketAddr,
-    header_timeout: Duration,
+    listener: std::net::TcpListener,
+    conns: Conns,
     grace: Duration,
 ) -> CliResult {
-    let listener = tokio::net::TcpListener::bind(bind)
-        .await
-        .map_err(|e| CliError::Failed(format!("cannot listen on {bind}: {e}")))?;
+    let listener = tokio::net::TcpListener::from_std(listener)
+        .map_err(|e| CliError::Failed(format!("cannot listen: {e}")))?;
     let addr = listener
         .local_addr()
-        .map_err(|e| CliError::Failed(format!("cannot listen on {bind}: {e}")))?;
+        .map_err(|e| CliError::Failed(format!("cannot listen: {e}")))?;
     {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
@@ -199,8 +299,8 @@ async fn serve(
     server.log.event(
         "start",
         &format!(
-            "listening on http://{addr}; symbols {}",
-            server.state.store_name
+            "listening on http://{addr}; symbols {}; public url {}",
+            server.state.store_name, server.state.public_url
         ),
     );
 
@@ -216,12 +316,14 @@ async fn serve(
         })
     };
 
+    let slots = Arc::new(Semaphore::new(conns.max));
+    let rejecting = Arc::new(Semaphore::new(conn::MAX_REJECTING));
     let mut shutdown = Box::pin(shutdown_signal());
     let graceful = GracefulShutdown::new();
     let mut conn_builder = http1::Builder::new();
     conn_builder
         .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
+        .header_read_timeout(conns.timeout)
         .keep_alive(true);
     let signal = loop {
         let accepted = match select(Box::pin(listener.accept()), shutdown.as_mut()).await {
@@ -237,17 +339,23 @@ async fn serve(
                 continue;
             }
         };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            conn::reject(stream, &rejecting);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let srv = server.clone();
         let svc = service_fn(move |req| {
             let srv = srv.clone();
             async move { Ok::<_, Infallible>(srv.handle(req, peer).await) }
         });
-        let conn = conn_builder.serve_connection(TokioIo::new(stream), svc);
+        let io = TokioIo::new(conn::WriteDeadline::new(stream, conns.timeout));
+        let conn = conn_builder.serve_connection(io, svc);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             // Client resets and timeouts end the connection; nothing to report.
             let _ = conn.await;
+            drop(slot);
         });
     };
     drop(listener);
@@ -323,6 +431,7 @@ impl Server {
                 elapsed: start.elapsed(),
                 peer,
                 note: resp.extensions().get::<Note>().map(|n| n.0),
+                error: resp.extensions().get::<Detail>().map(|d| d.0.as_str()),
             });
         }
         resp

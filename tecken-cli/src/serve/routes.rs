@@ -2,20 +2,23 @@
 //! download pattern `[/try]/{debug_file}/{debug_id}/{file}`.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_ENCODING, LOCATION};
 use hyper::{Method, Request};
 use tecken_core::missing::CsvOptions;
-use tecken_core::store::{BodyMode, Download, DownloadRequest};
+use tecken_core::store::{BodyMode, BodyStream, Download, DownloadRequest};
 use tecken_core::v5::{symbolicate_v4, symbolicate_v5};
+use tokio::time::Instant;
 
+use super::body::{prefetch, Prefetched};
 use super::hot::{HotProvider, Recording};
 use super::http::{
-    content_length, eliot, eliot_cors, empty, falcon_error, noted, percent_decode, py_json,
-    query_param, read_body, respond, tecken_cors, tecken_error, BodyError, Resp, JSON, TEXT,
+    accepts_gzip, content_length, detailed, eliot, eliot_cors, empty, falcon_error, noted,
+    percent_decode, py_json, query_param, read_body, respond, tecken_cors, tecken_error, Body,
+    BodyError, Resp, JSON, TEXT,
 };
 use super::state::State;
 use super::upload;
@@ -27,18 +30,46 @@ const INLINE_MAX_BODY: usize = 64 * 1024;
 /// Per-request settings from the command line.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Longest wait for the next piece of a request body.
+    /// Longest wait for the next piece of a request body (`--timeout`).
     pub body_idle: Duration,
+    /// Longest time to read a whole request body, uploads excepted (`--request-timeout`).
+    pub body_deadline: Duration,
+    /// Longest time to read a whole upload (`--upload-timeout`).
+    pub upload_deadline: Duration,
 }
 
 /// Answers one request.
 pub async fn route(state: &Arc<State>, req: Request<Incoming>, limits: Limits) -> Resp {
     let path = req.uri().path();
+    // Targets that are not a path: `CONNECT host:port` (authority form) and `OPTIONS *`.
+    // An absolute-form target (`GET http://host/path`) has a path and is served as that
+    // path, as RFC 9112 asks of servers.
+    if req.method() == Method::CONNECT {
+        let mut r = respond(405, TEXT, "Method Not Allowed");
+        r.headers_mut().insert(
+            "allow",
+            HeaderValue::from_static("GET, HEAD, POST, OPTIONS"),
+        );
+        return r;
+    }
+    if !path.starts_with('/') {
+        if req.method() == Method::OPTIONS && path == "*" {
+            let mut r = empty(200);
+            r.headers_mut().insert(
+                "allow",
+                HeaderValue::from_static("GET, HEAD, POST, OPTIONS"),
+            );
+            r.headers_mut()
+                .insert("content-length", HeaderValue::from_static("0"));
+            return r;
+        }
+        return respond(400, TEXT, "Bad Request");
+    }
     match path {
         "/__lbheartbeat__" => return empty(200),
         "/symbolicate/v5" => return symbolicate(state, req, false, limits).await,
         "/symbolicate/v4" => return symbolicate(state, req, true, limits).await,
-        "/upload/" | "/upload" => return upload::handle(state, req, limits.body_idle).await,
+        "/upload/" | "/upload" => return upload::handle(state, req, limits).await,
         "/__heartbeat__" => return heartbeat(state).await,
         "/__version__" => return version(),
         // Eliot's (and Dockerflow's) deliberately failing route: proves that a panic in a
@@ -61,7 +92,7 @@ pub async fn route(state: &Arc<State>, req: Request<Incoming>, limits: Limits) -
     }
     let (try_path, rest) = match path.strip_prefix("/try/") {
         Some(r) => (true, r),
-        None => (false, &path[1..]),
+        None => (false, path.strip_prefix('/').unwrap_or(path)),
     };
     let segs: Vec<&str> = rest.split('/').collect();
     if let [a, b, c] = segs[..] {
@@ -81,6 +112,7 @@ pub async fn route(state: &Arc<State>, req: Request<Incoming>, limits: Limits) -
 
 /// `/symbolicate/v5` and `/v4`: Eliot's answers, inline when every module is warm.
 async fn symbolicate(state: &Arc<State>, req: Request<Incoming>, v4: bool, limits: Limits) -> Resp {
+    let deadline = Instant::now() + limits.body_deadline;
     let headers = req.headers().clone();
     let mut resp = match *req.method() {
         Method::POST => {
@@ -96,12 +128,19 @@ async fn symbolicate(state: &Arc<State>, req: Request<Incoming>, v4: bool, limit
                 declared,
                 opts.max_body_bytes,
                 limits.body_idle,
+                deadline,
             )
             .await
             {
                 // The core answers an oversized body with Eliot's 413.
                 Ok(b) | Err(BodyError::TooLarge(b)) => b,
-                Err(BodyError::Timeout) => return falcon_error(408, "408 Request Timeout"),
+                Err(BodyError::Timeout) => {
+                    let mut r = falcon_error(408, "408 Request Timeout");
+                    // The rest of the body may still come: this connection is done.
+                    r.headers_mut()
+                        .insert("connection", HeaderValue::from_static("close"));
+                    return noted(r, "timeout");
+                }
                 Err(BodyError::Broken) => return falcon_error(400, "400 Bad Request"),
             };
             symbolicate_body(state, body, v4, debug).await
@@ -193,11 +232,7 @@ async fn download(
     let query = req.uri().query();
     let try_symbols = try_path || query_param(query, "try").is_some();
     let redirecting = state.redirect_base.is_some();
-    let gzip_ok = req
-        .headers()
-        .get("accept-encoding")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    let gzip_ok = accepts_gzip(req.headers());
     let dreq = DownloadRequest {
         debug_file,
         debug_id,
@@ -208,9 +243,9 @@ async fn download(
         body: if head || redirecting {
             BodyMode::None
         } else if gzip_ok {
-            BodyMode::Stored
+            BodyMode::StoredStream
         } else {
-            BodyMode::Decoded
+            BodyMode::DecodedStream
         },
     };
     let debug = req.headers().get("debug").is_some_and(|v| !v.is_empty());
@@ -220,27 +255,43 @@ async fn download(
     let (result, note) = if dreq.body == BodyMode::None && state.store_is_local {
         (state.store.download(&dreq), "inline")
     } else {
+        // For a GET this opens the file (or the upstream response) and reads its first
+        // chunk; a file that fits in it is answered whole (one hop to the blocking pool,
+        // and a `Content-Length`), a larger one streams the rest (see `body`).
         let st = state.clone();
         let dreq = dreq.clone();
-        match tokio::task::spawn_blocking(move || st.store.download(&dreq)).await {
+        let work = move || match st.store.download(&dreq)? {
+            Download::Found(mut f) => {
+                if let Some(stream) = f.stream.take() {
+                    match prefetch(stream.reader, stream.len) {
+                        Ok(Prefetched::Whole(b)) => f.body = Some(b),
+                        Ok(Prefetched::Partial(reader, len)) => {
+                            f.stream = Some(BodyStream { reader, len })
+                        }
+                        Err(e) => {
+                            return Err(tecken_core::Error::new(
+                                tecken_core::ErrorKind::Io,
+                                format!("{}: {e}", f.key.storage_key(f.area)),
+                            ))
+                        }
+                    }
+                }
+                Ok(Download::Found(f))
+            }
+            other => Ok(other),
+        };
+        match tokio::task::spawn_blocking(work).await {
             Ok(r) => (r, "blocking"),
             Err(_) => return noted(respond(500, TEXT, "Internal Server Error"), "panic"),
         }
     };
 
     let mut resp = match result {
-        Err(e) if e.kind() == tecken_core::ErrorKind::InvalidInput => {
-            respond(400, TEXT, e.message().to_owned())
-        }
-        Err(e) => respond(
-            if e.kind() == tecken_core::ErrorKind::Storage {
-                503
-            } else {
-                500
-            },
-            TEXT,
-            format!("Storage error: {}", e.message()),
+        Err(e) if e.kind() == tecken_core::ErrorKind::InvalidInput => detailed(
+            respond(400, TEXT, state.private_paths.redact(e.message())),
+            e.to_string(),
         ),
+        Err(e) => storage_error(&e),
         Ok(Download::Ignored) => respond(404, TEXT, "Symbol Not Found (and ignored)"),
         Ok(Download::NotFound) => {
             if !head && redirecting {
@@ -298,7 +349,17 @@ async fn download(
                 } else {
                     "application/octet-stream"
                 };
-                let mut r = respond(200, ct, found.body.unwrap_or_default());
+                let body = match found.stream {
+                    Some(stream) => Body::stream(
+                        stream.reader,
+                        stream.len,
+                        state.log.clone(),
+                        found.key.storage_key(found.area),
+                    ),
+                    None => Body::full(found.body.unwrap_or_default()),
+                };
+                let mut r = respond(200, ct, Bytes::new());
+                *r.body_mut() = body;
                 if let Some(enc) = found.content_encoding.as_deref() {
                     if let Ok(v) = HeaderValue::from_str(enc) {
                         r.headers_mut().insert(CONTENT_ENCODING, v);
@@ -340,12 +401,6 @@ async fn syminfo(state: &Arc<State>, req: &Request<Incoming>, rest: &str) -> Res
     let (Some(file), Some(id)) = (percent_decode(file), percent_decode(id)) else {
         return respond(404, TEXT, "Code file / id Not Found");
     };
-    let host = req
-        .headers()
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost")
-        .to_owned();
     let st = state.clone();
     let r = tokio::task::spawn_blocking(move || st.store.syminfo(&file, &id)).await;
     match r {
@@ -358,7 +413,9 @@ async fn syminfo(state: &Arc<State>, req: &Request<Incoming>, rest: &str) -> Res
                     } else {
                         ""
                     };
-                    format!("http://{host}{try_prefix}/{}", info.key)
+                    // The configured base, never the request's `Host`: a client must
+                    // not choose where the answer points others to.
+                    format!("{}{try_prefix}/{}", state.public_url, info.key)
                 }
             };
             let body = serde_json::json!({
@@ -374,17 +431,20 @@ async fn syminfo(state: &Arc<State>, req: &Request<Incoming>, rest: &str) -> Res
             r
         }
         Ok(Ok(None)) => respond(404, TEXT, "Code file / id Not Found"),
-        Ok(Err(e)) => respond(
-            if e.kind() == tecken_core::ErrorKind::Storage {
-                503
-            } else {
-                500
-            },
-            TEXT,
-            format!("Storage error: {}", e.message()),
-        ),
+        Ok(Err(e)) => storage_error(&e),
         Err(_) => noted(respond(500, TEXT, "Internal Server Error"), "panic"),
     }
+}
+
+/// A storage failure: 503 for a remote store's (transient) error, 500 otherwise; the
+/// answer says no more than that (the error may name server paths), the log line has it.
+fn storage_error(e: &tecken_core::Error) -> Resp {
+    let status = if e.kind() == tecken_core::ErrorKind::Storage {
+        503
+    } else {
+        500
+    };
+    detailed(respond(status, TEXT, "Storage error"), e.to_string())
 }
 
 /// `GET /missingsymbols.csv` (`?counts=1` adds `count,last_seen`; `?all=1` includes
@@ -399,7 +459,7 @@ fn missing_csv(state: &Arc<State>, req: &Request<Incoming>) -> Resp {
     };
     match state.missing.to_csv(&opts) {
         Ok(csv) => respond(200, "text/csv", csv),
-        Err(e) => respond(500, TEXT, e.to_string()),
+        Err(e) => detailed(respond(500, TEXT, "Internal Server Error"), e.to_string()),
     }
 }
 
@@ -417,7 +477,7 @@ async fn heartbeat(state: &Arc<State>) -> Resp {
             Ok(_) => "ok".to_owned(),
             Err(e) => {
                 ok = false;
-                format!("error: {e}")
+                format!("error: {}", st.private_paths.redact(&e.to_string()))
             }
         };
         checks.insert("store".into(), store.into());
@@ -430,7 +490,7 @@ async fn heartbeat(state: &Arc<State>) -> Resp {
                 Ok(()) => "ok".to_owned(),
                 Err(e) => {
                     ok = false;
-                    format!("error: {e}")
+                    format!("error: {}", st.private_paths.redact(&e.to_string()))
                 }
             };
             checks.insert("cache".into(), v.into());

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
+
 use tecken_core::missing::MissingSymbols;
 use tecken_core::store::{
     ChainStore, LocalStore, ObjectMeta, Storage, StoreSpec, StoredObject, SymbolStore,
@@ -21,6 +23,7 @@ use tecken_core::v5::V5Options;
 use tecken_core::{Symbolicator, SymbolicatorConfig};
 
 use super::hot::HotModules;
+use super::log::RequestLog;
 use super::tokens::Tokens;
 use crate::CliError;
 
@@ -37,8 +40,22 @@ pub struct State {
     pub store_is_local: bool,
     /// Whether some store member accepts writes (uploads).
     pub store_is_writable: bool,
-    /// What the store is, for `/upload/` answers and logs.
+    /// What the store is, for logs (server paths included).
     pub store_name: String,
+    /// Where uploads go, for `/upload/` answers: `s3://bucket/prefix`, or `local` for a
+    /// directory (never a server path).
+    pub store_public_name: String,
+    /// Server paths that answers must not show, and what they show instead.
+    pub private_paths: Redactor,
+    /// The request log.
+    pub log: Arc<RequestLog>,
+    /// `--public-url` (or `http://{bound address}`), without a trailing `/`: the base of
+    /// the URLs in answers (syminfo), never taken from the request's `Host`.
+    pub public_url: String,
+    /// Uploads in progress (`--max-uploads` permits).
+    pub uploads: Arc<Semaphore>,
+    /// `--max-uploads`, for messages.
+    pub max_uploads: usize,
     /// Download misses (`/missingsymbols.csv`).
     pub missing: Arc<MissingSymbols>,
     /// Upload tokens; `None` when `--tokens` was not given (uploads are refused).
@@ -97,6 +114,42 @@ impl Storage for PlainTree {
     }
 }
 
+/// Server paths and their stand-ins: every message sent to a client goes through
+/// [`Redactor::redact`] (belt and braces: answers of 5xx carry no error text at all).
+#[derive(Debug, Default)]
+pub struct Redactor {
+    pairs: Vec<(String, &'static str)>,
+}
+
+impl Redactor {
+    /// Adds `path` (as given and canonical) shown as `shown`.
+    pub fn add(&mut self, path: &Path, shown: &'static str) {
+        for p in [Some(path.to_path_buf()), std::fs::canonicalize(path).ok()]
+            .into_iter()
+            .flatten()
+        {
+            let text = p.to_string_lossy().trim_end_matches('/').to_owned();
+            // `/` or `.` would match everywhere; only paths with a name are secrets.
+            if text.len() > 1 && text != "." && !self.pairs.iter().any(|(t, _)| *t == text) {
+                self.pairs.push((text, shown));
+            }
+        }
+        // Longest first: a store inside the temp dir is shown as the store.
+        self.pairs.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
+    }
+
+    /// `msg` with every known server path replaced.
+    pub fn redact(&self, msg: &str) -> String {
+        let mut out = msg.to_owned();
+        for (path, shown) in &self.pairs {
+            if out.contains(path.as_str()) {
+                out = out.replace(path.as_str(), shown);
+            }
+        }
+        out
+    }
+}
+
 /// Whether `dir` is a plain symbols tree: it exists, has no `v1/`, and has entries.
 fn is_plain_tree(dir: &Path) -> bool {
     if dir.join("v1").is_dir() {
@@ -120,6 +173,12 @@ pub struct Stores {
     pub writable: bool,
     /// Description.
     pub name: String,
+    /// Where uploads go, without server paths (see [`State::store_public_name`]).
+    pub public_name: String,
+    /// The local directories among the specs.
+    pub dirs: Vec<PathBuf>,
+    /// The writable local stores among them (not plain trees).
+    pub store_dirs: Vec<PathBuf>,
 }
 
 /// Builds the sources and the store from `--symbols` values (see the module docs).
@@ -129,10 +188,14 @@ pub fn open_stores(specs: &[String]) -> Result<Stores, CliError> {
     let mut sources: Vec<Arc<dyn SymbolSource>> = Vec::new();
     let mut members: Vec<Arc<dyn Storage>> = Vec::new();
     let mut local = true;
+    let mut public_name: Option<String> = None;
+    let mut dirs = Vec::new();
+    let mut store_dirs = Vec::new();
     for spec in &specs {
         let failed = |e: tecken_core::Error| CliError::Usage(format!("--symbols {spec}: {e}"));
         match spec {
             StoreSpec::Dir(dir) if is_plain_tree(dir) => {
+                dirs.push(dir.clone());
                 sources.push(Arc::new(LocalDir::new(dir)));
                 members.push(Arc::new(PlainTree {
                     inner: LocalStore::new(dir).map_err(failed)?,
@@ -142,6 +205,15 @@ pub fn open_stores(specs: &[String]) -> Result<Stores, CliError> {
                 // A store, possibly new: create `v1/` so the source reads it as one.
                 std::fs::create_dir_all(dir.join("v1"))
                     .map_err(|e| CliError::Usage(format!("--symbols {}: {e}", dir.display())))?;
+                dirs.push(dir.clone());
+                store_dirs.push(dir.clone());
+                public_name.get_or_insert_with(|| "local".to_owned());
+                sources.push(spec.symbol_source().map_err(failed)?);
+                members.push(spec.storage().map_err(failed)?);
+            }
+            StoreSpec::S3 { .. } => {
+                local = false;
+                public_name.get_or_insert_with(|| spec.to_string());
                 sources.push(spec.symbol_source().map_err(failed)?);
                 members.push(spec.storage().map_err(failed)?);
             }
@@ -169,6 +241,9 @@ pub fn open_stores(specs: &[String]) -> Result<Stores, CliError> {
         local,
         writable,
         name,
+        public_name: public_name.unwrap_or_else(|| "none".to_owned()),
+        dirs,
+        store_dirs,
     })
 }
 
@@ -187,11 +262,32 @@ pub struct Settings {
     pub max_body: u64,
     /// `--negative-ttl` seconds.
     pub negative_ttl: u64,
+    /// `--public-url`, or the default from the bound address.
+    pub public_url: String,
+    /// `--max-uploads`.
+    pub max_uploads: usize,
+    /// The request log.
+    pub log: Arc<RequestLog>,
 }
 
 impl State {
     /// Opens the stores and reads the tokens file.
     pub fn new(s: Settings) -> Result<State, CliError> {
+        // Checked before `open_stores`, which may create directories.
+        let public_url = match s.public_url.trim_end_matches('/') {
+            u if (u.starts_with("http://") || u.starts_with("https://"))
+                && u.split_once("://")
+                    .is_some_and(|(_, rest)| !rest.is_empty()) =>
+            {
+                u.to_owned()
+            }
+            _ => {
+                return Err(CliError::Usage(format!(
+                    "--public-url {:?}: expected an http:// or https:// URL",
+                    s.public_url
+                )))
+            }
+        };
         let stores = open_stores(&s.symbols)?;
         let tokens = match &s.tokens {
             Some(p) => Some(Tokens::load(p)?),
@@ -212,6 +308,62 @@ impl State {
             }
             None => std::env::temp_dir(),
         };
+        // What a killed server left (see `spool`); `--cache DIR/uploads` is only ours.
+        let cleaned = super::spool::clean(&spool_dir, s.cache.is_some());
+        if cleaned.removed > 0 {
+            s.log.event(
+                "spool_cleanup",
+                &format!(
+                    "removed {} dead upload spool file(s) from {}",
+                    cleaned.removed,
+                    spool_dir.display()
+                ),
+            );
+        }
+        // Temporary files of store writes a killed process left (an upload's member
+        // half-written). Finding them walks the whole store, which can take minutes for a
+        // large one: a background thread does it while the server serves; live writes of
+        // other processes are younger than `STALE_TEMP_AGE` and kept.
+        for dir in stores.store_dirs.iter().cloned() {
+            let log = s.log.clone();
+            let _ = std::thread::Builder::new()
+                .name("tecken-temp-sweep".into())
+                .spawn(move || {
+                    let swept = LocalStore::new(&dir)
+                        .and_then(|st| st.remove_stale_temp_files(LocalStore::STALE_TEMP_AGE));
+                    match swept {
+                        Ok(c) if c.removed > 0 || c.failed > 0 => log.event(
+                            "temp_cleanup",
+                            &format!(
+                                "removed {} stale temporary file(s) ({} bytes) from {}; {} left",
+                                c.removed,
+                                c.bytes,
+                                dir.display(),
+                                c.failed
+                            ),
+                        ),
+                        Ok(_) => {}
+                        Err(e) => log.event("temp_cleanup_error", &e.to_string()),
+                    }
+                });
+        }
+        // Core uploads of streamed archives spool to the temp dir (`upload::Spool`).
+        let _ = tecken_core::upload::remove_stale_spool_files(
+            &std::env::temp_dir(),
+            LocalStore::STALE_TEMP_AGE,
+        );
+        let mut private_paths = Redactor::default();
+        for d in &stores.dirs {
+            private_paths.add(d, "<store>");
+        }
+        if let Some(c) = &s.cache {
+            private_paths.add(c, "<cache>");
+        }
+        private_paths.add(&spool_dir, "<spool>");
+        private_paths.add(&std::env::temp_dir(), "<tmp>");
+        if let Some(t) = &s.tokens {
+            private_paths.add(t, "<tokens>");
+        }
         let redirect_base = match s.redirect_base {
             Some(b) if b.starts_with("http://") || b.starts_with("https://") => {
                 Some(b.trim_end_matches('/').to_owned())
@@ -236,6 +388,12 @@ impl State {
             store_is_local: stores.local,
             store_is_writable: stores.writable,
             store_name: stores.name,
+            store_public_name: stores.public_name,
+            private_paths,
+            log: s.log,
+            public_url,
+            uploads: Arc::new(Semaphore::new(s.max_uploads)),
+            max_uploads: s.max_uploads,
             missing,
             tokens,
             redirect_base,

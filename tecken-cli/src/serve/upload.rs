@@ -13,23 +13,31 @@
 //! part's file name. A `try` field with a value other than empty, `0`, `false` or `no`
 //! asks for the Try area; a token with only `try-upload` always uploads there.
 //!
-//! The body streams from the connection through a bounded channel into a blocking thread
-//! that parses the form and writes the file part to a spool file (in `--cache DIR/uploads`
-//! or the temp dir), which the core then reads in place, in parallel.
+//! At most `--max-uploads` uploads run at once; beyond that the answer is an immediate
+//! 503 with `Retry-After` (checked after the token, so only authenticated clients can fill
+//! the slots). The form is parsed on the connection's async task as the body comes, and
+//! the file part is written in 256 KiB pieces on the blocking pool to a spool file (in
+//! `--cache DIR/uploads` or the temp dir; see [`super::spool`]), which the core then reads
+//! in place, in parallel: waiting on a slow client holds no thread, so uploads cannot
+//! starve downloads, heartbeats or symbolication of the blocking pool. Each piece of the
+//! body must come within `--timeout`, and the whole body within `--upload-timeout`.
 
-use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use bytes::Bytes;
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
+use hyper::header::HeaderValue;
 use hyper::{Method, Request};
 use tecken_core::upload::{upload_archive, ArchiveSource, UploadOptions};
+use tokio::time::Instant;
 
-use super::http::{content_length, py_json, rfc3339, tecken_error, Resp, JSON};
+use super::http::{
+    content_length, detailed, next_frame, noted, py_json, rfc3339, tecken_error, Resp, JSON,
+};
 use super::multipart::{boundary, Event, Multipart};
+use super::routes::Limits;
+use super::spool::SpoolFile;
 use super::state::State;
 
 /// What the form held.
@@ -41,13 +49,6 @@ struct Form {
     try_field: Option<String>,
 }
 
-/// An error answer from the spooling thread: status and message.
-type Failure = (u16, String);
-
-fn failure(status: u16, msg: &str) -> Failure {
-    (status, msg.to_owned())
-}
-
 enum Part {
     None,
     File,
@@ -56,7 +57,7 @@ enum Part {
 }
 
 /// Handles `/upload/` (any method).
-pub async fn handle(state: &Arc<State>, req: Request<Incoming>, idle: Duration) -> Resp {
+pub async fn handle(state: &Arc<State>, req: Request<Incoming>, limits: Limits) -> Resp {
     if req.method() != Method::POST {
         return tecken_error(
             405,
@@ -103,109 +104,25 @@ pub async fn handle(state: &Arc<State>, req: Request<Incoming>, idle: Duration) 
         return tecken_error(400, "Must be multipart form data with at least one file");
     };
 
-    // Parse and spool on a blocking thread, fed through a small channel.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(8);
-    let st = state.clone();
-    let worker = tokio::task::spawn_blocking(
-        move || -> Result<(Form, tempfile::NamedTempFile), Failure> {
-            let mut spool = tempfile::Builder::new()
-                .prefix("upload-")
-                .suffix(".zip")
-                .tempfile_in(&st.spool_dir)
-                .map_err(|e| failure(500, &format!("cannot create a spool file: {e}")))?;
-            let mut parser = Multipart::new(&boundary);
-            let mut form = Form::default();
-            let mut part = Part::None;
-            let mut io_error = None;
-            while let Some(chunk) = rx.blocking_recv() {
-                let r = parser.feed(&chunk, &mut |e| {
-                    match e {
-                        Event::Start { name, filename } => {
-                            part = if filename.is_some() && form.file.is_none() {
-                                form.file = Some((name, filename));
-                                Part::File
-                            } else if filename.is_none() && name == "try" {
-                                Part::Try(Vec::new())
-                            } else {
-                                Part::Skip
-                            };
-                        }
-                        Event::Data(d) => match &mut part {
-                            Part::File => {
-                                if let Err(e) = spool.write_all(d) {
-                                    io_error = Some(e.to_string());
-                                    return Err("spool write failed".into());
-                                }
-                            }
-                            Part::Try(v) if v.len() < 64 => v.extend_from_slice(d),
-                            _ => {}
-                        },
-                        Event::End => {
-                            if let Part::Try(v) = std::mem::replace(&mut part, Part::None) {
-                                form.try_field = Some(String::from_utf8_lossy(&v).into_owned());
-                            }
-                        }
-                    }
-                    Ok(())
-                });
-                if let Err(e) = r {
-                    return Err(match io_error.take() {
-                        Some(io) => failure(500, &format!("cannot write the spool file: {io}")),
-                        None => failure(
-                            400,
-                            &format!("Must be multipart form data with at least one file ({e})"),
-                        ),
-                    });
-                }
-            }
-            if !parser.is_done() {
-                return Err(failure(
-                    400,
-                    "Must be multipart form data with at least one file (the body ended early)",
-                ));
-            }
-            spool
-                .flush()
-                .map_err(|e| failure(500, &format!("cannot write the spool file: {e}")))?;
-            Ok((form, spool))
-        },
-    );
-
-    // Pump the body into the worker.
-    let mut body = req.into_body();
-    let mut received: u64 = 0;
-    let pump_error = loop {
-        let frame = match tokio::time::timeout(idle, body.frame()).await {
-            Err(_) => break Some(tecken_error(408, "Request body timed out")),
-            Ok(None) => break None,
-            Ok(Some(Err(e))) => {
-                break Some(tecken_error(400, &format!("Broken request body: {e}")))
-            }
-            Ok(Some(Ok(f))) => f,
-        };
-        if let Ok(data) = frame.into_data() {
-            received += data.len() as u64;
-            if received > state.max_body {
-                break Some(tecken_error(
-                    413,
-                    &format!("Upload too large: over {} bytes", state.max_body),
-                ));
-            }
-            if tx.send(data).await.is_err() {
-                // The worker stopped early (a malformed form); its answer follows.
-                break None;
-            }
-        }
+    // Bounded concurrency: a slow upload holds its permit, never a thread, until its
+    // deadline; beyond `--max-uploads` the answer is an immediate 503.
+    let Ok(permit) = state.uploads.clone().try_acquire_owned() else {
+        let mut r = tecken_error(
+            503,
+            &format!(
+                "Too many uploads in progress (at most {}); try again later",
+                state.max_uploads
+            ),
+        );
+        r.headers_mut()
+            .insert("retry-after", HeaderValue::from_static("10"));
+        return noted(r, "busy");
     };
-    drop(tx);
-    let parsed = worker.await;
-    if let Some(resp) = pump_error {
-        return resp;
-    }
-    let (form, spool) = match parsed {
-        Ok(Ok(v)) => v,
-        Ok(Err((status, msg))) => return tecken_error(status, &msg),
-        Err(e) => return tecken_error(500, &format!("upload worker failed: {e}")),
+    let deadline = Instant::now() + limits.upload_deadline;
+    let (form, spool) = match spool_form(state, req.into_body(), &boundary, limits, deadline).await
+    {
+        Ok(v) => v,
+        Err(resp) => return resp,
     };
     let Some((field, filename)) = form.file else {
         return tecken_error(400, "Must be multipart form data with at least one file");
@@ -230,6 +147,7 @@ pub async fn handle(state: &Arc<State>, req: Request<Incoming>, idle: Duration) 
     let result = tokio::task::spawn_blocking(move || {
         let r = upload_archive(&st.store, ArchiveSource::Path(spool.path()), &opts);
         drop(spool);
+        drop(permit);
         if let Ok(res) = &r {
             // Modules that were missing may be here now.
             for s in &res.symbols {
@@ -246,8 +164,8 @@ pub async fn handle(state: &Arc<State>, req: Request<Incoming>, idle: Duration) 
     .await;
     let res = match result {
         Ok(Ok(r)) => r,
-        Ok(Err(e)) => return tecken_error(e.http_status(), e.message()),
-        Err(e) => return tecken_error(500, &format!("upload failed: {e}")),
+        Ok(Err(e)) => return failed(state, e.http_status(), e.message(), &e.to_string()),
+        Err(e) => return failed(state, 500, "", &format!("upload failed: {e}")),
     };
     let id = state.next_upload_id.fetch_add(1, Ordering::Relaxed);
     let keys = |v: &[tecken_core::upload::FileReport]| {
@@ -260,7 +178,7 @@ pub async fn handle(state: &Arc<State>, req: Request<Incoming>, idle: Duration) 
             "id": id,
             "size": res.archive_size,
             "filename": archive_name,
-            "bucket": state.store_name,
+            "bucket": state.store_public_name,
             "download_url": null,
             "try_symbols": res.try_symbols,
             "redirect_urls": [],
@@ -274,4 +192,134 @@ pub async fn handle(state: &Arc<State>, req: Request<Incoming>, idle: Duration) 
         }
     });
     super::http::respond(201, JSON, py_json(&body))
+}
+
+/// An error answer: a client error's message (server paths replaced), or for a server
+/// error a generic one; the full error goes to the log line.
+fn failed(state: &State, status: u16, msg: &str, detail: &str) -> Resp {
+    let shown = if status >= 500 {
+        match status {
+            503 => "Storage error; try again later".to_owned(),
+            _ => "Internal Server Error".to_owned(),
+        }
+    } else {
+        state.private_paths.redact(msg)
+    };
+    detailed(tecken_error(status, &shown), detail)
+}
+
+/// Reads the form from `body` on this (async) task, writing the file part to a spool
+/// file: chunks are written on the blocking pool only once they are here, so waiting on a
+/// slow client holds no thread. Each piece of the body must come within the idle timeout,
+/// and the whole of it by `deadline`.
+async fn spool_form(
+    state: &Arc<State>,
+    mut body: Incoming,
+    boundary: &str,
+    limits: Limits,
+    deadline: Instant,
+) -> Result<(Form, SpoolFile), Resp> {
+    let dir = state.spool_dir.clone();
+    let spool = tokio::task::spawn_blocking(move || SpoolFile::create(&dir))
+        .await
+        .map_err(|e| failed(state, 500, "", &format!("spool task failed: {e}")))?
+        .map_err(|e| failed(state, 500, "", &format!("cannot create a spool file: {e}")))?;
+    let mut spool = Some(spool);
+    let mut parser = Multipart::new(boundary);
+    let mut form = Form::default();
+    let mut part = Part::None;
+    let mut pending: Vec<u8> = Vec::new();
+    let mut received: u64 = 0;
+    loop {
+        let frame = match next_frame(&mut body, limits.body_idle, deadline).await {
+            Err(()) => {
+                return Err(noted(
+                    tecken_error(408, "Request body timed out"),
+                    "timeout",
+                ))
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                return Err(tecken_error(400, &format!("Broken request body: {e}")))
+            }
+            Ok(Some(Ok(f))) => f,
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        received += data.len() as u64;
+        if received > state.max_body {
+            return Err(tecken_error(
+                413,
+                &format!("Upload too large: over {} bytes", state.max_body),
+            ));
+        }
+        let r = parser.feed(&data, &mut |e| {
+            match e {
+                Event::Start { name, filename } => {
+                    part = if filename.is_some() && form.file.is_none() {
+                        form.file = Some((name, filename));
+                        Part::File
+                    } else if filename.is_none() && name == "try" {
+                        Part::Try(Vec::new())
+                    } else {
+                        Part::Skip
+                    };
+                }
+                Event::Data(d) => match &mut part {
+                    Part::File => pending.extend_from_slice(d),
+                    Part::Try(v) if v.len() < 64 => v.extend_from_slice(d),
+                    _ => {}
+                },
+                Event::End => {
+                    if let Part::Try(v) = std::mem::replace(&mut part, Part::None) {
+                        form.try_field = Some(String::from_utf8_lossy(&v).into_owned());
+                    }
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = r {
+            return Err(tecken_error(
+                400,
+                &format!("Must be multipart form data with at least one file ({e})"),
+            ));
+        }
+        if pending.len() >= SPOOL_WRITE {
+            spool = Some(write_spool(state, spool.take(), std::mem::take(&mut pending)).await?);
+        }
+    }
+    if !parser.is_done() {
+        return Err(tecken_error(
+            400,
+            "Must be multipart form data with at least one file (the body ended early)",
+        ));
+    }
+    let spool = write_spool(state, spool, pending).await?;
+    Ok((form, spool))
+}
+
+/// Bytes gathered before a spool write.
+const SPOOL_WRITE: usize = 256 * 1024;
+
+/// Appends `data` to the spool file on the blocking pool.
+async fn write_spool(
+    state: &Arc<State>,
+    spool: Option<SpoolFile>,
+    data: Vec<u8>,
+) -> Result<SpoolFile, Resp> {
+    let Some(mut spool) = spool else {
+        return Err(failed(state, 500, "", "spool file lost"));
+    };
+    let r = tokio::task::spawn_blocking(move || spool.write_all(&data).map(|()| spool)).await;
+    match r {
+        Ok(Ok(s)) => Ok(s),
+        Ok(Err(e)) => Err(failed(
+            state,
+            500,
+            "",
+            &format!("cannot write the spool file: {e}"),
+        )),
+        Err(e) => Err(failed(state, 500, "", &format!("spool task failed: {e}"))),
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{ObjectMeta, PutObject, Storage, StoredObject};
+use super::{ObjectMeta, ObjectReader, PutObject, Storage, StoredObject};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Backends searched in order (e.g. a local cache, then S3, then a Tecken server).
@@ -63,6 +63,10 @@ impl Storage for ChainStore {
 
     fn get(&self, key: &str) -> Result<Option<StoredObject>> {
         self.first(|m| m.get(key))
+    }
+
+    fn get_reader(&self, key: &str) -> Result<Option<ObjectReader>> {
+        self.first(|m| m.get_reader(key))
     }
 
     fn get_prefix(&self, key: &str, len: usize) -> Result<Option<Vec<u8>>> {

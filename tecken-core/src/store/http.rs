@@ -11,6 +11,10 @@
 //!   Other statuses (401, 403, ...) are errors at once.
 //! - Bodies are requested with `Accept-Encoding: gzip` and kept as sent, so a proxy can pass
 //!   a stored gzip on; [`super::SymbolStore`] decompresses.
+//! - [`Storage::get_reader`] streams the response body: only the request (up to the
+//!   response headers) is retried; an error while reading the body is an I/O error of the
+//!   reader. [`HttpConfig::timeout`] covers the whole attempt, body included, so a reader
+//!   read more slowly than that fails.
 //!
 //! Key mapping (see [`HttpLayout`]): with the Tecken download API, `v1/{key}` is
 //! `{base}{key}` and `try/v1/{key}` is `{base}try/{key}`; a base that already ends in
@@ -19,7 +23,7 @@
 
 use std::time::Duration;
 
-use super::{ObjectMeta, Storage, StoredObject};
+use super::{ObjectMeta, ObjectReader, Storage, StoredObject};
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{check_storage_key, Area};
 
@@ -75,7 +79,9 @@ impl HttpConfig {
     }
 }
 
-/// A read-only HTTP symbol source (see the [module docs](self)).
+/// A read-only HTTP symbol source: redirects followed, 404/410 "not found", 429/5xx and
+/// transport errors retried then reported as errors of kind [`ErrorKind::Storage`] (see
+/// the module docs of `store/http.rs` for the key mapping).
 #[derive(Debug, Clone)]
 pub struct HttpStore {
     config: HttpConfig,
@@ -251,6 +257,20 @@ impl HttpStore {
     }
 }
 
+/// A response body whose read errors name the URL.
+struct UrlReader {
+    inner: ureq::BodyReader<'static>,
+    url: String,
+}
+
+impl std::io::Read for UrlReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner
+            .read(buf)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", self.url)))
+    }
+}
+
 fn classify_transport<T>(url: &str, e: ureq::Error) -> Attempt<T> {
     let transient = matches!(
         e,
@@ -316,6 +336,26 @@ impl Storage for HttpStore {
 
     fn get(&self, key: &str) -> Result<Option<StoredObject>> {
         self.fetch(key, None)
+    }
+
+    fn get_reader(&self, key: &str) -> Result<Option<ObjectReader>> {
+        let Some(url) = self.url_of(key)? else {
+            return Ok(None);
+        };
+        let found = self.with_retries(&url, || match self.request("GET", &url, None) {
+            Attempt::Done(r) => Attempt::Done(r.map(|o| o.map(|(_, meta, body)| (meta, body)))),
+            Attempt::Retry(e) => Attempt::Retry(e),
+        })?;
+        Ok(found.map(|(meta, body)| {
+            let reader = body.into_with_config().limit(self.config.max_body).reader();
+            ObjectReader {
+                meta,
+                // `Content-Length` may be absent or describe another encoding than the
+                // bytes ureq hands over: not promised.
+                len: None,
+                reader: Box::new(UrlReader { inner: reader, url }),
+            }
+        }))
     }
 
     fn get_prefix(&self, key: &str, len: usize) -> Result<Option<Vec<u8>>> {

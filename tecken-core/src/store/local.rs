@@ -18,14 +18,14 @@
 mod write;
 
 use std::fs::File;
-use std::io::{ErrorKind as IoKind, Read};
+use std::io::{ErrorKind as IoKind, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use md5::{Digest, Md5};
 
 use super::encoding::{hex, is_gzip, read_gzip_metadata};
-use super::{ObjectMeta, PutObject, Storage, StoredObject};
+use super::{ObjectMeta, ObjectReader, PutObject, Storage, StoredObject};
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{check_storage_key, content_type, should_compress};
 
@@ -161,6 +161,21 @@ fn key_error(key: &str, err: std::io::Error) -> Error {
     Error::new(kind, format!("local store: {key}: {err}")).with_source(err)
 }
 
+/// A file whose read errors name the key, not the file's path (the path is the server's
+/// business; the key is what the client asked for).
+struct KeyedReader {
+    inner: File,
+    key: String,
+}
+
+impl Read for KeyedReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner
+            .read(buf)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", self.key)))
+    }
+}
+
 fn read_up_to(file: &mut File, key: &str, len: usize) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(len.min(1 << 20));
     file.take(len as u64)
@@ -200,6 +215,27 @@ impl Storage for LocalStore {
             &body[..body.len().min(HEAD_BYTES)],
         );
         Ok(Some(StoredObject { meta, body }))
+    }
+
+    fn get_reader(&self, key: &str) -> Result<Option<ObjectReader>> {
+        let Some((_, mut file, md)) = self.open(key)? else {
+            return Ok(None);
+        };
+        // The metadata comes from the first bytes; then the reader starts over. The open
+        // file is what is read: a concurrent replacement (a rename over the key) does not
+        // change what this reader yields, and `len` is that file's length.
+        let head = read_up_to(&mut file, key, HEAD_BYTES)?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| key_error(key, e))?;
+        let meta = Self::meta_of(key, md.len(), md.modified().ok(), &head);
+        Ok(Some(ObjectReader {
+            meta,
+            len: Some(md.len()),
+            reader: Box::new(KeyedReader {
+                inner: file,
+                key: key.to_owned(),
+            }),
+        }))
     }
 
     fn get_prefix(&self, key: &str, len: usize) -> Result<Option<Vec<u8>>> {

@@ -4,7 +4,7 @@
 //! ## Layers
 //!
 //! - [`Storage`] is a dumb object store addressed by full keys (`v1/xul.pdb/ID/xul.sym`):
-//!   head, get, ranged get, put, list. Backends:
+//!   head, get, ranged get, streamed get ([`Storage::get_reader`]), put, list. Backends:
 //!   [`LocalStore`] (a directory, the embedded default), `S3Store` (feature `s3`:
 //!   `aws-sdk-s3` on a private, lazily started, fork-safe tokio runtime), [`HttpStore`]
 //!   (feature `http`, read-only, any Tecken-style download URL, blocking `ureq`), and
@@ -35,6 +35,7 @@
 //! never reported as "not found".
 
 use std::fmt;
+use std::io::Read;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -62,7 +63,8 @@ pub use s3::{S3Config, S3Store};
 pub use spec::{open_store, symbol_sources, StoreSpec};
 pub(crate) use symbols::code_id_entry as code_id_entry_for;
 pub use symbols::{
-    BodyMode, Download, DownloadRequest, Found, RebuildReport, StoreOptions, SymInfo, SymbolStore,
+    BodyMode, BodyStream, Download, DownloadRequest, Found, RebuildReport, StoreOptions, SymInfo,
+    SymbolStore,
 };
 
 pub use crate::keys::{Area, ObjectKey};
@@ -103,6 +105,80 @@ pub struct StoredObject {
     pub meta: ObjectMeta,
     /// The bytes as stored.
     pub body: Vec<u8>,
+}
+
+/// A stored object being read: its metadata and a reader of its stored bytes (still
+/// gzipped for a `.sym`), for answers that must not hold a whole file in memory.
+pub struct ObjectReader {
+    /// What the backend said about it.
+    pub meta: ObjectMeta,
+    /// The exact number of bytes `reader` yields, when the backend knows it (a local
+    /// file's length, an S3 `Content-Length`); `None` otherwise.
+    pub len: Option<u64>,
+    /// The stored bytes. Read errors are [`std::io::Error`]s whose message names the key.
+    pub reader: Box<dyn Read + Send>,
+}
+
+impl ObjectReader {
+    /// A reader over bytes already in memory (backends that cannot stream).
+    pub fn from_object(obj: StoredObject) -> ObjectReader {
+        ObjectReader {
+            meta: obj.meta,
+            len: Some(obj.body.len() as u64),
+            reader: Box::new(std::io::Cursor::new(obj.body)),
+        }
+    }
+}
+
+impl fmt::Debug for ObjectReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObjectReader")
+            .field("meta", &self.meta)
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads at most `limit` bytes of `inner`; one more is an error of kind
+/// [`std::io::ErrorKind::InvalidData`] with `what` in its message (a hostile or corrupt
+/// object is never read without bound).
+pub(crate) struct LimitedReader<R> {
+    inner: R,
+    left: u64,
+    limit: u64,
+    what: String,
+}
+
+impl<R: Read> LimitedReader<R> {
+    pub(crate) fn new(inner: R, limit: u64, what: String) -> LimitedReader<R> {
+        LimitedReader {
+            inner,
+            left: limit,
+            limit,
+            what,
+        }
+    }
+}
+
+impl<R: Read> Read for LimitedReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        // Ask for one byte more than is left, so the byte past the limit is seen.
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left.saturating_add(1)).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        if n as u64 > self.left {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: more than {} bytes", self.what, self.limit),
+            ));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
 }
 
 /// An object to write: stored bytes plus the metadata Tecken writes with them.
@@ -155,6 +231,14 @@ pub trait Storage: Send + Sync + fmt::Debug {
 
     /// The object's stored bytes and metadata, or `None` if it does not exist.
     fn get(&self, key: &str) -> Result<Option<StoredObject>>;
+
+    /// The object's metadata and a reader of its stored bytes, or `None` if it does not
+    /// exist. Backends that can stream (a local file, an S3 or HTTP response body) read in
+    /// chunks as the reader is read, so memory does not grow with the object's size; the
+    /// default reads the whole object with [`Storage::get`].
+    fn get_reader(&self, key: &str) -> Result<Option<ObjectReader>> {
+        Ok(self.get(key)?.map(ObjectReader::from_object))
+    }
 
     /// At most the first `len` stored bytes of the object (a ranged read), or `None`.
     fn get_prefix(&self, key: &str, len: usize) -> Result<Option<Vec<u8>>> {
@@ -213,6 +297,9 @@ impl<T: Storage + ?Sized> Storage for Arc<T> {
     }
     fn get(&self, key: &str) -> Result<Option<StoredObject>> {
         (**self).get(key)
+    }
+    fn get_reader(&self, key: &str) -> Result<Option<ObjectReader>> {
+        (**self).get_reader(key)
     }
     fn get_prefix(&self, key: &str, len: usize) -> Result<Option<Vec<u8>>> {
         (**self).get_prefix(key, len)

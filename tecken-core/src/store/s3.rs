@@ -26,6 +26,12 @@
 //! [`S3Config::max_attempts`] attempts. Request checksums are only sent when S3 requires
 //! them: the default `aws-chunked` trailer encoding would be mixed into the object's own
 //! `Content-Encoding: gzip` by some S3-compatible servers.
+//!
+//! ## Streamed reads
+//!
+//! [`Storage::get_reader`] hands out the response body as a [`std::io::Read`]: each read
+//! waits for the body's next chunk on the private runtime (as every call does), so the
+//! object is never held whole; the SDK's retries cover the request, not the body.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -38,7 +44,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 
-use super::{ObjectMeta, PutObject, Storage, StoredObject};
+use super::{ObjectMeta, ObjectReader, PutObject, Storage, StoredObject};
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::check_storage_key;
 
@@ -118,7 +124,8 @@ struct Live {
     client: Client,
 }
 
-/// An S3 bucket (see the [module docs](self)).
+/// An S3 bucket, through `aws-sdk-s3` on a private, lazily started, fork-safe tokio
+/// runtime (see the module docs of `store/s3.rs`).
 pub struct S3Store {
     config: S3Config,
     live: Mutex<Option<Live>>,
@@ -407,6 +414,10 @@ impl Storage for S3Store {
             .map(|o| o.map(|(meta, body)| StoredObject { meta, body }))
     }
 
+    fn get_reader(&self, key: &str) -> Result<Option<ObjectReader>> {
+        self.open_stream(key)
+    }
+
     fn get_prefix(&self, key: &str, len: usize) -> Result<Option<Vec<u8>>> {
         Ok(self.get_range(key, Some(len.max(1)))?.map(|(_, mut body)| {
             body.truncate(len);
@@ -498,7 +509,92 @@ impl Storage for S3Store {
     }
 }
 
+/// A `GetObject` body read chunk by chunk on the store's runtime.
+struct S3Reader {
+    runtime: Arc<tokio::runtime::Runtime>,
+    stream: Option<ByteStream>,
+    /// The current chunk and how much of it was read.
+    pending: Vec<u8>,
+    at: usize,
+    name: String,
+}
+
+impl std::io::Read for S3Reader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.pending.len() {
+            let Some(mut stream) = self.stream.take() else {
+                return Ok(0);
+            };
+            let (stream, next) = spawn_wait(&self.runtime, async move {
+                let next = stream.next().await;
+                Ok((stream, next))
+            })
+            .map_err(|e| std::io::Error::other(format!("{}: {e}", self.name)))?;
+            match next {
+                None => return Ok(0),
+                Some(Ok(chunk)) => {
+                    self.pending.clear();
+                    self.pending.extend_from_slice(&chunk);
+                    self.at = 0;
+                    self.stream = Some(stream);
+                }
+                Some(Err(e)) => {
+                    return Err(std::io::Error::other(format!(
+                        "{}: reading body: {e}",
+                        self.name
+                    )))
+                }
+            }
+        }
+        let n = buf.len().min(self.pending.len() - self.at);
+        buf[..n].copy_from_slice(&self.pending[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
 impl S3Store {
+    /// The object's metadata, exact length and body stream (see the module docs).
+    fn open_stream(&self, key: &str) -> Result<Option<ObjectReader>> {
+        let (bucket, full) = (self.config.bucket.clone(), self.full_key(key)?);
+        let name = format!("s3://{bucket}/{full}");
+        let (runtime, client) = self.live()?;
+        let found = spawn_wait(&runtime, async move {
+            let out = match client.get_object().bucket(&bucket).key(&full).send().await {
+                Ok(o) => o,
+                Err(e) if status_of(&e) == Some(404) => return Ok(None),
+                Err(SdkError::ServiceError(s)) if s.err().is_no_such_key() => return Ok(None),
+                Err(e) => {
+                    return Err(storage_err(format!(
+                        "s3://{bucket}/{full}: get: {}",
+                        describe(&e)
+                    )))
+                }
+            };
+            let meta = meta_from(
+                out.content_length(),
+                out.content_encoding(),
+                out.content_type(),
+                out.metadata(),
+                out.e_tag(),
+                out.last_modified(),
+            );
+            let len = out.content_length().and_then(|n| u64::try_from(n).ok());
+            Ok(Some((meta, len, out.body)))
+        })?;
+        Ok(found.map(|(meta, len, body)| ObjectReader {
+            meta,
+            len,
+            reader: Box::new(S3Reader {
+                runtime,
+                stream: Some(body),
+                pending: Vec::new(),
+                at: 0,
+                name,
+            }),
+        }))
+    }
+
     fn get_range(&self, key: &str, range: Option<usize>) -> Result<Option<(ObjectMeta, Vec<u8>)>> {
         let (bucket, full) = (self.config.bucket.clone(), self.full_key(key)?);
         self.run(move |c| async move {

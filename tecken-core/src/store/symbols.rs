@@ -1,10 +1,11 @@
 //! [`SymbolStore`]: Tecken's rules over any [`Storage`].
 
+use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
 
 use super::codeid::{entry_key, CodeIdEntry, CODE_ID_PREFIX};
 use super::encoding::{self, gunzip, gunzip_prefix, is_gzip};
-use super::{ObjectMeta, PutObject, Storage, StoredObject};
+use super::{LimitedReader, ObjectMeta, ObjectReader, PutObject, Storage, StoredObject};
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{has_invalid_key_chars, is_ignored_download, parse_storage_key, Area, ObjectKey};
 use crate::missing::MissingSymbols;
@@ -38,6 +39,9 @@ impl Default for StoreOptions {
     }
 }
 
+/// Buffer of a streamed body: the first read also decides whether the bytes are gzip.
+const STREAM_BUFFER: usize = 64 * 1024;
+
 /// What to return of a found file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BodyMode {
@@ -48,6 +52,37 @@ pub enum BodyMode {
     Decoded,
     /// The bytes as stored, with their `Content-Encoding` (for a proxy passing it on).
     Stored,
+    /// A reader of the decompressed bytes ([`Found::stream`]), decompressed as it is read:
+    /// memory does not grow with the file (a server sending a large `.sym` to a slow
+    /// client). The limit `max_object_size` applies as the bytes come, as a read error.
+    DecodedStream,
+    /// A reader of the bytes as stored ([`Found::stream`]), with their `Content-Encoding`.
+    StoredStream,
+}
+
+impl BodyMode {
+    fn is_stream(self) -> bool {
+        matches!(self, BodyMode::DecodedStream | BodyMode::StoredStream)
+    }
+}
+
+/// The body of a found file as a reader (see [`BodyMode::DecodedStream`]).
+pub struct BodyStream {
+    /// The exact number of bytes `reader` yields, when known (a stored body of a backend
+    /// that knows its length); `None` for decompressed bodies.
+    pub len: Option<u64>,
+    /// The bytes. A read error (the backend failed, corrupt gzip data, more than
+    /// `max_object_size` decompressed) ends the body: a server must abort the answer,
+    /// not end it as if complete.
+    pub reader: Box<dyn Read + Send>,
+}
+
+impl std::fmt::Debug for BodyStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BodyStream")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A download request in Tecken's terms (`GET /{debug_file}/{debug_id}/{file}`).
@@ -82,7 +117,7 @@ impl DownloadRequest {
 }
 
 /// A file found by [`SymbolStore::download`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Found {
     /// Its key (debug id upper-case).
     pub key: ObjectKey,
@@ -90,14 +125,20 @@ pub struct Found {
     pub area: Area,
     /// Its stored metadata.
     pub meta: ObjectMeta,
-    /// The body, per [`BodyMode`].
+    /// The body, per [`BodyMode`] (`Decoded` and `Stored`).
     pub body: Option<Vec<u8>>,
-    /// The `Content-Encoding` of `body` (`Some("gzip")` only with [`BodyMode::Stored`]).
+    /// The body as a reader, per [`BodyMode`] (`DecodedStream` and `StoredStream`).
+    pub stream: Option<BodyStream>,
+    /// The `Content-Encoding` of `body` or `stream` (`Some("gzip")` only with
+    /// [`BodyMode::Stored`] or [`BodyMode::StoredStream`]).
     pub content_encoding: Option<String>,
 }
 
 /// The answer to a download request.
-#[derive(Debug, Clone)]
+// One value per request, matched at once: boxing `Found` would cost an allocation per
+// download and change every caller's patterns, to save a few hundred bytes of stack.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
 pub enum Download {
     /// The file exists.
     Found(Found),
@@ -226,6 +267,71 @@ impl SymbolStore {
         Ok(None)
     }
 
+    /// A reader of the stored object of `key` (still gzipped for a `.sym`) and its area.
+    pub fn get_reader(
+        &self,
+        key: &ObjectKey,
+        try_symbols: bool,
+    ) -> Result<Option<(Area, ObjectReader)>> {
+        for &area in Area::search_order(try_symbols) {
+            if let Some(r) = self.storage.get_reader(&key.storage_key(area))? {
+                return Ok(Some((area, r)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The body of a streamed download: the stored bytes, or a decompressing reader (with
+    /// the rule of [`SymbolStore::decode`]), and its `Content-Encoding`.
+    fn stream_body(
+        &self,
+        key: &ObjectKey,
+        meta_says_gzip: bool,
+        len: Option<u64>,
+        reader: Box<dyn Read + Send>,
+        mode: BodyMode,
+    ) -> Result<(BodyStream, Option<String>)> {
+        let mut buffered = BufReader::with_capacity(STREAM_BUFFER, reader);
+        let gzip = meta_says_gzip || {
+            // The first bytes say whether a `.sym` without metadata is gzipped.
+            let head = buffered
+                .fill_buf()
+                .map_err(|e| Error::new(ErrorKind::Storage, format!("{key}: {e}")))?;
+            key.is_compressed() && is_gzip(head)
+        };
+        Ok(match (mode, gzip) {
+            (BodyMode::DecodedStream, true) => {
+                let decoder = flate2::bufread::MultiGzDecoder::new(buffered);
+                let limited = LimitedReader::new(
+                    decoder,
+                    self.options.max_object_size,
+                    format!("{key}: decompressed"),
+                );
+                (
+                    BodyStream {
+                        len: None,
+                        reader: Box::new(limited),
+                    },
+                    None,
+                )
+            }
+            (BodyMode::StoredStream, true) => (
+                BodyStream {
+                    len,
+                    reader: Box::new(buffered),
+                },
+                Some("gzip".to_owned()),
+            ),
+            _ => (
+                BodyStream {
+                    len,
+                    reader: Box::new(buffered),
+                },
+                None,
+            ),
+        })
+    }
+
     /// The decompressed bytes of `key`.
     pub fn get(&self, key: &ObjectKey, try_symbols: bool) -> Result<Option<Vec<u8>>> {
         match self.get_stored(key, try_symbols)? {
@@ -265,6 +371,10 @@ impl SymbolStore {
     /// short-cut; invalid characters (an error of kind [`ErrorKind::InvalidInput`], 400);
     /// the regular area, then Try if asked; then the code-id index (a redirect); else not
     /// found, recorded as a missing symbol (for GETs, when a recorder is attached).
+    ///
+    /// With [`BodyMode::DecodedStream`] and [`BodyMode::StoredStream`] the body is a
+    /// reader ([`Found::stream`]) over the backend's [`Storage::get_reader`]: a server
+    /// sends a file of any size with memory bounded by its buffers.
     pub fn download(&self, req: &DownloadRequest) -> Result<Download> {
         if is_ignored_download(&req.debug_file, &req.debug_id, &req.file) {
             return Ok(Download::Ignored);
@@ -276,6 +386,20 @@ impl SymbolStore {
             ));
         }
         let key = ObjectKey::new(&req.debug_file, &req.debug_id, &req.file)?;
+        if req.body.is_stream() {
+            if let Some((area, obj)) = self.get_reader(&key, req.try_symbols)? {
+                let (stream, content_encoding) =
+                    self.stream_body(&key, obj.meta.is_gzip(), obj.len, obj.reader, req.body)?;
+                return Ok(Download::Found(Found {
+                    key,
+                    area,
+                    meta: obj.meta,
+                    body: None,
+                    stream: Some(stream),
+                    content_encoding,
+                }));
+            }
+        }
         let found = match req.body {
             BodyMode::None => self
                 .locate(&key, req.try_symbols)?
@@ -283,6 +407,8 @@ impl SymbolStore {
             BodyMode::Decoded | BodyMode::Stored => self
                 .get_stored(&key, req.try_symbols)?
                 .map(|(area, obj)| (area, obj.meta, Some(obj.body))),
+            // Answered above when found.
+            BodyMode::DecodedStream | BodyMode::StoredStream => None,
         };
         if let Some((area, meta, body)) = found {
             let (body, content_encoding) = match (req.body, body) {
@@ -311,6 +437,7 @@ impl SymbolStore {
                 area,
                 meta,
                 body,
+                stream: None,
                 content_encoding,
             }));
         }
