@@ -324,8 +324,8 @@ impl State {
         // half-written). Finding them walks the whole store, which can take minutes for a
         // large one: a background thread does it while the server serves; live writes of
         // other processes are younger than `STALE_TEMP_AGE` and kept.
-        for dir in stores.store_dirs.iter().cloned() {
-            let log = s.log.clone();
+        for dir in &stores.store_dirs {
+            let (dir, log) = (dir.clone(), s.log.clone());
             let _ = std::thread::Builder::new()
                 .name("tecken-temp-sweep".into())
                 .spawn(move || {
