@@ -140,6 +140,10 @@ fn stalled_downloads_of_a_large_file_hold_bounded_memory_and_are_closed_after_th
     std::thread::sleep(Duration::from_millis(500));
     let held = server.status_kib("VmRSS").saturating_sub(base);
     let files_open = fds_on(server.pid(), &file);
+    eprintln!(
+        "{STALLED} stalled GETs of a {} MiB file: server RSS +{held} KiB, {files_open} open",
+        SIZE >> 20
+    );
     // A whole decompressed copy per client would be STALLED x 32 MiB = 256 MiB.
     assert!(
         held < 64 << 10,

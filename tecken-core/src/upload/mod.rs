@@ -301,11 +301,13 @@ pub fn upload_archive(
             // business, and the message may reach a client.
             let open_error = |e: std::io::Error| {
                 let name = p.file_name().unwrap_or_default().to_string_lossy();
-                Error::new(
-                    ErrorKind::Io,
-                    format!("cannot read the archive {name:?}: {e}"),
-                )
-                .with_source(e)
+                // A missing archive is the caller's "not found", as every other open is.
+                let kind = if e.kind() == std::io::ErrorKind::NotFound {
+                    ErrorKind::NotFound
+                } else {
+                    ErrorKind::Io
+                };
+                Error::new(kind, format!("cannot read the archive {name:?}: {e}")).with_source(e)
             };
             let f = File::open(p).map_err(open_error)?;
             let len = f.metadata().map_err(open_error)?.len();
