@@ -202,6 +202,14 @@ impl Symbolicator {
         self.inner.forget_missing(&debug_file, &debug_id);
     }
 
+    /// Forgets the "not found" entries of every module an upload stored: pass the result of
+    /// `SymbolStore.uploadArchive` after uploading into a store this symbolicator reads.
+    #[napi]
+    pub fn forget_uploaded(&self, result: crate::upload::UploadResult) {
+        self.inner
+            .forget_uploaded_keys(result.symbols.iter().map(|s| s.key.as_str()));
+    }
+
     /// Modules currently open in memory.
     #[napi(getter)]
     pub fn open_modules(&self) -> u32 {

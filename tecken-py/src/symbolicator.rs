@@ -255,6 +255,20 @@ impl Symbolicator {
         Ok(())
     }
 
+    /// Forgets the "not found" entries of every module an upload stored: pass the result
+    /// of ``SymbolStore.upload_archive`` after uploading into a store this symbolicator
+    /// reads, so that modules looked for before the upload are found at once.
+    fn forget_uploaded(&self, py: Python<'_>, result: &Bound<'_, PyAny>) -> PyResult<()> {
+        let mut keys = Vec::new();
+        for report in result.get_item("symbols")?.try_iter()? {
+            keys.push(report?.get_item("key")?.extract::<String>()?);
+        }
+        self.inner
+            .get(py)?
+            .forget_uploaded_keys(keys.iter().map(String::as_str));
+        Ok(())
+    }
+
     /// Number of modules currently open.
     #[getter]
     fn open_modules(&self, py: Python<'_>) -> PyResult<usize> {
