@@ -19,7 +19,7 @@ fn sym_text(name: &str) -> String {
 
 /// Writes `{root}/{debug_file}/{ID}/{sym_file}` with `body`.
 fn put(root: &Path, debug_file: &str, body: &[u8]) -> PathBuf {
-    let sym_file = tecken_core::symbolicator::source::sym_file_name(debug_file);
+    let sym_file = tecken_core::keys::sym_file_name(debug_file);
     let d = root.join(debug_file).join(ID);
     std::fs::create_dir_all(&d).unwrap();
     let p = d.join(sym_file);

@@ -46,18 +46,7 @@ impl SymKey {
     }
 }
 
-/// `xul.pdb` -> `xul.sym`; `libxul.so` -> `libxul.so.sym` (Tecken's and Eliot's rule).
-pub fn sym_file_name(debug_file: &str) -> String {
-    match debug_file.strip_suffix(".pdb") {
-        Some(stem) => format!("{stem}.sym"),
-        None => format!("{debug_file}.sym"),
-    }
-}
-
-/// Whether `s` is usable as one path component of a storage key.
-pub fn is_safe_component(s: &str) -> bool {
-    !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\', '\0']) && s.len() <= 255
-}
+use crate::keys::{is_safe_component, sym_file_name};
 
 /// The bytes of a `.sym` file, as a source delivers them.
 #[derive(Debug)]
