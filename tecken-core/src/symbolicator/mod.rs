@@ -202,10 +202,12 @@ impl Symbolicator {
     /// modules all return `Some` on its async workers and sends the rest to a thread that
     /// may block ([`Symbolicator::cached_only`] does this for a whole v5 request).
     pub fn try_cached(&self, debug_file: &str, debug_id: &str) -> Option<ModuleStatus> {
-        let key: ModKey = match SymKey::for_module(debug_file, debug_id) {
-            Ok(k) => (k.debug_file, k.debug_id),
-            Err(_) => return Some(ModuleStatus::NotFound),
-        };
+        // `SymKey::for_module`'s rules, without building the file name (this runs for
+        // every module of every warm request).
+        if !source::is_valid_debug_file(debug_file) || !source::is_valid_debug_id(debug_id) {
+            return Some(ModuleStatus::NotFound);
+        }
+        let key: ModKey = (debug_file.to_owned(), debug_id.to_ascii_uppercase());
         match self.cached(&key) {
             Ok(Some(Outcome::Found(m))) => Some(ModuleStatus::Found(m)),
             Ok(Some(Outcome::NotFound)) => Some(ModuleStatus::NotFound),
