@@ -57,6 +57,7 @@ pub mod lookup;
 pub mod missing;
 mod mmap;
 pub mod path;
+pub mod pyjson;
 pub mod store;
 pub mod sym;
 pub mod symbolicator;

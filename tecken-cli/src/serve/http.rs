@@ -252,7 +252,7 @@ pub fn query_param(query: Option<&str>, key: &str) -> Option<String> {
 /// Python's `json.dumps(value)` (separators `", "` and `": "`, `ensure_ascii=True`), the
 /// bytes Django's `JsonResponse` sends.
 pub fn py_json(v: &serde_json::Value) -> Vec<u8> {
-    tecken_core::v5::py_json_dumps(v)
+    tecken_core::pyjson::dumps(v)
 }
 
 /// A Tecken (Django) JSON error: `{"error": "..."}`.

@@ -91,7 +91,6 @@
 mod debug;
 mod engine;
 mod parse;
-mod pyjson;
 mod reader;
 pub mod request;
 pub mod response;
@@ -107,6 +106,7 @@ pub use response::{
 };
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::pyjson;
 use crate::symbolicator::provider::ModuleProvider;
 use engine::{JobView, Plan};
 
@@ -177,15 +177,6 @@ impl ApiResponse {
             }
         }
     }
-}
-
-/// `json.dumps(v)` with Python's default arguments (separators `", "` and `": "`,
-/// `ensure_ascii=True`, floats as `repr`): the bytes of Eliot's answers and of Django's
-/// `JsonResponse`, for HTTP layers that answer other routes the same way.
-pub fn py_json_dumps(v: &serde_json::Value) -> Vec<u8> {
-    let mut out = Vec::new();
-    pyjson::push_value(&mut out, v);
-    out
 }
 
 /// Answers a `POST /symbolicate/v5` body.

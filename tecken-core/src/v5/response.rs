@@ -15,8 +15,8 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
 use super::engine::{JobView, Plan};
-use super::pyjson::{push_hex, push_str_ascii, push_str_body, push_u64};
 use crate::lookup::{Frame, LookupOptions};
+use crate::pyjson::{push_hex, push_str_ascii, push_str_body, push_u64};
 use crate::symbolicator::provider::{FetchStats, ModuleStatus};
 use crate::Error;
 
