@@ -49,6 +49,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod date;
 pub mod error;
 pub mod fsutil;
 pub mod index;
