@@ -10,6 +10,8 @@
 //!   building indexes on first use into a cache directory and keeping open ones in a
 //!   byte-bounded LRU.
 //! - [`v5`] speaks Eliot's `/symbolicate/v5` and `/symbolicate/v4` JSON, byte for byte.
+//! - [`pyjson`] writes JSON as Python's `json.dumps` does (the bytes of Eliot's and
+//!   Django's answers); [`date`] writes RFC 3339 dates as Tecken's CSV and Django do.
 //!
 //! ## The lookup contract
 //!
