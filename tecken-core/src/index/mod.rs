@@ -89,3 +89,42 @@ pub use builder::{build, build_to_file, build_to_writer, BuildOptions, BuildRepo
 pub use reader::{Index, IndexMeta};
 
 pub use crate::lookup::{Frame, InlineFrame, LookupOptions, SourceFile, SymbolKind};
+
+#[cfg(test)]
+mod golden_tests {
+    //! The format is pinned: the size and CRC-32 of the index that format version 2's
+    //! builder writes for two fixtures (lines, inlines, files, origins, PUBLICs, INFO). A
+    //! failure means the index bytes changed; if that is intended, the format changed:
+    //! bump [`format::VERSION`] and update the values.
+
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/generated")
+            .join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    fn pinned(name: &str) -> (usize, u32) {
+        let sym = fixture(name);
+        let mut out = std::io::Cursor::new(Vec::new());
+        build_to_writer(&sym, &mut out, &BuildOptions::default()).unwrap();
+        let streamed = out.into_inner();
+        let (mem, _) = build(&sym, &BuildOptions::default()).unwrap();
+        assert!(mem.as_bytes() == streamed.as_slice(), "{name}");
+        (streamed.len(), crc32fast::hash(&streamed))
+    }
+
+    #[test]
+    fn the_index_of_cdemo_sym_is_pinned() {
+        let (len, crc) = pinned("cdemo.sym");
+        assert_eq!((len, format!("{crc:08x}").as_str()), (13384, "32bf9d8d"));
+    }
+
+    #[test]
+    fn the_index_of_cppdemo_sym_is_pinned() {
+        let (len, crc) = pinned("cppdemo.sym");
+        assert_eq!((len, format!("{crc:08x}").as_str()), (336192, "46819f4b"));
+    }
+}
