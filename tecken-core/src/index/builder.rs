@@ -18,10 +18,10 @@ mod body;
 
 #[cfg(unix)]
 use body::FilePart;
-use body::{Body, MemPart, PartStart, StrRef, StreamPart, N_SECTIONS};
+use body::{Body, MemPart, PartStart, StrRef, StreamPart};
 
 use super::format::*;
-use super::reader::{header_checksum, IndexMeta};
+use super::reader::IndexMeta;
 use crate::error::{Error, ErrorKind, Result};
 use crate::path::clean_path;
 use crate::sym::{
@@ -958,10 +958,9 @@ struct Prepared {
     origin_refs: Vec<(u32, u32)>,
     strings: Vec<u8>,
     meta_json: Vec<u8>,
-    offsets: [u64; N_SECTIONS],
-    lens: [u64; N_SECTIONS],
+    offsets: [u64; slot::COUNT],
+    lens: [u64; slot::COUNT],
     parts: Vec<PartStart>,
-    body_start: u64,
     report: BuildReport,
 }
 
@@ -989,26 +988,31 @@ impl Prepared {
 
     /// The header and section table (padded to the body), with the body's CRC.
     fn head(&self, crc: u32) -> Vec<u8> {
-        let mut table = Vec::with_capacity(SECTION_ENTRY_SIZE * section::ALL.len());
+        let mut table = Vec::with_capacity(SectionEntry::SIZE * section::ALL.len());
         for (i, &(id, esize)) in section::ALL.iter().enumerate() {
-            table.extend_from_slice(&id.to_le_bytes());
-            table.extend_from_slice(&(esize as u32).to_le_bytes());
-            table.extend_from_slice(&self.offsets[i].to_le_bytes());
-            table.extend_from_slice(&self.lens[i].to_le_bytes());
+            let e = SectionEntry {
+                id,
+                entry_size: esize as u32,
+                offset: self.offsets[i],
+                len: self.lens[i],
+            };
+            table.extend_from_slice(&e.encode());
         }
-        let mut h = [0u8; HEADER_SIZE];
-        h[0..8].copy_from_slice(&MAGIC);
-        h[8..12].copy_from_slice(&VERSION.to_le_bytes());
-        h[12..16].copy_from_slice(&(HEADER_SIZE as u32).to_le_bytes());
-        h[16..24].copy_from_slice(&self.file_size().to_le_bytes());
-        h[24..28].copy_from_slice(&(section::ALL.len() as u32).to_le_bytes());
-        h[28..32].copy_from_slice(&crc.to_le_bytes());
-        h[32..40].copy_from_slice(&(self.intervals.len() as u64).to_le_bytes());
-        let header_crc = header_checksum(&h, &table);
-        h[HEADER_CRC_AT..HEADER_CRC_AT + 4].copy_from_slice(&header_crc.to_le_bytes());
-        let mut head = h.to_vec();
+        let mut h = Header {
+            magic: MAGIC,
+            version: VERSION,
+            header_size: Header::SIZE as u32,
+            file_size: self.file_size(),
+            section_count: section::ALL.len() as u32,
+            body_crc: crc,
+            intervals: self.intervals.len() as u64,
+            header_crc: 0,
+            reserved: [0; 20],
+        };
+        h.header_crc = header_checksum(&h.encode(), &table);
+        let mut head = h.encode().to_vec();
         head.extend_from_slice(&table);
-        head.resize(self.body_start as usize, 0);
+        head.resize(BODY_START as usize, 0);
         head
     }
 }
@@ -1152,26 +1156,19 @@ fn prepare(sym: &[u8], opts: &BuildOptions, parts: usize) -> Result<Prepared> {
         serde_json::to_vec(&meta).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
     let n = intervals.len() as u64;
     let n_top = n.div_ceil(TOP_STRIDE as u64);
-    let lens: [u64; N_SECTIONS] = [
-        meta_json.len() as u64,
-        n_top * 8,
-        n * 8,
-        n * SYM_SIZE as u64,
-        n_lines * 4,
-        n_lines * LINE_SIZE as u64,
-        n_levels * LEVEL_SIZE as u64,
-        n_inlines * INLINE_SIZE as u64,
-        files.len() as u64 * FILE_SIZE as u64,
-        origins.len() as u64 * ORIGIN_SIZE as u64,
-        strings.buf.len() as u64,
-    ];
-    let body_start = align8((HEADER_SIZE + SECTION_ENTRY_SIZE * section::ALL.len()) as u64);
-    let mut offsets = [0u64; N_SECTIONS];
-    let mut pos = body_start;
-    for (i, len) in lens.iter().enumerate() {
-        offsets[i] = pos;
-        pos = align8(pos + len);
-    }
+    let mut lens = [0u64; slot::COUNT];
+    lens[slot::META] = meta_json.len() as u64;
+    lens[slot::TOP] = n_top * ADDR_SIZE as u64;
+    lens[slot::STARTS] = n * ADDR_SIZE as u64;
+    lens[slot::SYMS] = n * SymEntry::SIZE as u64;
+    lens[slot::LINE_OFFSETS] = n_lines * LINE_OFFSET_SIZE as u64;
+    lens[slot::LINES] = n_lines * LineEntry::SIZE as u64;
+    lens[slot::LEVELS] = n_levels * LevelEntry::SIZE as u64;
+    lens[slot::INLINES] = n_inlines * InlineEntry::SIZE as u64;
+    lens[slot::FILES] = files.len() as u64 * FileEntry::SIZE as u64;
+    lens[slot::ORIGINS] = origins.len() as u64 * OriginEntry::SIZE as u64;
+    lens[slot::STRINGS] = strings.buf.len() as u64;
+    let (offsets, pos) = section_offsets(&lens);
     Ok(Prepared {
         chunks,
         intervals,
@@ -1185,7 +1182,6 @@ fn prepare(sym: &[u8], opts: &BuildOptions, parts: usize) -> Result<Prepared> {
         offsets,
         lens,
         parts,
-        body_start,
         report: BuildReport {
             header,
             parse: report,
@@ -1213,9 +1209,9 @@ pub fn build_to_writer<W: Write + Seek>(
     let p = prepare(sym, opts, 1)?;
     let body = p.body();
     // Placeholder header; rewritten with the checksum at the end.
-    out.write_all(&vec![0u8; p.body_start as usize])
+    out.write_all(&[0u8; BODY_START as usize])
         .map_err(io_error)?;
-    let mut stream = StreamPart::new(out, p.body_start);
+    let mut stream = StreamPart::new(out, BODY_START);
     let crcs = body.write_part(0, &mut stream).map_err(io_error)?;
     stream.finish(p.file_size()).map_err(io_error)?;
     let crc = body.combine(&[crcs]);
