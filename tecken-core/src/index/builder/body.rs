@@ -14,7 +14,9 @@
 use std::io::{self, Write};
 
 use super::super::format::*;
-use super::{Chunk, Interval, Remap, Sym};
+use super::chunk::Chunk;
+use super::merge::{Interval, Remap, Sym};
+use super::tables::LineOut;
 
 use super::super::format::slot::{
     COUNT as N_SECTIONS, FILES, INLINES, LEVELS, LINES, LINE_OFFSETS, META, ORIGINS, STARTS,
@@ -160,7 +162,7 @@ impl Body<'_> {
     }
 
     /// Lines of a FUNC interval (none for a PUBLIC).
-    fn func_lines(&self, iv: &Interval) -> &[super::LineOut] {
+    fn func_lines(&self, iv: &Interval) -> &[LineOut] {
         match iv.sym {
             Sym::Func { chunk, idx } => {
                 let c = &self.chunks[chunk as usize];
