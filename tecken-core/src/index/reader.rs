@@ -83,10 +83,10 @@ impl Index {
     fn from_backing(data: Bytes) -> Result<Index> {
         let mut data = IndexBytes::new(data);
         let b = data.as_slice();
-        if b.len() < HEADER_SIZE || b[0..8] != MAGIC {
+        let h = Header::decode(b, 0);
+        if b.len() < HEADER_SIZE || h.magic != MAGIC {
             return Err(Error::corrupt("not a tecken index (bad magic)"));
         }
-        let h = Header::decode(b, 0);
         let version = h.version;
         if version < MIN_VERSION {
             return Err(Error::new(ErrorKind::IndexTooOld, format!("index format version {version} is too old (this library reads {MIN_VERSION}..={VERSION}); rebuild it")));
