@@ -179,7 +179,7 @@ fn dump_str(s: &str, out: &mut String) {
             _ => {
                 let mut units = [0u16; 2];
                 for u in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{:04x}", u));
+                    out.push_str(&format!("\\u{u:04x}"));
                 }
             }
         }

@@ -4,8 +4,7 @@
 //! `TECKEN_SERVE_BIN=/path/to/tecken` runs the tests against another build of the binary
 //! (to check that a test fails on a build without the fix it pins).
 
-// Each test file uses a part of these helpers.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test file uses a part of these helpers")]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

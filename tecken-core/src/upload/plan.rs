@@ -1,4 +1,4 @@
-//! Planning: the [rules](super::rules) applied to an archive's listing in Tecken's order,
+//! Planning: the `rules` applied to an archive's listing in Tecken's order,
 //! before any member is decompressed, and the list of files to store.
 
 use std::collections::HashMap;

@@ -3,7 +3,11 @@
 //! tests use too) the order-preserving JSON model with CPython's `json.dumps` that gives
 //! the exact bytes Eliot would send for an expected response.
 
-#![allow(dead_code, unused_imports)] // each test file uses a different subset
+#![allow(
+    dead_code,
+    unused_imports,
+    reason = "each test file uses a different subset"
+)]
 
 use std::collections::HashMap;
 use std::path::PathBuf;
