@@ -58,8 +58,9 @@ pub struct Symbolicator {
 /// One source: a `SymbolStore`, or a string naming a plain symbols directory in Tecken's
 /// layout `{debug_file}/{debug_id}/{sym_file}` (no `v1/`).
 fn source(env: Env, v: JsUnknown) -> Result<Arc<dyn SymbolSource>> {
-    // SAFETY: `v` is a live value of this env.
     if SymbolStore::instance_of(env, &v).map_err(from_napi)? {
+        // SAFETY: `v` is a live value of this env, and an instance of `SymbolStore` (just
+        // checked), which is what `from_napi_ref` requires.
         let store = unsafe { SymbolStore::from_napi_ref(env.raw(), v.raw()) }.map_err(from_napi)?;
         return Ok(Arc::new((*store.inner).clone()));
     }

@@ -105,7 +105,10 @@ impl Symbolicator {
     #[pyo3(signature = (sources, *, cache_dir=None, max_cache_bytes=None, max_open_bytes=None,
         negative_ttl=None, max_negative_entries=None, max_jobs=None, max_body_bytes=None,
         max_frames=None, max_modules=None))]
-    #[allow(clippy::too_many_arguments)] // Python keyword arguments, one per setting
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "Python keyword arguments, one per setting"
+    )]
     fn new(
         sources: &Bound<'_, PyAny>,
         cache_dir: Option<PathBuf>,

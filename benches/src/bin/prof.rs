@@ -27,8 +27,8 @@ use tecken_benches::alloc::{self, CountingAlloc};
 use tecken_benches::cold::evict;
 use tecken_benches::peers;
 use tecken_core::index::Index;
-use tecken_core::v5::{symbolicate_v5, V5Options};
 use tecken_core::store::{symbol_sources, StoreSpec};
+use tecken_core::v5::{symbolicate_v5, V5Options};
 use tecken_core::{Symbolicator, SymbolicatorConfig};
 
 #[global_allocator]

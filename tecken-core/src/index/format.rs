@@ -264,8 +264,10 @@ macro_rules! layout {
             $( $(#[$fmeta])* pub(crate) $field: $ty, )*
         }
 
-        // Not every field is read on its own, so not every offset is used outside `decode`.
-        #[allow(dead_code)]
+        #[allow(
+            dead_code,
+            reason = "not every field is read on its own, so not every offset is used outside `decode`"
+        )]
         impl $name {
             /// Size of one record in bytes.
             pub(crate) const SIZE: usize = $size;

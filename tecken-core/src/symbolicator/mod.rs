@@ -300,9 +300,8 @@ impl Symbolicator {
     fn resolve(&self, debug_file: &str, debug_id: &str) -> (Outcome, FetchStats) {
         let start = Instant::now();
         let mut stats = FetchStats::default();
-        let key = match SymKey::for_module(debug_file, debug_id) {
-            Ok(k) => k,
-            Err(_) => return (Outcome::NotFound, stats),
+        let Ok(key) = SymKey::for_module(debug_file, debug_id) else {
+            return (Outcome::NotFound, stats);
         };
         let mkey: ModKey = (key.debug_file.clone(), key.debug_id.clone());
         match self.cached(&mkey) {

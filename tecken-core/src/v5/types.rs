@@ -47,7 +47,7 @@ impl<'a> ModuleRef<'a> {
 }
 
 impl Serialize for ModuleRef<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(2))?;
         seq.serialize_element(&*self.debug_file)?;
         seq.serialize_element(&*self.debug_id)?;
@@ -76,7 +76,7 @@ impl FrameRef {
 }
 
 impl Serialize for FrameRef {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(2))?;
         match self.module_index {
             Some(i) => seq.serialize_element(&i64::from(i))?,
@@ -100,7 +100,7 @@ pub struct Job<'a> {
 }
 
 impl Serialize for Job<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut st = s.serialize_struct("Job", 2)?;
         st.serialize_field("memoryMap", &self.memory_map)?;
         st.serialize_field("stacks", &self.stacks)?;
@@ -135,7 +135,7 @@ pub struct V5Request<'a> {
 }
 
 impl Serialize for V5Request<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut st = s.serialize_struct("V5Request", 1)?;
         st.serialize_field("jobs", &self.jobs)?;
         st.end()
