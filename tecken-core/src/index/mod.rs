@@ -16,7 +16,7 @@
 //! A 64-byte header, a section table, then eleven 8-byte-aligned sections (TOP, STARTS,
 //! SYMS, line and inline tables, files, origins, strings), all little-endian. The byte-by-byte
 //! layout, and the one definition of every record that the builder and the reader share,
-//! are in [`format`].
+//! are in [`format`](mod@format).
 //!
 //! # Intervals
 //!
