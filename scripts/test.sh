@@ -37,7 +37,7 @@ step "cargo build -p tecken-cli --no-default-features"
 cargo build -p tecken-cli --no-default-features
 
 step "cargo doc (no deps, warnings denied)"
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p tecken-core -p tecken-cli --features tecken-core/s3
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p tecken-core -p tecken-server -p tecken-cli --features tecken-core/s3
 
 # A real S3-compatible server for the S3 backend's tests.
 if [[ -x scripts/s3-server.sh ]]; then

@@ -379,6 +379,11 @@ export declare class Symbolicator {
   symbolicateV4Sync(body: string | Buffer | Uint8Array | V4Request): Buffer
   /** Forgets that a module was not found, so the next request looks for it again. */
   forgetMissing(debugFile: string, debugId: string): void
+  /**
+   * Forgets the "not found" entries of every module an upload stored: pass the result of
+   * `SymbolStore.uploadArchive` after uploading into a store this symbolicator reads.
+   */
+  forgetUploaded(result: UploadResult): void
   /** Modules currently open in memory. */
   get openModules(): number
   /** Bytes of the indexes currently open in memory. */

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    tecken_testutil::repo_root()
 }
 
 /// The modules of `examples/symbols`, with an address inside a function of each.

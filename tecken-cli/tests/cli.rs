@@ -1,6 +1,6 @@
 //! End-to-end tests of the `tecken` binary.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn tecken(args: &[&str]) -> Output {
@@ -11,7 +11,7 @@ fn tecken(args: &[&str]) -> Output {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    tecken_testutil::repo_root()
 }
 
 fn testproj_inlines() -> String {

@@ -3,9 +3,6 @@
 //! byte; Tecken's upload expectations; a client that is not ours (`curl`); graceful
 //! shutdown on SIGTERM.
 
-#[path = "../../tecken-core/tests/v5_common/mod.rs"]
-mod v5_common;
-
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -15,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-use v5_common::{dumps, parse, same_shape, Py};
+use tecken_testutil::pyjson::{dumps, parse, same_shape, Py};
 
 /// Eliot's fixtures under their MODULE names, plus `junk.so` (not a `.sym`) and
 /// `wrongid.so` (a MODULE id that differs), as the observed Eliot had them.

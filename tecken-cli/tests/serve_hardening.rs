@@ -76,13 +76,7 @@ fn fds_on(pid: u32, path: &Path) -> usize {
 
 /// A `.sym` of about `n` bytes (many FUNC lines).
 fn big_sym(n: usize) -> Vec<u8> {
-    let mut v = format!("MODULE windows x86_64 {XUL_ID} big.pdb\n").into_bytes();
-    let mut i = 0u64;
-    while v.len() < n {
-        v.extend_from_slice(format!("FUNC {:x} 10 0 function_number_{i}\n", i * 16).as_bytes());
-        i += 1;
-    }
-    v
+    tecken_testutil::sym_of_len(&format!("MODULE windows x86_64 {XUL_ID} big.pdb"), n)
 }
 
 #[test]

@@ -13,7 +13,7 @@ fn tecken(args: &[&str]) -> Output {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    tecken_testutil::repo_root()
 }
 
 fn stderr(o: &Output) -> String {

@@ -260,7 +260,7 @@ fn cold_from_s3(store: &SymbolStore, dir: &Path) {
         let m = cold.get("big.pdb", &id).unwrap().unwrap();
         std::hint::black_box(m.index.lookup(addr).map(|f| f.line));
     }
-    let warm_s = t.elapsed().as_secs_f64() / reps as f64;
+    let warm_s = t.elapsed().as_secs_f64() / f64::from(reps);
 
     let disk = Symbolicator::new(vec![source], config);
     let t = Instant::now();

@@ -86,6 +86,15 @@ pub fn is_hex(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// The `.sym` file name of a debug file: `xul.pdb` -> `xul.sym`, `libxul.so` ->
+/// `libxul.so.sym` (Tecken's and Eliot's rule; only a lower-case `.pdb` is replaced).
+pub fn sym_file_name(debug_file: &str) -> String {
+    match debug_file.strip_suffix(".pdb") {
+        Some(stem) => format!("{stem}.sym"),
+        None => format!("{debug_file}.sym"),
+    }
+}
+
 /// Whether `s` is usable as one component of a key: not empty, `.` or `..`, no `/`, `\`
 /// or NUL, at most 255 bytes.
 pub fn is_safe_component(s: &str) -> bool {
@@ -194,11 +203,7 @@ impl ObjectKey {
     /// The key of a module's `.sym` file: `xul.pdb` -> `xul.pdb/{id}/xul.sym`,
     /// `libxul.so` -> `libxul.so/{id}/libxul.so.sym`.
     pub fn for_module(debug_file: &str, debug_id: &str) -> Result<ObjectKey> {
-        let file = match debug_file.strip_suffix(".pdb") {
-            Some(stem) => format!("{stem}.sym"),
-            None => format!("{debug_file}.sym"),
-        };
-        ObjectKey::new(debug_file, debug_id, &file)
+        ObjectKey::new(debug_file, debug_id, &sym_file_name(debug_file))
     }
 
     /// The debug file name (`xul.pdb`).

@@ -10,6 +10,8 @@
 //!   building indexes on first use into a cache directory and keeping open ones in a
 //!   byte-bounded LRU.
 //! - [`v5`] speaks Eliot's `/symbolicate/v5` and `/symbolicate/v4` JSON, byte for byte.
+//! - [`pyjson`] writes JSON as Python's `json.dumps` does (the bytes of Eliot's and
+//!   Django's answers); [`date`] writes RFC 3339 dates as Tecken's CSV and Django do.
 //!
 //! ## The lookup contract
 //!
@@ -49,6 +51,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod date;
 pub mod error;
 pub mod fsutil;
 pub mod index;
@@ -57,6 +60,7 @@ pub mod lookup;
 pub mod missing;
 mod mmap;
 pub mod path;
+pub mod pyjson;
 pub mod store;
 pub mod sym;
 pub mod symbolicator;

@@ -19,7 +19,7 @@ fn sym_text(name: &str) -> String {
 
 /// Writes `{root}/{debug_file}/{ID}/{sym_file}` with `body`.
 fn put(root: &Path, debug_file: &str, body: &[u8]) -> PathBuf {
-    let sym_file = tecken_core::symbolicator::source::sym_file_name(debug_file);
+    let sym_file = tecken_core::keys::sym_file_name(debug_file);
     let d = root.join(debug_file).join(ID);
     std::fs::create_dir_all(&d).unwrap();
     let p = d.join(sym_file);
@@ -371,7 +371,7 @@ fn foreign_sigbus(dir: &Path) -> u8 {
         .write(true)
         .open(&p)
         .unwrap();
-    // SAFETY (test): a fresh private mapping of our own file, read once after truncation.
+    // SAFETY: (test) a fresh private mapping of our own file, read once after truncation.
     unsafe {
         let ptr = libc::mmap(
             std::ptr::null_mut(),
@@ -431,7 +431,7 @@ fn sigbus_outside_our_mappings_goes_to_the_previous_handler() {
     const NAME: &str = "sigbus_outside_our_mappings_goes_to_the_previous_handler";
     if in_child(NAME) {
         // A handler of the embedding program (Python's faulthandler, say), installed first.
-        // SAFETY (test): a valid SA_SIGINFO action.
+        // SAFETY: (test) a valid SA_SIGINFO action.
         unsafe {
             let mut a: libc::sigaction = std::mem::zeroed();
             a.sa_sigaction = exit_42 as *const () as libc::sighandler_t;

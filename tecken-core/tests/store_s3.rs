@@ -6,7 +6,6 @@
 //! killing it does not disturb the others.
 #![cfg(feature = "s3")]
 
-use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -60,20 +59,16 @@ fn s3(endpoint: &str) -> S3Store {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/tecken")
-        .join(name)
+    tecken_testutil::tecken_fixtures().join(name)
 }
 
+/// A zip of owned `(name, bytes)` members.
 fn make_zip(members: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for (name, data) in members {
-        w.start_file(name.as_str(), opts).unwrap();
-        w.write_all(data).unwrap();
-    }
-    w.finish().unwrap().into_inner()
+    let members: Vec<(&str, &[u8])> = members
+        .iter()
+        .map(|(name, data)| (name.as_str(), data.as_slice()))
+        .collect();
+    tecken_testutil::make_zip(&members)
 }
 
 #[test]

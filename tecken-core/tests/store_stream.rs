@@ -39,13 +39,10 @@ fn read_all(f: Found) -> std::io::Result<Vec<u8>> {
 
 /// A large `.sym`: many FUNC lines (compresses well, decompresses to `n` bytes or so).
 fn big_sym(n: usize) -> Vec<u8> {
-    let mut v = b"MODULE windows x86 44E4EC8C2F41492B9369D6B9A059577C2 xul.pdb\n".to_vec();
-    let mut i = 0u64;
-    while v.len() < n {
-        v.extend_from_slice(format!("FUNC {:x} 10 0 function_number_{i}\n", i * 16).as_bytes());
-        i += 1;
-    }
-    v
+    tecken_testutil::sym_of_len(
+        "MODULE windows x86 44E4EC8C2F41492B9369D6B9A059577C2 xul.pdb",
+        n,
+    )
 }
 
 #[test]

@@ -186,3 +186,81 @@ fn many_threads_asking_at_once_fetch_and_build_once() {
     assert!(handles.into_iter().all(|h| h.join().unwrap()));
     assert_eq!(src.fetches(), 1);
 }
+
+#[test]
+fn memory_only_answers_never_fetch_and_say_when_they_missed() {
+    let src = Counting::new(Answer::Found, Duration::ZERO);
+    let s = symbolicator(&src, SymbolicatorConfig::default());
+    // Nothing in memory yet: no answer, and the source is not asked.
+    assert!(s.try_cached("testproj", ID).is_none());
+    let warm = s.cached_only();
+    assert!(matches!(
+        warm.module("testproj", ID).0,
+        ModuleStatus::NotFound
+    ));
+    assert!(warm.missed(), "an unknown module is a miss, not an answer");
+    assert_eq!(src.fetches(), 0);
+    // Once loaded, it is answered from memory (ids in any case).
+    assert_eq!(status(&s), "found");
+    let warm = s.cached_only();
+    assert!(matches!(
+        warm.module("testproj", &ID.to_lowercase()).0,
+        ModuleStatus::Found(_)
+    ));
+    assert!(!warm.missed());
+    // A module recently found missing is an answer too; an invalid name always is.
+    src.set(Answer::NotFound);
+    let other = Symbolicator::new(
+        vec![src.clone() as Arc<dyn SymbolSource>],
+        SymbolicatorConfig::default(),
+    );
+    assert!(matches!(
+        other.module("testproj", ID).0,
+        ModuleStatus::NotFound
+    ));
+    let warm = other.cached_only();
+    assert!(matches!(
+        warm.module("testproj", ID).0,
+        ModuleStatus::NotFound
+    ));
+    assert!(matches!(
+        warm.module("../etc", ID).0,
+        ModuleStatus::NotFound
+    ));
+    assert!(!warm.missed());
+    assert_eq!(src.fetches(), 2, "memory-only answers never fetch");
+}
+
+#[test]
+fn an_upload_clears_the_negative_entries_of_what_it_stored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tecken_core::store::SymbolStore::local(tmp.path()).unwrap();
+    let s = Symbolicator::new(
+        vec![
+            Arc::new(tecken_core::store::LocalStore::new(tmp.path()).unwrap())
+                as Arc<dyn SymbolSource>,
+        ],
+        SymbolicatorConfig::default(),
+    );
+    assert!(s.get("testproj", ID).unwrap().is_none());
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file(
+        format!("testproj/{ID}/testproj.sym"),
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    std::io::Write::write_all(&mut zip, SYM).unwrap();
+    let archive = zip.finish().unwrap().into_inner();
+    let result = tecken_core::upload::upload_archive_bytes(
+        &store,
+        &archive,
+        &tecken_core::upload::UploadOptions::default(),
+    )
+    .unwrap();
+    assert!(
+        s.get("testproj", ID).unwrap().is_none(),
+        "the negative entry still answers"
+    );
+    s.forget_uploaded(&result);
+    assert!(s.get("testproj", ID).unwrap().is_some());
+}

@@ -1,7 +1,7 @@
 //! Uploads of Tecken archives into the local store: Tecken's fixtures and messages, the
 //! holes Tecken leaves open, hostile archives, failure and retry.
 
-use std::io::{Cursor, Write};
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use tecken_core::keys::ObjectKey;
@@ -12,30 +12,19 @@ use tecken_core::upload::{
     UploadOptions,
 };
 use tecken_core::ErrorKind;
+use tecken_testutil::make_zip;
 use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
 
+/// A Tecken fixture (`fixtures/tecken/...`).
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/tecken")
-        .join(name)
+    tecken_testutil::tecken_fixtures().join(name)
 }
 
 fn store() -> (tempfile::TempDir, SymbolStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = SymbolStore::local(dir.path()).unwrap();
     (dir, store)
-}
-
-/// A zip of `(name, bytes)` members, deflated.
-fn make_zip(members: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let opts = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
-    for (name, data) in members {
-        w.start_file(*name, opts).unwrap();
-        w.write_all(data).unwrap();
-    }
-    w.finish().unwrap().into_inner()
 }
 
 /// Every file under `dir`, relative, sorted.

@@ -48,7 +48,7 @@ pub fn version() -> String {
 }
 
 fn panic_job() -> tecken_core::Result<work::Job<bool>> {
-    #[allow(clippy::panic)] // the point of the function
+    #[allow(clippy::panic, reason = "the point of the function")]
     Ok(Box::new(|| panic!("deliberate panic for the test suite")))
 }
 

@@ -58,8 +58,9 @@ pub struct Symbolicator {
 /// One source: a `SymbolStore`, or a string naming a plain symbols directory in Tecken's
 /// layout `{debug_file}/{debug_id}/{sym_file}` (no `v1/`).
 fn source(env: Env, v: JsUnknown) -> Result<Arc<dyn SymbolSource>> {
-    // SAFETY: `v` is a live value of this env.
     if SymbolStore::instance_of(env, &v).map_err(from_napi)? {
+        // SAFETY: `v` is a live value of this env, and an instance of `SymbolStore` (just
+        // checked), which is what `from_napi_ref` requires.
         let store = unsafe { SymbolStore::from_napi_ref(env.raw(), v.raw()) }.map_err(from_napi)?;
         return Ok(Arc::new((*store.inner).clone()));
     }
@@ -200,6 +201,14 @@ impl Symbolicator {
     #[napi]
     pub fn forget_missing(&self, debug_file: String, debug_id: String) {
         self.inner.forget_missing(&debug_file, &debug_id);
+    }
+
+    /// Forgets the "not found" entries of every module an upload stored: pass the result of
+    /// `SymbolStore.uploadArchive` after uploading into a store this symbolicator reads.
+    #[napi]
+    pub fn forget_uploaded(&self, result: crate::upload::UploadResult) {
+        self.inner
+            .forget_uploaded_keys(result.symbols.iter().map(|s| s.key.as_str()));
     }
 
     /// Modules currently open in memory.

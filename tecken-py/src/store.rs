@@ -141,7 +141,10 @@ impl SymbolStore {
     /// `content_encoding`) or `"none"` (a `HEAD`: nothing read, nothing recorded).
     #[pyo3(signature = (debug_file, debug_id, file, *, try_=false, code_file=None, code_id=None,
         body="decoded"))]
-    #[allow(clippy::too_many_arguments)] // Python keyword arguments, one per setting
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "Python keyword arguments, one per setting"
+    )]
     fn download<'py>(
         &self,
         py: Python<'py>,
@@ -307,7 +310,10 @@ impl SymbolStore {
     #[pyo3(signature = (bucket, *, prefix="", region=None, endpoint_url=None, access_key_id=None,
         secret_access_key=None, session_token=None, force_path_style=None, timeout=None,
         connect_timeout=None, max_attempts=None, create_bucket=false))]
-    #[allow(clippy::too_many_arguments)] // Python keyword arguments, one per setting
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "Python keyword arguments, one per setting"
+    )]
     fn s3(
         py: Python<'_>,
         bucket: &str,

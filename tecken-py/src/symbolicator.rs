@@ -105,7 +105,10 @@ impl Symbolicator {
     #[pyo3(signature = (sources, *, cache_dir=None, max_cache_bytes=None, max_open_bytes=None,
         negative_ttl=None, max_negative_entries=None, max_jobs=None, max_body_bytes=None,
         max_frames=None, max_modules=None))]
-    #[allow(clippy::too_many_arguments)] // Python keyword arguments, one per setting
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "Python keyword arguments, one per setting"
+    )]
     fn new(
         sources: &Bound<'_, PyAny>,
         cache_dir: Option<PathBuf>,
@@ -252,6 +255,20 @@ impl Symbolicator {
     /// Forgets that a module was not found, so the next request looks again.
     fn forget_missing(&self, py: Python<'_>, debug_file: &str, debug_id: &str) -> PyResult<()> {
         self.inner.get(py)?.forget_missing(debug_file, debug_id);
+        Ok(())
+    }
+
+    /// Forgets the "not found" entries of every module an upload stored: pass the result
+    /// of ``SymbolStore.upload_archive`` after uploading into a store this symbolicator
+    /// reads, so that modules looked for before the upload are found at once.
+    fn forget_uploaded(&self, py: Python<'_>, result: &Bound<'_, PyAny>) -> PyResult<()> {
+        let mut keys = Vec::new();
+        for report in result.get_item("symbols")?.try_iter()? {
+            keys.push(report?.get_item("key")?.extract::<String>()?);
+        }
+        self.inner
+            .get(py)?
+            .forget_uploaded_keys(keys.iter().map(String::as_str));
         Ok(())
     }
 

@@ -27,8 +27,9 @@ use tecken_benches::alloc::{self, CountingAlloc};
 use tecken_benches::cold::evict;
 use tecken_benches::peers;
 use tecken_core::index::Index;
+use tecken_core::store::{symbol_sources, StoreSpec};
 use tecken_core::v5::{symbolicate_v5, V5Options};
-use tecken_core::Symbolicator;
+use tecken_core::{Symbolicator, SymbolicatorConfig};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -97,7 +98,16 @@ fn v5_replay(symbols: &str, cache: &str, requests: &str, secs: f64) -> Result<()
             }
         })
         .sum();
-    let sym = Symbolicator::local(symbols, Some(cache.into()));
+    // The symbols directory means what it means everywhere (a store with `v1/`, or a
+    // plain tree): the core's spec rules, not a plain tree always.
+    let sources = StoreSpec::parse_list(&[symbols])
+        .and_then(|specs| symbol_sources(&specs))
+        .map_err(|e| e.to_string())?;
+    let config = SymbolicatorConfig {
+        cache_dir: Some(cache.into()),
+        ..SymbolicatorConfig::default()
+    };
+    let sym = Symbolicator::new(sources, config);
     let opts = V5Options::default();
     let t = Instant::now();
     for b in &bodies {

@@ -120,6 +120,8 @@ def upload(request: HttpRequest) -> HttpResponse:
         result = service.store().upload_archive(archive, try_=try_symbols, archive_name=name)
     except tecken_core.TeckenError as e:
         return _error(str(e), e.status)
+    # Modules this worker found missing before the upload are looked for again at once.
+    service.symbolicator().forget_uploaded(result)
     return JsonResponse(
         {
             "upload": {

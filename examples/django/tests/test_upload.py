@@ -88,3 +88,21 @@ def test_upload_sample_then_again_then_try(client: Client, store_dir: Path) -> N
     assert dup.status_code == 201
     body = dup.json()["upload"]
     assert body["try_symbols"] and [k.split("/")[:2] for k in body["uploaded_keys"]] == [["try", "v1"]]
+
+
+def test_a_module_missing_before_its_upload_is_found_right_after(client: Client, store_dir: Path) -> None:
+    """The negative cache (300 s) must not hide a module uploaded after a request missed it."""
+    from conftest import eliot_syms, make_zip
+
+    (debug_file, debug_id), data = next((k, v) for k, v in eliot_syms().items() if k[0] == "testproj")
+    body = json.dumps({"jobs": [{"memoryMap": [[debug_file, debug_id]], "stacks": [[[0, 0]]]}]})
+
+    def found() -> bool:
+        got = client.post("/symbolicate/v5", body, content_type="application/json")
+        assert got.status_code == 200, got.content
+        return got.json()["results"][0]["found_modules"][f"{debug_file}/{debug_id}"]
+
+    assert found() is False
+    got = upload(client, "s.zip", make_zip({f"{debug_file}/{debug_id}/{debug_file}.sym": data}))
+    assert got.status_code == 201, got.content
+    assert found() is True

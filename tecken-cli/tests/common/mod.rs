@@ -4,8 +4,7 @@
 //! `TECKEN_SERVE_BIN=/path/to/tecken` runs the tests against another build of the binary
 //! (to check that a test fails on a build without the fix it pins).
 
-// Each test file uses a part of these helpers.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test file uses a part of these helpers")]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -13,10 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// The fixtures directory (`fixtures/tecken`).
-pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/tecken")
-}
+pub use tecken_testutil::make_zip;
+pub use tecken_testutil::tecken_fixtures as fixtures;
 
 /// The binary under test.
 pub fn tecken_bin() -> PathBuf {
@@ -302,22 +299,6 @@ pub fn error_of(g: &Got) -> String {
         panic!("not JSON: {}", g.text());
     });
     v["error"].as_str().unwrap().to_owned()
-}
-
-/// A zip of `(name, bytes)` members.
-pub fn make_zip(members: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut out = std::io::Cursor::new(Vec::new());
-    {
-        let mut z = zip::ZipWriter::new(&mut out);
-        let opts: zip::write::SimpleFileOptions = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated);
-        for (name, data) in members {
-            z.start_file(*name, opts).unwrap();
-            z.write_all(data).unwrap();
-        }
-        z.finish().unwrap();
-    }
-    out.into_inner()
 }
 
 /// A stalled upload: the headers (with a valid token and a large `Content-Length`) and

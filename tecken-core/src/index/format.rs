@@ -1,5 +1,54 @@
-//! The on-disk layout of an index file: constants and entry sizes shared by the writer and
-//! the reader. The byte-by-byte description is in the [module docs](super).
+//! The on-disk layout of an index file, defined once: the constants, and one encode/decode
+//! definition per record layout (header, section-table entry and every section's entry),
+//! used by both the builder and the reader.
+//!
+//! # Layout
+//!
+//! All integers are little-endian. Sections start at 8-byte-aligned offsets; padding is zero.
+//!
+//! ```text
+//! offset size  header (64 bytes)
+//!  0      8    magic  "TECKNIDX"
+//!  8      4    format version (u32), currently 2 (1: no TOP, no header checksum, 12-byte
+//!              line entries; rejected as too old)
+//! 12      4    header size (u32) = 64
+//! 16      8    file size (u64): the whole file; a truncated file fails this check
+//! 24      4    section count N (u32)
+//! 28      4    CRC-32 (IEEE) of every byte after the section table (checked by `verify`)
+//! 32      8    interval count (u64), the number of entries in STARTS and SYMS
+//! 40      4    header checksum: CRC-32 (IEEE) of bytes 0..40 and 44..64 of the header,
+//!              then the section table
+//! 44     20    reserved, zero
+//! 64   24*N    section table, one entry per section:
+//!                u32 id, u32 entry size, u64 offset, u64 length in bytes
+//! ```
+//!
+//! The sections, in this order (ids in [`section`]):
+//!
+//! | id | name | entry | contents |
+//! |---|---|---|---|
+//! | 1 | META | 1 | UTF-8 JSON [`IndexMeta`](super::IndexMeta): MODULE/INFO header, parse report, counts |
+//! | 2 | TOP | 8 | `u64` start of intervals 0, 64, 128, ...: `ceil(n / 64)` entries |
+//! | 3 | STARTS | 8 | `u64` start of each symbol interval, strictly ascending |
+//! | 4 | SYMS | 40 | per interval: `u64 end` (exclusive, `u64::MAX` = unbounded), `u64 address` of the symbol, `u32 name offset`, `u32 name length`, `u32 first line`, `u32 line count`, `u32 first level`, `u16 level count`, `u16 flags` (1 = PUBLIC, 2 = `m`) |
+//! | 5 | LINE_OFFSETS | 4 | `u32 offset` of each line entry from its FUNC's start, ascending within a FUNC |
+//! | 6 | LINES | 8 | parallel to LINE_OFFSETS: `u32 line`, `u32 file index` (`0xFFFFFFFF` no file, `0xFFFFFFFE` gap marker) |
+//! | 7 | LEVELS | 8 | per inline depth of a FUNC: `u32 first inline`, `u32 count` |
+//! | 8 | INLINES | 20 | `u32 start offset`, `u32 end offset` (from the FUNC start), `u32 origin index`, `u32 call file index`, `u32 call line`; ascending and non-overlapping within a level |
+//! | 9 | FILES | 16 | `u32 raw offset`, `u32 raw length`, `u32 cleaned offset`, `u32 cleaned length` into STRINGS |
+//! | 10 | ORIGINS | 8 | `u32 offset`, `u32 length` into STRINGS |
+//! | 11 | STRINGS | 1 | UTF-8 bytes (names that were not UTF-8 are stored lossily converted) |
+//!
+//! # Record definitions
+//!
+//! Each fixed-size record above is a `layout!` struct in this module: its size, the offset
+//! of each field, `encode` (the entry's bytes, for the builder) and `decode` (for the
+//! reader). Every field read is bounds-checked and reads zero out of bounds, so a corrupt
+//! file gives wrong values, never a panic. The reader's hot path reads single fields at
+//! the named offsets (`Entry::FIELD`) rather than decoding whole entries where it only
+//! needs one, exactly as many loads as a hand-written reader. The tests check that every
+//! layout's fields tile its size with no gap or overlap and that the sizes match the
+//! section table.
 
 /// The first 8 bytes of every index file.
 pub const MAGIC: [u8; 8] = *b"TECKNIDX";
@@ -10,9 +59,9 @@ pub const VERSION: u32 = 2;
 /// The oldest format version this library reads.
 pub const MIN_VERSION: u32 = 2;
 /// Size of the fixed header.
-pub const HEADER_SIZE: usize = 64;
+pub const HEADER_SIZE: usize = Header::SIZE;
 /// Size of one section-table entry.
-pub const SECTION_ENTRY_SIZE: usize = 24;
+pub const SECTION_ENTRY_SIZE: usize = SectionEntry::SIZE;
 
 /// Section ids, in the order they are written.
 pub mod section {
@@ -42,10 +91,10 @@ pub mod section {
     /// Every section, in file order, with its entry size.
     pub const ALL: [(u32, usize); 11] = [
         (META, 1),
-        (TOP, 8),
-        (STARTS, 8),
+        (TOP, super::ADDR_SIZE),
+        (STARTS, super::ADDR_SIZE),
         (SYMS, super::SYM_SIZE),
-        (LINE_OFFSETS, 4),
+        (LINE_OFFSETS, super::LINE_OFFSET_SIZE),
         (LINES, super::LINE_SIZE),
         (LEVELS, super::LEVEL_SIZE),
         (INLINES, super::INLINE_SIZE),
@@ -55,23 +104,47 @@ pub mod section {
     ];
 }
 
+/// The position of each section in the file and in the section table (its index in
+/// [`section::ALL`]).
+pub(crate) mod slot {
+    use super::section;
+
+    pub(crate) const META: usize = section::META as usize - 1;
+    pub(crate) const TOP: usize = section::TOP as usize - 1;
+    pub(crate) const STARTS: usize = section::STARTS as usize - 1;
+    pub(crate) const SYMS: usize = section::SYMS as usize - 1;
+    pub(crate) const LINE_OFFSETS: usize = section::LINE_OFFSETS as usize - 1;
+    pub(crate) const LINES: usize = section::LINES as usize - 1;
+    pub(crate) const LEVELS: usize = section::LEVELS as usize - 1;
+    pub(crate) const INLINES: usize = section::INLINES as usize - 1;
+    pub(crate) const FILES: usize = section::FILES as usize - 1;
+    pub(crate) const ORIGINS: usize = section::ORIGINS as usize - 1;
+    pub(crate) const STRINGS: usize = section::STRINGS as usize - 1;
+    /// Number of sections.
+    pub(crate) const COUNT: usize = section::ALL.len();
+}
+
 /// Size of a symbol entry.
-pub const SYM_SIZE: usize = 40;
+pub const SYM_SIZE: usize = SymEntry::SIZE;
 /// Size of a line entry (line number and file; the offsets are a section of their own).
-pub const LINE_SIZE: usize = 8;
+pub const LINE_SIZE: usize = LineEntry::SIZE;
 /// One `TOP` entry per this many intervals.
 pub const TOP_STRIDE: usize = 64;
 /// Header bytes that hold the header checksum (CRC-32 of the header without these bytes,
 /// and of the section table).
-pub const HEADER_CRC_AT: usize = 40;
+pub const HEADER_CRC_AT: usize = Header::HEADER_CRC;
 /// Size of an inline level entry.
-pub const LEVEL_SIZE: usize = 8;
+pub const LEVEL_SIZE: usize = LevelEntry::SIZE;
 /// Size of an inline range entry.
-pub const INLINE_SIZE: usize = 20;
+pub const INLINE_SIZE: usize = InlineEntry::SIZE;
 /// Size of a file entry.
-pub const FILE_SIZE: usize = 16;
+pub const FILE_SIZE: usize = FileEntry::SIZE;
 /// Size of an origin entry.
-pub const ORIGIN_SIZE: usize = 8;
+pub const ORIGIN_SIZE: usize = OriginEntry::SIZE;
+/// Size of a TOP or STARTS entry: a `u64` address.
+pub(crate) const ADDR_SIZE: usize = 8;
+/// Size of a LINE_OFFSETS entry: a `u32` offset from the FUNC's start.
+pub(crate) const LINE_OFFSET_SIZE: usize = 4;
 
 /// Symbol flag: the symbol is a PUBLIC (no size, no lines).
 pub const FLAG_PUBLIC: u16 = 1;
@@ -90,4 +163,376 @@ pub const UNBOUNDED: u64 = u64::MAX;
 /// Rounds `n` up to a multiple of 8 (sections are 8-byte aligned).
 pub const fn align8(n: u64) -> u64 {
     (n + 7) & !7
+}
+
+/// File offset of the first section: the header and section table, padded to 8 bytes.
+pub(crate) const BODY_START: u64 = align8((HEADER_SIZE + SECTION_ENTRY_SIZE * slot::COUNT) as u64);
+
+/// The file offset of each section, given their lengths: each at the next 8-byte boundary
+/// after the one before, from [`BODY_START`]. Also returns the file size (the end of the
+/// last section, padded).
+pub(crate) fn section_offsets(lens: &[u64; slot::COUNT]) -> ([u64; slot::COUNT], u64) {
+    let mut offsets = [0u64; slot::COUNT];
+    let mut pos = BODY_START;
+    for (off, len) in offsets.iter_mut().zip(lens) {
+        *off = pos;
+        pos = align8(pos + len);
+    }
+    (offsets, pos)
+}
+
+/// CRC-32 of the header (without the header checksum's own 4 bytes) and the section table.
+pub(crate) fn header_checksum(header: &[u8], table: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(header.get(..HEADER_CRC_AT).unwrap_or(&[]));
+    h.update(header.get(HEADER_CRC_AT + 4..HEADER_SIZE).unwrap_or(&[]));
+    h.update(table);
+    h.finalize()
+}
+
+/// A little-endian field of a record.
+pub(crate) trait Field: Copy {
+    /// Width in bytes.
+    const WIDTH: usize;
+    /// Reads the field at `b[at..]`; zero when it does not lie inside `b`.
+    fn read_le(b: &[u8], at: usize) -> Self;
+    /// Writes the field at `out[at..]`; nothing when it does not lie inside `out`.
+    fn write_le(self, out: &mut [u8], at: usize);
+}
+
+macro_rules! int_field {
+    ($($t:ty),*) => {$(
+        impl Field for $t {
+            const WIDTH: usize = std::mem::size_of::<$t>();
+
+            #[inline(always)]
+            fn read_le(b: &[u8], at: usize) -> Self {
+                match b.get(at..at + Self::WIDTH) {
+                    Some(s) => {
+                        let mut a = [0u8; std::mem::size_of::<$t>()];
+                        a.copy_from_slice(s);
+                        <$t>::from_le_bytes(a)
+                    }
+                    None => 0,
+                }
+            }
+
+            #[inline(always)]
+            fn write_le(self, out: &mut [u8], at: usize) {
+                if let Some(d) = out.get_mut(at..at + Self::WIDTH) {
+                    d.copy_from_slice(&self.to_le_bytes());
+                }
+            }
+        }
+    )*};
+}
+int_field!(u16, u32, u64);
+
+/// Raw bytes (the magic, reserved space).
+impl<const N: usize> Field for [u8; N] {
+    const WIDTH: usize = N;
+
+    #[inline(always)]
+    fn read_le(b: &[u8], at: usize) -> Self {
+        let mut a = [0u8; N];
+        if let Some(s) = b.get(at..at + N) {
+            a.copy_from_slice(s);
+        }
+        a
+    }
+
+    #[inline(always)]
+    fn write_le(self, out: &mut [u8], at: usize) {
+        if let Some(d) = out.get_mut(at..at + N) {
+            d.copy_from_slice(&self);
+        }
+    }
+}
+
+/// Defines a fixed-size record: a struct with its fields, `SIZE`, a named offset per field,
+/// `decode` and `encode`.
+macro_rules! layout {
+    (
+        $(#[$meta:meta])*
+        pub(crate) struct $name:ident: $size:literal {
+            $( $(#[$fmeta:meta])* $field:ident: $ty:ty = $off_name:ident @ $off:literal, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+        pub(crate) struct $name {
+            $( $(#[$fmeta])* pub(crate) $field: $ty, )*
+        }
+
+        #[allow(
+            dead_code,
+            reason = "not every field is read on its own, so not every offset is used outside `decode`"
+        )]
+        impl $name {
+            /// Size of one record in bytes.
+            pub(crate) const SIZE: usize = $size;
+            $(
+                #[doc = concat!("Offset of `", stringify!($field), "` in the record.")]
+                pub(crate) const $off_name: usize = $off;
+            )*
+            /// `(offset, width)` of every field, in order.
+            pub(crate) const FIELDS: &'static [(usize, usize)] =
+                &[$( ($off, <$ty as Field>::WIDTH) ),*];
+
+            /// Reads the record at `b[at..]` (each field bounds-checked, zero out of bounds).
+            #[inline(always)]
+            pub(crate) fn decode(b: &[u8], at: usize) -> Self {
+                $name { $( $field: <$ty as Field>::read_le(b, at + $off), )* }
+            }
+
+            /// The record's bytes.
+            #[inline(always)]
+            pub(crate) fn encode(&self) -> [u8; $size] {
+                let mut e = [0u8; $size];
+                $( Field::write_le(self.$field, &mut e, $off); )*
+                e
+            }
+        }
+    };
+}
+
+layout! {
+    /// The fixed header at the start of the file.
+    pub(crate) struct Header: 64 {
+        /// [`MAGIC`].
+        magic: [u8; 8] = MAGIC_AT @ 0,
+        /// Format version.
+        version: u32 = VERSION_AT @ 8,
+        /// [`HEADER_SIZE`].
+        header_size: u32 = HEADER_SIZE_AT @ 12,
+        /// Size of the whole file.
+        file_size: u64 = FILE_SIZE_AT @ 16,
+        /// Number of section-table entries.
+        section_count: u32 = SECTION_COUNT @ 24,
+        /// CRC-32 of every byte after the section table.
+        body_crc: u32 = BODY_CRC @ 28,
+        /// Number of entries in STARTS and SYMS.
+        intervals: u64 = INTERVALS @ 32,
+        /// CRC-32 of the header without these bytes, then of the section table
+        /// ([`header_checksum`]).
+        header_crc: u32 = HEADER_CRC @ 40,
+        /// Zero.
+        reserved: [u8; 20] = RESERVED @ 44,
+    }
+}
+
+layout! {
+    /// One entry of the section table.
+    pub(crate) struct SectionEntry: 24 {
+        /// Section id ([`section`]).
+        id: u32 = ID @ 0,
+        /// Size of one entry of the section.
+        entry_size: u32 = ENTRY_SIZE @ 4,
+        /// File offset of the section.
+        offset: u64 = OFFSET @ 8,
+        /// Length in bytes, without padding.
+        len: u64 = LEN @ 16,
+    }
+}
+
+layout! {
+    /// A SYMS entry: one symbol interval.
+    pub(crate) struct SymEntry: 40 {
+        /// End of the interval, exclusive ([`UNBOUNDED`]: to the end of the address space).
+        end: u64 = END @ 0,
+        /// Address of the symbol.
+        address: u64 = ADDRESS @ 8,
+        /// Name: offset into STRINGS.
+        name_off: u32 = NAME_OFF @ 16,
+        /// Name: length.
+        name_len: u32 = NAME_LEN @ 20,
+        /// First entry of LINE_OFFSETS / LINES.
+        line_start: u32 = LINE_START @ 24,
+        /// Number of line entries.
+        line_count: u32 = LINE_COUNT @ 28,
+        /// First entry of LEVELS.
+        level_start: u32 = LEVEL_START @ 32,
+        /// Number of inline levels.
+        level_count: u16 = LEVEL_COUNT @ 36,
+        /// [`FLAG_PUBLIC`], [`FLAG_MULTIPLE`].
+        flags: u16 = FLAGS @ 38,
+    }
+}
+
+layout! {
+    /// A LINES entry, parallel to LINE_OFFSETS.
+    pub(crate) struct LineEntry: 8 {
+        /// Line number (0: none).
+        line: u32 = LINE @ 0,
+        /// File index, [`NO_FILE`], or [`GAP`].
+        file: u32 = FILE @ 4,
+    }
+}
+
+layout! {
+    /// A LEVELS entry: the inline ranges of one depth of a FUNC.
+    pub(crate) struct LevelEntry: 8 {
+        /// First entry of INLINES.
+        first: u32 = FIRST @ 0,
+        /// Number of inline ranges.
+        count: u32 = COUNT @ 4,
+    }
+}
+
+layout! {
+    /// An INLINES entry: one inline range.
+    pub(crate) struct InlineEntry: 20 {
+        /// Start, as an offset from the FUNC's start.
+        start: u32 = START @ 0,
+        /// End (exclusive), as an offset from the FUNC's start.
+        end: u32 = END @ 4,
+        /// Origin index or [`NO_ORIGIN`].
+        origin: u32 = ORIGIN @ 8,
+        /// Call site's file index or [`NO_FILE`].
+        call_file: u32 = CALL_FILE @ 12,
+        /// Call site's line (0: none).
+        call_line: u32 = CALL_LINE @ 16,
+    }
+}
+
+layout! {
+    /// A FILES entry: a source file's raw and cleaned path in STRINGS.
+    pub(crate) struct FileEntry: 16 {
+        /// Raw path: offset.
+        raw_off: u32 = RAW_OFF @ 0,
+        /// Raw path: length.
+        raw_len: u32 = RAW_LEN @ 4,
+        /// Cleaned path: offset.
+        cleaned_off: u32 = CLEANED_OFF @ 8,
+        /// Cleaned path: length.
+        cleaned_len: u32 = CLEANED_LEN @ 12,
+    }
+}
+
+layout! {
+    /// An ORIGINS entry: an inline origin's name in STRINGS.
+    pub(crate) struct OriginEntry: 8 {
+        /// Name: offset.
+        off: u32 = OFF @ 0,
+        /// Name: length.
+        len: u32 = LEN @ 4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every field lies inside the record, right after the one before, and the last ends it.
+    fn tiles(name: &str, size: usize, fields: &[(usize, usize)]) {
+        let mut at = 0;
+        for &(off, width) in fields {
+            assert_eq!(off, at, "{name}: field at {off} leaves a gap or overlaps");
+            at += width;
+        }
+        assert_eq!(at, size, "{name}: fields do not fill the record");
+    }
+
+    #[test]
+    fn every_layout_is_tiled_by_its_fields() {
+        tiles("Header", Header::SIZE, Header::FIELDS);
+        tiles("SectionEntry", SectionEntry::SIZE, SectionEntry::FIELDS);
+        tiles("SymEntry", SymEntry::SIZE, SymEntry::FIELDS);
+        tiles("LineEntry", LineEntry::SIZE, LineEntry::FIELDS);
+        tiles("LevelEntry", LevelEntry::SIZE, LevelEntry::FIELDS);
+        tiles("InlineEntry", InlineEntry::SIZE, InlineEntry::FIELDS);
+        tiles("FileEntry", FileEntry::SIZE, FileEntry::FIELDS);
+        tiles("OriginEntry", OriginEntry::SIZE, OriginEntry::FIELDS);
+    }
+
+    #[test]
+    fn layout_sizes_are_the_documented_ones() {
+        assert_eq!(Header::SIZE, 64);
+        assert_eq!(Header::HEADER_CRC, 40);
+        assert_eq!(SectionEntry::SIZE, 24);
+        assert_eq!(SymEntry::SIZE, 40);
+        assert_eq!(LineEntry::SIZE, 8);
+        assert_eq!(LevelEntry::SIZE, 8);
+        assert_eq!(InlineEntry::SIZE, 20);
+        assert_eq!(FileEntry::SIZE, 16);
+        assert_eq!(OriginEntry::SIZE, 8);
+        assert_eq!(BODY_START, 64 + 24 * 11);
+        // Each record's encoding is its size.
+        assert_eq!(SymEntry::default().encode().len(), SymEntry::SIZE);
+        assert_eq!(Header::default().encode().len(), HEADER_SIZE);
+    }
+
+    #[test]
+    fn slots_name_the_sections_in_file_order() {
+        let slots = [
+            (slot::META, section::META),
+            (slot::TOP, section::TOP),
+            (slot::STARTS, section::STARTS),
+            (slot::SYMS, section::SYMS),
+            (slot::LINE_OFFSETS, section::LINE_OFFSETS),
+            (slot::LINES, section::LINES),
+            (slot::LEVELS, section::LEVELS),
+            (slot::INLINES, section::INLINES),
+            (slot::FILES, section::FILES),
+            (slot::ORIGINS, section::ORIGINS),
+            (slot::STRINGS, section::STRINGS),
+        ];
+        for (i, &(s, id)) in slots.iter().enumerate() {
+            assert_eq!((s, section::ALL[s].0), (i, id));
+        }
+        assert_eq!(slot::COUNT, slots.len());
+    }
+
+    #[test]
+    fn records_round_trip_and_write_little_endian() {
+        let s = SymEntry {
+            end: 0x0102_0304_0506_0708,
+            address: 0x1112_1314_1516_1718,
+            name_off: 0x2122_2324,
+            name_len: 0x3132_3334,
+            line_start: 0x4142_4344,
+            line_count: 0x5152_5354,
+            level_start: 0x6162_6364,
+            level_count: 0x7172,
+            flags: 0x8182,
+        };
+        let b = s.encode();
+        assert_eq!(b[0..8], 0x0102_0304_0506_0708u64.to_le_bytes());
+        assert_eq!(b[SymEntry::FLAGS..], 0x8182u16.to_le_bytes());
+        assert_eq!(SymEntry::decode(&b, 0), s);
+        // Out of bounds: zeros, no panic.
+        assert_eq!(SymEntry::decode(&b[..30], 0).line_count, 0);
+        assert_eq!(SymEntry::decode(&b[..30], 0).line_start, s.line_start);
+        assert_eq!(SymEntry::decode(&b, 1000), SymEntry::default());
+        let h = Header {
+            magic: MAGIC,
+            version: VERSION,
+            header_size: HEADER_SIZE as u32,
+            file_size: 1234,
+            section_count: 11,
+            body_crc: 0xdead_beef,
+            intervals: 7,
+            header_crc: 0x1234_5678,
+            reserved: [0; 20],
+        };
+        let b = h.encode();
+        assert_eq!(b[..8], *b"TECKNIDX");
+        assert_eq!(
+            b[HEADER_CRC_AT..HEADER_CRC_AT + 4],
+            0x1234_5678u32.to_le_bytes()
+        );
+        assert_eq!(Header::decode(&b, 0), h);
+    }
+
+    #[test]
+    fn section_offsets_are_aligned_and_follow_each_other() {
+        let mut lens = [0u64; slot::COUNT];
+        lens[slot::META] = 13;
+        lens[slot::STRINGS] = 5;
+        let (offsets, end) = section_offsets(&lens);
+        assert_eq!(offsets[slot::META], BODY_START);
+        assert_eq!(offsets[slot::TOP], BODY_START + 16);
+        assert_eq!(offsets[slot::STRINGS], BODY_START + 16);
+        assert_eq!(end, BODY_START + 24);
+    }
 }

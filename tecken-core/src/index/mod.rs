@@ -13,40 +13,10 @@
 //!
 //! # Layout
 //!
-//! All integers are little-endian. Sections start at 8-byte-aligned offsets; padding is zero.
-//!
-//! ```text
-//! offset size  header (64 bytes)
-//!  0      8    magic  "TECKNIDX"
-//!  8      4    format version (u32), currently 2 (1: no TOP, no header checksum, 12-byte
-//!              line entries; rejected as too old)
-//! 12      4    header size (u32) = 64
-//! 16      8    file size (u64): the whole file; a truncated file fails this check
-//! 24      4    section count N (u32)
-//! 28      4    CRC-32 (IEEE) of every byte after the section table (checked by `verify`)
-//! 32      8    interval count (u64), the number of entries in STARTS and SYMS
-//! 40      4    header checksum: CRC-32 (IEEE) of bytes 0..40 and 44..64 of the header,
-//!              then the section table
-//! 44     20    reserved, zero
-//! 64   24*N    section table, one entry per section:
-//!                u32 id, u32 entry size, u64 offset, u64 length in bytes
-//! ```
-//!
-//! The sections, in this order (ids in [`format::section`]):
-//!
-//! | id | name | entry | contents |
-//! |---|---|---|---|
-//! | 1 | META | 1 | UTF-8 JSON [`IndexMeta`]: MODULE/INFO header, parse report, counts |
-//! | 2 | TOP | 8 | `u64` start of intervals 0, 64, 128, ...: `ceil(n / 64)` entries |
-//! | 3 | STARTS | 8 | `u64` start of each symbol interval, strictly ascending |
-//! | 4 | SYMS | 40 | per interval: `u64 end` (exclusive, `u64::MAX` = unbounded), `u64 address` of the symbol, `u32 name offset`, `u32 name length`, `u32 first line`, `u32 line count`, `u32 first level`, `u16 level count`, `u16 flags` (1 = PUBLIC, 2 = `m`) |
-//! | 5 | LINE_OFFSETS | 4 | `u32 offset` of each line entry from its FUNC's start, ascending within a FUNC |
-//! | 6 | LINES | 8 | parallel to LINE_OFFSETS: `u32 line`, `u32 file index` (`0xFFFFFFFF` no file, `0xFFFFFFFE` gap marker) |
-//! | 7 | LEVELS | 8 | per inline depth of a FUNC: `u32 first inline`, `u32 count` |
-//! | 8 | INLINES | 20 | `u32 start offset`, `u32 end offset` (from the FUNC start), `u32 origin index`, `u32 call file index`, `u32 call line`; ascending and non-overlapping within a level |
-//! | 9 | FILES | 16 | `u32 raw offset`, `u32 raw length`, `u32 cleaned offset`, `u32 cleaned length` into STRINGS |
-//! | 10 | ORIGINS | 8 | `u32 offset`, `u32 length` into STRINGS |
-//! | 11 | STRINGS | 1 | UTF-8 bytes (names that were not UTF-8 are stored lossily converted) |
+//! A 64-byte header, a section table, then eleven 8-byte-aligned sections (TOP, STARTS,
+//! SYMS, line and inline tables, files, origins, strings), all little-endian. The byte-by-byte
+//! layout, and the one definition of every record that the builder and the reader share,
+//! are in [`format`](mod@format).
 //!
 //! # Intervals
 //!
@@ -89,3 +59,42 @@ pub use builder::{build, build_to_file, build_to_writer, BuildOptions, BuildRepo
 pub use reader::{Index, IndexMeta};
 
 pub use crate::lookup::{Frame, InlineFrame, LookupOptions, SourceFile, SymbolKind};
+
+#[cfg(test)]
+mod golden_tests {
+    //! The format is pinned: the size and CRC-32 of the index that format version 2's
+    //! builder writes for two fixtures (lines, inlines, files, origins, PUBLICs, INFO). A
+    //! failure means the index bytes changed; if that is intended, the format changed:
+    //! bump [`format::VERSION`] and update the values.
+
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/generated")
+            .join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    fn pinned(name: &str) -> (usize, u32) {
+        let sym = fixture(name);
+        let mut out = std::io::Cursor::new(Vec::new());
+        build_to_writer(&sym, &mut out, &BuildOptions::default()).unwrap();
+        let streamed = out.into_inner();
+        let (mem, _) = build(&sym, &BuildOptions::default()).unwrap();
+        assert!(mem.as_bytes() == streamed.as_slice(), "{name}");
+        (streamed.len(), crc32fast::hash(&streamed))
+    }
+
+    #[test]
+    fn the_index_of_cdemo_sym_is_pinned() {
+        let (len, crc) = pinned("cdemo.sym");
+        assert_eq!((len, format!("{crc:08x}").as_str()), (13384, "32bf9d8d"));
+    }
+
+    #[test]
+    fn the_index_of_cppdemo_sym_is_pinned() {
+        let (len, crc) = pinned("cppdemo.sym");
+        assert_eq!((len, format!("{crc:08x}").as_str()), (336192, "46819f4b"));
+    }
+}

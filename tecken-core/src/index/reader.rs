@@ -43,30 +43,6 @@ pub struct Index {
     crc: u32,
 }
 
-#[inline]
-fn rd_u16(b: &[u8], at: usize) -> u16 {
-    match b.get(at..at + 2) {
-        Some(s) => u16::from_le_bytes([s[0], s[1]]),
-        None => 0,
-    }
-}
-
-#[inline]
-fn rd_u32(b: &[u8], at: usize) -> u32 {
-    match b.get(at..at + 4) {
-        Some(s) => u32::from_le_bytes([s[0], s[1], s[2], s[3]]),
-        None => 0,
-    }
-}
-
-#[inline]
-fn rd_u64(b: &[u8], at: usize) -> u64 {
-    match b.get(at..at + 8) {
-        Some(s) => u64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]),
-        None => 0,
-    }
-}
-
 /// The number of leading indexes in `0..len` for which `le` holds (`le` must be true on a
 /// prefix): a branch-free binary search (the loop runs log2(len) times, the comparison
 /// becomes a conditional move).
@@ -84,26 +60,6 @@ fn upper_bound(len: usize, le: impl Fn(usize) -> bool) -> usize {
         size -= half;
     }
     base + usize::from(le(base))
-}
-
-/// CRC-32 of the header (without the header checksum's own 4 bytes) and the section table.
-pub(crate) fn header_checksum(header: &[u8], table: &[u8]) -> u32 {
-    let mut h = crc32fast::Hasher::new();
-    h.update(&header[..HEADER_CRC_AT]);
-    h.update(&header[HEADER_CRC_AT + 4..HEADER_SIZE]);
-    h.update(table);
-    h.finalize()
-}
-
-struct SymEntry {
-    end: u64,
-    address: u64,
-    name: (u32, u32),
-    line_start: u32,
-    line_count: u32,
-    level_start: u32,
-    level_count: u16,
-    flags: u16,
 }
 
 impl Index {
@@ -127,33 +83,34 @@ impl Index {
     fn from_backing(data: Bytes) -> Result<Index> {
         let mut data = IndexBytes::new(data);
         let b = data.as_slice();
-        if b.len() < HEADER_SIZE || b[0..8] != MAGIC {
+        let h = Header::decode(b, 0);
+        if b.len() < HEADER_SIZE || h.magic != MAGIC {
             return Err(Error::corrupt("not a tecken index (bad magic)"));
         }
-        let version = rd_u32(b, 8);
+        let version = h.version;
         if version < MIN_VERSION {
             return Err(Error::new(ErrorKind::IndexTooOld, format!("index format version {version} is too old (this library reads {MIN_VERSION}..={VERSION}); rebuild it")));
         }
         if version > VERSION {
             return Err(Error::new(ErrorKind::IndexTooNew, format!("index format version {version} is newer than this library reads ({MIN_VERSION}..={VERSION}); upgrade tecken-core or rebuild it")));
         }
-        if rd_u32(b, 12) as usize != HEADER_SIZE {
+        if h.header_size as usize != HEADER_SIZE {
             return Err(Error::corrupt("bad header size"));
         }
-        let file_size = rd_u64(b, 16);
+        let file_size = h.file_size;
         if file_size != b.len() as u64 {
             return Err(Error::corrupt(format!(
                 "index is {} bytes, header says {file_size}: truncated or padded",
                 b.len()
             )));
         }
-        let nsec = rd_u32(b, 24) as usize;
+        let nsec = h.section_count as usize;
         if nsec != section::ALL.len() {
             return Err(Error::corrupt("unexpected section count"));
         }
-        let crc = rd_u32(b, 28);
-        let n = usize::try_from(rd_u64(b, 32))
-            .map_err(|_| Error::corrupt("interval count too large"))?;
+        let crc = h.body_crc;
+        let n =
+            usize::try_from(h.intervals).map_err(|_| Error::corrupt("interval count too large"))?;
         let table_end = HEADER_SIZE + SECTION_ENTRY_SIZE * nsec;
         let table = b
             .get(HEADER_SIZE..table_end)
@@ -162,23 +119,22 @@ impl Index {
         // own: a flipped reserved byte or a shrunk section length would otherwise open
         // silently (with names cut short) and pass `verify`. Checking it reads only the
         // first page; nothing here reads the sections themselves.
-        if header_checksum(&b[..HEADER_SIZE], table) != rd_u32(b, HEADER_CRC_AT) {
+        if header_checksum(&b[..HEADER_SIZE], table) != h.header_crc {
             return Err(Error::corrupt("header checksum mismatch"));
         }
-        if b[HEADER_CRC_AT + 4..HEADER_SIZE].iter().any(|&x| x != 0) {
+        if h.reserved.iter().any(|&x| x != 0) {
             return Err(Error::corrupt("reserved header bytes are not zero"));
         }
         let mut ranges: Vec<Range<usize>> = Vec::with_capacity(nsec);
         let mut prev_end = table_end;
         for (i, &(id, esize)) in section::ALL.iter().enumerate() {
-            let at = HEADER_SIZE + i * SECTION_ENTRY_SIZE;
-            if rd_u32(b, at) != id || rd_u32(b, at + 4) as usize != esize {
+            let e = SectionEntry::decode(table, i * SectionEntry::SIZE);
+            if e.id != id || e.entry_size as usize != esize {
                 return Err(Error::corrupt(format!(
                     "section {i} has the wrong id or entry size"
                 )));
             }
-            let off = rd_u64(b, at + 8);
-            let len = rd_u64(b, at + 16);
+            let (off, len) = (e.offset, e.len);
             let end = off
                 .checked_add(len)
                 .ok_or_else(|| Error::corrupt("section overflows"))?;
@@ -199,23 +155,25 @@ impl Index {
             return Err(Error::corrupt("the last section does not end the file"));
         }
         let count = |r: &Range<usize>, esize: usize| r.len() / esize;
-        if count(&ranges[1], 8) != n.div_ceil(TOP_STRIDE)
-            || count(&ranges[2], 8) != n
-            || count(&ranges[3], SYM_SIZE) != n
+        if count(&ranges[slot::TOP], ADDR_SIZE) != n.div_ceil(TOP_STRIDE)
+            || count(&ranges[slot::STARTS], ADDR_SIZE) != n
+            || count(&ranges[slot::SYMS], SymEntry::SIZE) != n
         {
             return Err(Error::corrupt(
                 "interval count does not match the TOP/STARTS/SYMS sections",
             ));
         }
-        if count(&ranges[4], 4) != count(&ranges[5], LINE_SIZE) {
+        if count(&ranges[slot::LINE_OFFSETS], LINE_OFFSET_SIZE)
+            != count(&ranges[slot::LINES], LineEntry::SIZE)
+        {
             return Err(Error::corrupt(
                 "LINE_OFFSETS and LINES have different lengths",
             ));
         }
-        if ranges[10].len() > u32::MAX as usize + 1 {
+        if ranges[slot::STRINGS].len() > u32::MAX as usize + 1 {
             return Err(Error::corrupt("string table too large"));
         }
-        let meta: IndexMeta = serde_json::from_slice(&b[ranges[0].clone()])
+        let meta: IndexMeta = serde_json::from_slice(&b[ranges[slot::META].clone()])
             .map_err(|e| Error::corrupt(format!("bad metadata: {e}")))?;
         let mut it = ranges.into_iter();
         let mut next = || it.next().unwrap_or(0..0);
@@ -301,10 +259,8 @@ impl Index {
     /// checks at open time cannot see. Reads every byte, so it costs a pass over the file.
     pub fn verify(&self) -> Result<()> {
         let b = self.data.as_slice();
-        let body_start =
-            align8((HEADER_SIZE + SECTION_ENTRY_SIZE * section::ALL.len()) as u64) as usize;
         let body = b
-            .get(body_start..)
+            .get(BODY_START as usize..)
             .ok_or_else(|| Error::corrupt("truncated"))?;
         // Read ahead while hashing: the mapping is advised for random lookups otherwise.
         self.data.bytes().advise(true);
@@ -331,18 +287,7 @@ impl Index {
 
     #[inline]
     fn sym(&self, i: usize) -> SymEntry {
-        let b = self.bytes();
-        let at = self.syms.start + i * SYM_SIZE;
-        SymEntry {
-            end: rd_u64(b, at),
-            address: rd_u64(b, at + 8),
-            name: (rd_u32(b, at + 16), rd_u32(b, at + 20)),
-            line_start: rd_u32(b, at + 24),
-            line_count: rd_u32(b, at + 28),
-            level_start: rd_u32(b, at + 32),
-            level_count: rd_u16(b, at + 36),
-            flags: rd_u16(b, at + 38),
-        }
+        SymEntry::decode(self.bytes(), self.syms.start + i * SymEntry::SIZE)
     }
 
     /// Index of the last interval whose start is `<= addr`: a search of TOP (every 64th
@@ -351,13 +296,15 @@ impl Index {
     #[inline]
     fn find_interval(&self, addr: u64) -> Option<usize> {
         let b = self.bytes();
-        let ntop = self.top.len() / 8;
-        let block = upper_bound(ntop, |i| rd_u64(b, self.top.start + i * 8) <= addr);
+        let ntop = self.top.len() / ADDR_SIZE;
+        let block = upper_bound(ntop, |i| {
+            u64::read_le(b, self.top.start + i * ADDR_SIZE) <= addr
+        });
         let lo = block.checked_sub(1)? * TOP_STRIDE;
         let len = TOP_STRIDE.min(self.n.saturating_sub(lo));
-        let base = self.starts.start + lo * 8;
-        prefetch(b, base, len * 8);
-        let j = upper_bound(len, |i| rd_u64(b, base + i * 8) <= addr);
+        let base = self.starts.start + lo * ADDR_SIZE;
+        prefetch(b, base, len * ADDR_SIZE);
+        let j = upper_bound(len, |i| u64::read_le(b, base + i * ADDR_SIZE) <= addr);
         (lo + j).checked_sub(1)
     }
 
@@ -365,16 +312,16 @@ impl Index {
         if idx == NO_FILE || idx == GAP {
             return None;
         }
-        let b = self.bytes();
         let at = self
             .files
             .start
-            .checked_add((idx as usize).checked_mul(FILE_SIZE)?)?;
-        if at + FILE_SIZE > self.files.end {
+            .checked_add((idx as usize).checked_mul(FileEntry::SIZE)?)?;
+        if at + FileEntry::SIZE > self.files.end {
             return None;
         }
-        let raw = self.str_at(rd_u32(b, at), rd_u32(b, at + 4));
-        let path = self.str_at(rd_u32(b, at + 8), rd_u32(b, at + 12));
+        let e = FileEntry::decode(self.bytes(), at);
+        let raw = self.str_at(e.raw_off, e.raw_len);
+        let path = self.str_at(e.cleaned_off, e.cleaned_len);
         if raw.is_empty() && path.is_empty() {
             return None;
         }
@@ -385,12 +332,12 @@ impl Index {
         if idx == NO_ORIGIN {
             return "";
         }
-        let b = self.bytes();
-        let at = self.origins.start + (idx as usize) * ORIGIN_SIZE;
-        if at + ORIGIN_SIZE > self.origins.end {
+        let at = self.origins.start + (idx as usize) * OriginEntry::SIZE;
+        if at + OriginEntry::SIZE > self.origins.end {
             return "";
         }
-        self.str_at(rd_u32(b, at), rd_u32(b, at + 4))
+        let e = OriginEntry::decode(self.bytes(), at);
+        self.str_at(e.off, e.len)
     }
 
     /// The line entry covering `rel` among `count` entries from `start`: `(line, file)`.
@@ -404,24 +351,34 @@ impl Index {
         let b = self.bytes();
         let (start, count) = (start as usize, count as usize);
         let end = start.checked_add(count)?;
-        if end > self.lines.len() / LINE_SIZE || end > self.line_offsets.len() / 4 {
+        if end > self.lines.len() / LineEntry::SIZE
+            || end > self.line_offsets.len() / LINE_OFFSET_SIZE
+        {
             return None;
         }
-        let offs = self.line_offsets.start + start * 4;
-        let mut i = upper_bound(count, |k| rd_u32(b, offs + k * 4) <= rel).checked_sub(1)?;
-        let first = self.lines.start + start * LINE_SIZE;
-        let mut file = rd_u32(b, first + i * LINE_SIZE + 4);
+        let offs = self.line_offsets.start + start * LINE_OFFSET_SIZE;
+        let mut i = upper_bound(count, |k| {
+            u32::read_le(b, offs + k * LINE_OFFSET_SIZE) <= rel
+        })
+        .checked_sub(1)?;
+        // Only the entry's file is read first: most lookups need the line of this entry,
+        // but a gap marker sends the lookup one entry back.
+        let first = self.lines.start + start * LineEntry::SIZE;
+        let mut file = u32::read_le(b, first + i * LineEntry::SIZE + LineEntry::FILE);
         if file == GAP {
             if opts.strict_lines {
                 return None;
             }
             i = i.checked_sub(1)?;
-            file = rd_u32(b, first + i * LINE_SIZE + 4);
+            file = u32::read_le(b, first + i * LineEntry::SIZE + LineEntry::FILE);
             if file == GAP {
                 return None;
             }
         }
-        Some((rd_u32(b, first + i * LINE_SIZE), file))
+        Some((
+            u32::read_le(b, first + i * LineEntry::SIZE + LineEntry::LINE),
+            file,
+        ))
     }
 
     /// The inline range covering `rel` in level `level`: `(origin, call_file, call_line)`.
@@ -430,25 +387,33 @@ impl Index {
         let lat = self
             .levels
             .start
-            .checked_add(level.checked_mul(LEVEL_SIZE)?)?;
-        if lat + LEVEL_SIZE > self.levels.end {
+            .checked_add(level.checked_mul(LevelEntry::SIZE)?)?;
+        if lat + LevelEntry::SIZE > self.levels.end {
             return None;
         }
-        let (start, count) = (rd_u32(b, lat) as usize, rd_u32(b, lat + 4) as usize);
+        let lv = LevelEntry::decode(b, lat);
+        let (start, count) = (lv.first as usize, lv.count as usize);
         let first = self
             .inlines
             .start
-            .checked_add(start.checked_mul(INLINE_SIZE)?)?;
-        let end = first.checked_add(count.checked_mul(INLINE_SIZE)?)?;
+            .checked_add(start.checked_mul(InlineEntry::SIZE)?)?;
+        let end = first.checked_add(count.checked_mul(InlineEntry::SIZE)?)?;
         if end > self.inlines.end || count == 0 {
             return None;
         }
-        let lo = upper_bound(count, |k| rd_u32(b, first + k * INLINE_SIZE) <= rel);
-        let at = first + lo.checked_sub(1)? * INLINE_SIZE;
-        if rel >= rd_u32(b, at + 4) {
+        let lo = upper_bound(count, |k| {
+            u32::read_le(b, first + k * InlineEntry::SIZE + InlineEntry::START) <= rel
+        });
+        let at = first + lo.checked_sub(1)? * InlineEntry::SIZE;
+        // The end first: the call site is read only when the range covers `rel`.
+        if rel >= u32::read_le(b, at + InlineEntry::END) {
             return None;
         }
-        Some((rd_u32(b, at + 8), rd_u32(b, at + 12), rd_u32(b, at + 16)))
+        Some((
+            u32::read_le(b, at + InlineEntry::ORIGIN),
+            u32::read_le(b, at + InlineEntry::CALL_FILE),
+            u32::read_le(b, at + InlineEntry::CALL_LINE),
+        ))
     }
 
     /// Looks up a module-relative address with the default (Eliot-compatible) options.
@@ -515,17 +480,25 @@ impl Index {
         if s.flags & FLAG_PUBLIC == 0 {
             let b = self.bytes();
             let (ls, lc) = (s.line_start as usize, s.line_count as usize);
-            prefetch(b, self.line_offsets.start + ls * 4, lc * 4);
-            prefetch(b, self.lines.start + ls * LINE_SIZE, lc * LINE_SIZE);
-            let levels = s.level_count as usize * LEVEL_SIZE;
             prefetch(
                 b,
-                self.levels.start + s.level_start as usize * LEVEL_SIZE,
+                self.line_offsets.start + ls * LINE_OFFSET_SIZE,
+                lc * LINE_OFFSET_SIZE,
+            );
+            prefetch(
+                b,
+                self.lines.start + ls * LineEntry::SIZE,
+                lc * LineEntry::SIZE,
+            );
+            let levels = s.level_count as usize * LevelEntry::SIZE;
+            prefetch(
+                b,
+                self.levels.start + s.level_start as usize * LevelEntry::SIZE,
                 levels,
             );
         }
-        self.data.prefetch_str(s.name.0);
-        frame.function = self.str_at(s.name.0, s.name.1);
+        self.data.prefetch_str(s.name_off);
+        frame.function = self.str_at(s.name_off, s.name_len);
         frame.function_address = s.address;
         frame.function_offset = addr - s.address;
         frame.multiple = s.flags & FLAG_MULTIPLE != 0;

@@ -135,9 +135,12 @@ pub struct Found {
 }
 
 /// The answer to a download request.
-// One value per request, matched at once: boxing `Found` would cost an allocation per
-// download and change every caller's patterns, to save a few hundred bytes of stack.
-#[allow(clippy::large_enum_variant)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one value per request, matched at once: boxing `Found` would cost an \
+              allocation per download and change every caller's patterns, to save a few \
+              hundred bytes of stack"
+)]
 #[derive(Debug)]
 pub enum Download {
     /// The file exists.

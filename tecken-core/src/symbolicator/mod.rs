@@ -34,6 +34,7 @@ pub mod source;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Once, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -45,6 +46,7 @@ pub use source::{LocalDir, SymData, SymKey, SymbolSource};
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::{build, build_to_file, BuildOptions, Index};
 use crate::mmap::Bytes;
+use crate::upload::UploadResult;
 use lock::ModuleLock;
 
 /// Settings of a [`Symbolicator`].
@@ -193,6 +195,56 @@ impl Symbolicator {
         }
     }
 
+    /// Answers from memory only, never blocking on a download or a build: the module if it
+    /// is open (and its file unchanged), [`ModuleStatus::NotFound`] if it was looked for
+    /// and not found within the negative TTL (or its name is invalid), `None` when
+    /// answering needs the index cache or the sources. A server answers requests whose
+    /// modules all return `Some` on its async workers and sends the rest to a thread that
+    /// may block ([`Symbolicator::cached_only`] does this for a whole v5 request).
+    pub fn try_cached(&self, debug_file: &str, debug_id: &str) -> Option<ModuleStatus> {
+        // `SymKey::for_module`'s rules, without building the file name (this runs for
+        // every module of every warm request).
+        if !source::is_valid_debug_file(debug_file) || !source::is_valid_debug_id(debug_id) {
+            return Some(ModuleStatus::NotFound);
+        }
+        let key: ModKey = (debug_file.to_owned(), debug_id.to_ascii_uppercase());
+        match self.cached(&key) {
+            Ok(Some(Outcome::Found(m))) => Some(ModuleStatus::Found(m)),
+            Ok(Some(Outcome::NotFound)) => Some(ModuleStatus::NotFound),
+            Ok(Some(Outcome::Failed(_)) | None) | Err(_) => None,
+        }
+    }
+
+    /// A [`ModuleProvider`] over this symbolicator's memory only (see
+    /// [`Symbolicator::try_cached`]): run a request against it, and if
+    /// [`CachedOnly::missed`] says some module was not in memory, throw that answer away
+    /// and run the request again against the symbolicator itself, where blocking is fine.
+    pub fn cached_only(&self) -> CachedOnly<'_> {
+        CachedOnly {
+            symbolicator: self,
+            missed: AtomicBool::new(false),
+        }
+    }
+
+    /// Forgets the negative-cache entries of every module an upload stored (uploaded or
+    /// already there), so that requests made before the upload, which found them missing,
+    /// do not hide them until the TTL runs out. Call it after every successful upload into
+    /// a store this symbolicator reads.
+    pub fn forget_uploaded(&self, result: &UploadResult) {
+        self.forget_uploaded_keys(result.symbols.iter().map(|s| s.key.as_str()));
+    }
+
+    /// [`Symbolicator::forget_uploaded`] given the storage keys of the uploaded `.sym`
+    /// files (`v1/xul.pdb/{ID}/xul.sym`, `try/v1/...`), as a binding holds them; keys that
+    /// are not a module's are ignored.
+    pub fn forget_uploaded_keys<'k>(&self, keys: impl IntoIterator<Item = &'k str>) {
+        for k in keys {
+            if let Some((_, key)) = crate::keys::parse_storage_key(k) {
+                self.forget_missing(key.debug_file(), key.debug_id());
+            }
+        }
+    }
+
     fn cached(&self, key: &ModKey) -> Result<Option<Outcome>> {
         let mut s = self.state.lock().map_err(|_| poisoned())?;
         let open = s.open.get(key).map(|m| {
@@ -248,9 +300,8 @@ impl Symbolicator {
     fn resolve(&self, debug_file: &str, debug_id: &str) -> (Outcome, FetchStats) {
         let start = Instant::now();
         let mut stats = FetchStats::default();
-        let key = match SymKey::for_module(debug_file, debug_id) {
-            Ok(k) => k,
-            Err(_) => return (Outcome::NotFound, stats),
+        let Ok(key) = SymKey::for_module(debug_file, debug_id) else {
+            return (Outcome::NotFound, stats);
         };
         let mkey: ModKey = (key.debug_file.clone(), key.debug_id.clone());
         match self.cached(&mkey) {
@@ -474,6 +525,41 @@ impl Symbolicator {
             cache::evict(root, max, Some(path));
         }
         Ok(Some(ix))
+    }
+}
+
+/// A [`ModuleProvider`] that answers from a [`Symbolicator`]'s memory only and records
+/// whether any module needed more (see [`Symbolicator::cached_only`]).
+#[derive(Debug)]
+pub struct CachedOnly<'a> {
+    symbolicator: &'a Symbolicator,
+    missed: AtomicBool,
+}
+
+impl CachedOnly<'_> {
+    /// Whether some module was not in memory: the answer given for it was a placeholder
+    /// ("not found") and must be thrown away.
+    pub fn missed(&self) -> bool {
+        self.missed.load(Ordering::Relaxed)
+    }
+}
+
+impl ModuleProvider for CachedOnly<'_> {
+    fn module(&self, debug_file: &str, debug_id: &str) -> (ModuleStatus, FetchStats) {
+        let start = Instant::now();
+        let status = self
+            .symbolicator
+            .try_cached(debug_file, debug_id)
+            .unwrap_or_else(|| {
+                self.missed.store(true, Ordering::Relaxed);
+                ModuleStatus::NotFound
+            });
+        let stats = FetchStats {
+            cache_hit: true,
+            lookup_time: start.elapsed(),
+            ..FetchStats::default()
+        };
+        (status, stats)
     }
 }
 

@@ -21,13 +21,13 @@ impl SymKey {
     /// debug file or id could escape the layout (empty, `/`, `\`, `..`, NUL) or the id is
     /// not alphanumeric.
     pub fn for_module(debug_file: &str, debug_id: &str) -> Result<SymKey> {
-        if !is_safe_component(debug_file) {
+        if !is_valid_debug_file(debug_file) {
             return Err(Error::new(
                 ErrorKind::InvalidInput,
                 format!("invalid debug file name {debug_file:?}"),
             ));
         }
-        if debug_id.is_empty() || !debug_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        if !is_valid_debug_id(debug_id) {
             return Err(Error::new(
                 ErrorKind::InvalidInput,
                 format!("invalid debug id {debug_id:?}"),
@@ -46,17 +46,16 @@ impl SymKey {
     }
 }
 
-/// `xul.pdb` -> `xul.sym`; `libxul.so` -> `libxul.so.sym` (Tecken's and Eliot's rule).
-pub fn sym_file_name(debug_file: &str) -> String {
-    match debug_file.strip_suffix(".pdb") {
-        Some(stem) => format!("{stem}.sym"),
-        None => format!("{debug_file}.sym"),
-    }
+use crate::keys::{is_safe_component, sym_file_name};
+
+/// Whether a module's debug file name can be part of a key ([`SymKey::for_module`]).
+pub(crate) fn is_valid_debug_file(debug_file: &str) -> bool {
+    is_safe_component(debug_file)
 }
 
-/// Whether `s` is usable as one path component of a storage key.
-pub fn is_safe_component(s: &str) -> bool {
-    !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\', '\0']) && s.len() <= 255
+/// Whether a module's debug id can be part of a key: ASCII letters and digits only.
+pub(crate) fn is_valid_debug_id(debug_id: &str) -> bool {
+    !debug_id.is_empty() && debug_id.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// The bytes of a `.sym` file, as a source delivers them.

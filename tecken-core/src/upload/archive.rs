@@ -167,9 +167,9 @@ fn find_directory(src: Source<'_>) -> Result<Directory> {
     let e = &tail[pos..pos + EOCD_LEN];
     let eocd_at = tail_start + pos as u64;
     let (mut entries, mut size, mut offset) = (
-        u16le(e, 10) as u64,
-        u32le(e, 12) as u64,
-        u32le(e, 16) as u64,
+        u64::from(u16le(e, 10)),
+        u64::from(u32le(e, 12)),
+        u64::from(u32le(e, 16)),
     );
     let mut dir_end = eocd_at;
     let zip64 = entries == 0xFFFF || size == 0xFFFF_FFFF || offset == 0xFFFF_FFFF;
@@ -265,10 +265,10 @@ impl<'a> Archive<'a> {
                 flags: u16le(h, 8),
                 method: u16le(h, 10),
                 crc32: u32le(h, 16),
-                compressed_size: u32le(h, 20) as u64,
-                size: u32le(h, 24) as u64,
+                compressed_size: u64::from(u32le(h, 20)),
+                size: u64::from(u32le(h, 24)),
                 unix_mode: made_by_unix.then_some(external >> 16),
-                local_offset: u32le(h, 42) as u64,
+                local_offset: u64::from(u32le(h, 42)),
                 raw_name: Vec::new(),
                 end_bound: 0,
             };
@@ -317,7 +317,7 @@ impl<'a> Archive<'a> {
                 py_repr(&String::from_utf8_lossy(&local_name))
             )));
         }
-        let data_start = at + 30 + name_len as u64 + u16le(&h, 28) as u64;
+        let data_start = at + 30 + name_len as u64 + u64::from(u16le(&h, 28));
         let data_end = data_start
             .checked_add(entry.compressed_size)
             .filter(|&end| end <= self.src.len());

@@ -26,7 +26,7 @@
 use std::time::Duration;
 
 use super::engine::Plan;
-use super::pyjson::{push_f64, push_str_ascii, push_u64};
+use crate::pyjson::{push_f64, push_str_ascii, push_u64};
 use crate::symbolicator::provider::{FetchStats, ModuleStatus};
 
 /// A number as Python holds it: `int` or `float`.

@@ -7,10 +7,13 @@
 //! [`Plan`] reproduces that: one slot per distinct pair of all memory maps, each memory map
 //! entry pointing to its slot; the slots some frame uses are looked up sorted by debug file
 //! and id, Eliot's order, which is also the order of the debug block.
+//!
+//! [`answer`] runs a plan and hands it to a writer, and plans once more when an index turned
+//! out damaged while it was read.
 
 use std::sync::Arc;
 
-use super::request::{FrameRef, Job, ModuleRef};
+use super::types::{FrameRef, Job, ModuleRef};
 use crate::index::Index;
 use crate::symbolicator::provider::{FetchStats, Module, ModuleProvider, ModuleStatus};
 
@@ -28,6 +31,32 @@ impl<'r> JobView<'r> {
             stacks: &job.stacks,
         }
     }
+
+    /// The number of frames over all stacks.
+    pub(crate) fn frame_count(&self) -> usize {
+        self.stacks.iter().map(Vec::len).sum()
+    }
+}
+
+/// Looks up the modules `jobs` use and returns `write(&plan)`.
+///
+/// When an index was found damaged (its file truncated or changed on disk while it was read)
+/// the answer may lack frames. The provider has dropped such a module by then, so the jobs
+/// are planned and written once more, with fresh lookups; a second damage is answered as is.
+pub(crate) fn answer<'r, T>(
+    provider: &dyn ModuleProvider,
+    jobs: &[JobView<'r>],
+    write: impl Fn(&Plan<'r>) -> T,
+) -> T {
+    let mut plan = Plan::new(jobs);
+    plan.fetch(provider);
+    let out = write(&plan);
+    if !plan.any_damaged() {
+        return out;
+    }
+    let mut plan = Plan::new(jobs);
+    plan.fetch(provider);
+    write(&plan)
 }
 
 /// What a module lookup returned.

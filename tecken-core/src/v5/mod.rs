@@ -39,7 +39,7 @@
 //! serialized by Falcon's default JSON handler, `json.dumps(obj, ensure_ascii=False)`:
 //! `{"title": "..."}` with the same separators.
 //!
-//! **Validation**, in Eliot's order; every failure is an [`Error::bad_request`] whose status
+//! **Validation**, in Eliot's order; every failure is an [`Error::bad_request`](crate::Error::bad_request) whose status
 //! and title are the response:
 //!
 //! 1. The body must be JSON (Python's grammar, which also accepts `NaN`, `Infinity` and a
@@ -66,11 +66,20 @@
 //! lookups (the provider's cache makes the second one cheap) and two `found_modules` keys. `found_modules` lists each distinct memory map entry of the job once:
 //! `true`/`false` when that module was looked up (by any job), `null` when it was not. A
 //! frame's `module` is the found module's PE name ([`Module::pe_name`]), else the debug file,
-//! else `<unknown>` (index `-1` or an empty debug file). Frames are described in
-//! [`response`].
+//! else `<unknown>` (index `-1` or an empty debug file).
 //!
-//! **Debug.** With [`V5Options::debug`], v5 responses end with Eliot's `debug` block (see
-//! [`debug`](self) for its keys and their order); timings are ours, so the values differ.
+//! A frame is built as Eliot builds it (`SymbolicateBase.symbolicate`), keys in this order:
+//! `frame`, `module`, `module_offset`, then for a symbol hit `function`, `function_offset`,
+//! `file` (when the line record names one), `line` (only when non-zero *and* there is a
+//! file), `inlines` (innermost first; each `function`, `file`, `line` under the same rules).
+//! An offset of `-1` is written `"-0x1"` and never looked up. A job's result is
+//! `{"stacks": [...], "found_modules": {...}}`. v4 turns each frame into `"<function> (in
+//! <module>)"`, or `"<module_offset> (in <module>)"` without a symbol, and `knownModules`
+//! lists the `found_modules` value of every memory map entry, repeats included.
+//!
+//! **Debug.** With [`V5Options::debug`], v5 responses end with Eliot's `debug` block, its
+//! keys in the order Eliot's `DebugStats` inserts them; timings are ours, so the values
+//! differ.
 //!
 //! # Deliberate differences from Eliot
 //!
@@ -86,107 +95,47 @@
 //! - Limits (Eliot has none but the job count): see [`V5Options`]. Bodies in UTF-16/32,
 //!   which Python detects and decodes, are not JSON here.
 //!
+//! # Layers
+//!
+//! The modules import only from the ones listed before them (a unit test holds them to it):
+//!
+//! 1. `options` ([`V5Options`], [`MAX_DEPTH`]) and `types` (the request, result and response
+//!    values, without rules);
+//! 2. `validate` (Eliot's patterns, limits and error titles, and [`Job::validate`]);
+//! 3. `reader` (the JSON grammar, no values built), `schema` (the v5 schema read from a body
+//!    in one bounded pass), `parse` ([`parse_v5`] / [`parse_v4`]: Eliot's checks in Eliot's
+//!    order);
+//! 4. `engine` (the plan: distinct modules, one lookup each, a frame's module);
+//! 5. `debug` (the debug block) and `response` (the writers, and the typed results);
+//! 6. this module: the entry points, and the one path by which each public item is named.
+//!
+//! The Python-style JSON writer they share is the crate's [`pyjson`](crate::pyjson).
+//!
 //! [`Module::pe_name`]: crate::symbolicator::provider::Module::pe_name
 
 mod debug;
 mod engine;
+mod options;
 mod parse;
-mod pyjson;
 mod reader;
-pub mod request;
-pub mod response;
+mod response;
+mod schema;
+mod types;
+mod validate;
 
 use std::time::Instant;
 
-pub use reader::MAX_DEPTH;
-pub use request::{
-    is_valid_debug_file, is_valid_debug_id, parse_v4, parse_v5, FrameRef, Job, ModuleRef, V5Request,
+pub use options::{V5Options, MAX_DEPTH};
+pub use parse::{parse_v4, parse_v5};
+pub use types::{
+    ApiResponse, FrameRef, Job, JobResult, ModuleLookup, ModuleRef, SymbolicatedFrame,
+    SymbolicatedInline, SymbolicationResult, V5Request,
 };
-pub use response::{
-    JobResult, ModuleLookup, SymbolicatedFrame, SymbolicatedInline, SymbolicationResult,
-};
+pub use validate::{is_valid_debug_file, is_valid_debug_id};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::symbolicator::provider::ModuleProvider;
-use engine::{JobView, Plan};
-
-/// Limits and switches of a v5/v4 request.
-///
-/// The defaults bound the memory of one request to a few tens of MB: a frame is kept as 24
-/// bytes and answered with ~100-300 bytes of JSON.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct V5Options {
-    /// Most jobs in one v5 request (Eliot's `MAX_JOBS`): 10. Over it: 400.
-    pub max_jobs: usize,
-    /// Largest body accepted, checked before parsing: 10 MiB (about 600,000 frames of
-    /// `[12, 123456789], `). Over it: 413.
-    pub max_body_bytes: usize,
-    /// Most frames over all jobs: 250,000. The number of stacks is bounded by the same
-    /// number (an empty stack costs about as much as a frame). Over it: 413.
-    pub max_frames: usize,
-    /// Most memory map entries over all jobs: 10,000 (a Firefox process maps a few
-    /// hundred modules; 10 jobs of them fit). Over it: 413.
-    pub max_modules: usize,
-    /// Add Eliot's `debug` block to v5 responses. Eliot turns it on when the request has a
-    /// `Debug` header with any non-empty value (even `false`).
-    pub debug: bool,
-}
-
-impl Default for V5Options {
-    fn default() -> Self {
-        V5Options {
-            max_jobs: 10,
-            max_body_bytes: 10 << 20,
-            max_frames: 250_000,
-            max_modules: 10_000,
-            debug: false,
-        }
-    }
-}
-
-impl V5Options {
-    /// These options with [`V5Options::debug`] set to `debug`.
-    pub fn with_debug(mut self, debug: bool) -> Self {
-        self.debug = debug;
-        self
-    }
-}
-
-/// A complete answer: HTTP status and the exact body bytes (`application/json`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiResponse {
-    /// 200, or the error's status (400, 413).
-    pub status: u16,
-    /// The JSON body.
-    pub body: Vec<u8>,
-}
-
-impl ApiResponse {
-    /// The response for `err`: its status and `{"title": ...}` as Falcon writes it. Errors
-    /// other than request errors are a 500 with Falcon's generic title.
-    pub fn from_error(err: &Error) -> ApiResponse {
-        if err.kind() == ErrorKind::BadRequest {
-            ApiResponse {
-                status: err.http_status(),
-                body: pyjson::error_body(err.message()),
-            }
-        } else {
-            ApiResponse {
-                status: 500,
-                body: pyjson::error_body("500 Internal Server Error"),
-            }
-        }
-    }
-}
-
-/// `json.dumps(v)` with Python's default arguments (separators `", "` and `": "`,
-/// `ensure_ascii=True`, floats as `repr`): the bytes of Eliot's answers and of Django's
-/// `JsonResponse`, for HTTP layers that answer other routes the same way.
-pub fn py_json_dumps(v: &serde_json::Value) -> Vec<u8> {
-    let mut out = Vec::new();
-    pyjson::push_value(&mut out, v);
-    out
-}
+use engine::{answer, JobView};
 
 /// Answers a `POST /symbolicate/v5` body.
 pub fn symbolicate_v5(provider: &dyn ModuleProvider, body: &[u8], opts: &V5Options) -> ApiResponse {
@@ -225,64 +174,17 @@ fn respond_v5(
     start: Instant,
 ) -> Vec<u8> {
     let jobs: Vec<JobView<'_>> = req.jobs.iter().map(JobView::of).collect();
-    let mut plan = Plan::new(&jobs);
-    plan.fetch(provider);
-    let out = write_body(&plan, req, &jobs, debug, start);
-    if !plan.any_damaged() {
-        return out;
-    }
-    // An index file was truncated or changed on disk while we read it: the answer may
-    // lack frames. The provider has dropped it; ask again, once.
-    let mut plan = Plan::new(&jobs);
-    plan.fetch(provider);
-    write_body(&plan, req, &jobs, debug, start)
-}
-
-fn write_body(
-    plan: &Plan<'_>,
-    req: &V5Request<'_>,
-    jobs: &[JobView<'_>],
-    debug: bool,
-    start: Instant,
-) -> Vec<u8> {
-    // Room for typical frames and found_modules entries, so the buffer is not regrown (a
-    // copy and fresh pages): a frame with a C++ symbol, file and line takes 200-300 bytes
-    // (266 on average in the bindings' benchmark request), an unsymbolicated one ~60. Unused
-    // capacity is never touched, so it costs address space, not memory.
-    let frames: usize = req.jobs.iter().map(Job::frame_count).sum();
-    let modules: usize = req.jobs.iter().map(|j| j.memory_map.len()).sum();
-    let mut out = Vec::with_capacity(64 + frames.saturating_mul(320) + modules.saturating_mul(64));
-    out.push(b'{');
-    response::write_results(&mut out, plan, jobs);
-    if debug {
-        let block = debug::debug_block(plan, jobs.len(), start.elapsed());
-        out.extend_from_slice(b", \"debug\": ");
-        block.write(&mut out);
-    }
-    out.push(b'}');
-    out
+    answer(provider, &jobs, |plan| {
+        response::write_v5_body(plan, &jobs, debug, start)
+    })
 }
 
 /// The 200 response body for a validated v4 job.
 pub fn write_v4(provider: &dyn ModuleProvider, job: &Job<'_>) -> Vec<u8> {
     let jobs = [JobView::of(job)];
-    let write = |plan: &Plan<'_>| {
-        let mut out = Vec::with_capacity(
-            64 + job.frame_count().saturating_mul(80) + job.memory_map.len() * 8,
-        );
-        response::write_v4(&mut out, plan, &jobs[0]);
-        out
-    };
-    let mut plan = Plan::new(&jobs);
-    plan.fetch(provider);
-    let out = write(&plan);
-    if !plan.any_damaged() {
-        return out;
-    }
-    // A damaged index (see `respond_v5`): once more.
-    let mut plan = Plan::new(&jobs);
-    plan.fetch(provider);
-    write(&plan)
+    answer(provider, &jobs, |plan| {
+        response::write_v4_body(plan, &jobs[0])
+    })
 }
 
 /// Symbolicates one job given as typed values (no JSON), after validating it as Eliot
@@ -292,9 +194,11 @@ pub fn symbolicate(
     modules: &[ModuleRef<'_>],
     stacks: &[Vec<FrameRef>],
 ) -> Result<SymbolicationResult> {
-    request::validate_parts(modules, stacks, 0)?;
-    let job = JobView { modules, stacks };
-    Ok(run_typed(provider, &[job]))
+    validate::validate_parts(modules, stacks, 0)?;
+    let jobs = [JobView { modules, stacks }];
+    Ok(answer(provider, &jobs, |plan| {
+        response::typed_results(plan, &jobs)
+    }))
 }
 
 /// Symbolicates several jobs given as typed values, after validating each.
@@ -306,18 +210,78 @@ pub fn symbolicate_jobs(
         job.validate(i)?;
     }
     let views: Vec<JobView<'_>> = jobs.iter().map(JobView::of).collect();
-    Ok(run_typed(provider, &views))
+    Ok(answer(provider, &views, |plan| {
+        response::typed_results(plan, &views)
+    }))
 }
 
-fn run_typed(provider: &dyn ModuleProvider, jobs: &[JobView<'_>]) -> SymbolicationResult {
-    let mut plan = Plan::new(jobs);
-    plan.fetch(provider);
-    let results = response::typed_results(&plan, jobs);
-    if !plan.any_damaged() {
-        return results;
+#[cfg(test)]
+mod tests {
+    /// Each layer's modules, lowest first, with their sources.
+    const LAYERS: &[&[(&str, &str)]] = &[
+        &[
+            ("options", include_str!("options.rs")),
+            ("types", include_str!("types.rs")),
+        ],
+        &[("validate", include_str!("validate.rs"))],
+        &[
+            ("reader", include_str!("reader.rs")),
+            ("schema", include_str!("schema.rs")),
+            ("parse", include_str!("parse.rs")),
+        ],
+        &[("engine", include_str!("engine.rs"))],
+        &[
+            ("debug", include_str!("debug.rs")),
+            ("response", include_str!("response.rs")),
+        ],
+    ];
+
+    /// The code of `src`, without its tests and comments.
+    fn code(src: &str) -> impl Iterator<Item = &str> {
+        let code = src.split("#[cfg(test)]").next().unwrap_or(src);
+        code.lines()
+            .map(str::trim_start)
+            .filter(|l| !l.starts_with("//"))
     }
-    // A damaged index (see `respond_v5`): once more.
-    let mut plan = Plan::new(jobs);
-    plan.fetch(provider);
-    response::typed_results(&plan, jobs)
+
+    /// The sibling modules `src`'s code names (`super::NAME`).
+    fn siblings(src: &str) -> Vec<&str> {
+        code(src)
+            .flat_map(|l| l.split("super::").skip(1))
+            .map(|rest| {
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(rest.len());
+                &rest[..end]
+            })
+            .filter(|name| !name.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn layers_import_only_downwards() {
+        // Within a layer, a module may use the ones listed before it.
+        let mut below: Vec<&str> = Vec::new();
+        for layer in LAYERS {
+            for &(name, src) in *layer {
+                assert!(
+                    !code(src).any(|l| l.contains("crate::v5")),
+                    "{name} must name its siblings through `super::`"
+                );
+                for dep in siblings(src) {
+                    assert!(
+                        below.contains(&dep),
+                        "{name} imports {dep:?}, which is not below it"
+                    );
+                }
+                below.push(name);
+            }
+        }
+        let all: usize = LAYERS.iter().map(|l| l.len()).sum();
+        let declared = include_str!("mod.rs")
+            .lines()
+            .filter(|l| l.starts_with("mod ") && l.ends_with(';'))
+            .count();
+        assert_eq!(all, declared, "every submodule is placed in a layer");
+    }
 }

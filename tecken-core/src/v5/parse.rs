@@ -1,617 +1,362 @@
-//! The v5/v4 request schema, read from a body in one bounded pass.
+//! Parsing a v5/v4 body into typed jobs, with Eliot's checks in Eliot's order.
 //!
-//! # Why not `serde_json::Value`
-//!
-//! A `Value` tree costs ~80 bytes per frame (two numbers in an array) and has to be walked
-//! again to validate. This reader validates the JSON grammar of the whole body (as Python's
-//! `json.loads` does, including its `NaN`/`Infinity` literals) while keeping only what a
-//! response needs: each frame as a 24-byte [`FrameRef`], each memory map entry as two string
-//! slices borrowed from the body. Everything else (unknown keys, jobs past the limit, frames
-//! after a job's first error) is checked for syntax and dropped.
-//!
-//! Memory stays bounded by the limits: at most
-//! [`V5Options::max_frames`] frames and stacks and [`V5Options::max_modules`] memory map
-//! entries are kept (counted as read, so a key repeated to evade the limit still counts),
-//! and nesting deeper than [`super::MAX_DEPTH`] is refused before it can exhaust the stack.
-//! Strings are borrowed from the body unless they contain escapes.
-//!
-//! The hot path is a frame: `[int, int]` with plain integers is read by one specialised
-//! function ([`Reader::int_pair`]); anything else falls back to the general reader, which
-//! gives the same answer (a unit test holds the two to that).
-//!
-//! # What is recorded instead of failing
-//!
-//! Eliot validates a job's memory map before its stacks and reports only the first problem,
-//! but the two keys can come in either order in the body, and a frame's module index can only
-//! be range-checked once the memory map's length is known. So the reader records, per job,
-//! the first structural problem of each part ([`RawModules::error`], [`RawStacks::error`])
-//! and keeps the frames before it; [`super::request`] then replays Eliot's checks in Eliot's
-//! order.
+//! [`parse_v5`] and [`parse_v4`] turn a body into typed [`Job`]s or the exact error Eliot
+//! answers (see the [v5 docs](super) for the order of the checks): [`schema`]
+//! reads the body in one bounded pass and records the first problem of each part, then
+//! [`into_job`] replays Eliot's checks on what was read, using the rules of
+//! [`validate`](super::validate). HTTP layers that want to do their own I/O call these and
+//! then `write_v5` / `write_v4`; callers that do not speak JSON build [`Job`]s themselves
+//! and call `symbolicate_jobs`.
 
-use std::borrow::Cow;
+use super::options::V5Options;
+use super::reader::ParseError;
+use super::schema::{self, RawJob, RawJobs, RawPayload, StackErrorKind};
+use super::types::{Job, V5Request};
+use super::validate::{
+    check_body_size, check_job_count, first_index_out_of_range, invalid_module, invalid_modules,
+    invalid_stacks, job_invalid, no_stacks, not_in_modules,
+};
+use crate::error::{Error, Result};
 
-use super::reader::{PResult, ParseError, Reader, Scalar};
-use super::request::{is_valid_debug_file, is_valid_debug_id, FrameRef, ModuleRef};
-use super::V5Options;
-
-/// The top-level value of a body.
-#[derive(Debug)]
-pub(crate) enum RawPayload<'a> {
-    /// Not an object (`is_list` when an array).
-    NotObject { is_list: bool },
-    /// An object: its `jobs` (v5 only; the last one if repeated) and the object itself read
-    /// as a job.
-    Object {
-        jobs: Option<RawJobs<'a>>,
-        job: RawJob<'a>,
-    },
-}
-
-/// The value of `jobs`.
-#[derive(Debug)]
-pub(crate) enum RawJobs<'a> {
-    /// An array: its first `max_jobs` elements and its length.
-    List { jobs: Vec<RawJob<'a>>, count: usize },
-    /// An object or a string, which Python iterates by (distinct) keys or characters.
-    Keys { count: usize },
-    /// Anything else.
-    Other,
-}
-
-/// A job as read.
-#[derive(Debug)]
-pub(crate) enum RawJob<'a> {
-    /// Not an object.
-    NotObject,
-    /// An object. Outer `None`: the key is missing; inner `None`: its value is not a list.
-    Object {
-        stacks: Option<Option<RawStacks>>,
-        memory_map: Option<Option<RawModules<'a>>>,
-    },
-}
-
-/// A `memoryMap` list as read.
-#[derive(Debug, Default)]
-pub(crate) struct RawModules<'a> {
-    /// The valid entries before the first error.
-    pub modules: Vec<ModuleRef<'a>>,
-    /// The first invalid entry and what is wrong with it.
-    pub error: Option<(usize, ModuleErrorKind)>,
-}
-
-/// What is wrong with a memory map entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ModuleErrorKind {
-    /// Not a list of two items.
-    NotPair,
-    /// The debug file name is not a string or fails the pattern.
-    InvalidFile,
-    /// The debug id is not a string or fails the pattern.
-    InvalidId,
-}
-
-/// A `stacks` list as read.
-#[derive(Debug, Default)]
-pub(crate) struct RawStacks {
-    /// The stacks and frames before the first error.
-    pub stacks: Vec<Vec<FrameRef>>,
-    /// The first structural error.
-    pub error: Option<StackError>,
-}
-
-/// Where the first structural error of a `stacks` list is, and what it is.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct StackError {
-    pub stack: usize,
-    pub frame: usize,
-    pub kind: StackErrorKind,
-}
-
-/// A structural error in a stack; range checks of valid indexes are done later.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum StackErrorKind {
-    /// The stack is not a list.
-    StackNotList,
-    /// The frame is not a list of two items.
-    NotPair,
-    /// The module index is not an integer (booleans included).
-    InvalidIndex,
-    /// The module index is an integer that can never be in range (`< -1`, or huge).
-    IndexNotInModules,
-    /// The module offset is not an integer `>= -1` that fits in 64 bits; `index` is the
-    /// frame's (valid) module index, which Eliot range-checks first.
-    InvalidOffset { index: Option<u32> },
-}
-
-/// Reads `body` as a v5 (`v4 == false`) or v4 payload.
-pub(crate) fn parse_payload<'a>(
-    body: &'a [u8],
-    opts: &V5Options,
-    v4: bool,
-) -> PResult<RawPayload<'a>> {
-    // Python's `json.loads(bytes)` decodes UTF-8 with or without a BOM.
-    let body = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
-    let text = std::str::from_utf8(body).map_err(|_| ParseError::Syntax)?;
-    let mut p = Parser {
-        r: Reader::new(text),
-        opts,
-        v4,
-        frames: 0,
-        stacks: 0,
-        modules: 0,
+/// Parses and validates a `/symbolicate/v5` body: a job object, or `{"jobs": [...]}`.
+///
+/// Errors are [`Error::bad_request`] with Eliot's status and title (see the module docs).
+pub fn parse_v5<'a>(body: &'a [u8], opts: &V5Options) -> Result<V5Request<'a>> {
+    check_body_size(body, opts)?;
+    let payload = schema::parse_payload(body, opts, false).map_err(ParseError::into_error)?;
+    let raw_jobs = match payload {
+        // Eliot: `"jobs" in []` is false, so the list itself becomes job 0, which is not
+        // an object.
+        RawPayload::NotObject { is_list: true } => return Err(job_invalid(0)),
+        // Eliot answers 500 here (`"jobs" in 5` raises); a clear 400 instead.
+        RawPayload::NotObject { is_list: false } => {
+            return Err(Error::bad_request(400, "Payload is not a JSON object"))
+        }
+        RawPayload::Object { jobs: None, job } => vec![job],
+        RawPayload::Object {
+            jobs: Some(RawJobs::List { jobs, count }),
+            ..
+        } => {
+            check_job_count(count, opts)?;
+            jobs
+        }
+        // Eliot iterates whatever `jobs` is: an object's keys or a string's characters,
+        // none of which is a job object.
+        RawPayload::Object {
+            jobs: Some(RawJobs::Keys { count }),
+            ..
+        } => {
+            check_job_count(count, opts)?;
+            if count > 0 {
+                return Err(job_invalid(0));
+            }
+            Vec::new()
+        }
+        // Eliot answers 500 (`len(5)` raises); a clear 400 instead.
+        RawPayload::Object {
+            jobs: Some(RawJobs::Other),
+            ..
+        } => return Err(Error::bad_request(400, "jobs must be a list")),
     };
-    p.r.ws();
-    let payload = match p.r.peek() {
-        Some(b'{') => {
-            let (job, jobs) = p.job_object(true)?;
-            RawPayload::Object { jobs, job }
-        }
-        Some(b'[') => {
-            p.r.skip_value()?;
-            RawPayload::NotObject { is_list: true }
-        }
-        _ => {
-            p.r.skip_value()?;
-            RawPayload::NotObject { is_list: false }
-        }
+    let mut jobs = Vec::with_capacity(raw_jobs.len());
+    for (i, raw) in raw_jobs.into_iter().enumerate() {
+        jobs.push(into_job(raw, i)?);
+    }
+    Ok(V5Request { jobs })
+}
+
+/// Parses and validates a `/symbolicate/v4` body: one job object (a `jobs` key is not
+/// supported, as in Eliot).
+pub fn parse_v4<'a>(body: &'a [u8], opts: &V5Options) -> Result<Job<'a>> {
+    check_body_size(body, opts)?;
+    match schema::parse_payload(body, opts, true).map_err(ParseError::into_error)? {
+        RawPayload::NotObject { .. } => Err(job_invalid(0)),
+        RawPayload::Object { job, .. } => into_job(job, 0),
+    }
+}
+
+/// Replays Eliot's checks on a parsed job, in Eliot's order.
+fn into_job(raw: RawJob<'_>, i: usize) -> Result<Job<'_>> {
+    let (stacks, modules) = match raw {
+        RawJob::NotObject => return Err(job_invalid(i)),
+        RawJob::Object { stacks, memory_map } => (stacks, memory_map),
     };
-    p.r.ws();
-    if !p.r.at_end() {
-        return Err(ParseError::Syntax);
+    let Some(stacks) = stacks else {
+        return Err(Error::bad_request(
+            400,
+            format!("job {i} is invalid: no stacks specified"),
+        ));
+    };
+    let Some(modules) = modules else {
+        return Err(Error::bad_request(
+            400,
+            format!("job {i} is invalid: no memoryMap specified"),
+        ));
+    };
+    let Some(modules) = modules else {
+        return Err(invalid_modules(i, "modules must be a list"));
+    };
+    if let Some((k, kind)) = modules.error {
+        return Err(invalid_module(i, k, kind));
     }
-    Ok(payload)
-}
-
-/// The v5 schema on top of a [`Reader`], with the limits' counters.
-struct Parser<'a, 'o> {
-    r: Reader<'a>,
-    opts: &'o V5Options,
-    v4: bool,
-    frames: usize,
-    stacks: usize,
-    modules: usize,
-}
-
-impl<'a> Parser<'a, '_> {
-    /// Reads a job object (the top-level object when `top`, whose `jobs` key is also read
-    /// in v5 mode).
-    fn job_object(&mut self, top: bool) -> PResult<(RawJob<'a>, Option<RawJobs<'a>>)> {
-        let mut stacks = None;
-        let mut memory_map = None;
-        let mut jobs = None;
-        self.r.enter(b'{')?;
-        let mut more = self.r.first_or_close(b'}');
-        while more {
-            let key = self.r.string()?;
-            self.r.ws();
-            self.r.eat(b':')?;
-            self.r.ws();
-            match &*key {
-                "stacks" => stacks = Some(self.stacks()?),
-                "memoryMap" => memory_map = Some(self.memory_map()?),
-                "jobs" if top && !self.v4 => jobs = Some(self.jobs()?),
-                _ => self.r.skip_value()?,
-            }
-            more = self.r.next_or_close(b'}')?;
-        }
-        Ok((RawJob::Object { stacks, memory_map }, jobs))
+    let Some(stacks) = stacks else {
+        return Err(invalid_stacks(i, "stacks must be a list of lists"));
+    };
+    if stacks.stacks.is_empty() && stacks.error.is_none() {
+        return Err(no_stacks(i));
     }
-
-    fn jobs(&mut self) -> PResult<RawJobs<'a>> {
-        match self.r.peek() {
-            Some(b'[') => {
-                self.r.enter(b'[')?;
-                let mut jobs = Vec::new();
-                let mut count = 0;
-                let mut more = self.r.first_or_close(b']');
-                while more {
-                    if count < self.opts.max_jobs {
-                        if self.r.peek() == Some(b'{') {
-                            jobs.push(self.job_object(false)?.0);
-                        } else {
-                            self.r.skip_value()?;
-                            jobs.push(RawJob::NotObject);
-                        }
-                    } else {
-                        self.r.skip_value()?;
-                    }
-                    count += 1;
-                    more = self.r.next_or_close(b']')?;
-                }
-                Ok(RawJobs::List { jobs, count })
-            }
-            Some(b'{') => {
-                // `len(dict)` counts distinct keys; remember them up to one past the limit.
-                self.r.enter(b'{')?;
-                let mut keys: Vec<Cow<'a, str>> = Vec::new();
-                let mut more = self.r.first_or_close(b'}');
-                while more {
-                    let key = self.r.string()?;
-                    if keys.len() <= self.opts.max_jobs && !keys.contains(&key) {
-                        keys.push(key);
-                    }
-                    self.r.ws();
-                    self.r.eat(b':')?;
-                    self.r.ws();
-                    self.r.skip_value()?;
-                    more = self.r.next_or_close(b'}')?;
-                }
-                Ok(RawJobs::Keys { count: keys.len() })
-            }
-            Some(b'"') => {
-                let s = self.r.string()?;
-                Ok(RawJobs::Keys {
-                    count: s.chars().count(),
-                })
-            }
-            _ => self.r.skip_value().map(|_| RawJobs::Other),
-        }
+    let n = modules.modules.len();
+    // Frames are kept only up to the first structural error, so a range error among them
+    // comes first in Eliot's order.
+    if let Some((s, f)) = first_index_out_of_range(&stacks.stacks, n) {
+        return Err(invalid_stacks(i, &not_in_modules(s, f)));
     }
-
-    fn memory_map(&mut self) -> PResult<Option<RawModules<'a>>> {
-        if self.r.peek() != Some(b'[') {
-            self.r.skip_value()?;
-            return Ok(None);
-        }
-        self.r.enter(b'[')?;
-        let mut out = RawModules::default();
-        let mut k = 0;
-        let mut more = self.r.first_or_close(b']');
-        while more {
-            if out.error.is_some() {
-                self.r.skip_value()?;
-            } else {
-                self.modules += 1;
-                if self.modules > self.opts.max_modules {
-                    return Err(ParseError::Limit("modules", self.opts.max_modules));
-                }
-                match self.module_entry()? {
-                    Ok(m) => out.modules.push(m),
-                    Err(kind) => out.error = Some((k, kind)),
+    if let Some(e) = stacks.error {
+        let (s, f) = (e.stack, e.frame);
+        let msg = match e.kind {
+            StackErrorKind::StackNotList => format!("stack {s} is not a list"),
+            StackErrorKind::NotPair => format!("stack {s} frame {f} is not a list of two items"),
+            StackErrorKind::InvalidIndex => {
+                format!("stack {s} frame {f} has an invalid module_index")
+            }
+            StackErrorKind::IndexNotInModules => not_in_modules(s, f),
+            StackErrorKind::InvalidOffset { index } => {
+                if index.is_some_and(|m| m as usize >= n) {
+                    not_in_modules(s, f)
+                } else {
+                    format!("stack {s} frame {f} has an invalid module_offset")
                 }
             }
-            k += 1;
-            more = self.r.next_or_close(b']')?;
-        }
-        Ok(Some(out))
-    }
-
-    fn module_entry(&mut self) -> PResult<Result<ModuleRef<'a>, ModuleErrorKind>> {
-        if self.r.peek() != Some(b'[') {
-            self.r.skip_value()?;
-            return Ok(Err(ModuleErrorKind::NotPair));
-        }
-        self.r.enter(b'[')?;
-        let mut items = [None, None];
-        let mut n = 0;
-        let mut more = self.r.first_or_close(b']');
-        while more {
-            match items.get_mut(n) {
-                Some(slot) => *slot = self.r.maybe_string()?,
-                None => self.r.skip_value()?,
-            }
-            n += 1;
-            more = self.r.next_or_close(b']')?;
-        }
-        if n != 2 {
-            return Ok(Err(ModuleErrorKind::NotPair));
-        }
-        let [file, id] = items;
-        let Some(file) = file.filter(|f| is_valid_debug_file(f)) else {
-            return Ok(Err(ModuleErrorKind::InvalidFile));
         };
-        let Some(id) = id.filter(|i| is_valid_debug_id(i)) else {
-            return Ok(Err(ModuleErrorKind::InvalidId));
-        };
-        Ok(Ok(ModuleRef {
-            debug_file: file,
-            debug_id: id,
-        }))
+        return Err(invalid_stacks(i, &msg));
     }
-
-    fn stacks(&mut self) -> PResult<Option<RawStacks>> {
-        if self.r.peek() != Some(b'[') {
-            self.r.skip_value()?;
-            return Ok(None);
-        }
-        self.r.enter(b'[')?;
-        let mut out = RawStacks::default();
-        let mut s = 0;
-        let mut more = self.r.first_or_close(b']');
-        while more {
-            if out.error.is_some() {
-                self.r.skip_value()?;
-            } else {
-                self.stacks += 1;
-                if self.stacks > self.opts.max_frames {
-                    return Err(ParseError::Limit("stacks", self.opts.max_frames));
-                }
-                self.stack(s, &mut out)?;
-            }
-            s += 1;
-            more = self.r.next_or_close(b']')?;
-        }
-        Ok(Some(out))
-    }
-
-    fn stack(&mut self, s: usize, out: &mut RawStacks) -> PResult<()> {
-        if self.r.peek() != Some(b'[') {
-            self.r.skip_value()?;
-            out.error = Some(StackError {
-                stack: s,
-                frame: 0,
-                kind: StackErrorKind::StackNotList,
-            });
-            return Ok(());
-        }
-        self.r.enter(b'[')?;
-        let mut frames = Vec::new();
-        let mut f = 0;
-        let mut more = self.r.first_or_close(b']');
-        while more {
-            if out.error.is_some() {
-                self.r.skip_value()?;
-            } else {
-                match self.frame()? {
-                    Ok(frame) => {
-                        self.frames += 1;
-                        if self.frames > self.opts.max_frames {
-                            return Err(ParseError::Limit("frames", self.opts.max_frames));
-                        }
-                        frames.push(frame);
-                    }
-                    Err(kind) => {
-                        out.error = Some(StackError {
-                            stack: s,
-                            frame: f,
-                            kind,
-                        })
-                    }
-                }
-            }
-            f += 1;
-            more = self.r.next_or_close(b']')?;
-        }
-        out.stacks.push(frames);
-        Ok(())
-    }
-
-    /// Reads one frame; the hot path (`[0, 21376]`) is two numbers between brackets.
-    #[inline]
-    fn frame(&mut self) -> PResult<Result<FrameRef, StackErrorKind>> {
-        if let Some(items) = self.r.int_pair() {
-            return Ok(frame_of(items));
-        }
-        if self.r.peek() != Some(b'[') {
-            self.r.skip_value()?;
-            return Ok(Err(StackErrorKind::NotPair));
-        }
-        self.r.enter(b'[')?;
-        let mut items = [Scalar::Other, Scalar::Other];
-        let mut n = 0;
-        let mut more = self.r.first_or_close(b']');
-        while more {
-            match items.get_mut(n) {
-                Some(slot) => *slot = self.r.classify()?,
-                None => self.r.skip_value()?,
-            }
-            n += 1;
-            more = self.r.next_or_close(b']')?;
-        }
-        if n != 2 {
-            return Ok(Err(StackErrorKind::NotPair));
-        }
-        Ok(frame_of(items))
-    }
-}
-
-/// A frame from its two items, or what is wrong with them (in Eliot's order).
-#[inline]
-fn frame_of(items: [Scalar; 2]) -> Result<FrameRef, StackErrorKind> {
-    let module_index = match items[0] {
-        Scalar::Int {
-            neg: true,
-            mag: 1,
-            overflow: false,
-        } => None,
-        Scalar::Int { neg, mag, overflow } => {
-            // `-0` is 0; anything else negative, or past u32, can never be in range
-            // (memory maps are far shorter than `max_modules` <= u32::MAX allows).
-            match u32::try_from(mag) {
-                Ok(m) if !overflow && (!neg || m == 0) && m < u32::MAX => Some(m),
-                _ => return Err(StackErrorKind::IndexNotInModules),
-            }
-        }
-        Scalar::Bool | Scalar::Other => return Err(StackErrorKind::InvalidIndex),
-    };
-    let module_offset = match items[1] {
-        Scalar::Int {
-            neg: true,
-            mag: 1,
-            overflow: false,
-        } => None,
-        Scalar::Int {
-            neg,
-            mag,
-            overflow: false,
-        } if !neg || mag == 0 => Some(mag),
-        _ => {
-            return Err(StackErrorKind::InvalidOffset {
-                index: module_index,
-            })
-        }
-    };
-    Ok(FrameRef {
-        module_index,
-        module_offset,
+    Ok(Job {
+        memory_map: modules.modules,
+        stacks: stacks.stacks,
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::reader::MAX_DEPTH;
+    use std::borrow::Cow;
+
     use super::*;
+    use crate::v5::FrameRef;
 
-    fn parse(s: &str) -> PResult<RawPayload<'_>> {
-        parse_payload(s.as_bytes(), &V5Options::default(), false)
+    fn title(body: &str) -> (u16, String) {
+        let e = parse_v5(body.as_bytes(), &V5Options::default()).unwrap_err();
+        (e.http_status(), e.message().to_owned())
     }
 
     #[test]
-    fn accepts_what_python_accepts() {
-        for ok in [
-            "{}",
-            " \t\r\n{ } \n",
-            "\u{feff}{}",
-            "[]",
-            "5",
-            "-0",
-            "1.5e-3",
-            "1E+2",
-            "NaN",
-            "-Infinity",
-            "Infinity",
-            "null",
-            r#""\u00e9\ud83d\ude00\ud800 \/\b""#,
-            r#"{"a": [1, {"b": []}], "c": "d"}"#,
-            r#"{"stacks": [[[0, 1]]], "stacks": 7}"#,
-        ] {
-            assert!(parse(ok).is_ok(), "{ok:?}");
-        }
-    }
-
-    #[test]
-    fn rejects_what_python_rejects() {
-        for bad in [
-            "",
-            " ",
-            "{",
-            "}",
-            "[1,]",
-            "{\"a\":1,}",
-            "{'a': 1}",
-            "01",
-            "1.",
-            ".5",
-            "1e",
-            "-",
-            "+1",
-            "tru",
-            "nul",
-            "\"\\x\"",
-            "\"\\u12g4\"",
-            "\"a\nb\"",
-            "\"abc",
-            "{} {}",
-            "{\"a\" 1}",
-            "{1: 2}",
-            "[1 2]",
-            "\u{a0}{}",
-        ] {
-            assert_eq!(parse(bad).unwrap_err(), ParseError::Syntax, "{bad:?}");
-        }
+    fn parses_jobs_and_single_job() {
+        let r = parse_v5(
+            br#"{"stacks": [[[0, 21376], [-1, 5], [0, -1]]], "memoryMap": [["a", "AB"]]}"#,
+            &V5Options::default(),
+        )
+        .unwrap();
+        assert_eq!(r.jobs.len(), 1);
         assert_eq!(
-            parse_payload(b"{\"a\": \"\xff\"}", &V5Options::default(), false).unwrap_err(),
-            ParseError::Syntax
+            r.jobs[0].stacks[0],
+            vec![
+                FrameRef::new(0, 21376),
+                FrameRef {
+                    module_index: None,
+                    module_offset: Some(5)
+                },
+                FrameRef {
+                    module_index: Some(0),
+                    module_offset: None
+                }
+            ]
+        );
+        assert!(matches!(
+            r.jobs[0].memory_map[0].debug_file,
+            Cow::Borrowed("a")
+        ));
+        let r = parse_v5(
+            br#"{"jobs": [{"memoryMap": [["a\u0062", "AB"]], "stacks": [[]]}], "stacks": 5}"#,
+            &V5Options::default(),
+        )
+        .unwrap();
+        assert_eq!(r.jobs[0].memory_map[0].debug_file, "ab");
+        assert_eq!(r.jobs[0].stacks, vec![Vec::<FrameRef>::new()]);
+    }
+
+    #[test]
+    fn eliot_error_order() {
+        // memoryMap is checked before stacks, whatever their order in the body.
+        assert_eq!(
+            title(r#"{"stacks": "x", "memoryMap": [["a/b", "A"]]}"#).1,
+            "job 0 has invalid modules: module index 0 has an invalid debug_filename"
+        );
+        // A range error on an earlier frame wins over a later structural error.
+        assert_eq!(
+            title(r#"{"stacks": [[[3, 1], [0]]], "memoryMap": [["a", "A"]]}"#).1,
+            "job 0 has invalid stacks: stack 0 frame 0 has a module_index that isn't in modules"
+        );
+        // Within one frame, the range check comes before the offset check.
+        assert_eq!(
+            title(r#"{"memoryMap": [], "stacks": [[[0, "x"]]]}"#).1,
+            "job 0 has invalid stacks: stack 0 frame 0 has a module_index that isn't in modules"
+        );
+        // An entry of the wrong arity wins over a bad file name in it.
+        assert_eq!(
+            title(r#"{"memoryMap": [["a/b", "A", 1]], "stacks": [[]]}"#).1,
+            "job 0 has invalid modules: module index 0 does not have a debug_filename and debug_id"
+        );
+        // Job 0's errors come before job 1's.
+        assert_eq!(
+            title(r#"{"jobs": [{"stacks": [[]]}, 1]}"#).1,
+            "job 0 is invalid: no memoryMap specified"
+        );
+        // Too many jobs comes before any job's errors.
+        let body = format!(r#"{{"jobs": [{}]}}"#, ["1"; 11].join(", "));
+        assert_eq!(
+            title(&body),
+            (
+                400,
+                "please limit number of jobs in a single request to <= 10".into()
+            )
         );
     }
 
     #[test]
-    fn depth_is_bounded() {
-        let ok = format!(
-            "{}{}",
-            "[".repeat(MAX_DEPTH as usize),
-            "]".repeat(MAX_DEPTH as usize)
+    fn deliberate_differences_from_eliot() {
+        // Eliot answers 500 for these.
+        assert_eq!(title("5"), (400, "Payload is not a JSON object".into()));
+        assert_eq!(
+            title("\"jobs\""),
+            (400, "Payload is not a JSON object".into())
         );
-        assert!(parse(&ok).is_ok());
-        let deep = format!(
-            "{}{}",
-            "[".repeat(MAX_DEPTH as usize + 1),
-            "]".repeat(MAX_DEPTH as usize + 1)
+        assert_eq!(title(r#"{"jobs": 5}"#), (400, "jobs must be a list".into()));
+        assert_eq!(
+            title(r#"{"jobs": null}"#),
+            (400, "jobs must be a list".into())
         );
-        assert_eq!(parse(&deep).unwrap_err(), ParseError::TooDeep);
-        let deep_in_frame = format!(r#"{{"stacks": [[[0, {}]]]}}"#, "[".repeat(1000));
-        assert_eq!(parse(&deep_in_frame).unwrap_err(), ParseError::TooDeep);
+        // Eliot takes `true` for 1.
+        assert_eq!(
+            title(r#"{"stacks": [[[true, 1]]], "memoryMap": [["a", "A"], ["b", "B"]]}"#).1,
+            "job 0 has invalid stacks: stack 0 frame 0 has an invalid module_index"
+        );
+        assert_eq!(
+            title(r#"{"stacks": [[[0, false]]], "memoryMap": [["a", "A"]]}"#).1,
+            "job 0 has invalid stacks: stack 0 frame 0 has an invalid module_offset"
+        );
     }
 
     #[test]
-    fn frames_fast_and_general_paths_agree() {
-        let frames = |stack: &str| -> Result<Vec<FrameRef>, (usize, StackErrorKind)> {
-            let body = format!(r#"{{"stacks": [{stack}]}}"#);
-            let RawPayload::Object {
-                job:
-                    RawJob::Object {
-                        stacks: Some(Some(st)),
-                        ..
-                    },
-                ..
-            } = parse(&body).unwrap()
-            else {
-                panic!("{body}");
-            };
-            match st.error {
-                Some(e) => Err((e.frame, e.kind)),
-                None => Ok(st.stacks.into_iter().flatten().collect()),
-            }
+    fn jobs_object_and_string_are_iterated_like_python() {
+        let ok = parse_v5(br#"{"jobs": {}}"#, &V5Options::default()).unwrap();
+        assert!(ok.jobs.is_empty());
+        assert!(parse_v5(br#"{"jobs": ""}"#, &V5Options::default())
+            .unwrap()
+            .jobs
+            .is_empty());
+        assert_eq!(title(r#"{"jobs": {"a": 1}}"#).1, "job 0 is invalid");
+        assert_eq!(title(r#"{"jobs": "ab"}"#).1, "job 0 is invalid");
+        assert_eq!(
+            title(
+                r#"{"jobs": "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"}"#
+            )
+            .1,
+            "please limit number of jobs in a single request to <= 10"
+        );
+        // Duplicate keys count once, as in a Python dict.
+        let dup = format!(r#"{{"jobs": {{{}}}}}"#, [r#""a": 1"#; 20].join(", "));
+        assert_eq!(title(&dup).1, "job 0 is invalid");
+    }
+
+    #[test]
+    fn huge_numbers_are_errors_not_panics() {
+        let t = title(r#"{"stacks": [[[0, 18446744073709551616]]], "memoryMap": [["a", "A"]]}"#).1;
+        assert_eq!(
+            t,
+            "job 0 has invalid stacks: stack 0 frame 0 has an invalid module_offset"
+        );
+        let r = parse_v5(
+            br#"{"stacks": [[[0, 18446744073709551615]]], "memoryMap": [["a", "A"]]}"#,
+            &V5Options::default(),
+        )
+        .unwrap();
+        assert_eq!(r.jobs[0].stacks[0][0].module_offset, Some(u64::MAX));
+        // Python ints are unbounded: a huge index is an int that isn't in modules.
+        let t =
+            title(r#"{"stacks": [[[99999999999999999999999999, 1]]], "memoryMap": [["a", "A"]]}"#)
+                .1;
+        assert_eq!(
+            t,
+            "job 0 has invalid stacks: stack 0 frame 0 has a module_index that isn't in modules"
+        );
+        let t = title(r#"{"stacks": [[[1e0, 1]]], "memoryMap": [["a", "A"]]}"#).1;
+        assert_eq!(
+            t,
+            "job 0 has invalid stacks: stack 0 frame 0 has an invalid module_index"
+        );
+        let t = title(r#"{"stacks": [[[0, NaN]]], "memoryMap": [["a", "A"]]}"#).1;
+        assert_eq!(
+            t,
+            "job 0 has invalid stacks: stack 0 frame 0 has an invalid module_offset"
+        );
+        // `-0` is the integer 0 in Python.
+        let r = parse_v5(
+            br#"{"stacks": [[[-0, -0]]], "memoryMap": [["a", "A"]]}"#,
+            &V5Options::default(),
+        )
+        .unwrap();
+        assert_eq!(r.jobs[0].stacks[0][0], FrameRef::new(0, 0));
+    }
+
+    #[test]
+    fn limits() {
+        let opts = V5Options {
+            max_frames: 3,
+            max_modules: 2,
+            max_body_bytes: 200,
+            ..V5Options::default()
         };
-        let f = |i, o| FrameRef {
-            module_index: i,
-            module_offset: o,
-        };
+        let e = parse_v5(
+            br#"{"stacks": [[[0, 1], [0, 1]], [[0, 1], [0, 1]]], "memoryMap": [["a", "A"]]}"#,
+            &opts,
+        )
+        .unwrap_err();
         assert_eq!(
-            frames("[[0,1], [ 2 , 3 ], [\n-1,\t-1], [-0, -0], [7, 999999999999999999]]"),
-            Ok(vec![
-                f(Some(0), Some(1)),
-                f(Some(2), Some(3)),
-                f(None, None),
-                f(Some(0), Some(0)),
-                f(Some(7), Some(999_999_999_999_999_999)),
-            ])
+            (e.http_status(), e.message()),
+            (
+                413,
+                "please limit number of frames in a single request to <= 3"
+            )
         );
+        let e = parse_v5(
+            br#"{"stacks": [[]], "memoryMap": [["a", "A"], ["a", "A"], ["a", "A"]]}"#,
+            &opts,
+        )
+        .unwrap_err();
         assert_eq!(
-            frames("[[0, 18446744073709551615]]"),
-            Ok(vec![f(Some(0), Some(u64::MAX))])
+            (e.http_status(), e.message()),
+            (
+                413,
+                "please limit number of modules in a single request to <= 2"
+            )
         );
+        let e = parse_v5(br#"{"stacks": [[], [], [], []], "memoryMap": []}"#, &opts).unwrap_err();
         assert_eq!(
-            frames("[[0, 1234567890123456789]]"),
-            Ok(vec![f(Some(0), Some(1234567890123456789))])
+            (e.http_status(), e.message()),
+            (
+                413,
+                "please limit number of stacks in a single request to <= 3"
+            )
         );
+        let e = parse_v5(&[b' '; 201], &opts).unwrap_err();
         assert_eq!(
-            frames("[[0, 18446744073709551616]]"),
-            Err((0, StackErrorKind::InvalidOffset { index: Some(0) }))
+            (e.http_status(), e.message()),
+            (413, "please limit the size of a request to <= 200 bytes")
         );
+        let deep = "[".repeat(100_000);
+        let e = parse_v5(deep.as_bytes(), &V5Options::default()).unwrap_err();
         assert_eq!(
-            frames("[[123456789012345678, 1]]"),
-            Err((0, StackErrorKind::IndexNotInModules))
+            (e.http_status(), e.message()),
+            (400, "Payload is nested too deeply")
         );
-        assert_eq!(
-            frames("[[0, 1], [-2, 1]]"),
-            Err((1, StackErrorKind::IndexNotInModules))
-        );
-        assert_eq!(frames("[[1.0, 1]]"), Err((0, StackErrorKind::InvalidIndex)));
-        assert_eq!(
-            frames("[[0, 1e3]]"),
-            Err((0, StackErrorKind::InvalidOffset { index: Some(0) }))
-        );
-        assert_eq!(frames("[[0, 1, 2]]"), Err((0, StackErrorKind::NotPair)));
-        assert_eq!(
-            frames("[[0, -2]]"),
-            Err((0, StackErrorKind::InvalidOffset { index: Some(0) }))
-        );
-        for bad in ["[[01, 1]]", "[[0, 1,]]", "[[0 1]]", "[[-, 1]]", "[[0, 1]"] {
-            let body = format!(r#"{{"stacks": [{bad}]}}"#);
-            assert_eq!(parse(&body).unwrap_err(), ParseError::Syntax, "{bad}");
-        }
-    }
-
-    #[test]
-    fn keys_may_be_escaped() {
-        let RawPayload::Object {
-            jobs: Some(RawJobs::List { count, .. }),
-            ..
-        } = parse(r#"{"\u006aobs": [1, 2]}"#).unwrap()
-        else {
-            panic!("jobs not found");
-        };
-        assert_eq!(count, 2);
     }
 }

@@ -1,20 +1,15 @@
 //! The JSON grammar as CPython's `json` module reads it, without building values.
 //!
 //! [`Reader`] validates and skips values, reads strings (borrowed from the body when they have
-//! no escapes) and classifies scalars; the v5 schema on top of it is in `parse.rs`. The
+//! no escapes) and classifies scalars; the v5 schema on top of it is in `schema.rs`. The
 //! grammar is RFC 8259 plus what Python also accepts: the literals `NaN`, `Infinity` and
 //! `-Infinity`. Whitespace is space, tab, LF and CR only; raw control characters in strings
 //! are refused (Python's `strict=True`). Nesting is bounded by [`MAX_DEPTH`].
 
 use std::borrow::Cow;
 
+use super::options::MAX_DEPTH;
 use crate::error::Error;
-
-/// Deepest nesting of arrays and objects accepted. A valid request nests 6 deep
-/// (`{"jobs": [{"stacks": [[[0, 1]]]}]}`); CPython's parser gives up (with a 500) somewhere
-/// near 1000, depending on its recursion limit. This bound keeps the recursive reader's
-/// stack use under ~50 KB.
-pub const MAX_DEPTH: u32 = 128;
 
 /// Why a body could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

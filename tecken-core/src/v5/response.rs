@@ -10,119 +10,63 @@
 //! v4 turns each frame into `"<function> (in <module>)"`, or `"<module_offset> (in
 //! <module>)"` without a symbol, and `knownModules` lists the `found_modules` value of
 //! every memory map entry, repeats included.
+//!
+//! [`write_v5_body`] and [`write_v4_body`] size the buffer and write a whole body;
+//! [`typed_results`] builds the same answer as values.
 
-use serde::ser::{SerializeMap, Serializer};
-use serde::Serialize;
+use std::time::Instant;
 
+use super::debug::debug_block;
 use super::engine::{JobView, Plan};
-use super::pyjson::{push_hex, push_str_ascii, push_str_body, push_u64};
-use crate::lookup::{Frame, LookupOptions};
-use crate::symbolicator::provider::{FetchStats, ModuleStatus};
-use crate::Error;
-
-/// The symbolicated jobs, as the v5 `results`.
-#[derive(Debug, Clone, Serialize)]
-pub struct SymbolicationResult {
-    /// One result per job, in request order.
-    pub results: Vec<JobResult>,
-    /// Every module looked up, once each, in lookup order (not part of the v5 JSON).
-    #[serde(skip)]
-    pub lookups: Vec<ModuleLookup>,
-}
-
-/// One job's result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct JobResult {
-    /// The stacks, frame for frame.
-    pub stacks: Vec<Vec<SymbolicatedFrame>>,
-    /// `{debug_file}/{debug_id}` of each distinct memory map entry, in order: `Some(true)`
-    /// found, `Some(false)` looked for and not found, `None` never looked for (no frame
-    /// used it, or its debug file or id is empty). Serialized as a JSON object.
-    #[serde(serialize_with = "serialize_found")]
-    pub found_modules: Vec<(String, Option<bool>)>,
-}
-
-/// One symbolicated frame.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SymbolicatedFrame {
-    /// The frame's position in its stack.
-    pub frame: usize,
-    /// The module name: the PE name of a found Windows module, else the debug file, else
-    /// `<unknown>`.
-    pub module: String,
-    /// The module offset as sent (`None`: `-1`, serialized as `"-0x1"`).
-    #[serde(serialize_with = "serialize_hex")]
-    pub module_offset: Option<u64>,
-    /// The function or PUBLIC symbol, when one covers the offset.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub function: Option<String>,
-    /// The offset from the start of the function.
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "serialize_hex"
-    )]
-    pub function_offset: Option<u64>,
-    /// The source file (cleaned as Eliot shows it).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
-    /// The source line (only with a file).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<u32>,
-    /// Inlined calls at the address, innermost first.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub inlines: Vec<SymbolicatedInline>,
-}
-
-/// One inlined call of a frame.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SymbolicatedInline {
-    /// The inlined function's name.
-    pub function: String,
-    /// Where in it the address is: file...
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
-    /// ...and line (only with a file).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<u32>,
-}
-
-/// What became of one module lookup.
-#[derive(Debug, Clone)]
-pub struct ModuleLookup {
-    /// The debug file as requested.
-    pub debug_file: String,
-    /// The debug id as requested.
-    pub debug_id: String,
-    /// Whether the module was found.
-    pub found: bool,
-    /// The transient error, when the lookup failed rather than found nothing.
-    pub error: Option<std::sync::Arc<Error>>,
-    /// What the lookup cost.
-    pub stats: FetchStats,
-}
-
-fn serialize_hex<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
-    let mut buf = Vec::with_capacity(18);
-    push_hex(&mut buf, *v);
-    s.serialize_str(std::str::from_utf8(&buf).unwrap_or_default())
-}
-
-fn serialize_found<S: Serializer>(v: &[(String, Option<bool>)], s: S) -> Result<S::Ok, S::Error> {
-    let mut map = s.serialize_map(Some(v.len()))?;
-    for (k, found) in v {
-        map.serialize_entry(k, found)?;
-    }
-    map.end()
-}
+use super::types::{
+    JobResult, ModuleLookup, SymbolicatedFrame, SymbolicatedInline, SymbolicationResult,
+};
+use crate::lookup::{Frame, LookupOptions, SourceFile};
+use crate::pyjson::{push_hex, push_str_ascii, push_str_body, push_u64};
+use crate::symbolicator::provider::ModuleStatus;
 
 /// Whether a lookup hit has a file worth showing.
 #[inline]
-fn file_of<'a>(file: Option<crate::lookup::SourceFile<'a>>) -> Option<&'a str> {
+fn file_of<'a>(file: Option<SourceFile<'a>>) -> Option<&'a str> {
     file.map(|f| f.path).filter(|p| !p.is_empty())
 }
 
+/// The whole v5 body for `jobs`, with the `debug` block if `debug` (its `time` counts from
+/// `start`).
+pub(crate) fn write_v5_body(
+    plan: &Plan<'_>,
+    jobs: &[JobView<'_>],
+    debug: bool,
+    start: Instant,
+) -> Vec<u8> {
+    // Room for typical frames and found_modules entries, so the buffer is not regrown (a
+    // copy and fresh pages): a frame with a C++ symbol, file and line takes 200-300 bytes
+    // (266 on average in the bindings' benchmark request), an unsymbolicated one ~60. Unused
+    // capacity is never touched, so it costs address space, not memory.
+    let frames: usize = jobs.iter().map(JobView::frame_count).sum();
+    let modules: usize = jobs.iter().map(|j| j.modules.len()).sum();
+    let mut out = Vec::with_capacity(64 + frames.saturating_mul(320) + modules.saturating_mul(64));
+    out.push(b'{');
+    write_results(&mut out, plan, jobs);
+    if debug {
+        let block = debug_block(plan, jobs.len(), start.elapsed());
+        out.extend_from_slice(b", \"debug\": ");
+        block.write(&mut out);
+    }
+    out.push(b'}');
+    out
+}
+
+/// The whole v4 body for one job.
+pub(crate) fn write_v4_body(plan: &Plan<'_>, job: &JobView<'_>) -> Vec<u8> {
+    let mut out =
+        Vec::with_capacity(64 + job.frame_count().saturating_mul(80) + job.modules.len() * 8);
+    write_v4(&mut out, plan, job);
+    out
+}
+
 /// Writes `"results": [...]` (without braces) for `jobs`.
-pub(crate) fn write_results(out: &mut Vec<u8>, plan: &Plan<'_>, jobs: &[JobView<'_>]) {
+fn write_results(out: &mut Vec<u8>, plan: &Plan<'_>, jobs: &[JobView<'_>]) {
     let opts = LookupOptions::default();
     let mut hit = Frame::empty();
     let mut seen = Vec::new();
@@ -223,7 +167,7 @@ fn push_found(out: &mut Vec<u8>, found: Option<bool>) {
 }
 
 /// Writes the whole v4 response for one job.
-pub(crate) fn write_v4(out: &mut Vec<u8>, plan: &Plan<'_>, job: &JobView<'_>) {
+fn write_v4(out: &mut Vec<u8>, plan: &Plan<'_>, job: &JobView<'_>) {
     let opts = LookupOptions::default();
     let mut hit = Frame::empty();
     out.extend_from_slice(b"{\"symbolicatedStacks\": [");
@@ -268,7 +212,7 @@ pub(crate) fn typed_results(plan: &Plan<'_>, jobs: &[JobView<'_>]) -> Symbolicat
     let opts = LookupOptions::default();
     let mut hit = Frame::empty();
     let mut seen = Vec::new();
-    let owned_file = |f: Option<crate::lookup::SourceFile<'_>>| file_of(f).map(str::to_owned);
+    let owned_file = |f: Option<SourceFile<'_>>| file_of(f).map(str::to_owned);
     let mut results = Vec::with_capacity(jobs.len());
     for (j, job) in jobs.iter().enumerate() {
         let mut stacks = Vec::with_capacity(job.stacks.len());

@@ -14,22 +14,14 @@
 use std::io::{self, Write};
 
 use super::super::format::*;
-use super::{Chunk, Interval, Remap, Sym};
+use super::chunk::Chunk;
+use super::merge::{Interval, Remap, Sym};
+use super::tables::LineOut;
 
-/// The sections in file order (indexes into [`section::ALL`]).
-const META: usize = 0;
-const TOP: usize = 1;
-const STARTS: usize = 2;
-const SYMS: usize = 3;
-const LINE_OFFSETS: usize = 4;
-const LINES: usize = 5;
-const LEVELS: usize = 6;
-const INLINES: usize = 7;
-const FILES: usize = 8;
-const ORIGINS: usize = 9;
-const STRINGS: usize = 10;
-/// Number of sections.
-pub(super) const N_SECTIONS: usize = 11;
+use super::super::format::slot::{
+    COUNT as N_SECTIONS, FILES, INLINES, LEVELS, LINES, LINE_OFFSETS, META, ORIGINS, STARTS,
+    STRINGS, SYMS, TOP,
+};
 
 /// A string in the string table: (offset, length).
 pub(super) type StrRef = (u32, u32);
@@ -88,10 +80,10 @@ pub(super) fn plan(
     parts: usize,
 ) -> Option<Vec<PartStart>> {
     let weight = |(l, v, i): (u32, u32, u32)| {
-        (8 + SYM_SIZE) as u64
-            + u64::from(l) * (4 + LINE_SIZE) as u64
-            + u64::from(v) * LEVEL_SIZE as u64
-            + u64::from(i) * INLINE_SIZE as u64
+        (ADDR_SIZE + SymEntry::SIZE) as u64
+            + u64::from(l) * (LINE_OFFSET_SIZE + LineEntry::SIZE) as u64
+            + u64::from(v) * LevelEntry::SIZE as u64
+            + u64::from(i) * InlineEntry::SIZE as u64
     };
     let total: u64 = intervals.iter().map(|iv| weight(counts(chunks, iv))).sum();
     let parts = parts.max(1) as u64;
@@ -144,20 +136,21 @@ impl Body<'_> {
         } else {
             (self.lens[s], 0)
         };
-        let span = |x: u32, y: u32, size: usize| {
-            (u64::from(x) * size as u64, u64::from(y - x) * size as u64)
+        // Entries `x..y` of `size` bytes: (offset, length) in the section.
+        let span = |x: usize, y: usize, size: usize| {
+            (x as u64 * size as u64, (y - x) as u64 * size as u64)
         };
         let (rel, len) = match s {
             TOP => {
                 let (x, y) = (a.iv / TOP_STRIDE, b.iv.div_ceil(TOP_STRIDE));
-                (x as u64 * 8, (y - x) as u64 * 8)
+                span(x, y, ADDR_SIZE)
             }
-            STARTS => (a.iv as u64 * 8, (b.iv - a.iv) as u64 * 8),
-            SYMS => ((a.iv * SYM_SIZE) as u64, ((b.iv - a.iv) * SYM_SIZE) as u64),
-            LINE_OFFSETS => span(a.line, b.line, 4),
-            LINES => span(a.line, b.line, LINE_SIZE),
-            LEVELS => span(a.level, b.level, LEVEL_SIZE),
-            INLINES => span(a.inline, b.inline, INLINE_SIZE),
+            STARTS => span(a.iv, b.iv, ADDR_SIZE),
+            SYMS => span(a.iv, b.iv, SymEntry::SIZE),
+            LINE_OFFSETS => span(a.line as usize, b.line as usize, LINE_OFFSET_SIZE),
+            LINES => span(a.line as usize, b.line as usize, LineEntry::SIZE),
+            LEVELS => span(a.level as usize, b.level as usize, LevelEntry::SIZE),
+            INLINES => span(a.inline as usize, b.inline as usize, InlineEntry::SIZE),
             STRINGS => {
                 let (n, len) = (self.n_parts() as u64, self.lens[s]);
                 let (x, y) = (len * k as u64 / n, len * (k as u64 + 1) / n);
@@ -169,7 +162,7 @@ impl Body<'_> {
     }
 
     /// Lines of a FUNC interval (none for a PUBLIC).
-    fn func_lines(&self, iv: &Interval) -> &[super::LineOut] {
+    fn func_lines(&self, iv: &Interval) -> &[LineOut] {
         match iv.sym {
             Sym::Func { chunk, idx } => {
                 let c = &self.chunks[chunk as usize];
@@ -234,10 +227,7 @@ impl Body<'_> {
                             } else {
                                 self.file_map.get(l.file, NO_FILE)
                             };
-                            let mut e = [0u8; LINE_SIZE];
-                            e[0..4].copy_from_slice(&l.line.to_le_bytes());
-                            e[4..8].copy_from_slice(&file.to_le_bytes());
-                            out.put(&e)?;
+                            out.put(&LineEntry { line: l.line, file }.encode())?;
                         }
                     }
                 }
@@ -245,10 +235,11 @@ impl Body<'_> {
                     let mut inline_pos = a.inline;
                     for iv in ivs {
                         for &(_, count) in self.func_levels(iv).1 {
-                            let mut e = [0u8; LEVEL_SIZE];
-                            e[0..4].copy_from_slice(&inline_pos.to_le_bytes());
-                            e[4..8].copy_from_slice(&count.to_le_bytes());
-                            out.put(&e)?;
+                            let e = LevelEntry {
+                                first: inline_pos,
+                                count,
+                            };
+                            out.put(&e.encode())?;
                             inline_pos += count;
                         }
                     }
@@ -258,34 +249,32 @@ impl Body<'_> {
                         let (c, levels) = self.func_levels(iv);
                         for &(start, count) in levels {
                             for r in &c.inlines[start as usize..(start + count) as usize] {
-                                let mut e = [0u8; INLINE_SIZE];
-                                e[0..4].copy_from_slice(&r.start.to_le_bytes());
-                                e[4..8].copy_from_slice(&r.end.to_le_bytes());
-                                let origin = self.origin_map.get(r.origin, NO_ORIGIN);
-                                e[8..12].copy_from_slice(&origin.to_le_bytes());
-                                let file = self.file_map.get(r.call_file, NO_FILE);
-                                e[12..16].copy_from_slice(&file.to_le_bytes());
-                                e[16..20].copy_from_slice(&r.call_line.to_le_bytes());
-                                out.put(&e)?;
+                                let e = InlineEntry {
+                                    start: r.start,
+                                    end: r.end,
+                                    origin: self.origin_map.get(r.origin, NO_ORIGIN),
+                                    call_file: self.file_map.get(r.call_file, NO_FILE),
+                                    call_line: r.call_line,
+                                };
+                                out.put(&e.encode())?;
                             }
                         }
                     }
                 }
                 FILES if k == 0 => {
-                    for &((ro, rl), (co, cl)) in self.file_refs {
-                        let mut e = [0u8; FILE_SIZE];
-                        for (i, v) in [ro, rl, co, cl].into_iter().enumerate() {
-                            e[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
-                        }
-                        out.put(&e)?;
+                    for &((raw_off, raw_len), (cleaned_off, cleaned_len)) in self.file_refs {
+                        let e = FileEntry {
+                            raw_off,
+                            raw_len,
+                            cleaned_off,
+                            cleaned_len,
+                        };
+                        out.put(&e.encode())?;
                     }
                 }
                 ORIGINS if k == 0 => {
-                    for &(o, l) in self.origin_refs {
-                        let mut e = [0u8; ORIGIN_SIZE];
-                        e[0..4].copy_from_slice(&o.to_le_bytes());
-                        e[4..8].copy_from_slice(&l.to_le_bytes());
-                        out.put(&e)?;
+                    for &(off, len) in self.origin_refs {
+                        out.put(&OriginEntry { off, len }.encode())?;
                     }
                 }
                 STRINGS => {
@@ -307,32 +296,32 @@ impl Body<'_> {
         out: &mut impl PartOut,
     ) -> io::Result<()> {
         let (mut line_pos, mut level_pos) = (a.line, a.level);
-        for (iv, &(noff, nlen)) in ivs.iter().zip(names) {
-            let mut e = [0u8; SYM_SIZE];
-            e[0..8].copy_from_slice(&iv.end.to_le_bytes());
-            e[16..20].copy_from_slice(&noff.to_le_bytes());
-            e[20..24].copy_from_slice(&nlen.to_le_bytes());
+        for (iv, &(name_off, name_len)) in ivs.iter().zip(names) {
+            let mut e = SymEntry {
+                end: iv.end,
+                name_off,
+                name_len,
+                ..SymEntry::default()
+            };
             match iv.sym {
                 Sym::Func { chunk, idx } => {
                     let f = &self.chunks[chunk as usize].funcs[idx as usize];
-                    e[8..16].copy_from_slice(&f.addr.to_le_bytes());
-                    e[24..28].copy_from_slice(&line_pos.to_le_bytes());
-                    e[28..32].copy_from_slice(&f.line_count.to_le_bytes());
-                    e[32..36].copy_from_slice(&level_pos.to_le_bytes());
-                    e[36..38].copy_from_slice(&f.level_count.to_le_bytes());
-                    let flags = if f.multiple { FLAG_MULTIPLE } else { 0 };
-                    e[38..40].copy_from_slice(&flags.to_le_bytes());
+                    e.address = f.addr;
+                    e.line_start = line_pos;
+                    e.line_count = f.line_count;
+                    e.level_start = level_pos;
+                    e.level_count = f.level_count;
+                    e.flags = if f.multiple { FLAG_MULTIPLE } else { 0 };
                     line_pos += f.line_count;
                     level_pos += u32::from(f.level_count);
                 }
                 Sym::Public { chunk, idx } => {
                     let p = &self.chunks[chunk as usize].publics[idx as usize];
-                    e[8..16].copy_from_slice(&p.addr.to_le_bytes());
-                    let flags = FLAG_PUBLIC | if p.multiple { FLAG_MULTIPLE } else { 0 };
-                    e[38..40].copy_from_slice(&flags.to_le_bytes());
+                    e.address = p.addr;
+                    e.flags = FLAG_PUBLIC | if p.multiple { FLAG_MULTIPLE } else { 0 };
                 }
             }
-            out.put(&e)?;
+            out.put(&e.encode())?;
         }
         Ok(())
     }

@@ -150,14 +150,7 @@ pub async fn handle(state: &Arc<State>, req: Request<Incoming>, limits: Limits) 
         drop(permit);
         if let Ok(res) = &r {
             // Modules that were missing may be here now.
-            for s in &res.symbols {
-                let parts: Vec<&str> = s.key.rsplitn(3, '/').collect();
-                if let [_, id, rest] = parts[..] {
-                    let file = rest.rsplit('/').next().unwrap_or(rest);
-                    st.symbolicator.forget_missing(file, id);
-                    st.hot.forget(file, id);
-                }
-            }
+            st.symbolicator.forget_uploaded(res);
         }
         r
     })

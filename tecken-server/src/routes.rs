@@ -14,7 +14,6 @@ use tecken_core::v5::{symbolicate_v4, symbolicate_v5};
 use tokio::time::Instant;
 
 use super::body::{prefetch, Prefetched};
-use super::hot::{HotProvider, Recording};
 use super::http::{
     accepts_gzip, content_length, detailed, eliot, eliot_cors, empty, falcon_error, noted,
     percent_decode, py_json, query_param, read_body, respond, tecken_cors, tecken_error, Body,
@@ -171,27 +170,25 @@ async fn symbolicate_body(state: &Arc<State>, body: Bytes, v4: bool, debug: bool
         &state.v5
     };
     if body.len() <= INLINE_MAX_BODY {
-        let hot = HotProvider::new(&state.hot);
+        // Modules in memory only: never blocks (see `Symbolicator::cached_only`).
+        let warm = state.symbolicator.cached_only();
         let r = if v4 {
-            symbolicate_v4(&hot, &body, opts)
+            symbolicate_v4(&warm, &body, opts)
         } else {
-            symbolicate_v5(&hot, &body, opts)
+            symbolicate_v5(&warm, &body, opts)
         };
-        if !hot.missed() {
+        if !warm.missed() {
             return noted(eliot(r), "inline");
         }
     }
     let st = state.clone();
     let r = tokio::task::spawn_blocking(move || {
-        let p = Recording {
-            symbolicator: &st.symbolicator,
-            hot: &st.hot,
-        };
+        let p = &st.symbolicator;
         let opts = if debug && !v4 { &st.v5_debug } else { &st.v5 };
         if v4 {
-            symbolicate_v4(&p, &body, opts)
+            symbolicate_v4(p, &body, opts)
         } else {
-            symbolicate_v5(&p, &body, opts)
+            symbolicate_v5(p, &body, opts)
         }
     })
     .await;

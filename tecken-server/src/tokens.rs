@@ -16,8 +16,6 @@
 
 use std::path::Path;
 
-use crate::CliError;
-
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Permissions {
@@ -62,11 +60,11 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 
 impl Tokens {
     /// Reads and parses a tokens file.
-    pub fn load(path: &Path) -> Result<Tokens, CliError> {
+    pub fn load(path: &Path) -> tecken_core::Result<Tokens> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| CliError::Usage(format!("--tokens {}: {e}", path.display())))?;
+            .map_err(|e| crate::bad_setting(format!("--tokens {}: {e}", path.display())))?;
         Tokens::parse(&text)
-            .map_err(|e| CliError::Usage(format!("--tokens {}: {e}", path.display())))
+            .map_err(|e| crate::bad_setting(format!("--tokens {}: {e}", path.display())))
     }
 
     /// Parses the text of a tokens file.

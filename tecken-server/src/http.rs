@@ -1,7 +1,7 @@
 //! Small HTTP pieces: building responses, CORS as Eliot and Tecken send it, request bodies
 //! with limits and timeouts, path decoding, Python-style JSON for Tecken's answers.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
@@ -252,7 +252,7 @@ pub fn query_param(query: Option<&str>, key: &str) -> Option<String> {
 /// Python's `json.dumps(value)` (separators `", "` and `": "`, `ensure_ascii=True`), the
 /// bytes Django's `JsonResponse` sends.
 pub fn py_json(v: &serde_json::Value) -> Vec<u8> {
-    tecken_core::v5::py_json_dumps(v)
+    tecken_core::pyjson::dumps(v)
 }
 
 /// A Tecken (Django) JSON error: `{"error": "..."}`.
@@ -263,26 +263,7 @@ pub fn tecken_error(status: u16, msg: &str) -> Resp {
 /// `t` as RFC 3339 UTC with microseconds (`2024-05-01T12:00:00.123456+00:00`, as Django
 /// writes datetimes).
 pub fn rfc3339(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}+00:00",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        d.subsec_micros()
-    )
+    tecken_core::date::rfc3339_micros(t)
 }
 
 #[cfg(test)]
@@ -296,13 +277,6 @@ mod tests {
             String::from_utf8(py_json(&v)).unwrap(),
             r#"{"error": "caf\u00e9 \"x\"", "n": [1, null]}"#
         );
-    }
-
-    #[test]
-    fn dates() {
-        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000000+00:00");
-        let t = UNIX_EPOCH + Duration::from_secs(951_782_400 + 3661); // 2000-02-29
-        assert_eq!(rfc3339(t), "2000-02-29T01:01:01.000000+00:00");
     }
 
     fn ae(values: &[&str]) -> bool {

@@ -22,18 +22,14 @@ use tecken_core::symbolicator::{LocalDir, SymbolSource};
 use tecken_core::v5::V5Options;
 use tecken_core::{Symbolicator, SymbolicatorConfig};
 
-use super::hot::HotModules;
 use super::log::RequestLog;
 use super::tokens::Tokens;
-use crate::CliError;
 
 /// Everything a request handler needs; shared behind an `Arc`.
 #[derive(Debug)]
 pub struct State {
     /// Modules for `/symbolicate/*`.
     pub symbolicator: Symbolicator,
-    /// Modules known to be open or missing, for the inline fast path.
-    pub hot: HotModules,
     /// Downloads, syminfo and uploads.
     pub store: SymbolStore,
     /// Whether every store member is a local directory (then `HEAD` runs inline).
@@ -182,9 +178,9 @@ pub struct Stores {
 }
 
 /// Builds the sources and the store from `--symbols` values (see the module docs).
-pub fn open_stores(specs: &[String]) -> Result<Stores, CliError> {
+pub fn open_stores(specs: &[String]) -> tecken_core::Result<Stores> {
     let specs =
-        StoreSpec::parse_list(specs).map_err(|e| CliError::Usage(format!("--symbols: {e}")))?;
+        StoreSpec::parse_list(specs).map_err(|e| crate::bad_setting(format!("--symbols: {e}")))?;
     let mut sources: Vec<Arc<dyn SymbolSource>> = Vec::new();
     let mut members: Vec<Arc<dyn Storage>> = Vec::new();
     let mut local = true;
@@ -192,7 +188,7 @@ pub fn open_stores(specs: &[String]) -> Result<Stores, CliError> {
     let mut dirs = Vec::new();
     let mut store_dirs = Vec::new();
     for spec in &specs {
-        let failed = |e: tecken_core::Error| CliError::Usage(format!("--symbols {spec}: {e}"));
+        let failed = |e: tecken_core::Error| crate::bad_setting(format!("--symbols {spec}: {e}"));
         match spec {
             StoreSpec::Dir(dir) if is_plain_tree(dir) => {
                 dirs.push(dir.clone());
@@ -204,7 +200,7 @@ pub fn open_stores(specs: &[String]) -> Result<Stores, CliError> {
             StoreSpec::Dir(dir) => {
                 // A store, possibly new: create `v1/` so the source reads it as one.
                 std::fs::create_dir_all(dir.join("v1"))
-                    .map_err(|e| CliError::Usage(format!("--symbols {}: {e}", dir.display())))?;
+                    .map_err(|e| crate::bad_setting(format!("--symbols {}: {e}", dir.display())))?;
                 dirs.push(dir.clone());
                 store_dirs.push(dir.clone());
                 public_name.get_or_insert_with(|| "local".to_owned());
@@ -260,8 +256,8 @@ pub struct Settings {
     pub redirect_base: Option<String>,
     /// `--max-body`.
     pub max_body: u64,
-    /// `--negative-ttl` seconds.
-    pub negative_ttl: u64,
+    /// `--negative-ttl`.
+    pub negative_ttl: Duration,
     /// `--public-url`, or the default from the bound address.
     pub public_url: String,
     /// `--max-uploads`.
@@ -272,7 +268,7 @@ pub struct Settings {
 
 impl State {
     /// Opens the stores and reads the tokens file.
-    pub fn new(s: Settings) -> Result<State, CliError> {
+    pub fn new(s: Settings) -> tecken_core::Result<State> {
         // Checked before `open_stores`, which may create directories.
         let public_url = match s.public_url.trim_end_matches('/') {
             u if (u.starts_with("http://") || u.starts_with("https://"))
@@ -282,7 +278,7 @@ impl State {
                 u.to_owned()
             }
             _ => {
-                return Err(CliError::Usage(format!(
+                return Err(crate::bad_setting(format!(
                     "--public-url {:?}: expected an http:// or https:// URL",
                     s.public_url
                 )))
@@ -296,14 +292,14 @@ impl State {
         let missing = Arc::new(MissingSymbols::new(100_000));
         let config = SymbolicatorConfig {
             cache_dir: s.cache.clone(),
-            negative_ttl: Duration::from_secs(s.negative_ttl),
+            negative_ttl: s.negative_ttl,
             ..SymbolicatorConfig::default()
         };
         let spool_dir = match &s.cache {
             Some(c) => {
                 let d = c.join("uploads");
                 std::fs::create_dir_all(&d)
-                    .map_err(|e| CliError::Usage(format!("--cache {}: {e}", c.display())))?;
+                    .map_err(|e| crate::bad_setting(format!("--cache {}: {e}", c.display())))?;
                 d
             }
             None => std::env::temp_dir(),
@@ -369,7 +365,7 @@ impl State {
                 Some(b.trim_end_matches('/').to_owned())
             }
             Some(b) => {
-                return Err(CliError::Usage(format!(
+                return Err(crate::bad_setting(format!(
                     "--redirect-base {b:?}: expected an http:// or https:// URL"
                 )))
             }
@@ -382,7 +378,6 @@ impl State {
             ..V5Options::default()
         };
         Ok(State {
-            hot: HotModules::new(config.negative_ttl),
             symbolicator: Symbolicator::new(stores.sources, config),
             store: stores.store.with_missing_symbols(missing.clone()),
             store_is_local: stores.local,

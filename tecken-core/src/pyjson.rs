@@ -1,31 +1,56 @@
-//! Writes JSON exactly as CPython's `json.dumps` does with its default arguments.
+//! JSON written exactly as CPython's `json.dumps` writes it with its default arguments.
 //!
-//! Eliot answers successful requests with `resp.text = json.dumps(response)`, so the bytes
-//! are the standard library's defaults: separators `", "` and `": "`, `ensure_ascii=True`
-//! (every character outside printable ASCII escaped as `\uXXXX` with lower-case hex, a
-//! surrogate pair above U+FFFF), `\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f` as short escapes,
-//! `/` not escaped, integers in decimal and floats as `repr(float)`.
+//! Two Python services set the bytes tecken reproduces: Eliot answers successful
+//! symbolication requests with `resp.text = json.dumps(response)`, and Tecken's Django views
+//! answer with `JsonResponse`, which also calls `json.dumps` with the defaults. Those are
+//! separators `", "` and `": "`, `ensure_ascii=True` (every character outside printable ASCII
+//! escaped as `\uXXXX` with lower-case hex, a surrogate pair above U+FFFF), `\"`, `\\`,
+//! `\n`, `\r`, `\t`, `\b`, `\f` as short escapes, `/` not escaped, integers in decimal and
+//! floats as `repr(float)`.
 //!
-//! Error bodies are written by Falcon 4's default error serializer: `HTTPError.to_json`
-//! with the default `JSONHandler`, i.e. `json.dumps(obj, ensure_ascii=False)`: the same
-//! separators, but non-ASCII characters (and DEL) are written as raw UTF-8.
+//! Error bodies of the v5 API are written by Falcon 4's default error serializer:
+//! `HTTPError.to_json` with the default `JSONHandler`, i.e. `json.dumps(obj,
+//! ensure_ascii=False)`: the same separators, but non-ASCII characters (and DEL) are written
+//! as raw UTF-8.
+//!
+//! [`dumps`] writes a whole [`serde_json::Value`]; the `push_*` writers, private to the
+//! crate, let the v5 response writer stream a large answer into one buffer without building
+//! a value first.
+
+/// `json.dumps(v)` with Python's default arguments (separators `", "` and `": "`,
+/// `ensure_ascii=True`, floats as `repr`): the bytes of Eliot's answers and of Django's
+/// `JsonResponse`, for HTTP layers that answer other routes the same way. Object keys keep
+/// their order in `v`.
+///
+/// ```
+/// let v = serde_json::json!({"error": "caf\u{e9}", "n": [1, 2.5, null]});
+/// assert_eq!(
+///     tecken_core::pyjson::dumps(&v),
+///     br#"{"error": "caf\u00e9", "n": [1, 2.5, null]}"#
+/// );
+/// ```
+pub fn dumps(v: &serde_json::Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    push_value(&mut out, v);
+    out
+}
 
 /// Appends `s` as a JSON string, `ensure_ascii=True` style.
-pub fn push_str_ascii(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn push_str_ascii(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     push_str_body(out, s, true);
     out.push(b'"');
 }
 
 /// Appends `s` as a JSON string, `ensure_ascii=False` style (Falcon's error bodies).
-pub fn push_str_utf8(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn push_str_utf8(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     push_str_body(out, s, false);
     out.push(b'"');
 }
 
 /// Appends the escaped contents of `s` without the quotes (for strings built from parts).
-pub fn push_str_body(out: &mut Vec<u8>, s: &str, ensure_ascii: bool) {
+pub(crate) fn push_str_body(out: &mut Vec<u8>, s: &str, ensure_ascii: bool) {
     let bytes = s.as_bytes();
     // Most names and paths need no escape: check all bytes without branches (SIMD), copy.
     let clean = if ensure_ascii {
@@ -100,7 +125,7 @@ fn push_u_escape(out: &mut Vec<u8>, unit: u32) {
 }
 
 /// Appends `n` in decimal.
-pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+pub(crate) fn push_u64(out: &mut Vec<u8>, mut n: u64) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     loop {
@@ -115,7 +140,7 @@ pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
 }
 
 /// Appends Python's `hex(n)` (`0x5380`), or `-0x1` for `None` (Eliot's "unknown offset").
-pub fn push_hex(out: &mut Vec<u8>, n: Option<u64>) {
+pub(crate) fn push_hex(out: &mut Vec<u8>, n: Option<u64>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let Some(mut n) = n else {
         out.extend_from_slice(b"-0x1");
@@ -140,7 +165,7 @@ pub fn push_hex(out: &mut Vec<u8>, n: Option<u64>) {
 /// Appends `repr(x)` of a Python float: the shortest digits that round-trip, in fixed
 /// notation when the decimal exponent is in `-4 <= e < 16` (with `.0` for integral values)
 /// and as `d.ddde±XX` otherwise; `NaN`, `Infinity`, `-Infinity` as `json.dumps` writes them.
-pub fn push_f64(out: &mut Vec<u8>, x: f64) {
+pub(crate) fn push_f64(out: &mut Vec<u8>, x: f64) {
     if x.is_nan() {
         out.extend_from_slice(b"NaN");
         return;
@@ -200,7 +225,7 @@ pub fn push_f64(out: &mut Vec<u8>, x: f64) {
 /// Appends `json.dumps(v)` with the default arguments (`ensure_ascii=True`): the bytes
 /// Django's `JsonResponse` and Eliot's successful answers are made of. Object keys keep
 /// their order in `v`.
-pub fn push_value(out: &mut Vec<u8>, v: &serde_json::Value) {
+pub(crate) fn push_value(out: &mut Vec<u8>, v: &serde_json::Value) {
     use serde_json::Value as V;
     match v {
         V::Null => out.extend_from_slice(b"null"),
@@ -242,7 +267,7 @@ pub fn push_value(out: &mut Vec<u8>, v: &serde_json::Value) {
 }
 
 /// `{"title": "..."}` as Falcon writes an `HTTPError` without a description.
-pub fn error_body(title: &str) -> Vec<u8> {
+pub(crate) fn error_body(title: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(title.len() + 14);
     out.extend_from_slice(b"{\"title\": ");
     push_str_utf8(&mut out, title);

@@ -1,14 +1,22 @@
-//! `tecken serve`: Tecken's and Eliot's HTTP APIs over one symbol store.
+//! Tecken's and Eliot's HTTP APIs over one symbol store: the library behind `tecken
+//! serve`, for a service that wants to start the server itself.
 //!
-//! ```text
-//! tecken serve --symbols SPEC... [--bind 127.0.0.1:8000] [--cache DIR] [--tokens FILE]
-//!              [--redirect-base URL] [--public-url URL] [--max-body BYTES] [--workers N]
-//!              [--blocking-threads N] [--timeout S] [--request-timeout S]
-//!              [--upload-timeout S] [--max-connections N] [--max-uploads N] [--quiet]
+//! ```no_run
+//! let config = tecken_server::ServerConfig {
+//!     symbols: vec!["/srv/symbols".into()],
+//!     cache: Some("/var/cache/tecken".into()),
+//!     ..tecken_server::ServerConfig::default()
+//! };
+//! tecken_server::run(config)?; // until SIGTERM or SIGINT
+//! # Ok::<(), tecken_core::Error>(())
 //! ```
 //!
+//! Everything the server knows comes from `tecken_core`: the symbolicator (modules in
+//! memory, the index cache, the sources), the store (downloads, uploads, syminfo) and their
+//! errors. This crate adds HTTP: routing, bodies, limits, deadlines and logging.
+//!
 //! Routes: `POST /symbolicate/v5`, `/symbolicate/v4` (Eliot, byte for byte, CORS and the
-//! `Debug` header); `POST /upload/` (Tecken's form, [`upload`]); `GET`/`HEAD
+//! `Debug` header); `POST /upload/` (Tecken's form); `GET`/`HEAD
 //! [/try]/{debug_file}/{debug_id}/{file}` (stream, or 302 to `--redirect-base`; the
 //! code-id redirect); `GET /api/syminfo/{file}/{id}`, `/missingsymbols.csv`,
 //! `/__heartbeat__`, `/__lbheartbeat__`, `/__version__`. The address is printed on stdout
@@ -23,14 +31,15 @@
 //! axum, reqwest and the AWS SDK this binary already links: a mature, fuzzed parser, one
 //! allocation-light path per request, and a stable 1.0 API with graceful shutdown in
 //! `hyper-util`. axum would add routing and extractors we do not need (eight fixed paths
-//! and one pattern, matched in [`routes::route`] with a `match`) and a tower stack per
+//! and one pattern, matched in `routes::route` with a `match`) and a tower stack per
 //! request; actix-web brings its own runtime beside the tokio one the S3 store already
 //! uses. Plain hyper keeps the dependency tree to what is already in the lock file.
 //!
 //! # Blocking work
 //!
 //! The core is synchronous. A symbolication whose modules are all open runs inline on the
-//! async worker (microseconds; see [`hot`]); anything that may build an index, read a
+//! async worker (microseconds; `Symbolicator::cached_only` answers from memory and says
+//! whether any module was missing); anything that may build an index, read a
 //! large file or go to the network (cold symbolication, opening a download, each 64 KiB
 //! chunk of a streamed download, spool writes and the processing of an upload, syminfo,
 //! remote HEADs) runs on tokio's blocking pool (`--blocking-threads`). Nothing holds a
@@ -43,7 +52,7 @@
 //!
 //! - **Connections**: at most `--max-connections` (default 1024) at once; beyond that a
 //!   new connection gets `503 Service Unavailable` with `Retry-After: 1`, a one-line body
-//!   and `Connection: close` ([`conn`]).
+//!   and `Connection: close`.
 //! - **Request headers**: must arrive within `--timeout` seconds (default 30), which also
 //!   closes idle keep-alive connections.
 //! - **Request bodies**: each piece within `--timeout`; the whole body of a
@@ -67,7 +76,7 @@
 //!   line's `error=` field. URLs in answers are built from `--public-url`, never from the
 //!   request's `Host`.
 //! - **Spool files** of uploads a killed server left are removed at start-up
-//!   ([`spool`]).
+//!   (see `spool`).
 //!
 //! # Shutdown
 //!
@@ -77,7 +86,6 @@
 
 mod body;
 mod conn;
-mod hot;
 mod http;
 mod log;
 mod multipart;
@@ -108,91 +116,102 @@ use self::http::{respond, Resp, TEXT};
 use self::log::{Detail, Line, Note, RequestLog};
 use self::routes::Limits;
 use self::state::{Settings, State};
-use crate::{CliError, CliResult};
+use tecken_core::{Error, ErrorKind, Result};
 
-/// Arguments of `tecken serve`.
-#[derive(clap::Args, Debug)]
-pub struct Args {
-    /// Symbol source and store: a directory (a Tecken store `DIR/v1/...`, created if
-    /// missing, or a plain tree `DIR/{debug_file}/{debug_id}/{sym_file}`, read-only),
-    /// `s3://bucket/prefix`, or an `http(s)://` Tecken download URL (read-only). Repeat
-    /// (or separate with commas) to search several in order; uploads go to the first
+/// What [`run`] serves and how: the flags of `tecken serve`, one field each (the CLI's
+/// `--help` says the same). [`ServerConfig::default`] has the CLI's defaults, with no
+/// symbols.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Symbol sources and stores in order (`--symbols`): a directory (a Tecken store
+    /// `DIR/v1/...`, created if missing, or a plain tree read-only), `s3://bucket/prefix`,
+    /// or an `http(s)://` Tecken download URL (read-only). Uploads go to the first
     /// writable one.
-    #[arg(long = "symbols", required = true)]
-    symbols: Vec<String>,
-    /// Address to listen on (`127.0.0.1:0` picks a free port; the address is printed).
-    #[arg(long, default_value = "127.0.0.1:8000")]
-    bind: SocketAddr,
-    /// Directory for built indexes (and upload spool files), shared with other processes.
-    #[arg(long)]
-    cache: Option<PathBuf>,
-    /// Upload tokens, one per line: `TOKEN PERMISSIONS [USER]` with PERMISSIONS a comma
-    /// list of `upload`, `try-upload` (or `none`). Without it, uploads are refused.
-    #[arg(long)]
-    tokens: Option<PathBuf>,
-    /// Answer found downloads with a 302 to `URL/{storage key}` (`URL/v1/xul.pdb/ID/xul.sym`)
-    /// instead of sending the file: a public bucket URL or a CDN.
-    #[arg(long)]
-    redirect_base: Option<String>,
-    /// The server's public base URL (`https://symbols.example.com`), for the URLs in
-    /// answers (syminfo's `url`); never taken from the request's `Host` header. Default:
-    /// `http://` and the bound address, as printed.
-    #[arg(long)]
-    public_url: Option<String>,
-    /// Largest request body in bytes (uploads); `/symbolicate` bodies are also limited to
-    /// 10 MiB as Eliot's API allows.
-    #[arg(long, default_value_t = 2 << 30)]
-    max_body: u64,
+    pub symbols: Vec<String>,
+    /// Address to listen on (`127.0.0.1:0` picks a free port; the bound address is printed
+    /// on stdout as `listening on http://ADDR`).
+    pub bind: SocketAddr,
+    /// Directory for built indexes and upload spool files, shared with other processes.
+    pub cache: Option<PathBuf>,
+    /// Upload tokens file (`TOKEN PERMISSIONS [USER]` per line); `None` refuses uploads.
+    pub tokens: Option<PathBuf>,
+    /// Answer found downloads with a 302 to `URL/{storage key}` instead of the file.
+    pub redirect_base: Option<String>,
+    /// Public base URL for URLs in answers; default `http://` + the bound address.
+    pub public_url: Option<String>,
+    /// Largest request body (uploads); `/symbolicate` bodies are at most 10 MiB as well.
+    pub max_body: u64,
     /// Async worker threads (default: the number of CPUs).
-    #[arg(long)]
-    workers: Option<usize>,
+    pub workers: Option<usize>,
     /// Most threads for blocking work (cold symbolication, downloads, uploads).
-    #[arg(long, default_value_t = 64)]
-    blocking_threads: usize,
-    /// Seconds to wait for request headers, between pieces of a request body, and for a
-    /// client to take any bytes of an answer (then the connection is closed).
-    #[arg(long, default_value_t = 30)]
-    timeout: u64,
-    /// Seconds to read a whole request body (uploads excepted): a body dripped slowly is
-    /// cut off with a 408.
-    #[arg(long, default_value_t = 60)]
-    request_timeout: u64,
-    /// Seconds to read a whole upload body.
-    #[arg(long, default_value_t = 3600)]
-    upload_timeout: u64,
-    /// Most connections at once; beyond, a new connection gets a 503 with `Retry-After`
-    /// and is closed.
-    #[arg(long, default_value_t = 1024)]
-    max_connections: usize,
-    /// Most uploads at once; beyond, an upload gets a 503 with `Retry-After`. Must be
-    /// below --blocking-threads, so uploads never take every blocking thread.
-    #[arg(long, default_value_t = 4)]
-    max_uploads: usize,
-    /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
-    #[arg(long, default_value_t = 30)]
-    grace: u64,
-    /// Seconds a module found missing is not looked for again.
-    #[arg(long, default_value_t = 300)]
-    negative_ttl: u64,
-    /// No per-request log lines (startup and shutdown are still logged).
-    #[arg(long, short)]
-    quiet: bool,
+    pub blocking_threads: usize,
+    /// Wait for request headers, between pieces of a body, and for a client to take any
+    /// bytes of an answer.
+    pub timeout: Duration,
+    /// Longest time to read a whole request body (uploads excepted).
+    pub request_timeout: Duration,
+    /// Longest time to read a whole upload body.
+    pub upload_timeout: Duration,
+    /// Most connections at once (beyond: 503 and close).
+    pub max_connections: usize,
+    /// Most uploads at once (beyond: 503); below `blocking_threads`.
+    pub max_uploads: usize,
+    /// How long in-flight requests may finish after SIGTERM/SIGINT.
+    pub grace: Duration,
+    /// How long a module found missing is not looked for again.
+    pub negative_ttl: Duration,
+    /// No per-request log lines.
+    pub quiet: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            symbols: Vec::new(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            cache: None,
+            tokens: None,
+            redirect_base: None,
+            public_url: None,
+            max_body: 2 << 30,
+            workers: None,
+            blocking_threads: 64,
+            timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(60),
+            upload_timeout: Duration::from_secs(3600),
+            max_connections: 1024,
+            max_uploads: 4,
+            grace: Duration::from_secs(30),
+            negative_ttl: Duration::from_secs(300),
+            quiet: false,
+        }
+    }
+}
+
+/// A refused setting (the caller's mistake: kind [`ErrorKind::InvalidInput`]).
+fn bad_setting(msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidInput, msg)
+}
+
+/// A failure to start or run the server (kind [`ErrorKind::Io`]).
+fn failed(msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::Io, msg)
 }
 
 /// Runs `tecken serve` until SIGTERM or SIGINT.
-pub fn run(args: Args) -> CliResult {
+pub fn run(args: ServerConfig) -> Result<()> {
     if args.workers == Some(0) || args.blocking_threads == 0 {
-        return Err(CliError::Usage(
-            "--workers and --blocking-threads must be at least 1".into(),
+        return Err(bad_setting(
+            "--workers and --blocking-threads must be at least 1",
         ));
     }
     if args.max_connections == 0 || args.max_uploads == 0 {
-        return Err(CliError::Usage(
-            "--max-connections and --max-uploads must be at least 1".into(),
+        return Err(bad_setting(
+            "--max-connections and --max-uploads must be at least 1",
         ));
     }
     if args.max_uploads >= args.blocking_threads {
-        return Err(CliError::Usage(format!(
+        return Err(bad_setting(format!(
             "--max-uploads ({}) must be below --blocking-threads ({}): uploads would take \
              every blocking thread",
             args.max_uploads, args.blocking_threads
@@ -201,10 +220,10 @@ pub fn run(args: Args) -> CliResult {
     // Bound first: the default public URL is the address actually bound (port 0 resolved).
     let listener = std::net::TcpListener::bind(args.bind)
         .and_then(|l| l.set_nonblocking(true).map(|()| l))
-        .map_err(|e| CliError::Failed(format!("cannot listen on {}: {e}", args.bind)))?;
+        .map_err(|e| failed(format!("cannot listen on {}: {e}", args.bind)))?;
     let addr = listener
         .local_addr()
-        .map_err(|e| CliError::Failed(format!("cannot listen on {}: {e}", args.bind)))?;
+        .map_err(|e| failed(format!("cannot listen on {}: {e}", args.bind)))?;
     let log = Arc::new(RequestLog::new(!args.quiet));
     let state = State::new(Settings {
         symbols: args.symbols.clone(),
@@ -221,7 +240,7 @@ pub fn run(args: Args) -> CliResult {
         log: log.clone(),
     })?;
     if state.tokens.is_some() && !state.store_is_writable {
-        return Err(CliError::Usage(format!(
+        return Err(bad_setting(format!(
             "--tokens: uploads need a writable store, and none of --symbols is ({})",
             state.store_name
         )));
@@ -237,15 +256,16 @@ pub fn run(args: Args) -> CliResult {
         .thread_name("tecken-serve")
         .enable_all()
         .build()
-        .map_err(|e| CliError::Failed(format!("cannot start the runtime: {e}")))?;
-    let timeout = Duration::from_secs(args.timeout.max(1));
+        .map_err(|e| failed(format!("cannot start the runtime: {e}")))?;
+    let second = Duration::from_secs(1);
+    let timeout = args.timeout.max(second);
     let server = Server {
         state: Arc::new(state),
         log: log.clone(),
         limits: Limits {
             body_idle: timeout,
-            body_deadline: Duration::from_secs(args.request_timeout.max(1)),
-            upload_deadline: Duration::from_secs(args.upload_timeout.max(1)),
+            body_deadline: args.request_timeout.max(second),
+            upload_deadline: args.upload_timeout.max(second),
         },
     };
     let r = rt.block_on(serve(
@@ -255,7 +275,7 @@ pub fn run(args: Args) -> CliResult {
             timeout,
             max: args.max_connections,
         },
-        Duration::from_secs(args.grace),
+        args.grace,
     ));
     log.flush();
     // Blocking tasks still running (a cold build past the grace period) are abandoned.
@@ -284,12 +304,12 @@ async fn serve(
     listener: std::net::TcpListener,
     conns: Conns,
     grace: Duration,
-) -> CliResult {
+) -> Result<()> {
     let listener = tokio::net::TcpListener::from_std(listener)
-        .map_err(|e| CliError::Failed(format!("cannot listen: {e}")))?;
+        .map_err(|e| failed(format!("cannot listen: {e}")))?;
     let addr = listener
         .local_addr()
-        .map_err(|e| CliError::Failed(format!("cannot listen: {e}")))?;
+        .map_err(|e| failed(format!("cannot listen: {e}")))?;
     {
         use std::io::Write;
         let mut out = std::io::stdout().lock();

@@ -1,0 +1,224 @@
+//! Laying the index out: the string table, the section lengths and offsets, the header
+//! and section table; everything a build resolves before the body is written.
+
+use super::body::{self, Body, PartStart, StrRef};
+use super::chunk::{parse_chunks, Chunk};
+use super::merge::{dedup_defs, header_and_report, resolve_intervals, Interval, Remap, Sym};
+use super::{BuildOptions, BuildReport};
+use crate::error::{Error, ErrorKind, Result};
+use crate::index::format::*;
+use crate::index::IndexMeta;
+use crate::path::clean_path;
+
+/// The STRINGS section being built: symbol names, then file paths, then origin names.
+struct Strings {
+    buf: Vec<u8>,
+}
+
+impl Strings {
+    fn push(&mut self, bytes: &[u8]) -> Result<(u32, u32)> {
+        // Most names are valid UTF-8: check that fast before the lossy conversion.
+        let s = match std::str::from_utf8(bytes) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(bytes),
+        };
+        self.push_utf8(s.as_bytes())
+    }
+
+    /// [`Strings::push`] for bytes already known to be UTF-8.
+    fn push_utf8(&mut self, bytes: &[u8]) -> Result<(u32, u32)> {
+        let off = u32::try_from(self.buf.len()).map_err(|_| {
+            Error::new(ErrorKind::LimitExceeded, "index string table exceeds 4 GiB")
+        })?;
+        self.buf.extend_from_slice(bytes);
+        Ok((off, bytes.len() as u32))
+    }
+}
+
+/// Everything a build resolved before writing: the parsed chunks, the string table and the
+/// file layout.
+pub(super) struct Prepared {
+    pub(super) chunks: Vec<Chunk>,
+    pub(super) intervals: Vec<Interval>,
+    pub(super) name_refs: Vec<(u32, u32)>,
+    pub(super) file_map: Remap,
+    pub(super) origin_map: Remap,
+    pub(super) file_refs: Vec<(StrRef, StrRef)>,
+    pub(super) origin_refs: Vec<(u32, u32)>,
+    pub(super) strings: Vec<u8>,
+    pub(super) meta_json: Vec<u8>,
+    pub(super) offsets: [u64; slot::COUNT],
+    pub(super) lens: [u64; slot::COUNT],
+    pub(super) parts: Vec<PartStart>,
+    pub(super) report: BuildReport,
+}
+
+impl Prepared {
+    pub(super) fn body(&self) -> Body<'_> {
+        Body {
+            chunks: &self.chunks,
+            intervals: &self.intervals,
+            name_refs: &self.name_refs,
+            file_map: &self.file_map,
+            origin_map: &self.origin_map,
+            file_refs: &self.file_refs,
+            origin_refs: &self.origin_refs,
+            strings: &self.strings,
+            meta_json: &self.meta_json,
+            offsets: self.offsets,
+            lens: self.lens,
+            parts: &self.parts,
+        }
+    }
+
+    pub(super) fn file_size(&self) -> u64 {
+        self.report.index_bytes
+    }
+
+    /// The header and section table (padded to the body), with the body's CRC.
+    pub(super) fn head(&self, crc: u32) -> Vec<u8> {
+        let mut table = Vec::with_capacity(SectionEntry::SIZE * section::ALL.len());
+        for (i, &(id, esize)) in section::ALL.iter().enumerate() {
+            let e = SectionEntry {
+                id,
+                entry_size: esize as u32,
+                offset: self.offsets[i],
+                len: self.lens[i],
+            };
+            table.extend_from_slice(&e.encode());
+        }
+        let mut h = Header {
+            magic: MAGIC,
+            version: VERSION,
+            header_size: Header::SIZE as u32,
+            file_size: self.file_size(),
+            section_count: section::ALL.len() as u32,
+            body_crc: crc,
+            intervals: self.intervals.len() as u64,
+            header_crc: 0,
+            reserved: [0; 20],
+        };
+        h.header_crc = header_checksum(&h.encode(), &table);
+        let mut head = h.encode().to_vec();
+        head.extend_from_slice(&table);
+        head.resize(BODY_START as usize, 0);
+        head
+    }
+}
+
+/// Parses `sym` and lays the index out, for a body written in up to `parts` parts.
+pub(super) fn prepare(sym: &[u8], opts: &BuildOptions, parts: usize) -> Result<Prepared> {
+    let popts = &opts.parse;
+    let chunks = parse_chunks(sym, popts)?;
+
+    let (header, mut report) = header_and_report(sym, &chunks, popts)?;
+
+    let intervals = resolve_intervals(&chunks, &mut report);
+
+    let files = dedup_defs(&chunks, |c| &c.files);
+    let origins = dedup_defs(&chunks, |c| &c.origins);
+    let file_ids: Vec<u32> = files.iter().map(|f| f.0).collect();
+    let origin_ids: Vec<u32> = origins.iter().map(|o| o.0).collect();
+    let file_map = Remap::new(&file_ids);
+    let origin_map = Remap::new(&origin_ids);
+
+    // Strings: symbol names in interval order, then files (raw, cleaned), then origins.
+    let name_of = |iv: &Interval| match iv.sym {
+        Sym::Func { chunk, idx } => {
+            let f = &chunks[chunk as usize].funcs[idx as usize];
+            (f.name_off, f.name_len, f.name_utf8)
+        }
+        Sym::Public { chunk, idx } => {
+            let p = &chunks[chunk as usize].publics[idx as usize];
+            (p.name_off, p.name_len, p.name_utf8)
+        }
+    };
+    let name_bytes: usize = intervals.iter().map(|iv| name_of(iv).1 as usize).sum();
+    let mut strings = Strings {
+        buf: Vec::with_capacity(name_bytes),
+    };
+    let mut name_refs = Vec::with_capacity(intervals.len());
+    for iv in &intervals {
+        let (off, len, utf8) = name_of(iv);
+        let bytes = &sym[off..off + len as usize];
+        name_refs.push(if utf8 {
+            strings.push_utf8(bytes)?
+        } else {
+            strings.push(bytes)?
+        });
+    }
+    let mut file_refs = Vec::with_capacity(files.len());
+    for &(_, off, len) in &files {
+        let raw_bytes = &sym[off..off + len as usize];
+        let raw = strings.push(raw_bytes)?;
+        let raw_str = String::from_utf8_lossy(raw_bytes);
+        let cleaned = clean_path(&raw_str);
+        let clean = if cleaned == raw_str {
+            raw
+        } else {
+            strings.push(cleaned.as_bytes())?
+        };
+        file_refs.push((raw, clean));
+    }
+    let mut origin_refs = Vec::with_capacity(origins.len());
+    for &(_, off, len) in &origins {
+        origin_refs.push(strings.push(&sym[off..off + len as usize])?);
+    }
+
+    let Some(parts) = body::plan(&chunks, &intervals, parts) else {
+        return Err(Error::new(
+            ErrorKind::LimitExceeded,
+            "too many line or inline records for one index",
+        ));
+    };
+    let total = parts[parts.len() - 1];
+    let (n_lines, n_levels, n_inlines) = (
+        u64::from(total.line),
+        u64::from(total.level),
+        u64::from(total.inline),
+    );
+
+    let meta = IndexMeta {
+        header: header.clone(),
+        report: report.clone(),
+        input_bytes: sym.len() as u64,
+    };
+    let meta_json =
+        serde_json::to_vec(&meta).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
+    let n = intervals.len() as u64;
+    let n_top = n.div_ceil(TOP_STRIDE as u64);
+    let mut lens = [0u64; slot::COUNT];
+    lens[slot::META] = meta_json.len() as u64;
+    lens[slot::TOP] = n_top * ADDR_SIZE as u64;
+    lens[slot::STARTS] = n * ADDR_SIZE as u64;
+    lens[slot::SYMS] = n * SymEntry::SIZE as u64;
+    lens[slot::LINE_OFFSETS] = n_lines * LINE_OFFSET_SIZE as u64;
+    lens[slot::LINES] = n_lines * LineEntry::SIZE as u64;
+    lens[slot::LEVELS] = n_levels * LevelEntry::SIZE as u64;
+    lens[slot::INLINES] = n_inlines * InlineEntry::SIZE as u64;
+    lens[slot::FILES] = files.len() as u64 * FileEntry::SIZE as u64;
+    lens[slot::ORIGINS] = origins.len() as u64 * OriginEntry::SIZE as u64;
+    lens[slot::STRINGS] = strings.buf.len() as u64;
+    let (offsets, pos) = section_offsets(&lens);
+    Ok(Prepared {
+        chunks,
+        intervals,
+        name_refs,
+        file_map,
+        origin_map,
+        file_refs,
+        origin_refs,
+        strings: strings.buf,
+        meta_json,
+        offsets,
+        lens,
+        parts,
+        report: BuildReport {
+            header,
+            parse: report,
+            input_bytes: sym.len() as u64,
+            index_bytes: pos,
+            intervals: n,
+        },
+    })
+}
