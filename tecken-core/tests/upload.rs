@@ -951,13 +951,13 @@ fn uploads_never_write_through_a_symlink_in_the_store() {
 fn a_missing_archive_file_is_not_found_not_an_io_failure() {
     let dir = tempfile::tempdir().unwrap();
     let store = SymbolStore::local(dir.path().join("store")).unwrap();
-    let err = tecken_core::upload::upload_archive_path(
+    let err = upload_archive_path(
         &store,
         &dir.path().join("missing.zip"),
         &UploadOptions::default(),
     )
     .unwrap_err();
-    assert_eq!(err.kind(), tecken_core::ErrorKind::NotFound, "{err}");
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
     assert!(
         !err.to_string().contains(&*dir.path().to_string_lossy()),
         "{err}"
