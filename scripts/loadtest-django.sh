@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The load test of issue 4 part 6: the Django example (examples/django) under gunicorn with
+# The load test of the Django example (examples/django) under gunicorn with
 # 2 workers on 127.0.0.1, driven by wrk, measuring in one run:
 #   minimal   GET /__lbheartbeat__, a minimal JSON view (Django alone)
 #   download  GET of a stored .sym: Tecken's cached download, a 302 to the storage URL

@@ -306,12 +306,12 @@ pub fn summary_table(results: &[InputResult]) -> String {
     o
 }
 
-/// One target of the issue, checked on a large input.
+/// One performance target (the README's benchmark goals), checked on a large input.
 #[derive(Debug, Clone, Serialize)]
 pub struct Target {
     /// The input it was checked on.
     pub input: String,
-    /// What the issue asks.
+    /// What the target asks.
     pub goal: &'static str,
     /// Whether it is a stretch goal.
     pub stretch: bool,
@@ -321,7 +321,7 @@ pub struct Target {
     pub met: Option<bool>,
 }
 
-/// Checks the issue's targets on one (large) input.
+/// Checks the performance targets on one (large) input.
 pub fn targets(r: &InputResult) -> Vec<Target> {
     let b = &r.build;
     let (o, s, bp) = (mbps(&b.ours_file), mbps(&b.symbolic), mbps(&b.breakpad));

@@ -14,7 +14,7 @@ use tecken_benches::report::{input_block, summary_table, targets, targets_block,
 static ALLOC: CountingAlloc = CountingAlloc;
 
 const USAGE: &str = "usage: compare [options] [--large FILE]... [--fixtures DIR]... [FILE]...
-  --large FILE      a large input; the issue's targets are checked on it
+  --large FILE      a large input; the performance targets are checked on it
   --fixtures DIR    every *.sym under DIR (recursively), sorted
   FILE              any other .sym input
   --out DIR         index/SymCache files and the JSON go here (default bench-out)
@@ -139,7 +139,7 @@ fn main() -> ExitCode {
     println!("   build = build_to_file from a mapped .sym; o/s/b = ours/symbolic/breakpad-symbols");
     println!("{}", summary_table(&results));
     if !all_targets.is_empty() {
-        println!("== the issue's targets ==");
+        println!("== the performance targets ==");
         println!("{}", targets_block(&all_targets));
     }
 
