@@ -133,3 +133,15 @@ test('S3 store with the server down: TECKEN_STORAGE, never "not found"', async (
   const err = await rejectsWith(assert, store.exists('xul.pdb', XUL_ID), 'TECKEN_STORAGE')
   assert.equal(err.status, 503)
 })
+
+test('forgetUploaded: a module missing before its upload is found right after', async (t) => {
+  const store = new SymbolStore(tempDir(t))
+  const symbolicator = new Symbolicator(store)
+  const body = JSON.stringify({ jobs: [{ memoryMap: [['testproj', TESTPROJ_ID]], stacks: [[[0, 0]]] }] })
+  const found = async () => JSON.parse(await symbolicator.symbolicateV5(body)).results[0].found_modules[`testproj/${TESTPROJ_ID}`]
+  assert.equal(await found(), false)
+  const result = await store.uploadArchive(makeZip([[`testproj/${TESTPROJ_ID}/testproj.sym`, TESTPROJ]]))
+  assert.equal(await found(), false, 'the negative cache still answers')
+  symbolicator.forgetUploaded(result)
+  assert.equal(await found(), true)
+})

@@ -161,3 +161,18 @@ def test_try_download(store: tecken_core.SymbolStore) -> None:
     got = store.download(*TESTPROJ, "testproj.sym", try_=True)
     assert (got["status"], got["try"], got["key"], got["body"]) == (
         "found", True, f"try/v1/testproj/{TESTPROJ[1]}/testproj.sym", data)
+
+
+def test_forget_uploaded_finds_a_module_missing_before_its_upload(tmp_path: Path) -> None:
+    store = local_store(tmp_path)
+    sym = tecken_core.Symbolicator([store])
+    body = json.dumps({"jobs": [{"memoryMap": [list(TESTPROJ)], "stacks": [[[0, 0]]]}]}).encode()
+
+    def found() -> object:
+        return json.loads(sym.symbolicate_v5(body))["results"][0]["found_modules"]["/".join(TESTPROJ)]
+
+    assert found() is False
+    result = store.upload_archive(eliot_zip())
+    assert found() is False  # the negative cache still answers
+    sym.forget_uploaded(result)
+    assert found() is True
