@@ -70,6 +70,8 @@ export interface InlineFrame {
   function: string
   /** Source file, cleaned as Eliot shows it. */
   file?: string
+  /** The path exactly as in the FILE record. */
+  rawFile?: string
   line?: number
 }
 /** What `Index.lookup` answers for an address. */
@@ -185,6 +187,8 @@ export interface SymbolicatorOptions {
   maxOpenBytes?: number
   /** How long "not found" is remembered, in milliseconds (0: never). Default 300 000. */
   negativeTtlMs?: number
+  /** Most "not found" entries remembered. Default 100 000. */
+  maxNegativeEntries?: number
   /** Most jobs in one v5 request (Eliot: 10). */
   maxJobs?: number
   /** Largest request body accepted, in bytes (413 above). Default 10 MiB. */
@@ -360,8 +364,9 @@ export declare class SymbolStore {
  */
 export declare class Symbolicator {
   /**
-   * A symbolicator over `source`: a `SymbolStore`, a plain symbols directory, or an
-   * array of them searched in order.
+   * A symbolicator over `source`: a `SymbolStore`, a source spec (a directory,
+   * `s3://bucket/prefix`, an `https://` Tecken URL), or an array of them searched in
+   * order.
    */
   constructor(source: SymbolStore | string | Array<SymbolStore | string>, options?: SymbolicatorOptions)
   /**

@@ -134,6 +134,8 @@ pub struct InlineFrame {
     pub function: String,
     /// Source file, cleaned as Eliot shows it.
     pub file: Option<String>,
+    /// The path exactly as in the FILE record.
+    pub raw_file: Option<String>,
     pub line: Option<u32>,
 }
 
@@ -180,6 +182,7 @@ fn frame(f: tecken_core::Frame<'_>) -> Frame {
             .map(|i| InlineFrame {
                 function: i.function.to_owned(),
                 file: i.file.map(|s| s.path.to_owned()),
+                raw_file: i.file.map(|s| s.raw.to_owned()),
                 line: i.line,
             })
             .collect(),

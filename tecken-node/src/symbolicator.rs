@@ -6,7 +6,8 @@ use std::time::Duration;
 use napi::bindgen_prelude::{AsyncTask, Buffer, FromNapiRef};
 use napi::{Env, JsUnknown, NapiRaw};
 use napi_derive::napi;
-use tecken_core::symbolicator::{LocalDir, SymbolSource};
+use tecken_core::store::StoreSpec;
+use tecken_core::symbolicator::SymbolSource;
 use tecken_core::v5::{parse_v4, parse_v5, write_v4, write_v5, V5Options};
 use tecken_core::{Result, Symbolicator as CoreSymbolicator, SymbolicatorConfig};
 
@@ -27,6 +28,8 @@ pub struct SymbolicatorOptions {
     pub max_open_bytes: Option<f64>,
     /// How long "not found" is remembered, in milliseconds (0: never). Default 300 000.
     pub negative_ttl_ms: Option<f64>,
+    /// Most "not found" entries remembered. Default 100 000.
+    pub max_negative_entries: Option<u32>,
     /// Most jobs in one v5 request (Eliot: 10).
     pub max_jobs: Option<u32>,
     /// Largest request body accepted, in bytes (413 above). Default 10 MiB.
@@ -55,8 +58,10 @@ pub struct Symbolicator {
     opts: V5Options,
 }
 
-/// One source: a `SymbolStore`, or a string naming a plain symbols directory in Tecken's
-/// layout `{debug_file}/{debug_id}/{sym_file}` (no `v1/`).
+/// One source: a `SymbolStore`, or a spec string read as the core's `StoreSpec` reads it
+/// (and the Python binding and the CLI): `s3://bucket/prefix`, an `http(s)://` Tecken
+/// URL, or a directory (a store when it has `v1/`, otherwise the plain layout
+/// `{debug_file}/{debug_id}/{sym_file}`; a missing directory is an error).
 fn source(env: Env, v: JsUnknown) -> Result<Arc<dyn SymbolSource>> {
     if SymbolStore::instance_of(env, &v).map_err(from_napi)? {
         // SAFETY: `v` is a live value of this env, and an instance of `SymbolStore` (just
@@ -64,9 +69,9 @@ fn source(env: Env, v: JsUnknown) -> Result<Arc<dyn SymbolSource>> {
         let store = unsafe { SymbolStore::from_napi_ref(env.raw(), v.raw()) }.map_err(from_napi)?;
         return Ok(Arc::new((*store.inner).clone()));
     }
-    let dir: String = req(env, Some(v), "source")
-        .map_err(|_| invalid("source must be a SymbolStore or a directory path"))?;
-    Ok(Arc::new(LocalDir::new(dir)))
+    let spec: String = req(env, Some(v), "source")
+        .map_err(|_| invalid("source must be a SymbolStore or a source spec string"))?;
+    StoreSpec::parse(&spec)?.symbol_source()
 }
 
 fn sources(env: Env, v: Option<JsUnknown>) -> Result<Vec<Arc<dyn SymbolSource>>> {
@@ -89,6 +94,9 @@ fn config(o: Option<SymbolicatorOptions>) -> (SymbolicatorConfig, V5Options) {
         c.negative_ttl = o.negative_ttl_ms.map_or(c.negative_ttl, |ms| {
             Duration::from_millis(ms.max(0.0) as u64)
         });
+        c.max_negative_entries = o
+            .max_negative_entries
+            .map_or(c.max_negative_entries, |n| n as usize);
         v.max_jobs = o.max_jobs.map_or(v.max_jobs, |n| n as usize);
         v.max_body_bytes = o.max_body_bytes.map_or(v.max_body_bytes, |n| n as usize);
         v.max_frames = o.max_frames.map_or(v.max_frames, |n| n as usize);
@@ -128,8 +136,9 @@ impl Symbolicator {
 
 #[napi]
 impl Symbolicator {
-    /// A symbolicator over `source`: a `SymbolStore`, a plain symbols directory, or an
-    /// array of them searched in order.
+    /// A symbolicator over `source`: a `SymbolStore`, a source spec (a directory,
+    /// `s3://bucket/prefix`, an `https://` Tecken URL), or an array of them searched in
+    /// order.
     #[napi(
         constructor,
         ts_args_type = "source: SymbolStore | string | Array<SymbolStore | string>, options?: SymbolicatorOptions"

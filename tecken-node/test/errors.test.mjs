@@ -70,6 +70,11 @@ test('constructors and sync calls throw (they cannot reject) with codes', (t) =>
   assert.throws(() => new SymbolStore('http://x', { http: { layout: 'ftp' } }), { code: 'TECKEN_INVALID_INPUT' })
   assert.throws(() => new Symbolicator(42), { code: 'TECKEN_INVALID_INPUT' })
   assert.throws(() => new Symbolicator('.', { maxJobs: 'ten' }), { code: 'TECKEN_INVALID_INPUT' })
+  // Source strings are the core's specs, as in Python and the CLI: a missing directory is an
+  // error (not "every module missing"), an unknown scheme is refused, s3:// is a bucket.
+  assert.throws(() => new Symbolicator(join(tempDir(t), 'nosuchdir')), { code: 'TECKEN_NOT_FOUND' })
+  assert.throws(() => new Symbolicator('ftp://symbols.example/'), { code: 'TECKEN_INVALID_INPUT' })
+  assert.ok(new Symbolicator('s3://bucket/prefix', { maxNegativeEntries: 10 }))
   const store = new SymbolStore(tempDir(t))
   assert.throws(() => store.getSync('../etc', 'AB'), { code: 'TECKEN_INVALID_INPUT' })
   assert.throws(() => store.missingSymbolsCsv({ since: 'yesterday' }), { code: 'TECKEN_INVALID_INPUT' })

@@ -37,6 +37,9 @@ test('buildIndex from a path and from a Buffer; Index.open; lookup with inlines'
   assert.equal(f.kind, 'func')
   assert.equal(f.line, 4)
   assert.deepEqual(f.inlines.map((i) => i.function), ['core::fmt::Arguments::new_v1', 'testproj::helper::inner', 'testproj::helper::middle'])
+  // Inline frames carry the FILE record's raw path too, as the Python binding's do.
+  for (const i of f.inlines) assert.equal(typeof i.rawFile, 'string')
+  assert.ok(f.inlines.every((i) => i.rawFile.endsWith(i.file.split('/').pop())))
   assert.deepEqual(index.lookup(0x7a40n), f, 'bigint addresses')
   assert.equal(index.lookup(0), null)
   assert.deepEqual(Index.openSync(join(dir, 'b.tidx')).lookup(0x7a41), index.lookup(0x7a41))
