@@ -12,6 +12,18 @@
 //! - [`v5`] speaks Eliot's `/symbolicate/v5` and `/symbolicate/v4` JSON, byte for byte.
 //! - [`pyjson`] writes JSON as Python's `json.dumps` does (the bytes of Eliot's and
 //!   Django's answers); [`date`] writes RFC 3339 dates as Tecken's CSV and Django do.
+//! - [`store`] reads and writes Tecken's bucket layout over local disk, S3 and HTTP, with
+//!   Tecken's download rules; [`upload`] stores Tecken's upload archives; [`keys`] holds
+//!   the key rules both use; [`missing`] records missing symbols as Tecken's CSV.
+//!
+//! ## Layers
+//!
+//! Each layer uses only those above it: [`keys`], [`sym`], [`index`] (format, builder,
+//! reader) and [`lookup`]; then [`store`] and [`upload`]; then [`symbolicator`] (modules on
+//! demand from stores, with the index cache and the in-memory LRU); then [`v5`] (Eliot's
+//! API over any [`symbolicator::ModuleProvider`]). One dependency still points the other
+//! way: the store's backends implement [`symbolicator::SymbolSource`]. The HTTP server
+//! (`tecken-server`), the CLI and the Python and Node bindings are thin callers of these.
 //!
 //! ## The lookup contract
 //!
