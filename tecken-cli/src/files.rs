@@ -4,8 +4,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use tecken_core::index::{build, build_to_file, format::MAGIC, BuildOptions, BuildReport, Index};
+use tecken_core::store::{read_maybe_gzip, SymData};
 use tecken_core::sym::ParseOptions;
-use tecken_core::symbolicator::source::{read_maybe_gzip, SymData};
 
 use crate::{CliError, CliResult};
 

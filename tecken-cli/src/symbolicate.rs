@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use tecken_core::store::StoreSpec;
-use tecken_core::symbolicator::SymbolSource;
+use tecken_core::store::SymbolSource;
 use tecken_core::v5::{symbolicate_v4, symbolicate_v5, V5Options};
 use tecken_core::{Symbolicator, SymbolicatorConfig};
 

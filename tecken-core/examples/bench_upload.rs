@@ -226,7 +226,7 @@ fn main() {
 fn cold_from_s3(store: &SymbolStore, dir: &Path) {
     use std::sync::Arc;
     use tecken_core::keys::{Area, ObjectKey};
-    use tecken_core::symbolicator::SymbolSource;
+    use tecken_core::store::SymbolSource;
     use tecken_core::{Symbolicator, SymbolicatorConfig};
 
     let sym = synthetic_sym(9999, 120 << 20);

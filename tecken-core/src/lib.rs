@@ -21,8 +21,8 @@
 //! Each layer uses only those above it: [`keys`], [`sym`], [`index`] (format, builder,
 //! reader) and [`lookup`]; then [`store`] and [`upload`]; then [`symbolicator`] (modules on
 //! demand from stores, with the index cache and the in-memory LRU); then [`v5`] (Eliot's
-//! API over any [`symbolicator::ModuleProvider`]). One dependency still points the other
-//! way: the store's backends implement [`symbolicator::SymbolSource`]. The HTTP server
+//! API over any [`symbolicator::ModuleProvider`]). The symbolicator reads `.sym` files
+//! through [`store::SymbolSource`], which every store backend implements. The HTTP server
 //! (`tecken-server`), the CLI and the Python and Node bindings are thin callers of these.
 //!
 //! ## The lookup contract

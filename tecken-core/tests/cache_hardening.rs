@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tecken_core::symbolicator::{LocalDir, ModuleProvider, ModuleStatus, SymbolSource};
+use tecken_core::store::{LocalDir, SymbolSource};
+use tecken_core::symbolicator::{ModuleProvider, ModuleStatus};
 use tecken_core::{Symbolicator, SymbolicatorConfig};
 
 const ID: &str = "D48F191186D67E69DF025AD71FB91E1F0";
@@ -194,8 +195,7 @@ fn gzip_sym_inflating_past_the_bound_is_refused() {
     let max = 64 << 10;
     assert!(text.len() > 4 * max);
     // The source refuses it with a clear error, having inflated no more than the bound.
-    let err =
-        tecken_core::symbolicator::source::read_maybe_gzip_limited(&path, max as u64).unwrap_err();
+    let err = tecken_core::store::read_maybe_gzip_limited(&path, max as u64).unwrap_err();
     assert_eq!(err.kind(), tecken_core::ErrorKind::LimitExceeded);
     // The symbolicator treats it as unusable: not found.
     let s = symbolicator(&symbols, None, |c| c.max_sym_bytes = max as u64);

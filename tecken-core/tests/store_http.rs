@@ -15,7 +15,7 @@ use tecken_core::store::{
     BodyMode, ChainStore, Download, DownloadRequest, HttpConfig, HttpLayout, HttpStore, LocalStore,
     Storage, SymbolStore,
 };
-use tecken_core::symbolicator::{SymData, SymKey, SymbolSource};
+use tecken_core::store::{SymData, SymKey, SymbolSource};
 use tecken_core::ErrorKind;
 
 /// What the server answers for a path.

@@ -8,7 +8,7 @@ use tecken_core::missing::{CsvOptions, MissingSymbols};
 use tecken_core::store::{
     ChainStore, CodeIdEntry, Download, DownloadRequest, LocalStore, PutObject, Storage, SymbolStore,
 };
-use tecken_core::symbolicator::{LocalDir, SymData, SymKey, SymbolSource};
+use tecken_core::store::{LocalDir, SymData, SymKey, SymbolSource};
 use tecken_core::ErrorKind;
 
 fn store() -> (tempfile::TempDir, SymbolStore) {

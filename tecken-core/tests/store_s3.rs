@@ -15,7 +15,7 @@ use tecken_core::keys::{Area, ObjectKey};
 use tecken_core::store::{
     Download, DownloadRequest, PutObject, S3Config, S3Store, Storage, SymbolStore,
 };
-use tecken_core::symbolicator::{SymData, SymKey, SymbolSource};
+use tecken_core::store::{SymData, SymKey, SymbolSource};
 use tecken_core::upload::{upload_archive_bytes, upload_archive_path, UploadOptions};
 use tecken_core::ErrorKind;
 

@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use tecken_core::symbolicator::{ModuleProvider, ModuleStatus, SymData, SymKey, SymbolSource};
+use tecken_core::store::{SymData, SymKey, SymbolSource};
+use tecken_core::symbolicator::{ModuleProvider, ModuleStatus};
 use tecken_core::{Error, ErrorKind, Result, Symbolicator, SymbolicatorConfig};
 
 const ID: &str = "D48F191186D67E69DF025AD71FB91E1F0";

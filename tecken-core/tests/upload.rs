@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use tecken_core::keys::ObjectKey;
 use tecken_core::store::{Download, DownloadRequest, SymbolStore};
-use tecken_core::symbolicator::{LocalDir, SymData, SymKey, SymbolSource};
+use tecken_core::store::{LocalDir, SymData, SymKey, SymbolSource};
 use tecken_core::upload::{
     upload_archive, upload_archive_bytes, upload_archive_path, ArchiveSource, UploadLimits,
     UploadOptions,

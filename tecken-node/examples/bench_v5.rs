@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tecken_core::symbolicator::LocalDir;
+use tecken_core::store::LocalDir;
 use tecken_core::v5::{symbolicate_v5, V5Options};
 use tecken_core::{Symbolicator, SymbolicatorConfig};
 

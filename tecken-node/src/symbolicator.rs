@@ -7,7 +7,7 @@ use napi::bindgen_prelude::{AsyncTask, Buffer, FromNapiRef};
 use napi::{Env, JsUnknown, NapiRaw};
 use napi_derive::napi;
 use tecken_core::store::StoreSpec;
-use tecken_core::symbolicator::SymbolSource;
+use tecken_core::store::SymbolSource;
 use tecken_core::v5::{parse_v4, parse_v5, write_v4, write_v5, V5Options};
 use tecken_core::{Result, Symbolicator as CoreSymbolicator, SymbolicatorConfig};
 

@@ -8,7 +8,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyTuple};
 use tecken_core::store::StoreSpec;
-use tecken_core::symbolicator::SymbolSource;
+use tecken_core::store::SymbolSource;
 use tecken_core::v5::{self, FrameRef, ModuleRef, V5Options};
 use tecken_core::{Error, ErrorKind, SymbolicatorConfig};
 

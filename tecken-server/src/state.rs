@@ -18,7 +18,7 @@ use tecken_core::missing::MissingSymbols;
 use tecken_core::store::{
     ChainStore, LocalStore, ObjectMeta, Storage, StoreSpec, StoredObject, SymbolStore,
 };
-use tecken_core::symbolicator::{LocalDir, SymbolSource};
+use tecken_core::store::{LocalDir, SymbolSource};
 use tecken_core::v5::V5Options;
 use tecken_core::{Symbolicator, SymbolicatorConfig};
 

@@ -78,7 +78,7 @@ impl LocalStore {
         &self.root
     }
 
-    /// The directory of regular uploads, `{root}/v1`: point the symbolicator's `LocalDir`
+    /// The directory of regular uploads, `{root}/v1`: point a [`super::LocalDir`]
     /// source at it to read this store directly.
     pub fn symbols_dir(&self) -> PathBuf {
         self.root.join("v1")

@@ -44,6 +44,7 @@ use crate::error::{Error, ErrorKind, Result};
 mod chain;
 mod codeid;
 pub mod encoding;
+pub(crate) mod fetch;
 #[cfg(feature = "http")]
 mod http;
 mod local;
@@ -55,6 +56,10 @@ mod symbols;
 
 pub use chain::ChainStore;
 pub use codeid::{CodeIdEntry, CODE_ID_PREFIX};
+pub use fetch::{
+    read_maybe_gzip, read_maybe_gzip_limited, LocalDir, SymData, SymKey, SymbolSource,
+    DEFAULT_MAX_SYM_BYTES,
+};
 #[cfg(feature = "http")]
 pub use http::{HttpConfig, HttpLayout, HttpStore};
 pub use local::{LocalStore, TempCleanup};

@@ -2,9 +2,9 @@
 
 use super::encoding::{gunzip, is_gzip};
 use super::{ChainStore, LocalStore, Storage, SymbolStore};
+use super::{SymData, SymKey, SymbolSource};
 use crate::error::{Error, Result};
 use crate::keys::{Area, ObjectKey};
-use crate::symbolicator::{SymData, SymKey, SymbolSource};
 
 /// Reads the `.sym` of `key` from `storage`: the regular area, then Try when `try_symbols`;
 /// decompressed (gzipped and plain objects both accepted).
@@ -66,7 +66,7 @@ impl SymbolSource for LocalStore {
     /// Regular area, then Try. A plain `.sym` is handed over as a path (memory-mapped by
     /// the symbolicator, not read).
     fn fetch(&self, key: &SymKey) -> Result<Option<SymData>> {
-        self.fetch_limited(key, crate::symbolicator::source::DEFAULT_MAX_SYM_BYTES)
+        self.fetch_limited(key, super::DEFAULT_MAX_SYM_BYTES)
     }
 
     /// As [`SymbolSource::fetch`], stopping a gzipped `.sym` at `max_bytes`.
@@ -77,8 +77,7 @@ impl SymbolSource for LocalStore {
         for &area in Area::search_order(true) {
             let path = self.path_of(&okey.storage_key(area))?;
             if path.is_file() {
-                return crate::symbolicator::source::read_maybe_gzip_limited(&path, max_bytes)
-                    .map(Some);
+                return super::read_maybe_gzip_limited(&path, max_bytes).map(Some);
             }
         }
         Ok(None)

@@ -19,8 +19,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use super::{ChainStore, LocalStore, Storage, SymbolStore};
+use super::{LocalDir, SymbolSource};
 use crate::error::{Error, ErrorKind, Result};
-use crate::symbolicator::{LocalDir, SymbolSource};
 
 /// Where symbols live.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -43,7 +43,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use super::lock;
-use super::source::SymKey;
+use crate::store::SymKey;
 
 /// Index files end with this.
 pub(crate) const INDEX_SUFFIX: &str = ".tidx";

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 
 use md5::{Digest, Md5};
 
-use super::source::SymKey;
 use crate::error::{Error, Result};
+use crate::store::SymKey;
 
 /// The directory of lock files, under the cache root.
 pub(crate) const LOCK_DIR: &str = ".locks";

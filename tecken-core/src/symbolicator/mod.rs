@@ -30,7 +30,6 @@
 pub mod cache;
 mod lock;
 pub mod provider;
-pub mod source;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -41,11 +40,12 @@ use std::time::{Duration, Instant};
 use lru::LruCache;
 
 pub use provider::{FetchStats, Module, ModuleProvider, ModuleStatus};
-pub use source::{LocalDir, SymData, SymKey, SymbolSource};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::{build, build_to_file, BuildOptions, Index};
 use crate::mmap::Bytes;
+use crate::store::fetch;
+use crate::store::{LocalDir, SymData, SymKey, SymbolSource};
 use crate::upload::UploadResult;
 use lock::ModuleLock;
 
@@ -88,7 +88,7 @@ impl Default for SymbolicatorConfig {
             negative_ttl: Duration::from_secs(300),
             max_negative_entries: 100_000,
             file_check_interval: Duration::from_secs(1),
-            max_sym_bytes: source::DEFAULT_MAX_SYM_BYTES,
+            max_sym_bytes: crate::store::DEFAULT_MAX_SYM_BYTES,
             build: BuildOptions::default(),
         }
     }
@@ -204,7 +204,7 @@ impl Symbolicator {
     pub fn try_cached(&self, debug_file: &str, debug_id: &str) -> Option<ModuleStatus> {
         // `SymKey::for_module`'s rules, without building the file name (this runs for
         // every module of every warm request).
-        if !source::is_valid_debug_file(debug_file) || !source::is_valid_debug_id(debug_id) {
+        if !fetch::is_valid_debug_file(debug_file) || !fetch::is_valid_debug_id(debug_id) {
             return Some(ModuleStatus::NotFound);
         }
         let key: ModKey = (debug_file.to_owned(), debug_id.to_ascii_uppercase());

@@ -1,4 +1,6 @@
-//! Where `.sym` files come from: the [`SymbolSource`] trait and the local-directory source.
+//! What the symbolicator reads `.sym` files through: the [`SymbolSource`] trait (which
+//! every backend, the chain and [`super::SymbolStore`] implement), the key and data types,
+//! and the plain-tree source [`LocalDir`].
 
 use std::path::{Path, PathBuf};
 
