@@ -16,9 +16,9 @@ use tokio::sync::Semaphore;
 
 use tecken_core::missing::MissingSymbols;
 use tecken_core::store::{
-    ChainStore, LocalStore, ObjectMeta, Storage, StoreSpec, StoredObject, SymbolStore,
+    is_plain_tree, ChainStore, LocalDir, LocalStore, PlainTreeStore, Storage, StoreSpec,
+    SymbolSource, SymbolStore,
 };
-use tecken_core::store::{LocalDir, SymbolSource};
 use tecken_core::v5::V5Options;
 use tecken_core::{Symbolicator, SymbolicatorConfig};
 
@@ -70,46 +70,6 @@ pub struct State {
     pub next_upload_id: std::sync::atomic::AtomicU64,
 }
 
-/// A plain symbols tree served through the [`Storage`] interface, read-only: the regular
-/// area `v1/{key}` is `{root}/{key}`; there is no Try area and no code-id index.
-#[derive(Debug)]
-struct PlainTree {
-    inner: LocalStore,
-}
-
-impl PlainTree {
-    fn map<'k>(&self, key: &'k str) -> Option<&'k str> {
-        key.strip_prefix("v1/")
-    }
-}
-
-impl Storage for PlainTree {
-    fn describe(&self) -> String {
-        format!("tree:{}", self.inner.root().display())
-    }
-
-    fn head(&self, key: &str) -> tecken_core::Result<Option<ObjectMeta>> {
-        match self.map(key) {
-            Some(k) => self.inner.head(k),
-            None => Ok(None),
-        }
-    }
-
-    fn get(&self, key: &str) -> tecken_core::Result<Option<StoredObject>> {
-        match self.map(key) {
-            Some(k) => self.inner.get(k),
-            None => Ok(None),
-        }
-    }
-
-    fn get_prefix(&self, key: &str, len: usize) -> tecken_core::Result<Option<Vec<u8>>> {
-        match self.map(key) {
-            Some(k) => self.inner.get_prefix(k, len),
-            None => Ok(None),
-        }
-    }
-}
-
 /// Server paths and their stand-ins: every message sent to a client goes through
 /// [`Redactor::redact`] (belt and braces: answers of 5xx carry no error text at all).
 #[derive(Debug, Default)]
@@ -143,17 +103,6 @@ impl Redactor {
             }
         }
         out
-    }
-}
-
-/// Whether `dir` is a plain symbols tree: it exists, has no `v1/`, and has entries.
-fn is_plain_tree(dir: &Path) -> bool {
-    if dir.join("v1").is_dir() {
-        return false;
-    }
-    match std::fs::read_dir(dir) {
-        Ok(mut entries) => entries.next().is_some(),
-        Err(_) => false,
     }
 }
 
@@ -193,9 +142,7 @@ pub fn open_stores(specs: &[String]) -> tecken_core::Result<Stores> {
             StoreSpec::Dir(dir) if is_plain_tree(dir) => {
                 dirs.push(dir.clone());
                 sources.push(Arc::new(LocalDir::new(dir)));
-                members.push(Arc::new(PlainTree {
-                    inner: LocalStore::new(dir).map_err(failed)?,
-                }));
+                members.push(Arc::new(PlainTreeStore::new(dir).map_err(failed)?));
             }
             StoreSpec::Dir(dir) => {
                 // A store, possibly new: create `v1/` so the source reads it as one.

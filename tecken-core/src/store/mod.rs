@@ -48,6 +48,7 @@ pub(crate) mod fetch;
 #[cfg(feature = "http")]
 mod http;
 mod local;
+mod plain;
 #[cfg(feature = "s3")]
 mod s3;
 mod source;
@@ -63,6 +64,7 @@ pub use fetch::{
 #[cfg(feature = "http")]
 pub use http::{HttpConfig, HttpLayout, HttpStore};
 pub use local::{LocalStore, TempCleanup};
+pub use plain::{is_plain_tree, PlainTreeStore};
 #[cfg(feature = "s3")]
 pub use s3::{S3Config, S3Store};
 pub use spec::{open_store, symbol_sources, StoreSpec};

@@ -150,10 +150,10 @@ impl StoreSpec {
 
     /// The spec as a symbolicator source.
     ///
-    /// A directory is read as a store when it has a `v1/` directory (the regular area,
-    /// then `try/v1/`), and otherwise as a plain symbols tree
-    /// `{debug_file}/{debug_id}/{sym_file}` (how `.sym` files lie after unzipping an
-    /// upload archive). A missing directory is an error: a typo must not read as "every
+    /// A directory is read as a plain symbols tree `{debug_file}/{debug_id}/{sym_file}`
+    /// (how `.sym` files lie after unzipping an upload archive) when
+    /// [`super::is_plain_tree`] says so, and otherwise as a store (the regular area `v1/`,
+    /// then `try/v1/`; an empty directory is a store that uploads may fill). A missing directory is an error: a typo must not read as "every
     /// module missing". Remote specs are read as a [`SymbolStore`] (regular area, then Try).
     pub fn symbol_source(&self) -> Result<Arc<dyn SymbolSource>> {
         match self {
@@ -174,10 +174,10 @@ fn dir_source(root: &Path) -> Result<Arc<dyn SymbolSource>> {
         }
         Err(e) => return Err(Error::io(root, e)),
     }
-    if root.join("v1").is_dir() {
-        Ok(Arc::new(LocalStore::new(root)?))
-    } else {
+    if super::is_plain_tree(root) {
         Ok(Arc::new(LocalDir::new(root)))
+    } else {
+        Ok(Arc::new(LocalStore::new(root)?))
     }
 }
 
