@@ -71,13 +71,14 @@ fn frame_value(f: &Frame<'_>) -> Value {
 }
 
 fn build(case: &Value) -> Result<Index, Error> {
-    let strict = opt(case, "strict").and_then(Value::as_bool).unwrap_or(false);
+    let strict = opt(case, "strict")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let opts = BuildOptions {
         parse: ParseOptions {
             strict,
             ..ParseOptions::default()
         },
-        ..BuildOptions::default()
     };
     index::build(&input(case, "sym"), &opts).map(|(index, _)| index)
 }
