@@ -1,0 +1,199 @@
+//! The binding parity fixture (`fixtures/bindings/parity.json`) checked against the core.
+//!
+//! The Python and Node test suites check the same cases against their bindings, so a
+//! binding that answers differently from the core, or lacks a field or an option the
+//! other has, fails its suite. The expected values are the core's: run this test with
+//! `TECKEN_BLESS_PARITY=1` to write them into the fixture after a deliberate change, and
+//! review the diff. The fixture's format is described in `fixtures/bindings/README.md`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+use tecken_core::index::{self, BuildOptions};
+use tecken_core::store::{symbol_sources, StoreSpec};
+use tecken_core::sym::{parse_header, ParseOptions};
+use tecken_core::v5::{self, V5Options};
+use tecken_core::{Error, Frame, Index, LookupOptions, Symbolicator, SymbolicatorConfig};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn fixture_path() -> PathBuf {
+    repo_root().join("fixtures/bindings/parity.json")
+}
+
+/// The case's input bytes: `data` (text) when present, else the file named by `key`.
+fn input(case: &Value, key: &str) -> Vec<u8> {
+    match case.get("data").and_then(Value::as_str) {
+        Some(text) => text.as_bytes().to_vec(),
+        None => std::fs::read(repo_root().join(case[key].as_str().unwrap())).unwrap(),
+    }
+}
+
+fn opt<'a>(case: &'a Value, name: &str) -> Option<&'a Value> {
+    case.get("options").and_then(|o| o.get(name))
+}
+
+/// An error in the bindings' neutral form: the kind, the HTTP status, and Eliot's body
+/// when the error carries one.
+fn error_value(e: &Error, body: Option<&[u8]>) -> Value {
+    let mut out = Map::new();
+    out.insert("kind".into(), e.kind().as_str().into());
+    out.insert("status".into(), e.kind().http_status().into());
+    if let Some(body) = body {
+        out.insert("body".into(), String::from_utf8_lossy(body).into());
+    }
+    json!({ "error": out })
+}
+
+fn frame_value(f: &Frame<'_>) -> Value {
+    json!({
+        "function": f.function,
+        "function_address": f.function_address,
+        "function_offset": f.function_offset,
+        "kind": f.kind,
+        "multiple": f.multiple,
+        "file": f.file.map(|s| s.path),
+        "raw_file": f.file.map(|s| s.raw),
+        "line": f.line,
+        "inlines": f.inlines.iter().map(|i| json!({
+            "function": i.function,
+            "file": i.file.map(|s| s.path),
+            "raw_file": i.file.map(|s| s.raw),
+            "line": i.line,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn build(case: &Value) -> Result<Index, Error> {
+    let strict = opt(case, "strict")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let opts = BuildOptions {
+        parse: ParseOptions {
+            strict,
+            ..ParseOptions::default()
+        },
+    };
+    index::build(&input(case, "sym"), &opts).map(|(index, _)| index)
+}
+
+fn header_value(index: &Index) -> Value {
+    serde_json::to_value(index.header()).unwrap()
+}
+
+fn symbolicate_v5(case: &Value) -> Value {
+    let specs: Vec<String> = case["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| repo_root().join(s.as_str().unwrap()).display().to_string())
+        .collect();
+    let sources = symbol_sources(&StoreSpec::parse_list(&specs).unwrap()).unwrap();
+    let mut config = SymbolicatorConfig::default();
+    let mut v5_opts = V5Options::default();
+    for (name, value) in case
+        .get("options")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let n = value.as_u64();
+        match name.as_str() {
+            "max_open_bytes" => config.max_open_bytes = n.unwrap(),
+            "max_cache_bytes" => config.max_cache_bytes = n,
+            "max_negative_entries" => config.max_negative_entries = n.unwrap() as usize,
+            "negative_ttl" => {
+                config.negative_ttl = Duration::from_secs_f64(value.as_f64().unwrap())
+            }
+            "max_jobs" => v5_opts.max_jobs = n.unwrap() as usize,
+            "max_frames" => v5_opts.max_frames = n.unwrap() as usize,
+            "max_modules" => v5_opts.max_modules = n.unwrap() as usize,
+            "max_body_bytes" => v5_opts.max_body_bytes = n.unwrap() as usize,
+            other => panic!("{}: unknown symbolicator option {other}", case["name"]),
+        }
+    }
+    let sym = Symbolicator::new(sources, config);
+    let body = match case.get("request_text").and_then(Value::as_str) {
+        Some(text) => text.as_bytes().to_vec(),
+        None => serde_json::to_vec(&case["request"]).unwrap(),
+    };
+    let resp = v5::symbolicate_v5(&sym, &body, &v5_opts);
+    match v5::parse_v5(&body, &v5_opts) {
+        Ok(_) => {
+            assert_eq!(resp.status, 200);
+            json!({ "response": serde_json::from_slice::<Value>(&resp.body).unwrap() })
+        }
+        Err(e) => {
+            assert_eq!(resp.status, e.kind().http_status().max(resp.status));
+            let mut v = error_value(&e, Some(&resp.body));
+            v["error"]["status"] = resp.status.into();
+            v
+        }
+    }
+}
+
+/// What the core answers for a case, in the fixture's neutral form.
+fn evaluate(case: &Value) -> Value {
+    match case["op"].as_str().unwrap() {
+        "parse_sym_header" => match parse_header(&input(case, "sym")) {
+            Ok(h) => serde_json::to_value(h).unwrap(),
+            Err(e) => error_value(&e, None),
+        },
+        "build_index" => match build(case) {
+            Ok(index) => json!({ "header": header_value(&index) }),
+            Err(e) => error_value(&e, None),
+        },
+        "open_index" => match Index::open(repo_root().join(case["index"].as_str().unwrap())) {
+            Ok(index) => json!({ "header": header_value(&index) }),
+            Err(e) => error_value(&e, None),
+        },
+        "lookup" => {
+            let index = build(case).unwrap();
+            let opts = LookupOptions {
+                strict_lines: opt(case, "strict_lines")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+            };
+            let frames = case["addresses"].as_array().unwrap().iter().map(|a| {
+                index
+                    .lookup_with(a.as_u64().unwrap(), &opts)
+                    .map_or(Value::Null, |f| frame_value(&f))
+            });
+            Value::Array(frames.collect())
+        }
+        "symbolicate_v5" => symbolicate_v5(case),
+        other => panic!("{}: unknown op {other}", case["name"]),
+    }
+}
+
+#[test]
+fn parity_fixture_matches_the_core() {
+    let path = fixture_path();
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let bless = std::env::var_os("TECKEN_BLESS_PARITY").is_some();
+    let mut wrong = Vec::new();
+    for case in doc["cases"].as_array_mut().unwrap() {
+        let got = evaluate(case);
+        if bless {
+            case["expect"] = got;
+        } else if case.get("expect") != Some(&got) {
+            wrong.push(format!(
+                "{}: expected {}\n  core says {got}",
+                case["name"],
+                case.get("expect").unwrap_or(&Value::Null)
+            ));
+        }
+    }
+    if bless {
+        let mut text = serde_json::to_string_pretty(&doc).unwrap();
+        text.push('\n');
+        std::fs::write(&path, text).unwrap();
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
