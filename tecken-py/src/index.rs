@@ -6,6 +6,7 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use tecken_core::index::{self as core_index, BuildOptions};
 use tecken_core::sym::{parse_header, ParseOptions};
+use tecken_core::LookupOptions;
 
 use crate::convert::{to_python, ByteArg, Handle};
 use crate::errors::run;
@@ -44,17 +45,29 @@ impl Index {
     ///
     /// Holds the GIL: a lookup takes well under a microsecond, less than releasing and
     /// re-taking the GIL costs. Use `lookup_many` for batches.
-    fn lookup(&self, py: Python<'_>, address: u64) -> PyResult<Option<Frame>> {
-        Ok(self.get(py)?.lookup(address).map(Frame::from))
+    ///
+    /// `strict_lines=True` answers no line between two line records (Breakpad) instead of
+    /// the previous one (Eliot, the default).
+    #[pyo3(signature = (address, *, strict_lines = false))]
+    fn lookup(&self, py: Python<'_>, address: u64, strict_lines: bool) -> PyResult<Option<Frame>> {
+        let opts = LookupOptions { strict_lines };
+        Ok(self.get(py)?.lookup_with(address, &opts).map(Frame::from))
     }
 
     /// `lookup` for each address, without the GIL.
-    fn lookup_many(&self, py: Python<'_>, addresses: Vec<u64>) -> PyResult<Vec<Option<Frame>>> {
+    #[pyo3(signature = (addresses, *, strict_lines = false))]
+    fn lookup_many(
+        &self,
+        py: Python<'_>,
+        addresses: Vec<u64>,
+        strict_lines: bool,
+    ) -> PyResult<Vec<Option<Frame>>> {
         let index = self.get(py)?;
+        let opts = LookupOptions { strict_lines };
         run(py, move || {
             Ok(addresses
                 .iter()
-                .map(|&a| index.lookup(a).map(Frame::from))
+                .map(|&a| index.lookup_with(a, &opts).map(Frame::from))
                 .collect())
         })
     }
