@@ -11,15 +11,18 @@ use crate::convert::{self, num, opt, req};
 use crate::error::invalid;
 use crate::work::{block, same, spawn, Job, Work};
 
-/// One `INFO` record other than `CODE_ID` and `GENERATOR`.
+/// `INFO CODE_ID`: the code id and, when given, the code file.
 #[napi(object)]
 #[derive(Debug)]
-pub struct InfoRecord {
-    pub key: String,
-    pub value: String,
+pub struct CodeId {
+    /// The code id as written.
+    pub id: String,
+    /// The code file (Windows modules: `xul.dll`).
+    pub file: Option<String>,
 }
 
-/// The MODULE line and INFO records of a `.sym` file.
+/// The MODULE line and INFO records of a `.sym` file: the core's `SymHeader`, field for
+/// field (the Python binding returns the same names in snake_case).
 #[napi(object)]
 #[derive(Debug)]
 pub struct SymHeader {
@@ -31,39 +34,32 @@ pub struct SymHeader {
     pub debug_id: String,
     /// `xul.pdb`, `libxul.so`.
     pub debug_file: String,
-    /// `INFO CODE_ID` id.
-    pub code_id: Option<String>,
-    /// `INFO CODE_ID` file name (Windows modules: `xul.dll`).
-    pub code_file: Option<String>,
-    /// The name Eliot shows for the module in v5 frames, when it is not the debug file.
-    pub pe_name: Option<String>,
+    /// `INFO CODE_ID`, if present.
+    pub code_id: Option<CodeId>,
     /// `INFO GENERATOR`.
     pub generator: Option<String>,
-    /// Every other INFO record, in file order.
-    pub info: Vec<InfoRecord>,
+    /// Every other INFO record as `[key, value]`, in file order.
+    #[napi(ts_type = "Array<[string, string]>")]
+    pub info: Vec<Vec<String>>,
+    /// The first INFO record has the 4-field form `INFO CODE_ID <id> <name>`: Eliot then
+    /// names the module by its code file in v5 frames.
+    pub first_info_is_pe_code_id: bool,
 }
 
 impl From<CoreHeader> for SymHeader {
     fn from(h: CoreHeader) -> Self {
-        let pe_name = h.pe_name().map(str::to_owned);
-        let (code_id, code_file) = match h.code_id {
-            Some(c) => (Some(c.id), c.file),
-            None => (None, None),
-        };
         SymHeader {
             os: h.os,
             arch: h.arch,
             debug_id: h.debug_id,
             debug_file: h.debug_file,
-            code_id,
-            code_file,
-            pe_name,
+            code_id: h.code_id.map(|c| CodeId {
+                id: c.id,
+                file: c.file,
+            }),
             generator: h.generator,
-            info: h
-                .info
-                .into_iter()
-                .map(|(key, value)| InfoRecord { key, value })
-                .collect(),
+            info: h.info.into_iter().map(|(k, v)| vec![k, v]).collect(),
+            first_info_is_pe_code_id: h.first_info_is_pe_code_id,
         }
     }
 }

@@ -15,8 +15,11 @@ test('parseSymHeader reads MODULE and INFO records', async () => {
   assert.equal(h.os, 'windows')
   assert.equal(h.debugFile, 'xul.pdb')
   assert.equal(h.debugId, '0185139C8F04FFC94C4C44205044422E1')
-  assert.equal(h.codeFile, 'xul.dll')
-  assert.equal(h.peName, 'xul.dll')
+  // The core's shape, as the Python binding has it: `INFO CODE_ID <id> xul.dll` first.
+  assert.equal(h.codeId.file, 'xul.dll')
+  assert.equal(typeof h.codeId.id, 'string')
+  assert.equal(h.firstInfoIsPeCodeId, true)
+  assert.ok(Array.isArray(h.info) && h.info.every((kv) => kv.length === 2))
   assert.deepEqual(parseSymHeaderSync(readFileSync(XUL).toString()), h)
 })
 

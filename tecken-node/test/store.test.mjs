@@ -26,7 +26,7 @@ async function exercise(t, store) {
   assert.equal(result.uploaded[0].size, XUL.length)
   assert.ok(result.uploaded[0].compressed)
   assert.deepEqual(result.ignored.map((f) => f.member), ['build-symbols.txt'])
-  assert.equal(result.symbols[0].header.codeFile, 'xul.dll')
+  assert.equal(result.symbols[0].header.codeId.file, 'xul.dll')
   assert.equal(result.try, false)
   // Progress events arrive on the JS thread, possibly just after the Promise settles.
   await new Promise((r) => setImmediate(r))
