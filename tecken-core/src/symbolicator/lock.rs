@@ -86,9 +86,15 @@ impl ModuleLock {
                 Ok(f) => f,
                 // The directory exists only while some lock does (see `Drop`): create it
                 // and try again, a few times should another holder remove it meanwhile.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && missing_dir < 100 => {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && missing_dir < 1000 => {
                     missing_dir += 1;
-                    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                    match std::fs::create_dir_all(&dir) {
+                        Ok(()) => {}
+                        // Another holder created it and the last one out removed it again
+                        // between `create_dir_all`'s attempt and its check: try again.
+                        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                        Err(e) => return Err(Error::io(&dir, e)),
+                    }
                     continue;
                 }
                 Err(e) => return Err(Error::io(&path, e)),
