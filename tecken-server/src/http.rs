@@ -260,6 +260,18 @@ pub fn tecken_error(status: u16, msg: &str) -> Resp {
     respond(status, JSON, py_json(&serde_json::json!({ "error": msg })))
 }
 
+/// Django's 405 for a Tecken API route: `{"error": "Method Not Allowed (PUT): /upload/"}`.
+pub fn tecken_method_not_allowed<B>(req: &hyper::Request<B>) -> Resp {
+    tecken_error(
+        405,
+        &format!(
+            "Method Not Allowed ({}): {}",
+            req.method(),
+            req.uri().path()
+        ),
+    )
+}
+
 /// `t` as RFC 3339 UTC with microseconds (`2024-05-01T12:00:00.123456+00:00`, as Django
 /// writes datetimes).
 pub fn rfc3339(t: SystemTime) -> String {

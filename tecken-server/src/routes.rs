@@ -16,8 +16,8 @@ use tokio::time::Instant;
 use super::body::{prefetch, Prefetched};
 use super::http::{
     accepts_gzip, content_length, detailed, eliot, eliot_cors, empty, falcon_error, noted,
-    percent_decode, py_json, query_param, read_body, respond, tecken_cors, tecken_error, Body,
-    BodyError, Resp, JSON, TEXT,
+    percent_decode, py_json, query_param, read_body, respond, tecken_cors,
+    tecken_method_not_allowed, Body, BodyError, Resp, JSON, TEXT,
 };
 use super::state::State;
 use super::upload;
@@ -382,14 +382,7 @@ async fn download(
 /// `GET /api/syminfo/{file}/{id}`.
 async fn syminfo(state: &Arc<State>, req: &Request<Incoming>, rest: &str) -> Resp {
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
-        return tecken_error(
-            405,
-            &format!(
-                "Method Not Allowed ({}): {}",
-                req.method(),
-                req.uri().path()
-            ),
-        );
+        return tecken_method_not_allowed(req);
     }
     let segs: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
     let [file, id] = segs[..] else {

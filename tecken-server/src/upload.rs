@@ -33,7 +33,8 @@ use tecken_core::upload::{upload_archive, ArchiveSource, UploadOptions};
 use tokio::time::Instant;
 
 use super::http::{
-    content_length, detailed, next_frame, noted, py_json, rfc3339, tecken_error, Resp, JSON,
+    content_length, detailed, next_frame, noted, py_json, rfc3339, tecken_error,
+    tecken_method_not_allowed, Resp, JSON,
 };
 use super::multipart::{boundary, Event, Multipart};
 use super::routes::Limits;
@@ -59,14 +60,7 @@ enum Part {
 /// Handles `/upload/` (any method).
 pub async fn handle(state: &Arc<State>, req: Request<Incoming>, limits: Limits) -> Resp {
     if req.method() != Method::POST {
-        return tecken_error(
-            405,
-            &format!(
-                "Method Not Allowed ({}): {}",
-                req.method(),
-                req.uri().path()
-            ),
-        );
+        return tecken_method_not_allowed(&req);
     }
     let Some(token) = req.headers().get("auth-token") else {
         return tecken_error(
