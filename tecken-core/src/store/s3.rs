@@ -349,6 +349,18 @@ fn md5_from_etag(etag: Option<&str>) -> Option<String> {
     (e.len() == 32 && e.bytes().all(|b| b.is_ascii_hexdigit())).then_some(e)
 }
 
+/// The metadata of a GET's answer (the object's own, as a HEAD gives it).
+fn get_meta(out: &aws_sdk_s3::operation::get_object::GetObjectOutput) -> ObjectMeta {
+    meta_from(
+        out.content_length(),
+        out.content_encoding(),
+        out.content_type(),
+        out.metadata(),
+        out.e_tag(),
+        out.last_modified(),
+    )
+}
+
 fn meta_from(
     len: Option<i64>,
     encoding: Option<&str>,
@@ -571,14 +583,7 @@ impl S3Store {
                     )))
                 }
             };
-            let meta = meta_from(
-                out.content_length(),
-                out.content_encoding(),
-                out.content_type(),
-                out.metadata(),
-                out.e_tag(),
-                out.last_modified(),
-            );
+            let meta = get_meta(&out);
             let len = out.content_length().and_then(|n| u64::try_from(n).ok());
             Ok(Some((meta, len, out.body)))
         })?;
@@ -617,14 +622,7 @@ impl S3Store {
                     )))
                 }
             };
-            let meta = meta_from(
-                out.content_length(),
-                out.content_encoding(),
-                out.content_type(),
-                out.metadata(),
-                out.e_tag(),
-                out.last_modified(),
-            );
+            let meta = get_meta(&out);
             let body = out
                 .body
                 .collect()
