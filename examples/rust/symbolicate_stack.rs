@@ -12,7 +12,7 @@
 
 use std::process::ExitCode;
 
-use tecken_core::store::{symbol_sources, StoreSpec};
+use tecken_core::store::{symbol_stores, StoreSpec};
 use tecken_core::v5::{symbolicate, FrameRef, ModuleRef};
 use tecken_core::{Symbolicator, SymbolicatorConfig};
 
@@ -48,7 +48,7 @@ fn run() -> Result<(), String> {
         .collect::<Result<Vec<_>, _>>()?;
 
     let specs = StoreSpec::parse_list(std::slice::from_ref(spec)).map_err(|e| e.to_string())?;
-    let sources = symbol_sources(&specs).map_err(|e| e.to_string())?;
+    let sources = symbol_stores(&specs).map_err(|e| e.to_string())?;
     // One Symbolicator per process, shared by every thread (it is Send + Sync).
     let symbolicator = Symbolicator::new(sources, SymbolicatorConfig::default());
 

@@ -4,8 +4,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use tecken_core::index::{build, build_to_file, format::MAGIC, BuildOptions, BuildReport, Index};
-use tecken_core::store::{read_maybe_gzip, SymData};
-use tecken_core::sym::ParseOptions;
+use tecken_core::sym::{read_file, ParseOptions};
 
 use crate::{CliError, CliResult};
 
@@ -21,23 +20,12 @@ pub fn is_index(path: &Path) -> Result<bool, CliError> {
     Ok(n == 8 && magic == MAGIC)
 }
 
-/// The bytes of a `.sym` file (decompressed if gzipped). Plain files are read in full; the
-/// library memory-maps them when it can, but the CLI keeps it simple and portable.
-pub fn read_sym(path: &Path) -> Result<Vec<u8>, CliError> {
-    match read_maybe_gzip(path)? {
-        SymData::Bytes(b) => Ok(b),
-        SymData::File(p) => {
-            std::fs::read(&p).map_err(|e| CliError::Failed(format!("{}: {e}", p.display())))
-        }
-    }
-}
-
 /// Opens `path` as an index, building one in memory when it is a `.sym` file.
 pub fn open_any(path: &Path) -> Result<(Index, Option<BuildReport>), CliError> {
     if is_index(path)? {
         return Ok((Index::open(path)?, None));
     }
-    let sym = read_sym(path)?;
+    let sym = read_file(path)?;
     let (index, report) = build(&sym, &BuildOptions::default())?;
     Ok((index, Some(report)))
 }
@@ -49,7 +37,7 @@ fn mb(n: u64) -> f64 {
 /// `tecken index FILE.sym -o FILE.idx`.
 pub fn index(sym_path: &Path, out: &Path, strict: bool, threads: usize) -> CliResult {
     let t = Instant::now();
-    let sym = read_sym(sym_path)?;
+    let sym = read_file(sym_path)?;
     let read_time = t.elapsed();
     let opts = BuildOptions {
         parse: ParseOptions {

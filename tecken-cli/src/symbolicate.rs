@@ -2,10 +2,8 @@
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use tecken_core::store::StoreSpec;
-use tecken_core::store::SymbolSource;
+use tecken_core::store::{StoreSpec, SymbolStore};
 use tecken_core::v5::{symbolicate_v4, symbolicate_v5, V5Options};
 use tecken_core::{Symbolicator, SymbolicatorConfig};
 
@@ -41,13 +39,13 @@ pub struct Args {
 
 /// Turns `--symbols` values into sources, in order. A spec that cannot be a source (a
 /// malformed URL, a directory that does not exist) is a usage error.
-pub fn sources(specs: &[String]) -> Result<Vec<Arc<dyn SymbolSource>>, CliError> {
+pub fn sources(specs: &[String]) -> Result<Vec<SymbolStore>, CliError> {
     let specs =
         StoreSpec::parse_list(specs).map_err(|e| CliError::Usage(format!("--symbols: {e}")))?;
     specs
         .iter()
         .map(|s| {
-            s.symbol_source()
+            s.symbol_store()
                 .map_err(|e| CliError::Usage(format!("--symbols {s}: {e}")))
         })
         .collect()

@@ -224,9 +224,7 @@ fn main() {
 /// Cold (download + build + lookup) against warm symbolication of a 120 MB module in S3.
 #[cfg(feature = "s3")]
 fn cold_from_s3(store: &SymbolStore, dir: &Path) {
-    use std::sync::Arc;
     use tecken_core::keys::{Area, ObjectKey};
-    use tecken_core::store::SymbolSource;
     use tecken_core::{Symbolicator, SymbolicatorConfig};
 
     let sym = synthetic_sym(9999, 120 << 20);
@@ -244,7 +242,7 @@ fn cold_from_s3(store: &SymbolStore, dir: &Path) {
         cache_dir: Some(cache),
         ..SymbolicatorConfig::default()
     };
-    let source: Arc<dyn SymbolSource> = Arc::new(store.clone());
+    let source = store.clone();
     let addr = 0x1000 + 0x10;
 
     let cold = Symbolicator::new(vec![source.clone()], config.clone());

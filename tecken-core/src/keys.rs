@@ -101,6 +101,17 @@ pub fn is_safe_component(s: &str) -> bool {
     !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\', '\0']) && s.len() <= 255
 }
 
+/// Whether `s` can be a debug file or file name in a key: a safe component
+/// ([`is_safe_component`]) without a character Tecken refuses ([`has_invalid_key_chars`]).
+pub(crate) fn is_valid_name(s: &str) -> bool {
+    is_safe_component(s) && !has_invalid_key_chars(s)
+}
+
+/// Whether `s` can be the debug id of a key: 1 to 255 ASCII letters and digits.
+pub(crate) fn is_valid_debug_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 255 && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 /// Tecken's download short-cut: requests that are answered 404 without looking anything
 /// up (and are not recorded as missing): `file.ptr` (asked for by the Microsoft debugger),
 /// the all-zero debug id, and files whose extension is not in
@@ -165,17 +176,14 @@ impl ObjectKey {
     /// not ASCII alphanumeric.
     pub fn new(debug_file: &str, debug_id: &str, file: &str) -> Result<ObjectKey> {
         for (what, part) in [("debug file", debug_file), ("file", file)] {
-            if !is_safe_component(part) || has_invalid_key_chars(part) {
+            if !is_valid_name(part) {
                 return Err(Error::new(
                     ErrorKind::InvalidInput,
                     format!("invalid {what} name {part:?}"),
                 ));
             }
         }
-        if debug_id.is_empty()
-            || debug_id.len() > 255
-            || !debug_id.bytes().all(|b| b.is_ascii_alphanumeric())
-        {
+        if !is_valid_debug_id(debug_id) {
             return Err(Error::new(
                 ErrorKind::InvalidInput,
                 format!("invalid debug id {debug_id:?}"),

@@ -22,7 +22,7 @@
 //! reader) and [`lookup`]; then [`store`] and [`upload`]; then [`symbolicator`] (modules on
 //! demand from stores, with the index cache and the in-memory LRU); then [`v5`] (Eliot's
 //! API over any [`symbolicator::ModuleProvider`]). The symbolicator reads `.sym` files
-//! through [`store::SymbolSource`], which every store backend implements. The HTTP server
+//! through [`store::SymbolStore`]s, so every [`store::Storage`] backend is a source. The HTTP server
 //! (`tecken-server`), the CLI and the Python and Node bindings are thin callers of these.
 //!
 //! ## The lookup contract

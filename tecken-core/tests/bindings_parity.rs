@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 use tecken_core::index::{self, BuildOptions};
-use tecken_core::store::{symbol_sources, StoreSpec};
+use tecken_core::store::{symbol_stores, StoreSpec};
 use tecken_core::sym::{parse_header, ParseOptions};
 use tecken_core::v5::{self, V5Options};
 use tecken_core::{Error, Frame, Index, LookupOptions, Symbolicator, SymbolicatorConfig};
@@ -94,7 +94,7 @@ fn symbolicate_v5(case: &Value) -> Value {
         .iter()
         .map(|s| repo_root().join(s.as_str().unwrap()).display().to_string())
         .collect();
-    let sources = symbol_sources(&StoreSpec::parse_list(&specs).unwrap()).unwrap();
+    let sources = symbol_stores(&StoreSpec::parse_list(&specs).unwrap()).unwrap();
     let mut config = SymbolicatorConfig::default();
     let mut v5_opts = V5Options::default();
     for (name, value) in case

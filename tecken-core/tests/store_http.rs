@@ -15,7 +15,6 @@ use tecken_core::store::{
     BodyMode, ChainStore, Download, DownloadRequest, HttpConfig, HttpLayout, HttpStore, LocalStore,
     Storage, SymbolStore,
 };
-use tecken_core::store::{SymData, SymKey, SymbolSource};
 use tecken_core::ErrorKind;
 
 /// What the server answers for a path.
@@ -289,15 +288,13 @@ fn follows_redirects_and_decompresses() {
         .unwrap();
     assert_eq!(h.code_id.unwrap().file.as_deref(), Some("xul.dll"));
     // As a symbolicator source.
-    let source = HttpStore::new(config(&server.base)).unwrap();
-    match source
-        .fetch(&SymKey::for_module("xul.pdb", "0185139C8F04FFC94C4C44205044422E1").unwrap())
+    let source = SymbolStore::new(HttpStore::new(config(&server.base)).unwrap());
+    let s = tecken_core::Symbolicator::new(vec![source], Default::default());
+    let m = s
+        .get("xul.pdb", "0185139c8f04ffc94c4c44205044422e1")
         .unwrap()
-        .unwrap()
-    {
-        SymData::Bytes(b) => assert_eq!(b, SYM),
-        other => panic!("{other:?}"),
-    }
+        .expect("the module is found over HTTP");
+    assert_eq!(m.index.lookup(0x5).unwrap().function, "f");
 }
 
 #[test]

@@ -8,8 +8,9 @@ use tecken_core::missing::{CsvOptions, MissingSymbols};
 use tecken_core::store::{
     ChainStore, CodeIdEntry, Download, DownloadRequest, LocalStore, PutObject, Storage, SymbolStore,
 };
-use tecken_core::store::{LocalDir, SymData, SymKey, SymbolSource};
+use tecken_core::store::{ObjectData, PlainTreeStore};
 use tecken_core::ErrorKind;
+use tecken_core::{Symbolicator, SymbolicatorConfig};
 
 fn store() -> (tempfile::TempDir, SymbolStore) {
     let dir = tempfile::tempdir().unwrap();
@@ -82,31 +83,25 @@ fn layout_metadata_and_symbolicator_compatibility() {
         meta.original_md5.as_deref(),
         Some(enc.original_md5.as_str())
     );
-    // Any gzip reader reads it; the symbolicator's LocalDir reads {root}/v1.
+    // Any gzip reader reads it; {root}/v1 is a plain tree the symbolicator reads.
     let mut plain = Vec::new();
     std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&raw[..]), &mut plain).unwrap();
     assert_eq!(plain, SYM);
-    let key = SymKey::for_module("xul.pdb", "44E4EC8C2F41492B9369D6B9A059577C2").unwrap();
-    match LocalDir::new(dir.path().join("v1"))
-        .fetch(&key)
-        .unwrap()
-        .unwrap()
-    {
-        SymData::Bytes(b) => assert_eq!(b, SYM),
-        other => panic!("{other:?}"),
-    }
-    // And every store type is a SymbolSource itself.
+    // Every backend is a symbolicator source, the plain tree over `v1/` among them.
     for source in [
-        Box::new(store.clone()) as Box<dyn SymbolSource>,
-        Box::new(LocalStore::new(dir.path()).unwrap()),
-        Box::new(ChainStore::new(vec![Arc::new(
+        store.clone(),
+        SymbolStore::new(PlainTreeStore::new(dir.path().join("v1")).unwrap()),
+        SymbolStore::new(LocalStore::new(dir.path()).unwrap()),
+        SymbolStore::new(ChainStore::new(vec![Arc::new(
             LocalStore::new(dir.path()).unwrap(),
         )])),
     ] {
-        match source.fetch(&key).unwrap().unwrap() {
-            SymData::Bytes(b) => assert_eq!(b, SYM),
-            other => panic!("{other:?}"),
-        }
+        let s = Symbolicator::new(vec![source], SymbolicatorConfig::default());
+        let m = s
+            .get("xul.pdb", "44e4ec8c2f41492b9369d6b9a059577c2")
+            .unwrap()
+            .expect("found");
+        assert_eq!(m.index.lookup(0).unwrap().function, "f");
     }
     // A plain .sym is handed over as a path (memory-mapped).
     store
@@ -116,13 +111,12 @@ fn layout_metadata_and_symbolicator_compatibility() {
             &PutObject::raw(b"MODULE w x86 AB plain.pdb\n"),
         )
         .unwrap();
-    let plain_key = SymKey::for_module("plain.pdb", "ab").unwrap();
     assert!(matches!(
         LocalStore::new(dir.path())
             .unwrap()
-            .fetch(&plain_key)
+            .get_data("v1/plain.pdb/AB/plain.sym")
             .unwrap(),
-        Some(SymData::File(_))
+        Some(ObjectData::File(_))
     ));
 }
 
@@ -272,10 +266,8 @@ fn missing_symbols_are_recorded_on_get_misses_only() {
         })
         .unwrap();
     // The symbolicator's misses are.
-    assert!(store
-        .fetch(&SymKey::for_module("libc.so", "ab").unwrap())
-        .unwrap()
-        .is_none());
+    let s = Symbolicator::new(vec![store.clone()], SymbolicatorConfig::default());
+    assert!(s.get("libc.so", "ab").unwrap().is_none());
     let snap = missing.snapshot().unwrap();
     assert_eq!(snap.len(), 2);
     let xul = snap.iter().find(|m| m.debug_file == "xul.pdb").unwrap();

@@ -15,7 +15,6 @@ use tecken_core::keys::{Area, ObjectKey};
 use tecken_core::store::{
     Download, DownloadRequest, PutObject, S3Config, S3Store, Storage, SymbolStore,
 };
-use tecken_core::store::{SymData, SymKey, SymbolSource};
 use tecken_core::upload::{upload_archive_bytes, upload_archive_path, UploadOptions};
 use tecken_core::ErrorKind;
 
@@ -238,11 +237,15 @@ fn upload_dedup_code_ids_and_symbol_source() {
         other => panic!("{other:?}"),
     }
     // As a symbolicator source: Try is searched after the regular area.
-    let key = SymKey::for_module("xul.pdb", "0185139c8f04ffc94c4c44205044422e1").unwrap();
-    match store.fetch(&key).unwrap().unwrap() {
-        SymData::Bytes(b) => assert_eq!(b, pe),
-        other => panic!("{other:?}"),
-    }
+    let s = tecken_core::Symbolicator::new(vec![store.clone()], Default::default());
+    let m = s
+        .get("xul.pdb", "0185139c8f04ffc94c4c44205044422e1")
+        .unwrap()
+        .expect("the module is found in the Try area");
+    assert_eq!(
+        m.index.header().debug_id,
+        "0185139C8F04FFC94C4C44205044422E1"
+    );
     // Rebuilding the index from the bucket finds the same entry.
     let report = store.rebuild_code_index().unwrap();
     assert_eq!((report.sym_files, report.entries), (2, 1));

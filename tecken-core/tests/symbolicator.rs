@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use tecken_core::store::{SymData, SymKey, SymbolSource};
+use tecken_core::store::{ObjectMeta, Storage, StoreOptions, StoredObject, SymbolStore};
 use tecken_core::symbolicator::{ModuleProvider, ModuleStatus};
 use tecken_core::{Error, ErrorKind, Result, Symbolicator, SymbolicatorConfig};
 
@@ -47,13 +47,19 @@ impl Counting {
     }
 }
 
-impl SymbolSource for Counting {
-    fn fetch(&self, key: &SymKey) -> Result<Option<SymData>> {
+impl Storage for Counting {
+    fn head(&self, key: &str) -> Result<Option<ObjectMeta>> {
+        Ok(self.get(key)?.map(|o| o.meta))
+    }
+    fn get(&self, key: &str) -> Result<Option<StoredObject>> {
         self.fetches.fetch_add(1, Ordering::SeqCst);
         std::thread::sleep(self.delay);
-        assert_eq!(key.sym_file, "testproj.sym");
+        assert_eq!(key, format!("v1/testproj/{ID}/testproj.sym"));
         match *self.answer.lock().unwrap() {
-            Answer::Found => Ok(Some(SymData::Bytes(SYM.to_vec()))),
+            Answer::Found => Ok(Some(StoredObject {
+                meta: ObjectMeta::default(),
+                body: SYM.to_vec(),
+            })),
             Answer::NotFound => Ok(None),
             Answer::Fail => Err(Error::new(ErrorKind::Storage, "503 from the bucket")),
         }
@@ -63,8 +69,16 @@ impl SymbolSource for Counting {
     }
 }
 
+/// The source as a store: the regular area only, so one lookup is one fetch.
+fn source(src: &Arc<Counting>) -> SymbolStore {
+    SymbolStore::from_arc(src.clone()).with_options(StoreOptions {
+        source_includes_try: false,
+        ..StoreOptions::default()
+    })
+}
+
 fn symbolicator(src: &Arc<Counting>, config: SymbolicatorConfig) -> Symbolicator {
-    Symbolicator::new(vec![src.clone() as Arc<dyn SymbolSource>], config)
+    Symbolicator::new(vec![source(src)], config)
 }
 
 fn status(s: &Symbolicator) -> &'static str {
@@ -211,10 +225,7 @@ fn memory_only_answers_never_fetch_and_say_when_they_missed() {
     assert!(!warm.missed());
     // A module recently found missing is an answer too; an invalid name always is.
     src.set(Answer::NotFound);
-    let other = Symbolicator::new(
-        vec![src.clone() as Arc<dyn SymbolSource>],
-        SymbolicatorConfig::default(),
-    );
+    let other = symbolicator(&src, SymbolicatorConfig::default());
     assert!(matches!(
         other.module("testproj", ID).0,
         ModuleStatus::NotFound
@@ -235,14 +246,8 @@ fn memory_only_answers_never_fetch_and_say_when_they_missed() {
 #[test]
 fn an_upload_clears_the_negative_entries_of_what_it_stored() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = tecken_core::store::SymbolStore::local(tmp.path()).unwrap();
-    let s = Symbolicator::new(
-        vec![
-            Arc::new(tecken_core::store::LocalStore::new(tmp.path()).unwrap())
-                as Arc<dyn SymbolSource>,
-        ],
-        SymbolicatorConfig::default(),
-    );
+    let store = SymbolStore::local(tmp.path()).unwrap();
+    let s = Symbolicator::new(vec![store.clone()], SymbolicatorConfig::default());
     assert!(s.get("testproj", ID).unwrap().is_none());
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     zip.start_file(

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use tecken_core::keys::ObjectKey;
 use tecken_core::store::{Download, DownloadRequest, SymbolStore};
-use tecken_core::store::{LocalDir, SymData, SymKey, SymbolSource};
+use tecken_core::store::{PlainTreeStore, Storage};
 use tecken_core::upload::{
     upload_archive, upload_archive_bytes, upload_archive_path, ArchiveSource, UploadLimits,
     UploadOptions,
@@ -104,23 +104,25 @@ fn sample_zip_matches_tecken_and_reports_the_module_mismatch() {
         ("xpcshell.dbg", "xpcshell")
     );
 
-    // Stored gzipped in Tecken's layout, readable by the symbolicator's LocalDir.
+    // Stored gzipped in Tecken's layout: `v1/` is a plain symbols tree the symbolicator reads.
     let raw = std::fs::read(dir.path().join(XPCSHELL_KEY)).unwrap();
     assert_eq!(&raw[..2], b"\x1f\x8b");
     let original = zip_member(
         &fixture("zips/sample.zip"),
         "xpcshell.dbg/A7D6F1BB18CD4CB48/xpcshell.sym",
     );
-    let local = LocalDir::new(dir.path().join("v1"));
-    let key = SymKey {
-        debug_file: "xpcshell.dbg".into(),
-        debug_id: "A7D6F1BB18CD4CB48".into(),
-        sym_file: "xpcshell.sym".into(),
-    };
-    match local.fetch(&key).unwrap().unwrap() {
-        SymData::Bytes(b) => assert_eq!(b, original),
-        other => panic!("expected decompressed bytes, got {other:?}"),
-    }
+    let tree = PlainTreeStore::new(dir.path().join("v1")).unwrap();
+    let stored = tree
+        .get("v1/xpcshell.dbg/A7D6F1BB18CD4CB48/xpcshell.sym")
+        .unwrap()
+        .expect("the plain tree has the file");
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&stored.body[..]),
+        &mut plain,
+    )
+    .unwrap();
+    assert_eq!(plain, original);
     // And through the store: decompressed, or as stored for a proxy.
     let okey = ObjectKey::parse("xpcshell.dbg/a7d6f1bb18cd4cb48/xpcshell.sym").unwrap();
     assert_eq!(store.get(&okey, false).unwrap().unwrap(), original);

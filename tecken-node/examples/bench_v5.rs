@@ -9,12 +9,10 @@
 //! not the addon's tuned mimalloc (see src/lib.rs).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tecken_core::store::LocalDir;
 use tecken_core::v5::{symbolicate_v5, V5Options};
-use tecken_core::{Symbolicator, SymbolicatorConfig};
+use tecken_core::Symbolicator;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -25,10 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let budget = Duration::from_secs_f64(seconds.parse()?);
     let body = std::fs::read(request)?;
-    let sym = Symbolicator::new(
-        vec![Arc::new(LocalDir::new(dir))],
-        SymbolicatorConfig::default(),
-    );
+    let sym = Symbolicator::local(dir, None)?;
     let opts = V5Options::default();
     // Warm up: indexes built and open, as in the Node run.
     let first = symbolicate_v5(&sym, &body, &opts);

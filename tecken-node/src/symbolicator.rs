@@ -7,7 +7,6 @@ use napi::bindgen_prelude::{AsyncTask, Buffer, FromNapiRef};
 use napi::{Env, JsUnknown, NapiRaw};
 use napi_derive::napi;
 use tecken_core::store::StoreSpec;
-use tecken_core::store::SymbolSource;
 use tecken_core::v5::{parse_v4, parse_v5, write_v4, write_v5, V5Options};
 use tecken_core::{Result, Symbolicator as CoreSymbolicator, SymbolicatorConfig};
 
@@ -62,19 +61,19 @@ pub struct Symbolicator {
 /// (and the Python binding and the CLI): `s3://bucket/prefix`, an `http(s)://` Tecken
 /// URL, or a directory (a store when it has `v1/`, otherwise the plain layout
 /// `{debug_file}/{debug_id}/{sym_file}`; a missing directory is an error).
-fn source(env: Env, v: JsUnknown) -> Result<Arc<dyn SymbolSource>> {
+fn source(env: Env, v: JsUnknown) -> Result<tecken_core::store::SymbolStore> {
     if SymbolStore::instance_of(env, &v).map_err(from_napi)? {
         // SAFETY: `v` is a live value of this env, and an instance of `SymbolStore` (just
         // checked), which is what `from_napi_ref` requires.
         let store = unsafe { SymbolStore::from_napi_ref(env.raw(), v.raw()) }.map_err(from_napi)?;
-        return Ok(Arc::new((*store.inner).clone()));
+        return Ok((*store.inner).clone());
     }
     let spec: String = req(env, Some(v), "source")
         .map_err(|_| invalid("source must be a SymbolStore or a source spec string"))?;
-    StoreSpec::parse(&spec)?.symbol_source()
+    StoreSpec::parse(&spec)?.symbol_store()
 }
 
-fn sources(env: Env, v: Option<JsUnknown>) -> Result<Vec<Arc<dyn SymbolSource>>> {
+fn sources(env: Env, v: Option<JsUnknown>) -> Result<Vec<tecken_core::store::SymbolStore>> {
     let Some(v) = v else {
         return Err(invalid("source is required"));
     };

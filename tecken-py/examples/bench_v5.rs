@@ -4,12 +4,10 @@
 //! `cargo run --release -p tecken-py --example bench_v5 -- SYMBOLS_DIR REQUEST.json SECONDS`
 //! prints one JSON line: `{"calls": N, "frames": F, "seconds": S, "frames_per_sec": R}`.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tecken_core::store::LocalDir;
 use tecken_core::v5::{symbolicate_v5, V5Options};
-use tecken_core::{Symbolicator, SymbolicatorConfig};
+use tecken_core::Symbolicator;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -18,10 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let body = std::fs::read(request)?;
     let budget = Duration::from_secs_f64(seconds.parse()?);
-    let sym = Symbolicator::new(
-        vec![Arc::new(LocalDir::new(dir))],
-        SymbolicatorConfig::default(),
-    );
+    let sym = Symbolicator::local(dir, None)?;
     let opts = V5Options::default();
     // Warm: modules open, as in the Python run.
     let first = symbolicate_v5(&sym, &body, &opts);

@@ -8,7 +8,6 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyTuple};
 use tecken_core::store::StoreSpec;
-use tecken_core::store::SymbolSource;
 use tecken_core::v5::{self, FrameRef, ModuleRef, V5Options};
 use tecken_core::{Error, ErrorKind, SymbolicatorConfig};
 
@@ -34,26 +33,26 @@ pub struct Symbolicator {
 /// directory) or an `os.PathLike` directory, read as the core's `StoreSpec` reads it: a
 /// directory with a `v1/` subdirectory is a store, any other the plain symbols layout
 /// `DIR/{debug_file}/{debug_id}/{sym_file}`; a missing directory is an error.
-fn source(obj: &Bound<'_, PyAny>) -> PyResult<Option<Arc<dyn SymbolSource>>> {
+fn source(obj: &Bound<'_, PyAny>) -> PyResult<Option<tecken_core::store::SymbolStore>> {
     if let Ok(store) = obj.cast::<SymbolStore>() {
-        return Ok(Some(Arc::new(store.get().inner.clone())));
+        return Ok(Some(store.get().inner.clone()));
     }
     if let Ok(s) = obj.cast::<PyString>() {
         return StoreSpec::parse(s.to_str()?)
-            .and_then(|spec| spec.symbol_source())
+            .and_then(|spec| spec.symbol_store())
             .map(Some)
             .map_err(|e| to_py(obj.py(), &e));
     }
     if obj.hasattr("__fspath__")? {
         return StoreSpec::Dir(obj.extract::<PathBuf>()?)
-            .symbol_source()
+            .symbol_store()
             .map(Some)
             .map_err(|e| to_py(obj.py(), &e));
     }
     Ok(None)
 }
 
-fn parse_sources(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Arc<dyn SymbolSource>>> {
+fn parse_sources(obj: &Bound<'_, PyAny>) -> PyResult<Vec<tecken_core::store::SymbolStore>> {
     if let Some(one) = source(obj)? {
         return Ok(vec![one]);
     }

@@ -15,10 +15,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use tecken_core::missing::MissingSymbols;
-use tecken_core::store::{
-    is_plain_tree, ChainStore, LocalDir, LocalStore, PlainTreeStore, Storage, StoreSpec,
-    SymbolSource, SymbolStore,
-};
+use tecken_core::store::{is_plain_tree, ChainStore, LocalStore, Storage, StoreSpec, SymbolStore};
 use tecken_core::v5::V5Options;
 use tecken_core::{Symbolicator, SymbolicatorConfig};
 
@@ -108,8 +105,8 @@ impl Redactor {
 
 /// The pieces built from `--symbols`.
 pub struct Stores {
-    /// Symbolicator sources, in order.
-    pub sources: Vec<Arc<dyn SymbolSource>>,
+    /// Symbolicator sources, one per spec, in order.
+    pub sources: Vec<SymbolStore>,
     /// The store over the same specs.
     pub store: SymbolStore,
     /// Every member local.
@@ -130,43 +127,33 @@ pub struct Stores {
 pub fn open_stores(specs: &[String]) -> tecken_core::Result<Stores> {
     let specs =
         StoreSpec::parse_list(specs).map_err(|e| crate::bad_setting(format!("--symbols: {e}")))?;
-    let mut sources: Vec<Arc<dyn SymbolSource>> = Vec::new();
-    let mut members: Vec<Arc<dyn Storage>> = Vec::new();
+    let mut sources: Vec<SymbolStore> = Vec::new();
     let mut local = true;
     let mut public_name: Option<String> = None;
     let mut dirs = Vec::new();
     let mut store_dirs = Vec::new();
     for spec in &specs {
-        let failed = |e: tecken_core::Error| crate::bad_setting(format!("--symbols {spec}: {e}"));
         match spec {
-            StoreSpec::Dir(dir) if is_plain_tree(dir) => {
-                dirs.push(dir.clone());
-                sources.push(Arc::new(LocalDir::new(dir)));
-                members.push(Arc::new(PlainTreeStore::new(dir).map_err(failed)?));
-            }
+            StoreSpec::Dir(dir) if is_plain_tree(dir) => dirs.push(dir.clone()),
             StoreSpec::Dir(dir) => {
-                // A store, possibly new: create `v1/` so the source reads it as one.
+                // A store, possibly new: create `v1/` so that it is read as one.
                 std::fs::create_dir_all(dir.join("v1"))
                     .map_err(|e| crate::bad_setting(format!("--symbols {}: {e}", dir.display())))?;
                 dirs.push(dir.clone());
                 store_dirs.push(dir.clone());
                 public_name.get_or_insert_with(|| "local".to_owned());
-                sources.push(spec.symbol_source().map_err(failed)?);
-                members.push(spec.storage().map_err(failed)?);
-            }
-            StoreSpec::S3 { .. } => {
-                local = false;
-                public_name.get_or_insert_with(|| spec.to_string());
-                sources.push(spec.symbol_source().map_err(failed)?);
-                members.push(spec.storage().map_err(failed)?);
             }
             _ => {
                 local = false;
-                sources.push(spec.symbol_source().map_err(failed)?);
-                members.push(spec.storage().map_err(failed)?);
+                public_name.get_or_insert_with(|| spec.to_string());
             }
         }
+        let store = spec
+            .symbol_store()
+            .map_err(|e| crate::bad_setting(format!("--symbols {spec}: {e}")))?;
+        sources.push(store);
     }
+    let mut members: Vec<Arc<dyn Storage>> = sources.iter().map(|s| s.storage().clone()).collect();
     let writable = members.iter().any(|m| m.is_writable());
     let name = members
         .iter()

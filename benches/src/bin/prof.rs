@@ -27,7 +27,7 @@ use tecken_benches::alloc::{self, CountingAlloc};
 use tecken_benches::cold::evict;
 use tecken_benches::peers;
 use tecken_core::index::Index;
-use tecken_core::store::{symbol_sources, StoreSpec};
+use tecken_core::store::{symbol_stores, StoreSpec};
 use tecken_core::v5::{symbolicate_v5, V5Options};
 use tecken_core::{Symbolicator, SymbolicatorConfig};
 
@@ -101,7 +101,7 @@ fn v5_replay(symbols: &str, cache: &str, requests: &str, secs: f64) -> Result<()
     // The symbols directory means what it means everywhere (a store with `v1/`, or a
     // plain tree): the core's spec rules, not a plain tree always.
     let sources = StoreSpec::parse_list(&[symbols])
-        .and_then(|specs| symbol_sources(&specs))
+        .and_then(|specs| symbol_stores(&specs))
         .map_err(|e| e.to_string())?;
     let config = SymbolicatorConfig {
         cache_dir: Some(cache.into()),

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{ObjectMeta, ObjectReader, PutObject, Storage, StoredObject};
+use super::{ObjectData, ObjectMeta, ObjectReader, PutObject, Storage, StoredObject};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Backends searched in order (e.g. a local cache, then S3, then a Tecken server).
@@ -67,6 +67,10 @@ impl Storage for ChainStore {
 
     fn get_reader(&self, key: &str) -> Result<Option<ObjectReader>> {
         self.first(|m| m.get_reader(key))
+    }
+
+    fn get_data(&self, key: &str) -> Result<Option<ObjectData>> {
+        self.first(|m| m.get_data(key))
     }
 
     fn get_prefix(&self, key: &str, len: usize) -> Result<Option<Vec<u8>>> {

@@ -15,7 +15,7 @@
 //! ```
 //!
 //! Every gzip reader skips `FEXTRA`, so the file is still a plain `.sym.gz` to `zcat`,
-//! Python's `gzip` and the plain-tree source [`super::LocalDir`], and the metadata can never
+//! Python's `gzip` and a plain tree over `v1/` ([`super::PlainTreeStore`]), and the metadata can never
 //! disagree with the data (one file, one atomic rename; a sidecar could). The width is
 //! fixed so that the encoder can stream the data and patch the digest in afterwards.
 

@@ -25,7 +25,7 @@ use std::time::Duration;
 use md5::{Digest, Md5};
 
 use super::encoding::{hex, is_gzip, read_gzip_metadata};
-use super::{ObjectMeta, ObjectReader, PutObject, Storage, StoredObject};
+use super::{ObjectData, ObjectMeta, ObjectReader, PutObject, Storage, StoredObject};
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{check_storage_key, content_type, should_compress};
 
@@ -78,8 +78,8 @@ impl LocalStore {
         &self.root
     }
 
-    /// The directory of regular uploads, `{root}/v1`: point a [`super::LocalDir`]
-    /// source at it to read this store directly.
+    /// The directory of regular uploads, `{root}/v1`: a plain symbols tree
+    /// ([`super::PlainTreeStore`] reads it, as do tools that know nothing of stores).
     pub fn symbols_dir(&self) -> PathBuf {
         self.root.join("v1")
     }
@@ -200,6 +200,11 @@ impl Storage for LocalStore {
             md.modified().ok(),
             &head,
         )))
+    }
+
+    /// The file's path, not its bytes (a local `.sym` is memory-mapped, not read).
+    fn get_data(&self, key: &str) -> Result<Option<ObjectData>> {
+        Ok(self.open(key)?.map(|(path, _, _)| ObjectData::File(path)))
     }
 
     fn get(&self, key: &str) -> Result<Option<StoredObject>> {

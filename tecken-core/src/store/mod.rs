@@ -23,9 +23,11 @@
 //! ```
 //!
 //! An existing Tecken bucket is used as is: Tecken writes the first two, and ignores the
-//! third. A local store's `v1/` directory is also readable by the symbolicator's
-//! `LocalDir` source (it accepts gzipped `.sym` files), and every backend implements
-//! `SymbolSource` itself.
+//! third. A plain symbols tree (`{debug_file}/{debug_id}/{file}`, no `v1/`) is read as the
+//! regular area of a read-only store ([`PlainTreeStore`]).
+//!
+//! The symbolicator reads `.sym` files through a [`SymbolStore`] (regular area, then Try),
+//! so every backend, and any [`Storage`] a user writes, is a symbol source.
 //!
 //! ## Errors
 //!
@@ -44,30 +46,25 @@ use crate::error::{Error, ErrorKind, Result};
 mod chain;
 mod codeid;
 pub mod encoding;
-pub(crate) mod fetch;
+mod fetch;
 #[cfg(feature = "http")]
 mod http;
 mod local;
 mod plain;
 #[cfg(feature = "s3")]
 mod s3;
-mod source;
 mod spec;
 mod symbols;
 
 pub use chain::ChainStore;
 pub use codeid::{CodeIdEntry, CODE_ID_PREFIX};
-pub use fetch::{
-    read_maybe_gzip, read_maybe_gzip_limited, LocalDir, SymData, SymKey, SymbolSource,
-    DEFAULT_MAX_SYM_BYTES,
-};
 #[cfg(feature = "http")]
 pub use http::{HttpConfig, HttpLayout, HttpStore};
 pub use local::{LocalStore, TempCleanup};
 pub use plain::{is_plain_tree, PlainTreeStore};
 #[cfg(feature = "s3")]
 pub use s3::{S3Config, S3Store};
-pub use spec::{open_store, symbol_sources, StoreSpec};
+pub use spec::{open_store, symbol_stores, StoreSpec};
 pub(crate) use symbols::code_id_entry as code_id_entry_for;
 pub use symbols::{
     BodyMode, BodyStream, Download, DownloadRequest, Found, RebuildReport, StoreOptions, SymInfo,
@@ -225,6 +222,16 @@ impl<'a> PutObject<'a> {
     }
 }
 
+/// An object as [`Storage::get_data`] finds it.
+#[derive(Debug)]
+pub enum ObjectData {
+    /// A file on local disk holding the stored bytes (gzip-compressed or not), read by the
+    /// caller. It may change or vanish after the call, like any file.
+    File(std::path::PathBuf),
+    /// The stored bytes, read.
+    Object(StoredObject),
+}
+
 /// An object store addressed by full keys (`v1/xul.pdb/ID/xul.sym`).
 ///
 /// Implementations validate every key with [`crate::keys::check_storage_key`] before using
@@ -245,6 +252,14 @@ pub trait Storage: Send + Sync + fmt::Debug {
     /// default reads the whole object with [`Storage::get`].
     fn get_reader(&self, key: &str) -> Result<Option<ObjectReader>> {
         Ok(self.get(key)?.map(ObjectReader::from_object))
+    }
+
+    /// [`Storage::get`], except that a backend keeping the object as a plain file on local
+    /// disk may answer with the file's path ([`ObjectData::File`]), which the caller reads
+    /// or memory-maps itself (the symbolicator maps a plain `.sym` instead of copying it to
+    /// the heap). The default reads the object with [`Storage::get`].
+    fn get_data(&self, key: &str) -> Result<Option<ObjectData>> {
+        Ok(self.get(key)?.map(ObjectData::Object))
     }
 
     /// At most the first `len` stored bytes of the object (a ranged read), or `None`.
@@ -307,6 +322,9 @@ impl<T: Storage + ?Sized> Storage for Arc<T> {
     }
     fn get_reader(&self, key: &str) -> Result<Option<ObjectReader>> {
         (**self).get_reader(key)
+    }
+    fn get_data(&self, key: &str) -> Result<Option<ObjectData>> {
+        (**self).get_data(key)
     }
     fn get_prefix(&self, key: &str, len: usize) -> Result<Option<Vec<u8>>> {
         (**self).get_prefix(key, len)

@@ -14,12 +14,11 @@
 //! ```
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use super::{ChainStore, LocalStore, Storage, SymbolStore};
-use super::{LocalDir, SymbolSource};
+use super::{ChainStore, LocalStore, PlainTreeStore, Storage, SymbolStore};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Where symbols live.
@@ -138,46 +137,40 @@ impl StoreSpec {
         !matches!(self, StoreSpec::Dir(_))
     }
 
-    /// The backend with default settings: a [`LocalStore`] (the directory is created if
-    /// missing), an `S3Store` (feature `s3`) or an [`super::HttpStore`] (feature `http`).
+    /// The backend with default settings. A directory is read as a plain symbols tree
+    /// `{debug_file}/{debug_id}/{sym_file}` ([`PlainTreeStore`], read-only: how `.sym`
+    /// files lie after unzipping an upload archive) when [`super::is_plain_tree`] says so,
+    /// and otherwise as a [`LocalStore`] (the regular area `v1/`, then `try/v1/`; created
+    /// if missing, and an empty directory is a store that uploads may fill). `s3://` is an
+    /// `S3Store` (feature `s3`), `http(s)://` an [`super::HttpStore`] (feature `http`).
     pub fn storage(&self) -> Result<Arc<dyn Storage>> {
         match self {
+            StoreSpec::Dir(root) if super::is_plain_tree(root) => {
+                Ok(Arc::new(PlainTreeStore::new(root)?))
+            }
             StoreSpec::Dir(root) => Ok(Arc::new(LocalStore::new(root)?)),
             StoreSpec::S3 { bucket, prefix } => s3_storage(bucket, prefix),
             StoreSpec::Http(url) => http_storage(url),
         }
     }
 
-    /// The spec as a symbolicator source.
-    ///
-    /// A directory is read as a plain symbols tree `{debug_file}/{debug_id}/{sym_file}`
-    /// (how `.sym` files lie after unzipping an upload archive) when
-    /// [`super::is_plain_tree`] says so, and otherwise as a store (the regular area `v1/`,
-    /// then `try/v1/`; an empty directory is a store that uploads may fill). A missing directory is an error: a typo must not read as "every
-    /// module missing". Remote specs are read as a [`SymbolStore`] (regular area, then Try).
-    pub fn symbol_source(&self) -> Result<Arc<dyn SymbolSource>> {
-        match self {
-            StoreSpec::Dir(root) => dir_source(root),
-            _ => Ok(Arc::new(SymbolStore::from_arc(self.storage()?))),
+    /// The spec as a place to read symbols from: a [`SymbolStore`] over
+    /// [`StoreSpec::storage`], except that a missing directory is an error (a typo must not
+    /// read as "every module missing").
+    pub fn symbol_store(&self) -> Result<SymbolStore> {
+        if let StoreSpec::Dir(root) = self {
+            match std::fs::metadata(root) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => {
+                    return Err(invalid(format!(
+                        "symbols source {} is not a directory",
+                        root.display()
+                    )))
+                }
+                Err(e) => return Err(Error::io(root, e)),
+            }
         }
-    }
-}
-
-fn dir_source(root: &Path) -> Result<Arc<dyn SymbolSource>> {
-    match std::fs::metadata(root) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => {
-            return Err(invalid(format!(
-                "symbols source {} is not a directory",
-                root.display()
-            )))
-        }
-        Err(e) => return Err(Error::io(root, e)),
-    }
-    if super::is_plain_tree(root) {
-        Ok(Arc::new(LocalDir::new(root)))
-    } else {
-        Ok(Arc::new(LocalStore::new(root)?))
+        Ok(SymbolStore::from_arc(self.storage()?))
     }
 }
 
@@ -196,9 +189,9 @@ pub fn open_store(specs: &[StoreSpec]) -> Result<SymbolStore> {
     Ok(SymbolStore::from_arc(storage))
 }
 
-/// The symbolicator sources of the specs, in order (see [`StoreSpec::symbol_source`]).
-pub fn symbol_sources(specs: &[StoreSpec]) -> Result<Vec<Arc<dyn SymbolSource>>> {
-    specs.iter().map(StoreSpec::symbol_source).collect()
+/// The specs as places to read symbols from, in order (see [`StoreSpec::symbol_store`]).
+pub fn symbol_stores(specs: &[StoreSpec]) -> Result<Vec<SymbolStore>> {
+    specs.iter().map(StoreSpec::symbol_store).collect()
 }
 
 /// S3 bucket naming rules (the subset that matters for a path-style URL and a key).
@@ -305,18 +298,30 @@ mod tests {
     }
 
     #[test]
-    fn dir_source_detects_the_layout() {
+    fn a_directory_is_a_plain_tree_or_a_store() {
         let tmp = tempfile::tempdir().unwrap();
-        let plain = StoreSpec::Dir(tmp.path().to_owned())
-            .symbol_source()
+        let empty = StoreSpec::Dir(tmp.path().to_owned())
+            .symbol_store()
             .unwrap();
-        assert!(plain.describe().starts_with("local:"));
+        assert!(
+            empty.storage().is_writable(),
+            "an empty directory is a store"
+        );
+        std::fs::create_dir_all(tmp.path().join("a.pdb/ABC")).unwrap();
+        let plain = StoreSpec::Dir(tmp.path().to_owned()).storage().unwrap();
+        assert!(
+            plain.describe().starts_with("tree:"),
+            "{}",
+            plain.describe()
+        );
+        assert!(!plain.is_writable(), "a plain tree is read-only");
         std::fs::create_dir(tmp.path().join("v1")).unwrap();
         let store = StoreSpec::Dir(tmp.path().to_owned())
-            .symbol_source()
+            .symbol_store()
             .unwrap();
-        assert!(format!("{store:?}").contains("LocalStore"), "{store:?}");
-        let missing = StoreSpec::Dir(tmp.path().join("nope")).symbol_source();
+        assert!(store.storage().is_writable());
+        let missing = StoreSpec::Dir(tmp.path().join("nope")).symbol_store();
         assert_eq!(missing.unwrap_err().kind(), ErrorKind::NotFound);
+        assert!(!tmp.path().join("nope").exists(), "reading creates nothing");
     }
 }

@@ -21,7 +21,7 @@ pub struct StoreOptions {
     /// [`ErrorKind::LimitExceeded`] (a hostile or corrupt bucket is not trusted). Default
     /// 8 GiB.
     pub max_object_size: u64,
-    /// Whether the store, used as a symbolicator `SymbolSource`, also searches the Try
+    /// Whether the store, read by a [`crate::Symbolicator`], also searches the Try
     /// area (after the regular one). Default `true`, like Eliot reading Tecken's `/try/`.
     pub source_includes_try: bool,
     /// The gzip level of files written by [`SymbolStore::put_file`] and uploads (0-9).

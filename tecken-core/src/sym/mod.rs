@@ -29,9 +29,11 @@
 //! when they are stored), 64-bit addresses, unknown architectures, and records in any
 //! order (FILE and INLINE_ORIGIN may come after the records that use them).
 
+pub(crate) mod file;
 mod header;
 mod record;
 
+pub use file::{read_file, DEFAULT_MAX_SYM_BYTES};
 pub(crate) use header::parse_module as header_parse_module;
 pub use header::{parse_header, CodeId, SymHeader};
 pub(crate) use record::{

@@ -43,7 +43,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use super::lock;
-use crate::store::SymKey;
+use crate::keys::ObjectKey;
 
 /// Index files end with this.
 pub(crate) const INDEX_SUFFIX: &str = ".tidx";
@@ -59,14 +59,14 @@ const NAME_MAX: usize = 255;
 const TEMP_OVERHEAD: usize = 1 + 5 + 10 + 1 + 20;
 
 /// The path of `key`'s index under the cache `root`.
-pub(crate) fn index_path(root: &Path, key: &SymKey) -> PathBuf {
-    let plain = format!("{}{INDEX_SUFFIX}", key.sym_file);
+pub(crate) fn index_path(root: &Path, key: &ObjectKey) -> PathBuf {
+    let plain = format!("{}{INDEX_SUFFIX}", key.file());
     let name = if plain.len() + TEMP_OVERHEAD <= NAME_MAX {
         plain
     } else {
         format!("{}{INDEX_SUFFIX}", lock::key_hash(key))
     };
-    root.join(&key.debug_file).join(&key.debug_id).join(name)
+    root.join(key.debug_file()).join(key.debug_id()).join(name)
 }
 
 fn last_used(meta: &std::fs::Metadata) -> SystemTime {
@@ -280,11 +280,11 @@ mod tests {
     #[test]
     fn long_names_are_hashed() {
         let long = "a".repeat(250);
-        let key = SymKey::for_module(&long, "ABC").unwrap();
+        let key = ObjectKey::for_module(&long, "ABC").unwrap();
         let p = index_path(Path::new("/c"), &key);
         let name = p.file_name().unwrap().to_str().unwrap();
         assert!(name.len() + TEMP_OVERHEAD <= NAME_MAX, "{name}");
-        let key = SymKey::for_module("xul.pdb", "ABC").unwrap();
+        let key = ObjectKey::for_module("xul.pdb", "ABC").unwrap();
         assert_eq!(
             index_path(Path::new("/c"), &key),
             Path::new("/c/xul.pdb/ABC/xul.sym.tidx")

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use md5::{Digest, Md5};
 
 use crate::error::{Error, Result};
-use crate::store::SymKey;
+use crate::keys::ObjectKey;
 
 /// The directory of lock files, under the cache root.
 pub(crate) const LOCK_DIR: &str = ".locks";
@@ -29,7 +29,7 @@ pub(crate) const LOCK_DIR: &str = ".locks";
 const LOCK_SUFFIX: &str = ".lock";
 
 /// The lowercase hex MD5 of `key`'s `{debug_file}/{debug_id}/{sym_file}`: 32 characters.
-pub(crate) fn key_hash(key: &SymKey) -> String {
+pub(crate) fn key_hash(key: &ObjectKey) -> String {
     let digest = Md5::digest(key.path().as_bytes());
     let mut s = String::with_capacity(32);
     for b in digest.iter() {
@@ -77,7 +77,7 @@ fn still_named(_f: &File, path: &Path) -> bool {
 impl ModuleLock {
     /// Takes the lock of `key` in the cache `root`, waiting for another holder (in this or
     /// another process) to finish.
-    pub(crate) fn acquire(root: &Path, key: &SymKey) -> Result<ModuleLock> {
+    pub(crate) fn acquire(root: &Path, key: &ObjectKey) -> Result<ModuleLock> {
         let dir = root.join(LOCK_DIR);
         let path = dir.join(format!("{}{LOCK_SUFFIX}", key_hash(key)));
         let mut missing_dir = 0;
@@ -166,8 +166,8 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
-    fn key() -> SymKey {
-        SymKey::for_module("a.pdb", "ABC").unwrap()
+    fn key() -> ObjectKey {
+        ObjectKey::for_module("a.pdb", "ABC").unwrap()
     }
 
     #[test]

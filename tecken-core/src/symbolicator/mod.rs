@@ -43,9 +43,10 @@ pub use provider::{FetchStats, Module, ModuleProvider, ModuleStatus};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::{build, build_to_file, BuildOptions, Index};
+use crate::keys::{is_valid_debug_id, is_valid_name, ObjectKey};
 use crate::mmap::Bytes;
-use crate::store::fetch;
-use crate::store::{LocalDir, SymData, SymKey, SymbolSource};
+use crate::store::{StoreSpec, SymbolStore};
+use crate::sym::file::SymData;
 use crate::upload::UploadResult;
 use lock::ModuleLock;
 
@@ -88,7 +89,7 @@ impl Default for SymbolicatorConfig {
             negative_ttl: Duration::from_secs(300),
             max_negative_entries: 100_000,
             file_check_interval: Duration::from_secs(1),
-            max_sym_bytes: crate::store::DEFAULT_MAX_SYM_BYTES,
+            max_sym_bytes: crate::sym::DEFAULT_MAX_SYM_BYTES,
             build: BuildOptions::default(),
         }
     }
@@ -119,7 +120,7 @@ struct State {
 /// `Arc` between threads.
 #[derive(Debug)]
 pub struct Symbolicator {
-    sources: Vec<Arc<dyn SymbolSource>>,
+    sources: Vec<SymbolStore>,
     config: SymbolicatorConfig,
     state: Mutex<State>,
     inflight: Mutex<HashMap<ModKey, Arc<Inflight>>>,
@@ -134,8 +135,10 @@ fn poisoned() -> Error {
 }
 
 impl Symbolicator {
-    /// A symbolicator over `sources` (searched in order).
-    pub fn new(sources: Vec<Arc<dyn SymbolSource>>, config: SymbolicatorConfig) -> Symbolicator {
+    /// A symbolicator over `sources`, searched in order: the first that has a module's
+    /// `.sym` answers. A source that fails (storage down) does not hide a later source's
+    /// file; when none has it and one failed, the failure is the answer (never cached).
+    pub fn new(sources: Vec<SymbolStore>, config: SymbolicatorConfig) -> Symbolicator {
         let neg = std::num::NonZeroUsize::new(config.max_negative_entries.max(1))
             .unwrap_or(std::num::NonZeroUsize::MIN);
         Symbolicator {
@@ -151,14 +154,19 @@ impl Symbolicator {
         }
     }
 
-    /// A symbolicator over one local symbols directory in Tecken's layout, with an optional
-    /// cache directory for built indexes.
-    pub fn local(symbols_dir: impl Into<PathBuf>, cache_dir: Option<PathBuf>) -> Symbolicator {
+    /// A symbolicator over one local directory (a plain symbols tree or a store, as
+    /// [`StoreSpec::symbol_store`] reads it), with an optional cache directory for built
+    /// indexes. A missing directory is an error.
+    pub fn local(
+        symbols_dir: impl Into<PathBuf>,
+        cache_dir: Option<PathBuf>,
+    ) -> Result<Symbolicator> {
         let config = SymbolicatorConfig {
             cache_dir,
             ..SymbolicatorConfig::default()
         };
-        Symbolicator::new(vec![Arc::new(LocalDir::new(symbols_dir))], config)
+        let store = StoreSpec::Dir(symbols_dir.into()).symbol_store()?;
+        Ok(Symbolicator::new(vec![store], config))
     }
 
     /// The settings.
@@ -202,9 +210,9 @@ impl Symbolicator {
     /// modules all return `Some` on its async workers and sends the rest to a thread that
     /// may block ([`Symbolicator::cached_only`] does this for a whole v5 request).
     pub fn try_cached(&self, debug_file: &str, debug_id: &str) -> Option<ModuleStatus> {
-        // `SymKey::for_module`'s rules, without building the file name (this runs for
-        // every module of every warm request).
-        if !fetch::is_valid_debug_file(debug_file) || !fetch::is_valid_debug_id(debug_id) {
+        // `ObjectKey::for_module`'s rules, without building the key (this runs for every
+        // module of every warm request).
+        if !is_valid_name(debug_file) || !is_valid_debug_id(debug_id) {
             return Some(ModuleStatus::NotFound);
         }
         let key: ModKey = (debug_file.to_owned(), debug_id.to_ascii_uppercase());
@@ -300,10 +308,10 @@ impl Symbolicator {
     fn resolve(&self, debug_file: &str, debug_id: &str) -> (Outcome, FetchStats) {
         let start = Instant::now();
         let mut stats = FetchStats::default();
-        let Ok(key) = SymKey::for_module(debug_file, debug_id) else {
+        let Ok(key) = ObjectKey::for_module(debug_file, debug_id) else {
             return (Outcome::NotFound, stats);
         };
-        let mkey: ModKey = (key.debug_file.clone(), key.debug_id.clone());
+        let mkey: ModKey = (key.debug_file().to_owned(), key.debug_id().to_owned());
         match self.cached(&mkey) {
             Ok(Some(o)) => {
                 stats.cache_hit = true;
@@ -364,9 +372,9 @@ impl Symbolicator {
     /// checked once here, as it enters the process: flipped bytes (a bad disk, a stray
     /// write) would otherwise give wrong frames silently. A pass over the file at memory
     /// speed once per module and process; an index this process builds is not checked.
-    fn open_cached(path: &Path, key: &SymKey) -> Option<Index> {
+    fn open_cached(path: &Path, key: &ObjectKey) -> Option<Index> {
         match Index::open(path) {
-            Ok(ix) if ix.header().debug_id == key.debug_id => {
+            Ok(ix) if ix.header().debug_id == key.debug_id() => {
                 if ix.verify().is_err() {
                     let _ = std::fs::remove_file(path);
                     return None;
@@ -395,7 +403,7 @@ impl Symbolicator {
         });
     }
 
-    fn load(&self, key: &SymKey) -> Result<(Option<Arc<Module>>, FetchStats)> {
+    fn load(&self, key: &ObjectKey) -> Result<(Option<Arc<Module>>, FetchStats)> {
         let mut stats = FetchStats::default();
         let root = self.config.cache_dir.as_deref();
         let index_path = root.map(|r| cache::index_path(r, key));
@@ -426,7 +434,7 @@ impl Symbolicator {
         let mut last_err: Option<Error> = None;
         let mut data = None;
         for src in &self.sources {
-            match src.fetch_limited(key, self.config.max_sym_bytes) {
+            match src.fetch_sym(key, self.config.max_sym_bytes) {
                 Ok(Some(d)) => {
                     data = Some(d);
                     break;
@@ -459,7 +467,7 @@ impl Symbolicator {
 
         // The MODULE line must name the module asked for (Eliot: a mismatch is "not found").
         match crate::sym::parse_header(sym) {
-            Ok(h) if h.debug_id == key.debug_id => {}
+            Ok(h) if h.debug_id == key.debug_id() => {}
             Ok(_) | Err(_) => return Ok((None, stats)),
         }
         let t = Instant::now();
@@ -592,7 +600,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         layout(&tmp.path().join("syms"));
         let cache = tmp.path().join("cache");
-        let s = Symbolicator::local(tmp.path().join("syms"), Some(cache.clone()));
+        let s = Symbolicator::local(tmp.path().join("syms"), Some(cache.clone())).unwrap();
         let m = s
             .get("testproj", "d48f191186d67e69df025ad71fb91e1f0")
             .unwrap()
@@ -602,7 +610,14 @@ mod tests {
         let idx = cache.join("testproj/D48F191186D67E69DF025AD71FB91E1F0/testproj.sym.tidx");
         assert!(idx.is_file());
         // A second symbolicator (another process) reuses the built index.
-        let s2 = Symbolicator::local(tmp.path().join("nothing-here"), Some(cache.clone()));
+        let missing = Symbolicator::local(tmp.path().join("nothing-here"), None).unwrap_err();
+        assert_eq!(
+            missing.kind(),
+            ErrorKind::NotFound,
+            "a typo is not an empty source"
+        );
+        std::fs::create_dir(tmp.path().join("nothing-here")).unwrap();
+        let s2 = Symbolicator::local(tmp.path().join("nothing-here"), Some(cache.clone())).unwrap();
         let (st, stats) = s2.module("testproj", "D48F191186D67E69DF025AD71FB91E1F0");
         assert!(matches!(st, ModuleStatus::Found(_)));
         assert!(stats.cache_hit);
@@ -616,7 +631,7 @@ mod tests {
         let idx = cache.join("testproj/D48F191186D67E69DF025AD71FB91E1F0/testproj.sym.tidx");
         std::fs::create_dir_all(idx.parent().unwrap()).unwrap();
         std::fs::write(&idx, b"TECKNIDX garbage").unwrap();
-        let s = Symbolicator::local(tmp.path().join("syms"), Some(cache));
+        let s = Symbolicator::local(tmp.path().join("syms"), Some(cache)).unwrap();
         let m = s
             .get("testproj", "D48F191186D67E69DF025AD71FB91E1F0")
             .unwrap()
@@ -633,7 +648,7 @@ mod tests {
         let d = root.join("wrongid.so/000000000000000000000000000000000");
         std::fs::create_dir_all(&d).unwrap();
         std::fs::write(d.join("wrongid.so.sym"), SYM).unwrap();
-        let s = Symbolicator::local(root, None);
+        let s = Symbolicator::local(root, None).unwrap();
         assert!(s.get("nothere.so", "ABC").unwrap().is_none());
         assert!(s
             .get("wrongid.so", "000000000000000000000000000000000")
@@ -660,7 +675,8 @@ mod tests {
             max_open_bytes: 1,
             ..SymbolicatorConfig::default()
         };
-        let s = Symbolicator::new(vec![Arc::new(LocalDir::new(&root))], config);
+        let store = StoreSpec::Dir(root).symbol_store().unwrap();
+        let s = Symbolicator::new(vec![store], config);
         for i in 0..5 {
             assert!(s
                 .get(&format!("m{i}.so"), &format!("{i:033X}"))
@@ -678,10 +694,9 @@ mod tests {
     fn threads_share_one_build() {
         let tmp = tempfile::tempdir().unwrap();
         layout(&tmp.path().join("syms"));
-        let s = Arc::new(Symbolicator::local(
-            tmp.path().join("syms"),
-            Some(tmp.path().join("cache")),
-        ));
+        let s = Arc::new(
+            Symbolicator::local(tmp.path().join("syms"), Some(tmp.path().join("cache"))).unwrap(),
+        );
         let handles: Vec<_> = (0..8)
             .map(|_| {
                 let s = s.clone();
