@@ -402,7 +402,7 @@ export declare class Index {
   /** `lookup` for each address, on the thread pool: one frame or `null` per address. */
   lookupMany(addresses: Array<number | bigint>, options?: LookupOptions): Promise<Array<Frame | null>>
   /** Blocking `lookupMany`. */
-  lookupManySync(addresses: Array<number | bigint>, options?: LookupOptions): Array<Frame | undefined | null>
+  lookupManySync(addresses: Array<number | bigint>, options?: LookupOptions): Array<Frame | null>
   /**
    * Checks the CRC of the whole file (reads every byte). Rejects with
    * `TECKEN_CORRUPT_INDEX` when it does not match.
