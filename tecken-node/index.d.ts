@@ -1,3 +1,8 @@
+// The JSON of Eliot's /symbolicate/v5 and /symbolicate/v4 APIs and the error shape,
+// written by hand in types/v5.d.ts (scripts/build.mjs adds these two lines).
+import type { V4Request, V5Request } from './types/v5'
+export * from './types/v5'
+
 /* tslint:disable */
 /* eslint-disable */
 
@@ -35,25 +40,70 @@ export interface SymHeader {
    */
   firstInfoIsPeCodeId: boolean
 }
-/** What `buildIndex` did. */
+/** A malformed line of a `.sym` file. */
+export interface LineError {
+  /** 1-based line number in the `.sym` file. */
+  line: number
+  /** What was wrong with it. */
+  reason: string
+}
+/**
+ * Record counts and the malformed lines seen while parsing a `.sym` file: the core's
+ * `ParseReport`.
+ */
+export interface ParseReport {
+  /** Lines read (including blank ones). */
+  lines: number
+  /** `FILE` records. */
+  files: number
+  /** `INLINE_ORIGIN` records. */
+  inlineOrigins: number
+  /** `FUNC` records (including `FUNC m`, size-0 and overlapping ones). */
+  funcs: number
+  /** Line records. */
+  lineRecords: number
+  /** `INLINE` records. */
+  inlines: number
+  /** `PUBLIC` records. */
+  publics: number
+  /** `STACK CFI INIT` records. */
+  stackCfiInit: number
+  /** `STACK CFI` records. */
+  stackCfi: number
+  /** `STACK WIN` records. */
+  stackWin: number
+  /** `INFO` records. */
+  infos: number
+  /** Malformed lines skipped (lenient mode). */
+  skipped: number
+  /** The first few malformed lines. */
+  errors: Array<LineError>
+  /** FUNCs dropped because they overlap an earlier FUNC (Breakpad: the first one wins). */
+  overlappingFuncs: number
+  /** FUNCs of size 0, ignored for lookups. */
+  emptyFuncs: number
+}
+/** What `buildIndex` did: the core's `BuildReport`. */
 export interface BuildReport {
+  /** The MODULE/INFO header. */
   header: SymHeader
+  /** Record counts and skipped lines. */
+  parse: ParseReport
   /** Size of the `.sym` input in bytes. */
   inputBytes: number
   /** Size of the index in bytes. */
   indexBytes: number
   /** Symbol intervals in the index (FUNCs plus PUBLIC runs). */
   intervals: number
-  /** FUNC records. */
-  funcs: number
-  /** PUBLIC records. */
-  publics: number
-  /** Line records. */
-  lineRecords: number
-  /** INLINE records. */
-  inlines: number
-  /** Malformed lines skipped (lenient mode). */
-  skippedLines: number
+}
+/** What an index records about its build (`Index.meta`): the core's `IndexMeta`. */
+export interface IndexMeta {
+  /** The `.sym` file's MODULE and INFO records. */
+  header: SymHeader
+  /** Record counts and skipped lines from the build. */
+  report: ParseReport
+  /** Size of the `.sym` input in bytes. */
+  inputBytes: number
 }
 /** Options of `buildIndex`. */
 export interface BuildIndexOptions {
@@ -171,6 +221,41 @@ export interface GetOptions {
   /** Recorded with a miss (Tecken's `?code_id=`). */
   codeId?: string
 }
+/** Options of `download`: `GetOptions` and which body to read. */
+export interface DownloadOptions {
+  /** Also search the Try area (after the regular one), like Tecken's `/try/` URLs. */
+  try?: boolean
+  /** Recorded with a miss in the missing-symbols list (Tecken's `?code_file=`). */
+  codeFile?: string
+  /** Recorded with a miss (Tecken's `?code_id=`). */
+  codeId?: string
+  /**
+   * `'decoded'` (the default), `'stored'` (as stored, with its `contentEncoding`) or
+   * `'none'` (a `HEAD`: nothing read, nothing recorded).
+   */
+  body?: 'decoded' | 'stored' | 'none'
+}
+/**
+ * What Tecken's download answers: `status` and, for a found file, its key, area, size,
+ * headers and body.
+ */
+export interface DownloadResult {
+  status: 'found' | 'redirect' | 'ignored' | 'not_found'
+  /**
+   * found: the storage key (`v1/xul.pdb/ID/xul.sym`, `try/v1/...`); redirect: the path
+   * to redirect to (`ssltunnel/ID/ssltunnel.sym`).
+   */
+  key?: string
+  /** Whether the found file is in the Try area. */
+  try: boolean
+  /** The stored size of the found file. */
+  size?: number
+  contentType?: string
+  /** `gzip` for a `.sym` read with `body: 'stored'`. */
+  contentEncoding?: string
+  /** The body (absent with `body: 'none'`). */
+  body?: Buffer
+}
 /** What the syminfo API knows about a module. */
 export interface SymInfo {
   debugFilename: string
@@ -178,7 +263,7 @@ export interface SymInfo {
   codeFile?: string
   codeId?: string
   generator?: string
-  /** `xul.pdb/ID/xul.sym`. */
+  /** The storage key of the `.sym`: `v1/xul.pdb/ID/xul.sym` (`try/v1/...` in Try). */
   key: string
   /** Whether the `.sym` is in the Try area. */
   try: boolean
@@ -211,6 +296,14 @@ export interface SymbolicateOptions {
    * a request with a `Debug` header.
    */
   debug?: boolean
+}
+/**
+ * A complete HTTP answer: the status (200, 400, 413) and the exact body bytes Eliot
+ * sends. The core's `ApiResponse`.
+ */
+export interface ApiResponse {
+  status: number
+  body: Buffer
 }
 /**
  * One file done by an upload (stored, or skipped because it is already stored), with
@@ -267,7 +360,7 @@ export interface SymFileReport {
 /** What `uploadArchive` did. */
 export interface UploadResult {
   /** Whether the files went to the Try area. */
-  try: boolean
+  trySymbols: boolean
   archiveSize: number
   /** Tecken's `content_hash` of the archive. */
   contentHash: string
@@ -284,7 +377,7 @@ export interface UploadOptions {
   /** Store into the Try area (`try/v1/`): Tecken's `try` form field. */
   try?: boolean
   /** The uploaded file's name; when set it must end in `.zip` (Tecken's check). */
-  name?: string
+  archiveName?: string
   /** Worker threads storing members. Default: CPUs, at least 4, at most 16. */
   threads?: number
   /** Called (on the JS thread, asynchronously) after each file is stored or skipped. */
@@ -294,7 +387,7 @@ export interface UploadOptions {
 export declare function version(): string
 /**
  * An open index file (memory-mapped). Lookups are synchronous: they touch a few pages of
- * the mapped file and take microseconds.
+ * the mapped file and take microseconds; `lookupMany` runs a batch off the JS thread.
  */
 export declare class Index {
   /**
@@ -306,13 +399,31 @@ export declare class Index {
   static openSync(path: string): Index
   /** The function, file, line and inline frames at a module-relative address, or `null`. */
   lookup(address: number | bigint, options?: LookupOptions): Frame | null
+  /** `lookup` for each address, on the thread pool: one frame or `null` per address. */
+  lookupMany(addresses: Array<number | bigint>, options?: LookupOptions): Promise<Array<Frame | null>>
+  /** Blocking `lookupMany`. */
+  lookupManySync(addresses: Array<number | bigint>, options?: LookupOptions): Array<Frame | null>
+  /**
+   * Checks the CRC of the whole file (reads every byte). Rejects with
+   * `TECKEN_CORRUPT_INDEX` when it does not match.
+   */
+  verify(): Promise<void>
+  /** Blocking `verify`. */
+  verifySync(): void
   /** The `.sym` file's MODULE and INFO records. */
   get header(): SymHeader
+  /** What the index records about its build: `header`, the parse `report`, `inputBytes`. */
+  get meta(): IndexMeta
   /** Size of the index in bytes. */
   get sizeBytes(): number
+  /** Whether the index is a memory-mapped file (else it lives in memory). */
+  get isMapped(): boolean
+  /** Whether `close()` was called. */
+  get closed(): boolean
   /**
-   * Closes the index now (unmaps the file) instead of when it is garbage-collected.
-   * Later calls throw `TECKEN_INVALID_INPUT`.
+   * Closes the index now (unmaps the file once running `lookupMany` / `verify` calls
+   * finish) instead of when it is garbage-collected. Later calls throw
+   * `TECKEN_INVALID_INPUT`.
    */
   close(): void
 }
@@ -344,6 +455,16 @@ export declare class SymbolStore {
   exists(debugFile: string, debugId: string, file?: string | null, options?: GetOptions): Promise<boolean>
   /** Blocking `exists`. */
   existsSync(debugFile: string, debugId: string, file?: string | null, options?: GetOptions): boolean
+  /**
+   * Answers Tecken's `GET`/`HEAD /{debugFile}/{debugId}/{file}` with Tecken's rules (the
+   * core's `SymbolStore.download`): the ignore short-cut (`file.ptr`, the all-zero id,
+   * extensions outside the allow-list), invalid characters (`TECKEN_INVALID_INPUT`), the
+   * regular area then Try, then the code-id index; a miss of a `GET` is recorded for
+   * `missingSymbolsCsv`.
+   */
+  download(debugFile: string, debugId: string, file: string, options?: DownloadOptions): Promise<DownloadResult>
+  /** Blocking `download`. */
+  downloadSync(debugFile: string, debugId: string, file: string, options?: DownloadOptions): DownloadResult
   /**
    * Tecken's syminfo: `file`/`id` as a code file and id (`xul.dll`, `5D7BD8F4A0A000`),
    * else as a debug file and id; `null` when neither is known.
@@ -388,6 +509,17 @@ export declare class Symbolicator {
   symbolicateV4(body: string | Buffer | Uint8Array | V4Request): Promise<Buffer>
   /** Blocking `symbolicateV4`. */
   symbolicateV4Sync(body: string | Buffer | Uint8Array | V4Request): Buffer
+  /**
+   * `symbolicateV5` that never rejects for a refused request: resolves to
+   * `{ status, body }`, exactly what Eliot answers (200, 400, 413).
+   */
+  symbolicateV5WithStatus(body: string | Buffer | Uint8Array | V5Request, options?: SymbolicateOptions): Promise<ApiResponse>
+  /** Blocking `symbolicateV5WithStatus`. */
+  symbolicateV5WithStatusSync(body: string | Buffer | Uint8Array | V5Request, options?: SymbolicateOptions): ApiResponse
+  /** `symbolicateV4` resolving to `{ status, body }` (see `symbolicateV5WithStatus`). */
+  symbolicateV4WithStatus(body: string | Buffer | Uint8Array | V4Request): Promise<ApiResponse>
+  /** Blocking `symbolicateV4WithStatus`. */
+  symbolicateV4WithStatusSync(body: string | Buffer | Uint8Array | V4Request): ApiResponse
   /** Forgets that a module was not found, so the next request looks for it again. */
   forgetMissing(debugFile: string, debugId: string): void
   /**
@@ -399,79 +531,11 @@ export declare class Symbolicator {
   get openModules(): number
   /** Bytes of the indexes currently open in memory. */
   get openBytes(): number
-}
-
-// ---------------------------------------------------------------------------------------
-// Hand-written interfaces (types/v5.d.ts, appended by scripts/build.mjs): the JSON of
-// Eliot's /symbolicate/v5 and /symbolicate/v4 APIs.
-
-/** A module in a v5/v4 memory map: `[debug_file, debug_id]`. */
-export type V5Module = [debugFile: string, debugId: string]
-
-/** A frame: `[module_index, module_offset]`; index `-1` is "no module", offset `-1` unknown. */
-export type V5FrameRef = [moduleIndex: number, moduleOffset: number]
-
-/** One job of a v5 request (also the whole body of a v4 request). */
-export interface V5Job {
-  memoryMap: V5Module[]
-  stacks: V5FrameRef[][]
-}
-
-/** A `/symbolicate/v5` request body: `{ jobs: [...] }` (at most 10 jobs), or one job. */
-export type V5Request = { jobs: V5Job[] } | V5Job
-
-/** A `/symbolicate/v4` request body. */
-export type V4Request = V5Job & { version?: 4 }
-
-/** An inlined call inside a symbolicated frame, innermost first. */
-export interface V5InlineFrame {
-  function: string
-  file?: string
-  line?: number
-}
-
-/** One symbolicated frame. */
-export interface V5Frame {
-  /** Position in its stack. */
-  frame: number
-  /** The PE name of a found Windows module (`xul.dll`), else the debug file, else `<unknown>`. */
-  module: string
-  /** Hex offset as sent (`"0x1a2b"`; `"-0x1"` for -1). */
-  module_offset: string
-  function?: string
-  function_offset?: string
-  file?: string
-  line?: number
-  inlines?: V5InlineFrame[]
-}
-
-/** One job's result. */
-export interface V5JobResult {
-  stacks: V5Frame[][]
-  /** `"debug_file/DEBUG_ID"` -> found (`true`), not found (`false`), not looked up (`null`). */
-  found_modules: Record<string, boolean | null>
-}
-
-/** A `/symbolicate/v5` response body (`JSON.parse` of what `symbolicateV5` resolves to). */
-export interface V5Response {
-  results: V5JobResult[]
-  /** Eliot's timing block, with `{ debug: true }` only. */
-  debug?: Record<string, unknown>
-}
-
-/** A `/symbolicate/v4` response body. */
-export interface V4Response {
-  symbolicatedStacks: string[][]
-  knownModules: Array<boolean | null>
-}
-
-/** The `Error` every failure rejects (or throws) with. */
-export interface TeckenError extends Error {
-  /** `TECKEN_` + the core's error kind: `TECKEN_BAD_REQUEST`, `TECKEN_NOT_FOUND`, ... */
-  code: string
-  /** The HTTP status an HTTP layer should answer with (400, 404, 413, 500, 503). */
-  status: number
-  /** v5/v4 validation errors: the exact body Eliot answers, `{"title": "..."}`. */
-  body?: Buffer
-  cause?: Error
+  /** Whether `close()` was called. */
+  get closed(): boolean
+  /**
+   * Releases the open indexes now (once running requests finish) instead of when the
+   * symbolicator is garbage-collected. Later calls throw `TECKEN_INVALID_INPUT`.
+   */
+  close(): void
 }

@@ -11,8 +11,12 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 use tecken_core::index::{self, BuildOptions};
-use tecken_core::store::{symbol_stores, StoreSpec};
+use tecken_core::keys::Area;
+use tecken_core::store::{
+    symbol_stores, BodyMode, Download, DownloadRequest, StoreSpec, SymbolStore,
+};
 use tecken_core::sym::{parse_header, ParseOptions};
+use tecken_core::upload::{upload_archive, ArchiveSource, UploadOptions};
 use tecken_core::v5::{self, V5Options};
 use tecken_core::{Error, Frame, Index, LookupOptions, Symbolicator, SymbolicatorConfig};
 
@@ -87,7 +91,85 @@ fn header_value(index: &Index) -> Value {
     serde_json::to_value(index.header()).unwrap()
 }
 
-fn symbolicate_v5(case: &Value) -> Value {
+/// A local store in a new temporary directory with the case's `archive` uploaded
+/// (`options.archive_name`), and the upload's result.
+fn uploaded(case: &Value) -> (tempfile::TempDir, SymbolStore, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SymbolStore::local(dir.path()).unwrap();
+    let options = UploadOptions {
+        archive_name: opt(case, "archive_name")
+            .and_then(Value::as_str)
+            .map(Into::into),
+        ..UploadOptions::default()
+    };
+    let archive = repo_root().join(case["archive"].as_str().unwrap());
+    let result = match upload_archive(&store, ArchiveSource::Path(&archive), &options) {
+        Ok(r) => serde_json::to_value(r).unwrap(),
+        Err(e) => error_value(&e, None),
+    };
+    (dir, store, result)
+}
+
+/// The bindings' syminfo dict / object: the core's `SymInfo` with the key as stored and
+/// the area as `try`.
+fn syminfo_value(store: &SymbolStore, file: &str, id: &str) -> Value {
+    match store.syminfo(file, id) {
+        Ok(Some(s)) => json!({
+            "debug_filename": s.debug_filename,
+            "debug_id": s.debug_id,
+            "code_file": s.code_file,
+            "code_id": s.code_id,
+            "generator": s.generator,
+            "key": s.key.storage_key(s.area),
+            "try": s.area == Area::Try,
+        }),
+        Ok(None) => Value::Null,
+        Err(e) => error_value(&e, None),
+    }
+}
+
+/// The bindings' download dict / object (the body as text).
+fn download_value(store: &SymbolStore, r: &Value) -> Value {
+    let s = |k: &str| r[k].as_str().unwrap();
+    let o = |k: &str| r.get("options").and_then(|o| o.get(k));
+    let req = DownloadRequest {
+        try_symbols: o("try").and_then(Value::as_bool).unwrap_or(false),
+        code_file: o("code_file").and_then(Value::as_str).map(Into::into),
+        code_id: o("code_id").and_then(Value::as_str).map(Into::into),
+        body: match o("body").and_then(Value::as_str) {
+            None | Some("decoded") => BodyMode::Decoded,
+            Some("stored") => BodyMode::Stored,
+            Some("none") => BodyMode::None,
+            Some(other) => panic!("unknown body mode {other}"),
+        },
+        ..DownloadRequest::new(s("debug_file"), s("debug_id"), s("file"))
+    };
+    let d = match store.download(&req) {
+        Ok(d) => d,
+        Err(e) => return error_value(&e, None),
+    };
+    let (status, key) = match &d {
+        Download::Found(f) => ("found", Some(f.key.storage_key(f.area))),
+        Download::Redirect(to) => ("redirect", Some(to.path())),
+        Download::Ignored => ("ignored", None),
+        Download::NotFound => ("not_found", None),
+    };
+    let found = match &d {
+        Download::Found(f) => Some(f),
+        _ => None,
+    };
+    json!({
+        "status": status,
+        "key": key,
+        "try": found.is_some_and(|f| f.area == Area::Try),
+        "size": found.map(|f| f.meta.size),
+        "content_type": found.and_then(|f| f.meta.content_type.clone()),
+        "content_encoding": found.and_then(|f| f.content_encoding.clone()),
+        "body": found.and_then(|f| f.body.as_deref()).map(String::from_utf8_lossy),
+    })
+}
+
+fn symbolicator(case: &Value) -> (Symbolicator, V5Options, Vec<u8>) {
     let specs: Vec<String> = case["sources"]
         .as_array()
         .unwrap()
@@ -118,11 +200,25 @@ fn symbolicate_v5(case: &Value) -> Value {
             other => panic!("{}: unknown symbolicator option {other}", case["name"]),
         }
     }
-    let sym = Symbolicator::new(sources, config);
     let body = match case.get("request_text").and_then(Value::as_str) {
         Some(text) => text.as_bytes().to_vec(),
         None => serde_json::to_vec(&case["request"]).unwrap(),
     };
+    (Symbolicator::new(sources, config), v5_opts, body)
+}
+
+/// `symbolicate_v5_with_status`: the status and the parsed body, whatever the status.
+fn symbolicate_v5_with_status(case: &Value) -> Value {
+    let (sym, v5_opts, body) = symbolicator(case);
+    let resp = v5::symbolicate_v5(&sym, &body, &v5_opts);
+    json!({
+        "status": resp.status,
+        "response": serde_json::from_slice::<Value>(&resp.body).unwrap(),
+    })
+}
+
+fn symbolicate_v5(case: &Value) -> Value {
+    let (sym, v5_opts, body) = symbolicator(case);
     let resp = v5::symbolicate_v5(&sym, &body, &v5_opts);
     match v5::parse_v5(&body, &v5_opts) {
         Ok(_) => {
@@ -153,7 +249,39 @@ fn evaluate(case: &Value) -> Value {
             Ok(index) => json!({ "header": header_value(&index) }),
             Err(e) => error_value(&e, None),
         },
-        "lookup" => {
+        "index_meta" => match build(case) {
+            Ok(index) => json!({ "meta": serde_json::to_value(index.meta()).unwrap() }),
+            Err(e) => error_value(&e, None),
+        },
+        "verify" => {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("index");
+            index::build_to_file(&input(case, "sym"), &path, &BuildOptions::default()).unwrap();
+            match Index::open(&path).and_then(|i| i.verify()) {
+                Ok(()) => json!({ "verified": true }),
+                Err(e) => error_value(&e, None),
+            }
+        }
+        "upload_archive" => match uploaded(case).2 {
+            e @ Value::Object(_) if e.get("error").is_some() => e,
+            result => json!({ "upload": result }),
+        },
+        "syminfo" => {
+            let (_dir, store, _) = uploaded(case);
+            let queries = case["queries"].as_array().unwrap().iter();
+            Value::Array(
+                queries
+                    .map(|q| syminfo_value(&store, q[0].as_str().unwrap(), q[1].as_str().unwrap()))
+                    .collect(),
+            )
+        }
+        "download" => {
+            let (_dir, store, _) = uploaded(case);
+            let requests = case["requests"].as_array().unwrap().iter();
+            Value::Array(requests.map(|r| download_value(&store, r)).collect())
+        }
+        "symbolicate_v5_with_status" => symbolicate_v5_with_status(case),
+        "lookup" | "lookup_many" => {
             let index = build(case).unwrap();
             let opts = LookupOptions {
                 strict_lines: opt(case, "strict_lines")

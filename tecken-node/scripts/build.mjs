@@ -1,6 +1,7 @@
 // Builds the addon from source with @napi-rs/cli (a JS package: no binary downloads) and
-// writes the generated index.js / index.d.ts, then appends the hand-written v5 interfaces
-// (types/v5.d.ts) to index.d.ts. `node scripts/build.mjs --debug` builds without --release.
+// writes the generated index.js / index.d.ts, then makes index.d.ts import and re-export
+// the hand-written JSON shapes of Eliot's APIs (types/v5.d.ts: napi cannot know them), so
+// each type is declared once. `node scripts/build.mjs --debug` builds without --release.
 import { execFileSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -14,8 +15,12 @@ execFileSync(process.execPath, [cli, ...args], { cwd: here, stdio: 'inherit' })
 
 const dts = join(here, 'index.d.ts')
 const generated = readFileSync(dts, 'utf8')
-const handWritten = readFileSync(join(here, 'types', 'v5.d.ts'), 'utf8')
-writeFileSync(dts, generated.trimEnd() + '\n' + handWritten)
+const handWritten =
+  '// The JSON of Eliot\'s /symbolicate/v5 and /symbolicate/v4 APIs and the error shape,\n' +
+  '// written by hand in types/v5.d.ts (scripts/build.mjs adds these two lines).\n' +
+  "import type { V4Request, V5Request } from './types/v5'\n" +
+  "export * from './types/v5'\n"
+writeFileSync(dts, handWritten + '\n' + generated.trimEnd() + '\n')
 
 // The addon's allocator is mimalloc, which by default returns freed pages to the OS after
 // 10 ms. V8's GC frees response buffers in batches, so without a longer delay nearly every

@@ -1,10 +1,14 @@
 //! `.sym` headers, index builds, and lookups on an open index.
 
+use std::sync::Arc;
+
 use napi::bindgen_prelude::AsyncTask;
 use napi::{Env, JsUnknown};
 use napi_derive::napi;
-use tecken_core::index::{build_to_file, BuildOptions, BuildReport as CoreReport};
-use tecken_core::sym::{parse_header, SymHeader as CoreHeader};
+use tecken_core::index::{
+    build_to_file, BuildOptions, BuildReport as CoreReport, IndexMeta as CoreMeta,
+};
+use tecken_core::sym::{parse_header, ParseReport as CoreParseReport, SymHeader as CoreHeader};
 use tecken_core::{Index as CoreIndex, LookupOptions, SymbolKind};
 
 use crate::convert::{self, num, opt, req};
@@ -64,41 +68,128 @@ impl From<CoreHeader> for SymHeader {
     }
 }
 
-/// What `buildIndex` did.
+/// A malformed line of a `.sym` file.
+#[napi(object)]
+#[derive(Debug)]
+pub struct LineError {
+    /// 1-based line number in the `.sym` file.
+    pub line: f64,
+    /// What was wrong with it.
+    pub reason: String,
+}
+
+/// Record counts and the malformed lines seen while parsing a `.sym` file: the core's
+/// `ParseReport`.
+#[napi(object)]
+#[derive(Debug)]
+pub struct ParseReport {
+    /// Lines read (including blank ones).
+    pub lines: f64,
+    /// `FILE` records.
+    pub files: f64,
+    /// `INLINE_ORIGIN` records.
+    pub inline_origins: f64,
+    /// `FUNC` records (including `FUNC m`, size-0 and overlapping ones).
+    pub funcs: f64,
+    /// Line records.
+    pub line_records: f64,
+    /// `INLINE` records.
+    pub inlines: f64,
+    /// `PUBLIC` records.
+    pub publics: f64,
+    /// `STACK CFI INIT` records.
+    pub stack_cfi_init: f64,
+    /// `STACK CFI` records.
+    pub stack_cfi: f64,
+    /// `STACK WIN` records.
+    pub stack_win: f64,
+    /// `INFO` records.
+    pub infos: f64,
+    /// Malformed lines skipped (lenient mode).
+    pub skipped: f64,
+    /// The first few malformed lines.
+    pub errors: Vec<LineError>,
+    /// FUNCs dropped because they overlap an earlier FUNC (Breakpad: the first one wins).
+    pub overlapping_funcs: f64,
+    /// FUNCs of size 0, ignored for lookups.
+    pub empty_funcs: f64,
+}
+
+impl From<CoreParseReport> for ParseReport {
+    fn from(r: CoreParseReport) -> Self {
+        ParseReport {
+            lines: num(r.lines),
+            files: num(r.files),
+            inline_origins: num(r.inline_origins),
+            funcs: num(r.funcs),
+            line_records: num(r.line_records),
+            inlines: num(r.inlines),
+            publics: num(r.publics),
+            stack_cfi_init: num(r.stack_cfi_init),
+            stack_cfi: num(r.stack_cfi),
+            stack_win: num(r.stack_win),
+            infos: num(r.infos),
+            skipped: num(r.skipped),
+            errors: r
+                .errors
+                .into_iter()
+                .map(|e| LineError {
+                    line: num(e.line),
+                    reason: e.reason,
+                })
+                .collect(),
+            overlapping_funcs: num(r.overlapping_funcs),
+            empty_funcs: num(r.empty_funcs),
+        }
+    }
+}
+
+/// What `buildIndex` did: the core's `BuildReport`.
 #[napi(object)]
 #[derive(Debug)]
 pub struct BuildReport {
+    /// The MODULE/INFO header.
     pub header: SymHeader,
+    /// Record counts and skipped lines.
+    pub parse: ParseReport,
     /// Size of the `.sym` input in bytes.
     pub input_bytes: f64,
     /// Size of the index in bytes.
     pub index_bytes: f64,
     /// Symbol intervals in the index (FUNCs plus PUBLIC runs).
     pub intervals: f64,
-    /// FUNC records.
-    pub funcs: f64,
-    /// PUBLIC records.
-    pub publics: f64,
-    /// Line records.
-    pub line_records: f64,
-    /// INLINE records.
-    pub inlines: f64,
-    /// Malformed lines skipped (lenient mode).
-    pub skipped_lines: f64,
 }
 
 impl From<CoreReport> for BuildReport {
     fn from(r: CoreReport) -> Self {
         BuildReport {
+            header: r.header.into(),
+            parse: r.parse.into(),
             input_bytes: num(r.input_bytes),
             index_bytes: num(r.index_bytes),
             intervals: num(r.intervals),
-            funcs: num(r.parse.funcs),
-            publics: num(r.parse.publics),
-            line_records: num(r.parse.line_records),
-            inlines: num(r.parse.inlines),
-            skipped_lines: num(r.parse.skipped),
-            header: r.header.into(),
+        }
+    }
+}
+
+/// What an index records about its build (`Index.meta`): the core's `IndexMeta`.
+#[napi(object)]
+#[derive(Debug)]
+pub struct IndexMeta {
+    /// The `.sym` file's MODULE and INFO records.
+    pub header: SymHeader,
+    /// Record counts and skipped lines from the build.
+    pub report: ParseReport,
+    /// Size of the `.sym` input in bytes.
+    pub input_bytes: f64,
+}
+
+impl From<CoreMeta> for IndexMeta {
+    fn from(m: CoreMeta) -> Self {
+        IndexMeta {
+            header: m.header.into(),
+            report: m.report.into(),
+            input_bytes: num(m.input_bytes),
         }
     }
 }
@@ -255,11 +346,11 @@ pub fn build_index_sync(
 }
 
 /// An open index file (memory-mapped). Lookups are synchronous: they touch a few pages of
-/// the mapped file and take microseconds.
+/// the mapped file and take microseconds; `lookupMany` runs a batch off the JS thread.
 #[napi]
 #[derive(Debug)]
 pub struct Index {
-    inner: Option<CoreIndex>,
+    inner: Option<Arc<CoreIndex>>,
 }
 
 fn open_job(env: Env, path: Option<JsUnknown>) -> tecken_core::Result<Job<CoreIndex>> {
@@ -268,7 +359,57 @@ fn open_job(env: Env, path: Option<JsUnknown>) -> tecken_core::Result<Job<CoreIn
 }
 
 fn wrap(_env: Env, inner: CoreIndex) -> napi::Result<Index> {
-    Ok(Index { inner: Some(inner) })
+    Ok(Index {
+        inner: Some(Arc::new(inner)),
+    })
+}
+
+/// What `lookupMany` answers: a frame or `null` per address.
+type Frames = Vec<Option<Frame>>;
+
+fn lookup_options(env: Env, options: Option<JsUnknown>) -> tecken_core::Result<LookupOptions> {
+    let o = opt::<LookupOptionsJs>(env, options, "options")?;
+    Ok(LookupOptions {
+        strict_lines: o.and_then(|o| o.strict_lines).unwrap_or(false),
+    })
+}
+
+impl Index {
+    fn get(&self) -> tecken_core::Result<&Arc<CoreIndex>> {
+        self.inner
+            .as_ref()
+            .ok_or_else(|| invalid("the index is closed"))
+    }
+
+    fn get_js(&self, env: Env) -> napi::Result<&Arc<CoreIndex>> {
+        self.get().map_err(|e| crate::error::to_napi(env, &e))
+    }
+
+    fn lookup_many_job(
+        &self,
+        env: Env,
+        addresses: Option<JsUnknown>,
+        options: Option<JsUnknown>,
+    ) -> tecken_core::Result<Job<Frames>> {
+        let index = self.get()?.clone();
+        let items: Vec<JsUnknown> = req(env, addresses, "addresses")?;
+        let addresses = items
+            .into_iter()
+            .map(|a| convert::address(env, Some(a), "address"))
+            .collect::<tecken_core::Result<Vec<u64>>>()?;
+        let opts = lookup_options(env, options)?;
+        Ok(Box::new(move || {
+            Ok(addresses
+                .iter()
+                .map(|&a| index.lookup_with(a, &opts).map(frame))
+                .collect())
+        }))
+    }
+
+    fn verify_job(&self) -> tecken_core::Result<Job<()>> {
+        let index = self.get()?.clone();
+        Ok(Box::new(move || index.verify()))
+    }
 }
 
 #[napi]
@@ -286,12 +427,6 @@ impl Index {
         block(env, open_job(env, path), wrap)
     }
 
-    fn get(&self, env: Env) -> napi::Result<&CoreIndex> {
-        self.inner
-            .as_ref()
-            .ok_or_else(|| crate::error::to_napi(env, &invalid("the index is closed")))
-    }
-
     /// The function, file, line and inline frames at a module-relative address, or `null`.
     #[napi(ts_args_type = "address: number | bigint, options?: LookupOptions")]
     pub fn lookup(
@@ -300,30 +435,87 @@ impl Index {
         address: Option<JsUnknown>,
         options: Option<JsUnknown>,
     ) -> napi::Result<Option<Frame>> {
-        let index = self.get(env)?;
+        let index = self.get_js(env)?;
         let args = convert::address(env, address, "address")
-            .and_then(|a| Ok((a, opt::<LookupOptionsJs>(env, options, "options")?)));
-        let (addr, o) = args.map_err(|e| crate::error::to_napi(env, &e))?;
-        let opts = LookupOptions {
-            strict_lines: o.and_then(|o| o.strict_lines).unwrap_or(false),
-        };
+            .and_then(|a| Ok((a, lookup_options(env, options)?)));
+        let (addr, opts) = args.map_err(|e| crate::error::to_napi(env, &e))?;
         Ok(index.lookup_with(addr, &opts).map(frame))
+    }
+
+    /// `lookup` for each address, on the thread pool: one frame or `null` per address.
+    #[napi(
+        ts_args_type = "addresses: Array<number | bigint>, options?: LookupOptions",
+        ts_return_type = "Promise<Array<Frame | null>>"
+    )]
+    pub fn lookup_many(
+        &self,
+        env: Env,
+        addresses: Option<JsUnknown>,
+        options: Option<JsUnknown>,
+    ) -> AsyncTask<Work<Frames, Frames>> {
+        spawn(self.lookup_many_job(env, addresses, options), same)
+    }
+
+    /// Blocking `lookupMany`.
+    #[napi(
+        ts_args_type = "addresses: Array<number | bigint>, options?: LookupOptions",
+        ts_return_type = "Array<Frame | null>"
+    )]
+    pub fn lookup_many_sync(
+        &self,
+        env: Env,
+        addresses: Option<JsUnknown>,
+        options: Option<JsUnknown>,
+    ) -> napi::Result<Frames> {
+        block(env, self.lookup_many_job(env, addresses, options), same)
+    }
+
+    /// Checks the CRC of the whole file (reads every byte). Rejects with
+    /// `TECKEN_CORRUPT_INDEX` when it does not match.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn verify(&self) -> AsyncTask<Work<(), ()>> {
+        spawn(self.verify_job(), same)
+    }
+
+    /// Blocking `verify`.
+    #[napi]
+    pub fn verify_sync(&self, env: Env) -> napi::Result<()> {
+        block(env, self.verify_job(), same)
     }
 
     /// The `.sym` file's MODULE and INFO records.
     #[napi(getter)]
     pub fn header(&self, env: Env) -> napi::Result<SymHeader> {
-        Ok(self.get(env)?.header().clone().into())
+        Ok(self.get_js(env)?.header().clone().into())
+    }
+
+    /// What the index records about its build: `header`, the parse `report`, `inputBytes`.
+    #[napi(getter)]
+    pub fn meta(&self, env: Env) -> napi::Result<IndexMeta> {
+        Ok(self.get_js(env)?.meta().clone().into())
     }
 
     /// Size of the index in bytes.
     #[napi(getter)]
     pub fn size_bytes(&self, env: Env) -> napi::Result<f64> {
-        Ok(self.get(env)?.size_bytes() as f64)
+        Ok(num(self.get_js(env)?.size_bytes() as u64))
     }
 
-    /// Closes the index now (unmaps the file) instead of when it is garbage-collected.
-    /// Later calls throw `TECKEN_INVALID_INPUT`.
+    /// Whether the index is a memory-mapped file (else it lives in memory).
+    #[napi(getter)]
+    pub fn is_mapped(&self, env: Env) -> napi::Result<bool> {
+        Ok(self.get_js(env)?.is_mapped())
+    }
+
+    /// Whether `close()` was called.
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.inner.is_none()
+    }
+
+    /// Closes the index now (unmaps the file once running `lookupMany` / `verify` calls
+    /// finish) instead of when it is garbage-collected. Later calls throw
+    /// `TECKEN_INVALID_INPUT`.
     #[napi]
     pub fn close(&mut self) {
         self.inner = None;

@@ -14,7 +14,7 @@ use tecken_core::store::{
 };
 use tecken_core::Result;
 
-use crate::convert::{opt, req};
+use crate::convert::{num, opt, req};
 use crate::error::{from_napi, invalid, to_napi};
 use crate::work::{block, same, spawn, Job, Work};
 
@@ -84,6 +84,53 @@ pub struct GetOptions {
     pub code_id: Option<String>,
 }
 
+/// Options of `download`: `GetOptions` and which body to read.
+#[napi(object)]
+#[derive(Debug)]
+pub struct DownloadOptions {
+    /// Also search the Try area (after the regular one), like Tecken's `/try/` URLs.
+    #[napi(js_name = "try")]
+    pub try_symbols: Option<bool>,
+    /// Recorded with a miss in the missing-symbols list (Tecken's `?code_file=`).
+    pub code_file: Option<String>,
+    /// Recorded with a miss (Tecken's `?code_id=`).
+    pub code_id: Option<String>,
+    /// `'decoded'` (the default), `'stored'` (as stored, with its `contentEncoding`) or
+    /// `'none'` (a `HEAD`: nothing read, nothing recorded).
+    #[napi(ts_type = "'decoded' | 'stored' | 'none'")]
+    pub body: Option<String>,
+}
+
+/// What Tecken's download answers: `status` and, for a found file, its key, area, size,
+/// headers and body.
+#[napi(object)]
+pub struct DownloadResult {
+    #[napi(ts_type = "'found' | 'redirect' | 'ignored' | 'not_found'")]
+    pub status: String,
+    /// found: the storage key (`v1/xul.pdb/ID/xul.sym`, `try/v1/...`); redirect: the path
+    /// to redirect to (`ssltunnel/ID/ssltunnel.sym`).
+    pub key: Option<String>,
+    /// Whether the found file is in the Try area.
+    #[napi(js_name = "try")]
+    pub try_symbols: bool,
+    /// The stored size of the found file.
+    pub size: Option<f64>,
+    pub content_type: Option<String>,
+    /// `gzip` for a `.sym` read with `body: 'stored'`.
+    pub content_encoding: Option<String>,
+    /// The body (absent with `body: 'none'`).
+    pub body: Option<Buffer>,
+}
+
+impl std::fmt::Debug for DownloadResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DownloadResult")
+            .field("status", &self.status)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What the syminfo API knows about a module.
 #[napi(object)]
 #[derive(Debug)]
@@ -93,7 +140,7 @@ pub struct SymInfo {
     pub code_file: Option<String>,
     pub code_id: Option<String>,
     pub generator: Option<String>,
-    /// `xul.pdb/ID/xul.sym`.
+    /// The storage key of the `.sym`: `v1/xul.pdb/ID/xul.sym` (`try/v1/...` in Try).
     pub key: String,
     /// Whether the `.sym` is in the Try area.
     #[napi(js_name = "try")]
@@ -265,6 +312,59 @@ fn exists_job(store: &Arc<CoreStore>, args: Result<Key>) -> Result<Job<bool>> {
     Ok(Box::new(move || store.exists(&key, try_symbols)))
 }
 
+fn download_job(
+    env: Env,
+    store: &Arc<CoreStore>,
+    args: [Option<JsUnknown>; 3],
+    options: Option<JsUnknown>,
+) -> Result<Job<Download>> {
+    let [debug_file, debug_id, file] = args;
+    let debug_file: String = req(env, debug_file, "debugFile")?;
+    let debug_id: String = req(env, debug_id, "debugId")?;
+    let file: String = req(env, file, "file")?;
+    let o: Option<DownloadOptions> = opt(env, options, "options")?;
+    let mut req = DownloadRequest::new(&debug_file, &debug_id, &file);
+    if let Some(o) = o {
+        req.try_symbols = o.try_symbols.unwrap_or(false);
+        req.code_file = o.code_file;
+        req.code_id = o.code_id;
+        req.body = match o.body.as_deref() {
+            None | Some("decoded") => BodyMode::Decoded,
+            Some("stored") => BodyMode::Stored,
+            Some("none") => BodyMode::None,
+            Some(other) => {
+                return Err(invalid(format!(
+                    "options.body must be 'decoded', 'stored' or 'none', got {other:?}"
+                )))
+            }
+        };
+    }
+    let store = store.clone();
+    Ok(Box::new(move || store.download(&req)))
+}
+
+fn download_result(_env: Env, d: Download) -> napi::Result<DownloadResult> {
+    let (status, key) = match &d {
+        Download::Found(f) => ("found", Some(f.key.storage_key(f.area))),
+        Download::Redirect(to) => ("redirect", Some(to.path())),
+        Download::Ignored => ("ignored", None),
+        Download::NotFound => ("not_found", None),
+    };
+    let found = match d {
+        Download::Found(f) => Some(f),
+        _ => None,
+    };
+    Ok(DownloadResult {
+        status: status.to_owned(),
+        key,
+        try_symbols: found.as_ref().is_some_and(|f| f.area == Area::Try),
+        size: found.as_ref().map(|f| num(f.meta.size)),
+        content_type: found.as_ref().and_then(|f| f.meta.content_type.clone()),
+        content_encoding: found.as_ref().and_then(|f| f.content_encoding.clone()),
+        body: found.and_then(|f| f.body).map(Buffer::from),
+    })
+}
+
 fn syminfo_job(
     env: Env,
     store: &Arc<CoreStore>,
@@ -276,7 +376,7 @@ fn syminfo_job(
     let store = store.clone();
     Ok(Box::new(move || {
         Ok(store.syminfo(&file, &id)?.map(|s| SymInfo {
-            key: s.key.path(),
+            key: s.key.storage_key(s.area),
             try_symbols: s.area == Area::Try,
             debug_filename: s.debug_filename,
             debug_id: s.debug_id,
@@ -429,6 +529,50 @@ impl SymbolStore {
                 key_args(env, debug_file, debug_id, file, options),
             ),
             same,
+        )
+    }
+
+    /// Answers Tecken's `GET`/`HEAD /{debugFile}/{debugId}/{file}` with Tecken's rules (the
+    /// core's `SymbolStore.download`): the ignore short-cut (`file.ptr`, the all-zero id,
+    /// extensions outside the allow-list), invalid characters (`TECKEN_INVALID_INPUT`), the
+    /// regular area then Try, then the code-id index; a miss of a `GET` is recorded for
+    /// `missingSymbolsCsv`.
+    #[napi(
+        ts_args_type = "debugFile: string, debugId: string, file: string, options?: DownloadOptions",
+        ts_return_type = "Promise<DownloadResult>"
+    )]
+    pub fn download(
+        &self,
+        env: Env,
+        debug_file: Option<JsUnknown>,
+        debug_id: Option<JsUnknown>,
+        file: Option<JsUnknown>,
+        options: Option<JsUnknown>,
+    ) -> AsyncTask<Work<Download, DownloadResult>> {
+        let args = [debug_file, debug_id, file];
+        spawn(
+            download_job(env, &self.inner, args, options),
+            download_result,
+        )
+    }
+
+    /// Blocking `download`.
+    #[napi(
+        ts_args_type = "debugFile: string, debugId: string, file: string, options?: DownloadOptions"
+    )]
+    pub fn download_sync(
+        &self,
+        env: Env,
+        debug_file: Option<JsUnknown>,
+        debug_id: Option<JsUnknown>,
+        file: Option<JsUnknown>,
+        options: Option<JsUnknown>,
+    ) -> napi::Result<DownloadResult> {
+        let args = [debug_file, debug_id, file];
+        block(
+            env,
+            download_job(env, &self.inner, args, options),
+            download_result,
         )
     }
 

@@ -7,7 +7,7 @@ use napi::bindgen_prelude::{AsyncTask, Buffer, FromNapiRef};
 use napi::{Env, JsUnknown, NapiRaw};
 use napi_derive::napi;
 use tecken_core::store::StoreSpec;
-use tecken_core::v5::{parse_v4, parse_v5, write_v4, write_v5, V5Options};
+use tecken_core::v5::{self, parse_v4, parse_v5, write_v4, write_v5, V5Options};
 use tecken_core::{Result, Symbolicator as CoreSymbolicator, SymbolicatorConfig};
 
 use crate::convert::{self, opt, req};
@@ -48,12 +48,36 @@ pub struct SymbolicateOptions {
     pub debug: Option<bool>,
 }
 
+/// A complete HTTP answer: the status (200, 400, 413) and the exact body bytes Eliot
+/// sends. The core's `ApiResponse`.
+#[napi(object)]
+pub struct ApiResponse {
+    pub status: u32,
+    pub body: Buffer,
+}
+
+impl std::fmt::Debug for ApiResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiResponse")
+            .field("status", &self.status)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+fn api_response(_env: Env, r: v5::ApiResponse) -> napi::Result<ApiResponse> {
+    Ok(ApiResponse {
+        status: u32::from(r.status),
+        body: r.body.into(),
+    })
+}
+
 /// Answers v5/v4 symbolication requests from symbol sources, building indexes on first
 /// use. Share one between all requests: it is safe to call concurrently.
 #[napi]
 #[derive(Debug)]
 pub struct Symbolicator {
-    inner: Arc<CoreSymbolicator>,
+    inner: Option<Arc<CoreSymbolicator>>,
     opts: V5Options,
 }
 
@@ -108,28 +132,72 @@ fn buffer(_env: Env, body: Vec<u8>) -> napi::Result<Buffer> {
     Ok(Buffer::from(body))
 }
 
+/// Which answer a request job gives.
+#[derive(Debug, Clone, Copy)]
+enum Api {
+    V5,
+    V4,
+}
+
 impl Symbolicator {
-    /// The request job: the body is copied here, on the JS thread; validation (a
-    /// `TECKEN_BAD_REQUEST` error carrying Eliot's status and body) and symbolication run in
-    /// the job.
-    fn job(
+    fn get(&self) -> Result<&Arc<CoreSymbolicator>> {
+        self.inner
+            .as_ref()
+            .ok_or_else(|| invalid("the symbolicator is closed"))
+    }
+
+    /// The body, copied here on the JS thread, the symbolicator and the call's options.
+    fn args(
         &self,
         env: Env,
         body: Option<JsUnknown>,
         options: Option<JsUnknown>,
-        v4: bool,
-    ) -> Result<Job<Vec<u8>>> {
+    ) -> Result<(Vec<u8>, Arc<CoreSymbolicator>, V5Options)> {
+        let sym = self.get()?.clone();
         let body = convert::bytes(env, body, "body", true)?;
         let call: Option<SymbolicateOptions> = opt(env, options, "options")?;
         let opts = self
             .opts
             .clone()
             .with_debug(call.and_then(|c| c.debug).unwrap_or(false));
-        let sym = self.inner.clone();
-        Ok(Box::new(move || match v4 {
-            false => parse_v5(&body, &opts).map(|req| write_v5(sym.as_ref(), &req, opts.debug)),
-            true => parse_v4(&body, &opts).map(|job| write_v4(sym.as_ref(), &job)),
+        Ok((body, sym, opts))
+    }
+
+    /// The request job: validation (a `TECKEN_BAD_REQUEST` error carrying Eliot's status
+    /// and body) and symbolication run in the job.
+    fn job(
+        &self,
+        env: Env,
+        body: Option<JsUnknown>,
+        options: Option<JsUnknown>,
+        api: Api,
+    ) -> Result<Job<Vec<u8>>> {
+        let (body, sym, opts) = self.args(env, body, options)?;
+        Ok(Box::new(move || match api {
+            Api::V5 => parse_v5(&body, &opts).map(|req| write_v5(sym.as_ref(), &req, opts.debug)),
+            Api::V4 => parse_v4(&body, &opts).map(|job| write_v4(sym.as_ref(), &job)),
         }))
+    }
+
+    /// The request job that answers a refused request with its status instead of failing.
+    fn status_job(
+        &self,
+        env: Env,
+        body: Option<JsUnknown>,
+        options: Option<JsUnknown>,
+        api: Api,
+    ) -> Result<Job<v5::ApiResponse>> {
+        let (body, sym, opts) = self.args(env, body, options)?;
+        Ok(Box::new(move || {
+            Ok(match api {
+                Api::V5 => v5::symbolicate_v5(sym.as_ref(), &body, &opts),
+                Api::V4 => v5::symbolicate_v4(sym.as_ref(), &body, &opts),
+            })
+        }))
+    }
+
+    fn get_js(&self, env: Env) -> napi::Result<&Arc<CoreSymbolicator>> {
+        self.get().map_err(|e| to_napi(env, &e))
     }
 }
 
@@ -151,7 +219,7 @@ impl Symbolicator {
         let (sources, o) = built.map_err(|e| to_napi(env, &e))?;
         let (config, opts) = config(o);
         Ok(Symbolicator {
-            inner: Arc::new(CoreSymbolicator::new(sources, config)),
+            inner: Some(Arc::new(CoreSymbolicator::new(sources, config))),
             opts,
         })
     }
@@ -170,7 +238,7 @@ impl Symbolicator {
         body: Option<JsUnknown>,
         options: Option<JsUnknown>,
     ) -> AsyncTask<Work<Vec<u8>, Buffer>> {
-        spawn(self.job(env, body, options, false), buffer)
+        spawn(self.job(env, body, options, Api::V5), buffer)
     }
 
     /// Blocking `symbolicateV5`.
@@ -183,7 +251,7 @@ impl Symbolicator {
         body: Option<JsUnknown>,
         options: Option<JsUnknown>,
     ) -> napi::Result<Buffer> {
-        block(env, self.job(env, body, options, false), buffer)
+        block(env, self.job(env, body, options, Api::V5), buffer)
     }
 
     /// Answers a `/symbolicate/v4` request body (one job, Eliot's v4 response).
@@ -196,38 +264,117 @@ impl Symbolicator {
         env: Env,
         body: Option<JsUnknown>,
     ) -> AsyncTask<Work<Vec<u8>, Buffer>> {
-        spawn(self.job(env, body, None, true), buffer)
+        spawn(self.job(env, body, None, Api::V4), buffer)
     }
 
     /// Blocking `symbolicateV4`.
     #[napi(ts_args_type = "body: string | Buffer | Uint8Array | V4Request")]
     pub fn symbolicate_v4_sync(&self, env: Env, body: Option<JsUnknown>) -> napi::Result<Buffer> {
-        block(env, self.job(env, body, None, true), buffer)
+        block(env, self.job(env, body, None, Api::V4), buffer)
+    }
+
+    /// `symbolicateV5` that never rejects for a refused request: resolves to
+    /// `{ status, body }`, exactly what Eliot answers (200, 400, 413).
+    #[napi(
+        ts_args_type = "body: string | Buffer | Uint8Array | V5Request, options?: SymbolicateOptions",
+        ts_return_type = "Promise<ApiResponse>"
+    )]
+    pub fn symbolicate_v5_with_status(
+        &self,
+        env: Env,
+        body: Option<JsUnknown>,
+        options: Option<JsUnknown>,
+    ) -> AsyncTask<Work<v5::ApiResponse, ApiResponse>> {
+        spawn(self.status_job(env, body, options, Api::V5), api_response)
+    }
+
+    /// Blocking `symbolicateV5WithStatus`.
+    #[napi(
+        ts_args_type = "body: string | Buffer | Uint8Array | V5Request, options?: SymbolicateOptions"
+    )]
+    pub fn symbolicate_v5_with_status_sync(
+        &self,
+        env: Env,
+        body: Option<JsUnknown>,
+        options: Option<JsUnknown>,
+    ) -> napi::Result<ApiResponse> {
+        block(
+            env,
+            self.status_job(env, body, options, Api::V5),
+            api_response,
+        )
+    }
+
+    /// `symbolicateV4` resolving to `{ status, body }` (see `symbolicateV5WithStatus`).
+    #[napi(
+        ts_args_type = "body: string | Buffer | Uint8Array | V4Request",
+        ts_return_type = "Promise<ApiResponse>"
+    )]
+    pub fn symbolicate_v4_with_status(
+        &self,
+        env: Env,
+        body: Option<JsUnknown>,
+    ) -> AsyncTask<Work<v5::ApiResponse, ApiResponse>> {
+        spawn(self.status_job(env, body, None, Api::V4), api_response)
+    }
+
+    /// Blocking `symbolicateV4WithStatus`.
+    #[napi(ts_args_type = "body: string | Buffer | Uint8Array | V4Request")]
+    pub fn symbolicate_v4_with_status_sync(
+        &self,
+        env: Env,
+        body: Option<JsUnknown>,
+    ) -> napi::Result<ApiResponse> {
+        block(env, self.status_job(env, body, None, Api::V4), api_response)
     }
 
     /// Forgets that a module was not found, so the next request looks for it again.
     #[napi]
-    pub fn forget_missing(&self, debug_file: String, debug_id: String) {
-        self.inner.forget_missing(&debug_file, &debug_id);
+    pub fn forget_missing(
+        &self,
+        env: Env,
+        debug_file: String,
+        debug_id: String,
+    ) -> napi::Result<()> {
+        self.get_js(env)?.forget_missing(&debug_file, &debug_id);
+        Ok(())
     }
 
     /// Forgets the "not found" entries of every module an upload stored: pass the result of
     /// `SymbolStore.uploadArchive` after uploading into a store this symbolicator reads.
     #[napi]
-    pub fn forget_uploaded(&self, result: crate::upload::UploadResult) {
-        self.inner
+    pub fn forget_uploaded(
+        &self,
+        env: Env,
+        result: crate::upload::UploadResult,
+    ) -> napi::Result<()> {
+        self.get_js(env)?
             .forget_uploaded_keys(result.symbols.iter().map(|s| s.key.as_str()));
+        Ok(())
     }
 
     /// Modules currently open in memory.
     #[napi(getter)]
-    pub fn open_modules(&self) -> u32 {
-        self.inner.open_modules() as u32
+    pub fn open_modules(&self, env: Env) -> napi::Result<u32> {
+        Ok(self.get_js(env)?.open_modules() as u32)
     }
 
     /// Bytes of the indexes currently open in memory.
     #[napi(getter)]
-    pub fn open_bytes(&self) -> f64 {
-        self.inner.open_bytes() as f64
+    pub fn open_bytes(&self, env: Env) -> napi::Result<f64> {
+        Ok(self.get_js(env)?.open_bytes() as f64)
+    }
+
+    /// Whether `close()` was called.
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.inner.is_none()
+    }
+
+    /// Releases the open indexes now (once running requests finish) instead of when the
+    /// symbolicator is garbage-collected. Later calls throw `TECKEN_INVALID_INPUT`.
+    #[napi]
+    pub fn close(&mut self) {
+        self.inner = None;
     }
 }

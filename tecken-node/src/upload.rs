@@ -105,7 +105,6 @@ pub struct SymFileReport {
 #[derive(Debug)]
 pub struct UploadResult {
     /// Whether the files went to the Try area.
-    #[napi(js_name = "try")]
     pub try_symbols: bool,
     pub archive_size: f64,
     /// Tecken's `content_hash` of the archive.
@@ -126,7 +125,7 @@ pub struct UploadOptions {
     #[napi(js_name = "try")]
     pub try_symbols: Option<bool>,
     /// The uploaded file's name; when set it must end in `.zip` (Tecken's check).
-    pub name: Option<String>,
+    pub archive_name: Option<String>,
     /// Worker threads storing members. Default: CPUs, at least 4, at most 16.
     pub threads: Option<u32>,
     /// Called (on the JS thread, asynchronously) after each file is stored or skipped.
@@ -138,7 +137,7 @@ impl std::fmt::Debug for UploadOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UploadOptions")
             .field("try_symbols", &self.try_symbols)
-            .field("name", &self.name)
+            .field("archive_name", &self.archive_name)
             .field("threads", &self.threads)
             .field("on_progress", &self.on_progress.is_some())
             .finish()
@@ -172,7 +171,7 @@ pub fn job(
     let store = store.clone();
     if let Some(u) = o {
         opts.try_symbols = u.try_symbols.unwrap_or(false);
-        opts.archive_name = u.name;
+        opts.archive_name = u.archive_name;
         if let Some(t) = u.threads {
             opts.threads = (t as usize).max(1);
         }

@@ -27,7 +27,7 @@ test('buildIndex from a path and from a Buffer; Index.open; lookup with inlines'
   const dir = tempDir(t)
   const report = await buildIndex(INLINES, join(dir, 'a.tidx'))
   assert.equal(report.header.debugFile, 'testproj')
-  assert.ok(report.funcs > 0 && report.indexBytes > 0)
+  assert.ok(report.parse.funcs > 0 && report.indexBytes > 0)
   assert.deepEqual(buildIndexSync(readFileSync(INLINES), join(dir, 'b.tidx')), report)
   assert.ok(readFileSync(join(dir, 'a.tidx')).equals(readFileSync(join(dir, 'b.tidx'))))
 
@@ -48,8 +48,30 @@ test('buildIndex from a path and from a Buffer; Index.open; lookup with inlines'
   assert.deepEqual(Index.openSync(join(dir, 'b.tidx')).lookup(0x7a41), index.lookup(0x7a41))
   // Addresses must be non-negative integers.
   for (const bad of [-1, 1.5, 'x', 2 ** 64 + 0.5, -1n, 2n ** 64n]) assert.throws(() => index.lookup(bad), { code: 'TECKEN_INVALID_INPUT' })
+  assert.equal(index.isMapped, true)
+  assert.equal(index.closed, false)
+  const pending = index.lookupMany([0x7a40, 0])
   index.close()
+  // A batch already started keeps its own reference to the index.
+  assert.deepEqual(await pending, [f, null])
+  assert.equal(index.closed, true)
   assert.throws(() => index.lookup(0x7a40), { code: 'TECKEN_INVALID_INPUT' })
+  await rejectsWith(assert, index.lookupMany([0x7a40]), 'TECKEN_INVALID_INPUT')
+  await rejectsWith(assert, index.verify(), 'TECKEN_INVALID_INPUT')
+  assert.throws(() => index.meta, { code: 'TECKEN_INVALID_INPUT' })
+})
+
+test('verify rejects an index whose bytes were changed after the build', async (t) => {
+  const dir = tempDir(t)
+  await buildIndex(INLINES, join(dir, 'a.tidx'))
+  const { writeFileSync } = await import('node:fs')
+  const bytes = Buffer.from(readFileSync(join(dir, 'a.tidx')))
+  bytes[bytes.length - 1] ^= 0xff
+  writeFileSync(join(dir, 'flipped.tidx'), bytes)
+  const index = Index.openSync(join(dir, 'flipped.tidx'))
+  await rejectsWith(assert, index.verify(), 'TECKEN_CORRUPT_INDEX')
+  assert.throws(() => index.verifySync(), { code: 'TECKEN_CORRUPT_INDEX' })
+  await rejectsWith(assert, index.lookupMany([0x7a40, 'x']), 'TECKEN_INVALID_INPUT')
 })
 
 test('version', () => {

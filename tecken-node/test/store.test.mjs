@@ -27,7 +27,7 @@ async function exercise(t, store) {
   assert.ok(result.uploaded[0].compressed)
   assert.deepEqual(result.ignored.map((f) => f.member), ['build-symbols.txt'])
   assert.equal(result.symbols[0].header.codeId.file, 'xul.dll')
-  assert.equal(result.try, false)
+  assert.equal(result.trySymbols, false)
   // Progress events arrive on the JS thread, possibly just after the Promise settles.
   await new Promise((r) => setImmediate(r))
   assert.equal(events.length, 1)
@@ -48,7 +48,7 @@ async function exercise(t, store) {
 
   // A Try upload of another module.
   const tryZip = makeZip([[`testproj/${TESTPROJ_ID}/testproj.sym`, TESTPROJ]])
-  assert.equal((await store.uploadArchive(tryZip, { try: true, name: 'try.zip' })).try, true)
+  assert.equal((await store.uploadArchive(tryZip, { try: true, archiveName: 'try.zip' })).trySymbols, true)
 
   // Download side.
   assert.equal(await store.exists('xul.pdb', XUL_ID), true)
@@ -90,7 +90,7 @@ async function exercise(t, store) {
 
   // Tecken's archive errors.
   await rejectsWith(assert, store.uploadArchive(join(fixtures, 'zips', 'notazipdespiteitsname.zip')), 'TECKEN_INVALID_INPUT')
-  await rejectsWith(assert, store.uploadArchive(tryZip, { name: 'symbols.rar' }), 'TECKEN_INVALID_INPUT')
+  await rejectsWith(assert, store.uploadArchive(tryZip, { archiveName: 'symbols.rar' }), 'TECKEN_INVALID_INPUT')
   await rejectsWith(assert, store.uploadArchive(join(fixtures, 'zips', 'invalid.zip')), 'TECKEN_INVALID_INPUT')
   await rejectsWith(assert, store.uploadArchive(42), 'TECKEN_INVALID_INPUT')
   await rejectsWith(assert, store.get('xul.pdb', 'not-hex!'), 'TECKEN_INVALID_INPUT')

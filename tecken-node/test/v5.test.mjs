@@ -120,3 +120,20 @@ test('v4 through Node', async () => {
   assert.equal(v4.symbolicatedStacks[0].length, 2)
   assert.deepEqual(JSON.parse(symbolicator.symbolicateV4Sync(req)), v4)
 })
+
+test('with status: refused requests resolve with Eliot status and body; close', async () => {
+  const symbolicator = new Symbolicator(join(fixtures, '..', '..', 'examples', 'symbols'))
+  const req = { memoryMap: [['xul.pdb', '0185139C8F04FFC94C4C44205044422E1']], stacks: [[[0, 0x5380]]] }
+  const ok = await symbolicator.symbolicateV4WithStatus(req)
+  assert.equal(ok.status, 200)
+  assert.ok(ok.body.equals(await symbolicator.symbolicateV4(req)))
+  const bad = symbolicator.symbolicateV4WithStatusSync('{')
+  assert.equal(bad.status, 400)
+  assert.equal(typeof JSON.parse(bad.body).title, 'string')
+  assert.equal(symbolicator.closed, false)
+  symbolicator.close()
+  assert.equal(symbolicator.closed, true)
+  assert.throws(() => symbolicator.symbolicateV5Sync(req), { code: 'TECKEN_INVALID_INPUT' })
+  await assert.rejects(symbolicator.symbolicateV5WithStatus(req), { code: 'TECKEN_INVALID_INPUT' })
+  assert.throws(() => symbolicator.openModules, { code: 'TECKEN_INVALID_INPUT' })
+})

@@ -1,7 +1,6 @@
-
-// ---------------------------------------------------------------------------------------
-// Hand-written interfaces (types/v5.d.ts, appended by scripts/build.mjs): the JSON of
-// Eliot's /symbolicate/v5 and /symbolicate/v4 APIs.
+// Hand-written interfaces, re-exported by index.d.ts (scripts/build.mjs): the JSON of
+// Eliot's /symbolicate/v5 and /symbolicate/v4 APIs, which napi cannot generate from the
+// Rust structs, and the shape of the errors the binding throws.
 
 /** A module in a v5/v4 memory map: `[debug_file, debug_id]`. */
 export type V5Module = [debugFile: string, debugId: string]

@@ -8,7 +8,9 @@ Names in the fixture are the core's; Python spells them the same. See
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -48,8 +50,11 @@ def build(case: dict[str, Any]) -> tecken_core.Index:
 def lookup(case: dict[str, Any]) -> None:
     index = build_for_lookup(case)
     options = case.get("options", {})
-    for address, expected in zip(case["addresses"], case["expect"], strict=True):
-        frame = index.lookup(address, **options)
+    if case["op"] == "lookup_many":
+        frames = index.lookup_many(case["addresses"], **options)
+    else:
+        frames = [index.lookup(address, **options) for address in case["addresses"]]
+    for address, frame, expected in zip(case["addresses"], frames, case["expect"], strict=True):
         if frame is None or expected is None:
             assert frame is None and expected is None, f"address {address:#x}: {frame!r}"
             continue
@@ -78,8 +83,69 @@ def symbolicate_v5(case: dict[str, Any]) -> object:
     sources = [str(ROOT / s) for s in case["sources"]]
     with tecken_core.Symbolicator(sources, **case.get("options", {})) as sym:
         body = case["request_text"] if "request_text" in case else json.dumps(case["request"])
+        if case["op"] == "symbolicate_v5_with_status":
+            status, out = sym.symbolicate_v5_with_status(body)
+            return {"status": status, "response": json.loads(out)}
         response = json.loads(sym.symbolicate_v5(body))
     return {"response": response}
+
+
+def index_meta(case: dict[str, Any]) -> object:
+    return {"meta": build(case).meta}
+
+
+def verify(case: dict[str, Any], tmp_path: Path) -> object:
+    with tecken_core.build_index(input_bytes(case), tmp_path / "index") as index:
+        index.verify()
+    return {"verified": True}
+
+
+def uploaded(case: dict[str, Any], tmp_path: Path) -> tuple[tecken_core.SymbolStore, object]:
+    """A local store with the case's archive uploaded, and the upload's result."""
+    store = tecken_core.SymbolStore.local(tmp_path / "store")
+    result = store.upload_archive(ROOT / case["archive"], **case.get("options", {}))
+    return store, result
+
+
+def error_value(err: tecken_core.TeckenError) -> dict[str, Any]:
+    return {"error": {"kind": err.kind, "status": err.status}}
+
+
+def syminfo(case: dict[str, Any], tmp_path: Path) -> object:
+    store, _ = uploaded(case, tmp_path)
+    return [store.syminfo(file, id) for file, id in case["queries"]]
+
+
+def download_value(store: tecken_core.SymbolStore, request: dict[str, Any]) -> object:
+    options = dict(request.get("options", {}))
+    if "try" in options:
+        options["try_"] = options.pop("try")
+    try:
+        result = dict(store.download(request["debug_file"], request["debug_id"], request["file"], **options))
+    except tecken_core.TeckenError as e:
+        return error_value(e)
+    if result["body"] is not None:
+        result["body"] = result["body"].decode()
+    return result
+
+
+def download(case: dict[str, Any], tmp_path: Path) -> object:
+    store, _ = uploaded(case, tmp_path)
+    return [download_value(store, r) for r in case["requests"]]
+
+
+def upload_archive(case: dict[str, Any], tmp_path: Path) -> object:
+    return {"upload": uploaded(case, tmp_path)[1]}
+
+
+def in_tmp(op: Callable[[dict[str, Any], Path], object]) -> Callable[[dict[str, Any]], object]:
+    """An op that needs a temporary directory."""
+
+    def run(case: dict[str, Any]) -> object:
+        with tempfile.TemporaryDirectory() as tmp:
+            return op(case, Path(tmp))
+
+    return run
 
 
 def check_value(op: Callable[[dict[str, Any]], object]) -> Callable[[dict[str, Any]], None]:
@@ -87,7 +153,7 @@ def check_value(op: Callable[[dict[str, Any]], object]) -> Callable[[dict[str, A
 
     def check(case: dict[str, Any]) -> None:
         expected = case["expect"]
-        if "error" in expected:
+        if isinstance(expected, dict) and "error" in expected:
             want = expected["error"]
             with pytest.raises(tecken_core.TeckenError) as info:
                 op(case)
@@ -105,7 +171,14 @@ OPS: dict[str, Callable[[dict[str, Any]], None]] = {
     "build_index": check_value(build_index),
     "open_index": check_value(open_index),
     "lookup": lookup,
+    "lookup_many": lookup,
+    "index_meta": check_value(index_meta),
+    "verify": check_value(in_tmp(verify)),
+    "upload_archive": check_value(in_tmp(upload_archive)),
+    "syminfo": check_value(in_tmp(syminfo)),
+    "download": check_value(in_tmp(download)),
     "symbolicate_v5": check_value(symbolicate_v5),
+    "symbolicate_v5_with_status": check_value(symbolicate_v5),
 }
 
 

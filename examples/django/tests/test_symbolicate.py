@@ -14,15 +14,13 @@ from conftest import FIXTURES
 
 OBSERVED = json.loads((FIXTURES / "api-samples" / "eliot-symbolicate-observed.json").read_text())["cases"]
 
-# Where the core answers differently from Eliot on purpose (see tecken-core's v5 docs).
+# Where the core answers differently from Eliot on purpose (see tecken-core's v5 docs):
+# one list, shared with the Python binding's tests.
 DELIBERATE = {
-    "v5 boolean module index": (
-        400,
-        '{"title": "job 0 has invalid stacks: stack 0 frame 0 has an invalid module_index"}',
-    ),
-    "json number": (400, '{"title": "Payload is not a JSON object"}'),
-    "json string": (400, '{"title": "Payload is not a JSON object"}'),
-    "jobs is number": (400, '{"title": "jobs must be a list"}'),
+    name: (status, body)
+    for name, (status, body) in json.loads(
+        (FIXTURES.parent / "bindings" / "eliot-deliberate.json").read_text()
+    )["cases"].items()
 }
 
 
