@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use symbolic_symcache::SymCache;
-use tecken_core::index::Index;
+use tecken_core::Index;
 
 use crate::addrs::{sample, scan};
 use crate::alloc;

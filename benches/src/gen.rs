@@ -652,7 +652,7 @@ mod tests {
     fn parses_cleanly_with_the_expected_shape() {
         let (bytes, stats) = small(5);
         assert_eq!(stats.bytes, bytes.len() as u64);
-        let (index, report) = tecken_core::index::build(&bytes, &Default::default()).unwrap();
+        let (index, report) = tecken_core::build_index(&bytes, &Default::default()).unwrap();
         assert!(report.parse.errors.is_empty(), "{:?}", report.parse.errors);
         assert_eq!(report.parse.funcs, 2000);
         assert_eq!(report.parse.line_records, stats.lines.0);

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use breakpad_symbols::{FrameSymbolizer, SimpleModule, SymbolFile};
 use symbolic_debuginfo::breakpad::BreakpadObject;
 use symbolic_symcache::{SymCache, SymCacheConverter};
-use tecken_core::index::{build, build_to_file, BuildOptions, Index};
+use tecken_core::{build_index, build_index_to_file, BuildOptions, Index};
 use tecken_core::{Frame, LookupOptions};
 
 /// The implementations compared.
@@ -56,7 +56,7 @@ fn err(e: impl std::fmt::Display) -> String {
 /// Builds `sym` into the index file `out`; returns the index size.
 #[inline(never)]
 pub fn build_ours_file(sym: &[u8], out: &Path) -> Result<u64, String> {
-    build_to_file(sym, out, &BuildOptions::default())
+    build_index_to_file(sym, out, &BuildOptions::default())
         .map(|r| r.index_bytes)
         .map_err(err)
 }
@@ -64,7 +64,7 @@ pub fn build_ours_file(sym: &[u8], out: &Path) -> Result<u64, String> {
 /// Builds `sym` into an in-memory index; returns it (dropped by the caller, untimed).
 #[inline(never)]
 pub fn build_ours_mem(sym: &[u8]) -> Result<Index, String> {
-    build(sym, &BuildOptions::default())
+    build_index(sym, &BuildOptions::default())
         .map(|(index, _)| index)
         .map_err(err)
 }

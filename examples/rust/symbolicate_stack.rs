@@ -12,8 +12,8 @@
 
 use std::process::ExitCode;
 
-use tecken_core::store::{symbol_stores, StoreSpec};
-use tecken_core::v5::{symbolicate, FrameRef, ModuleRef};
+use tecken_core::{symbol_stores, StoreSpec};
+use tecken_core::{symbolicate, FrameRef, ModuleRef};
 use tecken_core::{Symbolicator, SymbolicatorConfig};
 
 fn main() -> ExitCode {

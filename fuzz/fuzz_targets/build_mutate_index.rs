@@ -9,8 +9,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tecken_core::index::{build, build_to_writer, BuildOptions};
-use tecken_core::sym::{records, Record};
+use tecken_core::{build_index, build_index_to_writer, BuildOptions};
+use tecken_core::{sym_records, Record};
 use tecken_core::{Index, LookupOptions};
 
 fuzz_target!(|data: &[u8]| {
@@ -24,16 +24,16 @@ fuzz_target!(|data: &[u8]| {
     let (muts, body) = rest.split_at(n * 5);
     let sym = [&b"MODULE Linux x86_64 0123456789ABCDEF fuzz.so\n"[..], body].concat();
     let mut out = std::io::Cursor::new(Vec::new());
-    if build_to_writer(&sym, &mut out, &BuildOptions::default()).is_err() {
+    if build_index_to_writer(&sym, &mut out, &BuildOptions::default()).is_err() {
         return;
     }
     let bytes = out.into_inner();
-    let (in_memory, _) = build(&sym, &BuildOptions::default()).expect("builds in memory too");
+    let (in_memory, _) = build_index(&sym, &BuildOptions::default()).expect("builds in memory too");
     assert!(in_memory.as_bytes() == bytes.as_slice(), "in-memory and streamed builds differ");
     let original = Index::from_bytes(bytes.clone()).expect("a fresh index opens");
 
     let mut probes = vec![0u64, 1, u64::MAX];
-    for (_, r) in records(&sym) {
+    for (_, r) in sym_records(&sym) {
         match r {
             Record::Func { address, size, .. } => probes.extend([
                 address.wrapping_sub(1),

@@ -4,13 +4,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tecken_core::index::{build, BuildOptions};
-use tecken_core::sym::{parse_header, records, ParseOptions, Record};
+use tecken_core::{build_index, BuildOptions};
+use tecken_core::{parse_sym_header, sym_records, ParseOptions, Record};
 use tecken_core::{ErrorKind, LookupOptions};
 
 fuzz_target!(|data: &[u8]| {
     let mut probes = vec![0u64, 1, u64::MAX];
-    for (_, r) in records(data) {
+    for (_, r) in sym_records(data) {
         match r {
             Record::Func { address, size, .. } => {
                 probes.extend([address.wrapping_sub(1), address, address.wrapping_add(size)])
@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
             _ => {}
         }
     }
-    let _ = parse_header(data);
+    let _ = parse_sym_header(data);
 
     // Half of the inputs get a valid MODULE line, so that the junk reaches every record
     // parser of the builder instead of failing on the header.
@@ -31,14 +31,14 @@ fuzz_target!(|data: &[u8]| {
         }
         _ => data,
     };
-    let lenient = build(input, &BuildOptions::default());
+    let lenient = build_index(input, &BuildOptions::default());
     let strict_opts = BuildOptions {
         parse: ParseOptions {
             strict: true,
             ..ParseOptions::default()
         },
     };
-    let strict = build(input, &strict_opts);
+    let strict = build_index(input, &strict_opts);
     match lenient {
         Ok((index, report)) => {
             index.verify().expect("a fresh index verifies");

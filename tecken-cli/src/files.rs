@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::time::Instant;
 
-use tecken_core::index::{build, build_to_file, format::MAGIC, BuildOptions, BuildReport, Index};
-use tecken_core::sym::{read_file, ParseOptions};
+use tecken_core::{build_index, build_index_to_file, BuildOptions, BuildReport, Index};
+use tecken_core::{read_sym_file, ParseOptions};
 
 use crate::{CliError, CliResult};
 
@@ -17,7 +17,7 @@ pub fn is_index(path: &Path) -> Result<bool, CliError> {
     let n = f
         .read(&mut magic)
         .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
-    Ok(n == 8 && magic == MAGIC)
+    Ok(Index::has_magic(&magic[..n]))
 }
 
 /// Opens `path` as an index, building one in memory when it is a `.sym` file.
@@ -25,8 +25,8 @@ pub fn open_any(path: &Path) -> Result<(Index, Option<BuildReport>), CliError> {
     if is_index(path)? {
         return Ok((Index::open(path)?, None));
     }
-    let sym = read_file(path)?;
-    let (index, report) = build(&sym, &BuildOptions::default())?;
+    let sym = read_sym_file(path)?;
+    let (index, report) = build_index(&sym, &BuildOptions::default())?;
     Ok((index, Some(report)))
 }
 
@@ -37,7 +37,7 @@ fn mb(n: u64) -> f64 {
 /// `tecken index FILE.sym -o FILE.idx`.
 pub fn index(sym_path: &Path, out: &Path, strict: bool, threads: usize) -> CliResult {
     let t = Instant::now();
-    let sym = read_file(sym_path)?;
+    let sym = read_sym_file(sym_path)?;
     let read_time = t.elapsed();
     let opts = BuildOptions {
         parse: ParseOptions {
@@ -47,7 +47,7 @@ pub fn index(sym_path: &Path, out: &Path, strict: bool, threads: usize) -> CliRe
         },
     };
     let t = Instant::now();
-    let r = build_to_file(&sym, out, &opts)?;
+    let r = build_index_to_file(&sym, out, &opts)?;
     let build_time = t.elapsed();
     let p = &r.parse;
     println!("built {} from {}", out.display(), sym_path.display());

@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tecken_core::keys::Area;
-use tecken_core::store::{open_store, BodyMode, Download, DownloadRequest, StoreSpec, SymbolStore};
-use tecken_core::upload::{upload_archive_path, UploadOptions, UploadProgress};
+use tecken_core::Area;
+use tecken_core::{open_store, BodyMode, Download, DownloadRequest, StoreSpec, SymbolStore};
+use tecken_core::{upload_archive_path, UploadOptions, UploadProgress};
 
 use crate::{CliError, CliResult};
 
@@ -91,9 +91,9 @@ pub fn upload(args: UploadArgs) -> CliResult {
             .archive
             .file_name()
             .map(|n| n.to_string_lossy().into_owned()),
-        progress: bar.clone().map(|b| {
-            Arc::new(move |p: &UploadProgress| b.update(p)) as tecken_core::upload::ProgressFn
-        }),
+        progress: bar
+            .clone()
+            .map(|b| Arc::new(move |p: &UploadProgress| b.update(p)) as tecken_core::ProgressFn),
         ..UploadOptions::default()
     };
     if let Some(t) = args.threads {
@@ -182,7 +182,7 @@ pub fn get(args: GetArgs) -> CliResult {
     let body = found.body.unwrap_or_default();
     match &args.output {
         Some(path) => {
-            tecken_core::fsutil::write_file_atomic(path, &body)?;
+            tecken_core::write_file_atomic(path, &body)?;
             eprintln!(
                 "tecken: wrote {} ({}) from {}{}",
                 path.display(),

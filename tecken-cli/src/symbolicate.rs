@@ -3,8 +3,8 @@
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
-use tecken_core::store::{StoreSpec, SymbolStore};
-use tecken_core::v5::{symbolicate_v4, symbolicate_v5, V5Options};
+use tecken_core::{symbolicate_v4, symbolicate_v5, V5Options};
+use tecken_core::{StoreSpec, SymbolStore};
 use tecken_core::{Symbolicator, SymbolicatorConfig};
 
 use crate::{CliError, CliResult};

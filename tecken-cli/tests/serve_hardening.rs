@@ -11,8 +11,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::*;
-use tecken_core::keys::{Area, ObjectKey};
-use tecken_core::store::{StoreOptions, SymbolStore};
+use tecken_core::{Area, ObjectKey};
+use tecken_core::{StoreOptions, SymbolStore};
 
 const XUL_PE: &str = "eliot/xul-pe.0185139C8F04FFC94C4C44205044422E1.sym";
 const XUL_ID: &str = "0185139C8F04FFC94C4C44205044422E1";

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use tecken_core::store::SymbolStore;
-use tecken_core::upload::{upload_archive_path, UploadOptions};
+use tecken_core::SymbolStore;
+use tecken_core::{upload_archive_path, UploadOptions};
 
 struct Args {
     size_mb: u64,
@@ -195,7 +195,7 @@ fn main() {
     // S3.
     #[cfg(feature = "s3")]
     if let Ok(ep) = std::env::var("TECKEN_TEST_S3_ENDPOINT") {
-        use tecken_core::store::{S3Config, S3Store};
+        use tecken_core::{S3Config, S3Store};
         let mut c = S3Config::new(&format!("bench-{}", std::process::id()));
         c.endpoint_url = Some(ep.clone());
         c.region = Some("us-east-1".into());
@@ -224,7 +224,7 @@ fn main() {
 /// Cold (download + build + lookup) against warm symbolication of a 120 MB module in S3.
 #[cfg(feature = "s3")]
 fn cold_from_s3(store: &SymbolStore, dir: &Path) {
-    use tecken_core::keys::{Area, ObjectKey};
+    use tecken_core::{Area, ObjectKey};
     use tecken_core::{Symbolicator, SymbolicatorConfig};
 
     let sym = synthetic_sym(9999, 120 << 20);
@@ -284,7 +284,7 @@ fn cold_from_s3(store: &SymbolStore, dir: &Path) {
 }
 
 #[cfg(feature = "s3")]
-fn store_size(store: &SymbolStore, key: &tecken_core::keys::ObjectKey) -> u64 {
+fn store_size(store: &SymbolStore, key: &tecken_core::ObjectKey) -> u64 {
     store
         .locate(key, false)
         .ok()

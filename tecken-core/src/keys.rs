@@ -20,9 +20,6 @@ use std::fmt;
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// The prefix under which every symbol file is stored (Tecken's `SYMBOL_FILE_PREFIX`).
-pub const SYMBOL_FILE_PREFIX: &str = "v1";
-
 /// The file extensions Tecken serves; anything else is a 404 without a storage lookup
 /// (Tecken's `DOWNLOAD_FILE_EXTENSIONS_ALLOWED`). Case-sensitive, as in Tecken.
 pub const ALLOWED_DOWNLOAD_EXTENSIONS: [&str; 6] =
@@ -171,8 +168,9 @@ pub struct ObjectKey {
 
 impl ObjectKey {
     /// A key from its three parts; the debug id is upper-cased. Fails with
-    /// [`ErrorKind::InvalidInput`] when a part is unsafe (see [`is_safe_component`]), a name
-    /// has a character Tecken refuses (see [`has_invalid_key_chars`]), or the debug id is
+    /// [`ErrorKind::InvalidInput`] when a part is unsafe (empty, `.`, `..`, `/`, `\\`, NUL,
+    /// over 255 bytes), a name has a character Tecken refuses (S3's "characters to avoid":
+    /// ASCII controls, U+0080..=U+00FF, `` \ ^ ` > < { } [ ] # % " ' ~ | ``), or the debug id is
     /// not ASCII alphanumeric.
     pub fn new(debug_file: &str, debug_id: &str, file: &str) -> Result<ObjectKey> {
         for (what, part) in [("debug file", debug_file), ("file", file)] {

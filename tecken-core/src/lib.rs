@@ -3,27 +3,35 @@
 //! A Breakpad symbol store and symbolication engine: the library behind Mozilla-style
 //! symbol servers (Tecken) and symbolication services (Eliot).
 //!
-//! - [`sym`] parses the whole Breakpad `.sym` text format, leniently by default.
-//! - [`index`] builds a compact, memory-mappable index from a `.sym` file and answers
-//!   lookups from it without parsing anything at open time.
-//! - [`Symbolicator`] answers whole stacks from a symbols directory in Tecken's layout,
-//!   building indexes on first use into a cache directory and keeping open ones in a
-//!   byte-bounded LRU.
-//! - [`v5`] speaks Eliot's `/symbolicate/v5` and `/symbolicate/v4` JSON, byte for byte.
-//! - [`pyjson`] writes JSON as Python's `json.dumps` does (the bytes of Eliot's and
-//!   Django's answers); [`date`] writes RFC 3339 dates as Tecken's CSV and Django do.
-//! - [`store`] reads and writes Tecken's bucket layout over local disk, S3 and HTTP, with
-//!   Tecken's download rules; [`upload`] stores Tecken's upload archives; [`keys`] holds
-//!   the key rules both use; [`missing`] records missing symbols as Tecken's CSV.
+//! Every public item is named from the crate root, by one path (`tecken_core::SymbolStore`);
+//! the modules are private. The items, by layer (each layer uses only those above it):
 //!
-//! ## Layers
+//! 1. **The `.sym` format**: [`sym_records`] reads every record of the whole Breakpad text
+//!    format, leniently by default ([`ParseOptions`]); [`parse_sym_header`] reads the
+//!    MODULE and INFO lines; [`read_sym_file`] reads a plain or gzipped file.
+//! 2. **The index**: [`build_index`], [`build_index_to_file`] and [`build_index_to_writer`]
+//!    make a compact, memory-mappable [`Index`] that answers lookups ([`Frame`],
+//!    [`InlineFrame`], [`SourceFile`]; [`LookupOptions`]) without parsing anything at open
+//!    time.
+//! 3. **Storage**: [`Storage`] is the one backend trait, an object store addressed by full
+//!    keys ([`LocalStore`], the embedded default; [`PlainTreeStore`]; `S3Store`, feature
+//!    `s3`; `HttpStore`, feature `http`; [`ChainStore`]); [`ObjectKey`] and [`Area`] are the
+//!    one key type. [`SymbolStore`] holds every Tecken rule over a backend (downloads,
+//!    syminfo, code ids, gzip and its metadata); [`StoreSpec`] reads `DIR`, `s3://...` and
+//!    `https://...` the same way in Rust, the CLI, the server and both bindings.
+//!    [`upload_archive`] stores Tecken's upload archives; [`MissingSymbols`] records misses
+//!    as Tecken's CSV.
+//! 4. **The symbolicator**: [`Symbolicator`] loads modules on demand from [`SymbolStore`]s,
+//!    building indexes into a cache directory shared by processes and keeping open ones in a
+//!    byte-bounded LRU; it is a [`ModuleProvider`].
+//! 5. **Eliot's API**: [`symbolicate_v5`] and [`symbolicate_v4`] answer request bodies byte
+//!    for byte as Eliot does, over any [`ModuleProvider`]; [`symbolicate`] and
+//!    [`symbolicate_jobs`] take typed stacks. [`python_json`] writes JSON as Python's
+//!    `json.dumps` does, [`rfc3339_micros`] dates as Django does.
 //!
-//! Each layer uses only those above it: [`keys`], [`sym`], [`index`] (format, builder,
-//! reader) and [`lookup`]; then [`store`] and [`upload`]; then [`symbolicator`] (modules on
-//! demand from stores, with the index cache and the in-memory LRU); then [`v5`] (Eliot's
-//! API over any [`symbolicator::ModuleProvider`]). The symbolicator reads `.sym` files
-//! through [`store::SymbolStore`]s, so every [`store::Storage`] backend is a source. The HTTP server
-//! (`tecken-server`), the CLI and the Python and Node bindings are thin callers of these.
+//! The HTTP server (`tecken-server`), the CLI and the Python and Node bindings are thin
+//! callers of these. Contributors: `cargo doc --document-private-items` shows the module
+//! docs (the index format byte by byte, the store layout, the v5 layers).
 //!
 //! ## The lookup contract
 //!
@@ -43,13 +51,13 @@
 //! ## Example
 //!
 //! ```
-//! use tecken_core::index::{build, BuildOptions};
+//! use tecken_core::{build_index, BuildOptions};
 //!
 //! let sym = b"MODULE Linux x86_64 D48F191186D67E69DF025AD71FB91E1F0 testproj\n\
 //! FILE 0 /src/main.rs\n\
 //! FUNC 5380 44 0 testproj::main\n\
 //! 5380 9 1 0\n5389 36 2 0\n";
-//! let (index, _report) = build(sym, &BuildOptions::default()).unwrap();
+//! let (index, _report) = build_index(sym, &BuildOptions::default()).unwrap();
 //! let frame = index.lookup(0x538a).unwrap();
 //! assert_eq!(frame.function, "testproj::main");
 //! assert_eq!(frame.function_offset, 0xa);
@@ -63,26 +71,83 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
-pub mod date;
-pub mod error;
-pub mod fsutil;
-pub mod index;
-pub mod keys;
-pub mod lookup;
-pub mod missing;
+mod date;
+mod error;
+mod fsutil;
+mod index;
+mod keys;
+mod lookup;
+mod missing;
 mod mmap;
-pub mod path;
-pub mod pyjson;
-pub mod store;
-pub mod sym;
-pub mod symbolicator;
-pub mod upload;
-pub mod v5;
+mod path;
+mod pyjson;
+mod store;
+mod sym;
+mod symbolicator;
+mod upload;
+mod v5;
 
+// The public API: every item by one path, from the crate root. The modules are private; the
+// groups follow the layers (see the crate docs).
+
+// Errors.
 pub use error::{Error, ErrorKind, Result};
-pub use index::Index;
+
+// The `.sym` format.
+pub use sym::{
+    parse_header as parse_sym_header, read_file as read_sym_file, records as sym_records, CodeId,
+    InlineRecord, LineError, ParseOptions, ParseReport, Record, Records, SymHeader,
+    DEFAULT_MAX_SYM_BYTES,
+};
+
+// The index and lookups.
+pub use index::{
+    build as build_index, build_to_file as build_index_to_file,
+    build_to_writer as build_index_to_writer, BuildOptions, BuildReport, Index, IndexMeta,
+};
 pub use lookup::{Frame, InlineFrame, LookupOptions, SourceFile, SymbolKind};
-pub use symbolicator::{Symbolicator, SymbolicatorConfig};
+pub use path::clean_path;
+
+// Storage: keys, backends, and Tecken's rules over them.
+pub use keys::{Area, ObjectKey};
+pub use store::{
+    is_plain_tree, open_store, symbol_stores, BodyMode, BodyStream, ChainStore, CodeIdEntry,
+    Download, DownloadRequest, EncodedFile, Found, LocalStore, ObjectData, ObjectMeta,
+    ObjectReader, PlainTreeStore, PutObject, RebuildReport, Storage, StoreOptions, StoreSpec,
+    StoredObject, SymInfo, SymbolStore, TempCleanup,
+};
+#[cfg(feature = "http")]
+pub use store::{HttpConfig, HttpLayout, HttpStore};
+#[cfg(feature = "s3")]
+pub use store::{S3Config, S3Store};
+
+// Missing-symbol records.
+pub use missing::{CsvOptions, MissingSymbol, MissingSymbols};
+
+// Uploads.
+pub use upload::{
+    remove_stale_spool_files, upload_archive, upload_archive_bytes, upload_archive_path,
+    ArchiveSource, FileReport, IgnoredFile, ModuleMismatch, ProgressFn, SymFileReport,
+    UploadLimits, UploadOptions, UploadProgress, UploadResult,
+};
+
+// The symbolicator.
+pub use symbolicator::{
+    CachedOnly, FetchStats, Module, ModuleProvider, ModuleStatus, Symbolicator, SymbolicatorConfig,
+};
+
+// Eliot's API.
+pub use v5::{
+    parse_v4, parse_v5, symbolicate, symbolicate_jobs, symbolicate_v4, symbolicate_v5, write_v4,
+    write_v5, ApiResponse, FrameRef, Job, JobResult, ModuleLookup, ModuleRef, SymbolicatedFrame,
+    SymbolicatedInline, SymbolicationResult, V5Options, V5Request,
+};
+
+// Shared by the server and the bindings: the bytes Python's `json.dumps` writes, the date
+// format of Tecken's answers, and an atomic file write.
+pub use date::rfc3339_micros;
+pub use fsutil::write_file_atomic;
+pub use pyjson::dumps as python_json;
 
 /// The crate version, as written into index metadata and reported by the bindings.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

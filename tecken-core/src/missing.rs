@@ -8,7 +8,7 @@
 //! dropped first), exported in the same CSV form.
 //!
 //! ```
-//! use tecken_core::missing::{CsvOptions, MissingSymbols};
+//! use tecken_core::{CsvOptions, MissingSymbols};
 //!
 //! let missing = MissingSymbols::new(10_000);
 //! missing.record("xul.pdb", "44e4ec8c2f41492b9369d6b9a059577c2", "xul.dll", "5D7BD8F4A0A000").unwrap();
@@ -85,7 +85,7 @@ impl Default for CsvOptions {
     }
 }
 
-/// A thread-safe, bounded record of missing modules (see the [module docs](self)).
+/// A thread-safe, bounded record of missing modules (see the crate docs).
 #[derive(Debug)]
 pub struct MissingSymbols {
     entries: Mutex<LruCache<ModuleId, Seen>>,

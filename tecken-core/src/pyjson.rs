@@ -25,7 +25,7 @@
 /// ```
 /// let v = serde_json::json!({"error": "caf\u{e9}", "n": [1, 2.5, null]});
 /// assert_eq!(
-///     tecken_core::pyjson::dumps(&v),
+///     tecken_core::python_json(&v),
 ///     br#"{"error": "caf\u00e9", "n": [1, 2.5, null]}"#
 /// );
 /// ```

@@ -15,8 +15,8 @@
 
 use std::path::{Path, PathBuf};
 
-use tecken_core::index::{build, BuildOptions};
 use tecken_core::Index;
+use tecken_core::{build_index, BuildOptions};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -257,7 +257,7 @@ fn classify(rva: u64, got: &Frames, truth: &Frames, quirks: &mut Quirks) {
 
 fn compare(name: &str, image_base: u64) -> (Agreement, Quirks) {
     let sym = std::fs::read(fixture(&format!("{name}.sym"))).unwrap();
-    let (index, report) = build(&sym, &BuildOptions::default()).unwrap();
+    let (index, report) = build_index(&sym, &BuildOptions::default()).unwrap();
     assert_eq!(report.parse.skipped, 0, "{name}: {:?}", report.parse.errors);
     let rows = read_truth(name, image_base);
     let mut a = Agreement {

@@ -1,13 +1,13 @@
 //! Bad input never panics: broken `.sym` text builds (leniently) or fails with
 //! `MalformedSym`, and a corrupt index file fails to open with `CorruptIndex` (or the
 //! distinct `IndexTooOld` / `IndexTooNew`), or opens and then never panics, with
-//! `verify()` reporting the corruption.
+//! `verify()` reporting the corruption (those cases craft bytes with the layout's
+//! constants, so they live beside it, in `src/index/corruption_tests.rs`).
 
 use std::path::Path;
 
-use tecken_core::index::format::{section, HEADER_SIZE, MIN_VERSION, SECTION_ENTRY_SIZE, VERSION};
-use tecken_core::index::{build, build_to_file, BuildOptions};
-use tecken_core::sym::{parse_header, records, ParseOptions};
+use tecken_core::{build_index, BuildOptions};
+use tecken_core::{parse_sym_header, sym_records, ParseOptions};
 use tecken_core::{ErrorKind, Index, LookupOptions};
 
 const MODULE: &str = "MODULE Linux x86_64 0123456789ABCDEF0123456789ABCDEF0 bad.so\n";
@@ -93,14 +93,14 @@ fn garbage_bytes_empty_files_and_files_without_module_are_malformed_sym() {
         b"MODULE Linux x86_64 NOT-HEX! x\n",
     ];
     for input in cases {
-        let err = build(input, &BuildOptions::default()).unwrap_err();
+        let err = build_index(input, &BuildOptions::default()).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::MalformedSym, "{input:?}");
         assert_eq!(
-            parse_header(input).unwrap_err().kind(),
+            parse_sym_header(input).unwrap_err().kind(),
             ErrorKind::MalformedSym,
             "{input:?}"
         );
-        for (_, r) in records(input) {
+        for (_, r) in sym_records(input) {
             std::hint::black_box(r);
         }
     }
@@ -122,11 +122,11 @@ fn binary_junk_never_panics_the_parser_or_the_builder() {
             with_module.append(&mut junk);
             junk = with_module;
         }
-        for (_, r) in records(&junk) {
+        for (_, r) in sym_records(&junk) {
             std::hint::black_box(r);
         }
-        std::hint::black_box(parse_header(&junk).ok());
-        match build(&junk, &BuildOptions::default()) {
+        std::hint::black_box(parse_sym_header(&junk).ok());
+        match build_index(&junk, &BuildOptions::default()) {
             Ok((index, _)) => {
                 index.verify().unwrap();
                 exercise(&index, &probes());
@@ -142,7 +142,7 @@ fn check_prefixes(sym: &[u8], lens: impl Iterator<Item = usize>, probes: &[u64])
     let mut built = 0;
     for len in lens {
         let prefix = &sym[..len];
-        match build(prefix, &BuildOptions::default()) {
+        match build_index(prefix, &BuildOptions::default()) {
             Ok((index, report)) => {
                 built += 1;
                 exercise(&index, probes);
@@ -204,7 +204,7 @@ fn records_without_a_name_or_path_do_not_panic_the_builder() {
     // offset far out of bounds and panicked on. Every prefix of a real file cut right after
     // a FILE id reaches this.
     let sym = format!("{MODULE}FILE 0\nINLINE_ORIGIN 1\nFUNC 1000 10 0\n1000 10 5 0\nINLINE 0 3 0 1 1000 4\nPUBLIC 2000 0\n");
-    let (idx, report) = build(sym.as_bytes(), &BuildOptions::default()).unwrap();
+    let (idx, report) = build_index(sym.as_bytes(), &BuildOptions::default()).unwrap();
     assert_eq!(report.parse.skipped, 0);
     let f = idx.lookup(0x1000).unwrap();
     assert_eq!((f.function, f.line, f.inlines.len()), ("", Some(3), 1));
@@ -223,7 +223,7 @@ fn huge_line_numbers_ids_sizes_and_depths() {
          FUNC ffffffffffffff00 100 0 end_overflows\n\
          FUNC 10000000000000000 10 0 address_overflows\n\
          FUNC 00000000000000003000 10 0 leading_zeros\n";
-    let (idx, report) = build(
+    let (idx, report) = build_index(
         format!("{MODULE}{body}").as_bytes(),
         &BuildOptions::default(),
     )
@@ -267,7 +267,7 @@ fn huge_line_counts() {
     }
     s.push_str(&"\n".repeat(200_000));
     s.push_str("PUBLIC 200000 0 after_blanks\n!bad line at the end\n");
-    let (idx, report) = build(s.as_bytes(), &BuildOptions::default()).unwrap();
+    let (idx, report) = build_index(s.as_bytes(), &BuildOptions::default()).unwrap();
     assert_eq!(report.parse.line_records, 300_000);
     assert_eq!(report.parse.lines, 1 + 2 + 300_000 + 200_000 + 2);
     assert_eq!(report.parse.errors[0].line, 1 + 2 + 300_000 + 200_000 + 2);
@@ -286,249 +286,9 @@ fn strict_mode_fails_on_junk_with_a_line_number_and_lenient_mode_counts_it() {
             ..ParseOptions::default()
         },
     };
-    let err = build(sym.as_bytes(), &strict).unwrap_err();
+    let err = build_index(sym.as_bytes(), &strict).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::MalformedSym);
     assert!(err.message().contains("line 3"), "{}", err.message());
-    let (_, report) = build(sym.as_bytes(), &BuildOptions::default()).unwrap();
+    let (_, report) = build_index(sym.as_bytes(), &BuildOptions::default()).unwrap();
     assert_eq!((report.parse.skipped, report.parse.errors[0].line), (1, 3));
-}
-
-// ---------------------------------------------------------------------------------------
-// Index files
-
-/// A small index with every section non-empty.
-fn small_index_bytes() -> Vec<u8> {
-    let sym = format!(
-        "{MODULE}INFO CODE_ID 1234 bad.dll\nFILE 0 /src/a.c\nFILE 1 /src/../b.h\nINLINE_ORIGIN 0 inl\n\
-         FUNC 1000 40 0 f\n1000 10 1 0\n1010 10 2 1\n1030 10 3 0\nINLINE 0 7 0 0 1010 20\nINLINE 1 8 1 0 1018 8\n\
-         FUNC m 1040 20 0 g\n1040 20 4 1\nPUBLIC 1030 0 inside\nPUBLIC 2000 0 p\nPUBLIC m 3000 0 q\n"
-    );
-    let mut out = std::io::Cursor::new(Vec::new());
-    tecken_core::index::build_to_writer(sym.as_bytes(), &mut out, &BuildOptions::default())
-        .unwrap();
-    out.into_inner()
-}
-
-const TABLE_END: usize = HEADER_SIZE + SECTION_ENTRY_SIZE * section::ALL.len();
-
-#[test]
-fn the_small_index_is_valid() {
-    let bytes = small_index_bytes();
-    let idx = Index::from_bytes(bytes).unwrap();
-    idx.verify().unwrap();
-    let f = idx.lookup(0x101a).unwrap();
-    assert_eq!((f.function, f.line, f.inlines.len()), ("f", Some(7), 2));
-    let names: Vec<Option<&str>> = [
-        0xfff,
-        0x1000,
-        0x103f,
-        0x1040,
-        0x105f,
-        0x1060,
-        0x2000,
-        u64::MAX,
-    ]
-    .iter()
-    .map(|&a| idx.lookup(a).map(|f| f.function))
-    .collect();
-    assert_eq!(
-        names,
-        [
-            None,
-            Some("f"),
-            Some("f"),
-            Some("g"),
-            Some("g"),
-            None,
-            Some("p"),
-            Some("q")
-        ]
-    );
-    assert!(exercise(&idx, &probes()) > 0);
-}
-
-#[test]
-fn every_truncation_of_an_index_is_an_error() {
-    let bytes = small_index_bytes();
-    for len in 0..bytes.len() {
-        let err = Index::from_bytes(bytes[..len].to_vec()).unwrap_err();
-        assert_eq!(
-            err.kind(),
-            ErrorKind::CorruptIndex,
-            "truncated to {len}: {err}"
-        );
-    }
-    // Also longer than it says.
-    let mut longer = bytes.clone();
-    longer.extend_from_slice(&[0; 8]);
-    assert_eq!(
-        Index::from_bytes(longer).unwrap_err().kind(),
-        ErrorKind::CorruptIndex
-    );
-    // And through a mapped file, including an empty one.
-    let dir = tempfile::tempdir().unwrap();
-    for len in [0, 8, HEADER_SIZE, TABLE_END, bytes.len() - 1] {
-        let path = dir.path().join(format!("t{len}.idx"));
-        std::fs::write(&path, &bytes[..len]).unwrap();
-        assert_eq!(
-            Index::open(&path).unwrap_err().kind(),
-            ErrorKind::CorruptIndex,
-            "{len}"
-        );
-    }
-    assert_eq!(
-        Index::open(dir.path().join("missing.idx"))
-            .unwrap_err()
-            .kind(),
-        ErrorKind::NotFound
-    );
-}
-
-#[test]
-fn every_byte_flip_in_the_header_or_section_table_is_an_error() {
-    let bytes = small_index_bytes();
-    let original = Index::from_bytes(bytes.clone()).unwrap();
-    let probes = probes();
-    let crc = 28..32;
-    let strings_len = {
-        let at = HEADER_SIZE + SECTION_ENTRY_SIZE * (section::ALL.len() - 1) + 16;
-        at..at + 8
-    };
-    for pos in 0..TABLE_END {
-        for mask in [0x01u8, 0x02, 0x10, 0x80, 0xff] {
-            let mut b = bytes.clone();
-            b[pos] ^= mask;
-            match Index::from_bytes(b) {
-                Err(e) => assert!(
-                    matches!(
-                        e.kind(),
-                        ErrorKind::CorruptIndex | ErrorKind::IndexTooOld | ErrorKind::IndexTooNew
-                    ),
-                    "{pos} ^ {mask:#x}: {e}"
-                ),
-                // The checksum itself is only read by `verify`, which then fails.
-                Ok(idx) if crc.contains(&pos) => {
-                    assert_eq!(idx.verify().unwrap_err().kind(), ErrorKind::CorruptIndex);
-                }
-                // The one flip that cannot be told from a valid file: the length of the last
-                // section (STRINGS, 1-byte entries) grown into its zero alignment padding.
-                // Nothing points at those bytes, so every answer stays the same.
-                Ok(idx) if strings_len.contains(&pos) => {
-                    assert!(idx.size_bytes() == bytes.len());
-                    for &a in &probes {
-                        assert_eq!(
-                            idx.lookup(a),
-                            original.lookup(a),
-                            "{pos} ^ {mask:#x} at {a:#x}"
-                        );
-                    }
-                }
-                Ok(_) => panic!("byte {pos} ^ {mask:#x} opened without an error"),
-            }
-        }
-    }
-}
-
-#[test]
-fn every_byte_flip_in_the_body_is_caught_by_verify_and_never_panics() {
-    let bytes = small_index_bytes();
-    let probes = probes();
-    let mut opened = 0;
-    for pos in TABLE_END..bytes.len() {
-        for mask in [0x01u8, 0x80, 0xff] {
-            let mut b = bytes.clone();
-            b[pos] ^= mask;
-            match Index::from_bytes(b) {
-                // The META section is JSON: most flips there fail to parse.
-                Err(e) => assert_eq!(e.kind(), ErrorKind::CorruptIndex, "{pos} ^ {mask:#x}: {e}"),
-                Ok(idx) => {
-                    opened += 1;
-                    exercise(&idx, &probes);
-                    assert_eq!(
-                        idx.verify().unwrap_err().kind(),
-                        ErrorKind::CorruptIndex,
-                        "{pos} ^ {mask:#x}"
-                    );
-                }
-            }
-        }
-    }
-    assert!(opened > bytes.len(), "most body flips open: {opened}");
-}
-
-#[test]
-fn random_multi_byte_corruption_of_a_real_index_never_panics() {
-    let sym = fixture("generated/cppdemo.sym");
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("cppdemo.idx");
-    build_to_file(&sym, &path, &BuildOptions::default()).unwrap();
-    let bytes = std::fs::read(&path).unwrap();
-    let probes: Vec<u64> = (0..200)
-        .map(|i| 0x3000 + i * 0x61)
-        .chain([0, u64::MAX])
-        .collect();
-    let mut rng = Rng(42);
-    for _ in 0..400 {
-        let mut b = bytes.clone();
-        for _ in 0..1 + rng.below(16) {
-            // Mostly the body, where corruption survives opening.
-            let pos = TABLE_END + rng.below((b.len() - TABLE_END) as u64) as usize;
-            b[pos] = rng.next() as u8;
-        }
-        if let Ok(idx) = Index::from_bytes(b) {
-            exercise(&idx, &probes);
-        }
-    }
-}
-
-#[test]
-fn wrong_magic_is_corrupt_index() {
-    let bytes = small_index_bytes();
-    for (pos, v) in [(0, b'X'), (7, b'Y')] {
-        let mut b = bytes.clone();
-        b[pos] = v;
-        assert_eq!(
-            Index::from_bytes(b).unwrap_err().kind(),
-            ErrorKind::CorruptIndex
-        );
-    }
-    // A .sym file is not an index.
-    let sym = fixture("generated/cdemo.sym");
-    assert_eq!(
-        Index::from_bytes(sym).unwrap_err().kind(),
-        ErrorKind::CorruptIndex
-    );
-}
-
-#[test]
-fn a_version_too_old_or_too_new_has_its_own_error_kind() {
-    let bytes = small_index_bytes();
-    assert_eq!(
-        u32::from_le_bytes(bytes[8..12].try_into().unwrap()),
-        VERSION
-    );
-    let with_version = |v: u32| {
-        let mut b = bytes.clone();
-        b[8..12].copy_from_slice(&v.to_le_bytes());
-        Index::from_bytes(b)
-    };
-    for v in [0, MIN_VERSION - 1] {
-        assert_eq!(
-            with_version(v).unwrap_err().kind(),
-            ErrorKind::IndexTooOld,
-            "{v}"
-        );
-    }
-    for v in [VERSION + 1, VERSION + 100, u32::MAX] {
-        assert_eq!(
-            with_version(v).unwrap_err().kind(),
-            ErrorKind::IndexTooNew,
-            "{v}"
-        );
-    }
-    assert!(with_version(VERSION).is_ok());
-    assert_ne!(
-        ErrorKind::IndexTooOld.as_str(),
-        ErrorKind::IndexTooNew.as_str()
-    );
 }

@@ -10,14 +10,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
-use tecken_core::index::{self, BuildOptions};
-use tecken_core::keys::Area;
-use tecken_core::store::{
-    symbol_stores, BodyMode, Download, DownloadRequest, StoreSpec, SymbolStore,
-};
-use tecken_core::sym::{parse_header, ParseOptions};
-use tecken_core::upload::{upload_archive, ArchiveSource, UploadOptions};
-use tecken_core::v5::{self, V5Options};
+use tecken_core::Area;
+use tecken_core::BuildOptions;
+use tecken_core::V5Options;
+use tecken_core::{parse_sym_header, ParseOptions};
+use tecken_core::{symbol_stores, BodyMode, Download, DownloadRequest, StoreSpec, SymbolStore};
+use tecken_core::{upload_archive, ArchiveSource, UploadOptions};
 use tecken_core::{Error, Frame, Index, LookupOptions, Symbolicator, SymbolicatorConfig};
 
 fn repo_root() -> PathBuf {
@@ -84,7 +82,7 @@ fn build(case: &Value) -> Result<Index, Error> {
             ..ParseOptions::default()
         },
     };
-    index::build(&input(case, "sym"), &opts).map(|(index, _)| index)
+    tecken_core::build_index(&input(case, "sym"), &opts).map(|(index, _)| index)
 }
 
 fn header_value(index: &Index) -> Value {
@@ -210,7 +208,7 @@ fn symbolicator(case: &Value) -> (Symbolicator, V5Options, Vec<u8>) {
 /// `symbolicate_v5_with_status`: the status and the parsed body, whatever the status.
 fn symbolicate_v5_with_status(case: &Value) -> Value {
     let (sym, v5_opts, body) = symbolicator(case);
-    let resp = v5::symbolicate_v5(&sym, &body, &v5_opts);
+    let resp = tecken_core::symbolicate_v5(&sym, &body, &v5_opts);
     json!({
         "status": resp.status,
         "response": serde_json::from_slice::<Value>(&resp.body).unwrap(),
@@ -219,8 +217,8 @@ fn symbolicate_v5_with_status(case: &Value) -> Value {
 
 fn symbolicate_v5(case: &Value) -> Value {
     let (sym, v5_opts, body) = symbolicator(case);
-    let resp = v5::symbolicate_v5(&sym, &body, &v5_opts);
-    match v5::parse_v5(&body, &v5_opts) {
+    let resp = tecken_core::symbolicate_v5(&sym, &body, &v5_opts);
+    match tecken_core::parse_v5(&body, &v5_opts) {
         Ok(_) => {
             assert_eq!(resp.status, 200);
             json!({ "response": serde_json::from_slice::<Value>(&resp.body).unwrap() })
@@ -237,7 +235,7 @@ fn symbolicate_v5(case: &Value) -> Value {
 /// What the core answers for a case, in the fixture's neutral form.
 fn evaluate(case: &Value) -> Value {
     match case["op"].as_str().unwrap() {
-        "parse_sym_header" => match parse_header(&input(case, "sym")) {
+        "parse_sym_header" => match parse_sym_header(&input(case, "sym")) {
             Ok(h) => serde_json::to_value(h).unwrap(),
             Err(e) => error_value(&e, None),
         },
@@ -256,7 +254,8 @@ fn evaluate(case: &Value) -> Value {
         "verify" => {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("index");
-            index::build_to_file(&input(case, "sym"), &path, &BuildOptions::default()).unwrap();
+            tecken_core::build_index_to_file(&input(case, "sym"), &path, &BuildOptions::default())
+                .unwrap();
             match Index::open(&path).and_then(|i| i.verify()) {
                 Ok(()) => json!({ "verified": true }),
                 Err(e) => error_value(&e, None),

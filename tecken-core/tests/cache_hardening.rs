@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use tecken_core::store::{PlainTreeStore, SymbolStore};
-use tecken_core::symbolicator::{ModuleProvider, ModuleStatus};
+use tecken_core::{ModuleProvider, ModuleStatus};
+use tecken_core::{PlainTreeStore, SymbolStore};
 use tecken_core::{Symbolicator, SymbolicatorConfig};
 
 const ID: &str = "D48F191186D67E69DF025AD71FB91E1F0";
@@ -19,7 +19,8 @@ fn sym_text(name: &str) -> String {
 
 /// Writes `{root}/{debug_file}/{ID}/{sym_file}` with `body`.
 fn put(root: &Path, debug_file: &str, body: &[u8]) -> PathBuf {
-    let sym_file = tecken_core::keys::sym_file_name(debug_file);
+    let key = tecken_core::ObjectKey::for_module(debug_file, ID).unwrap();
+    let sym_file = key.file();
     let d = root.join(debug_file).join(ID);
     std::fs::create_dir_all(&d).unwrap();
     let p = d.join(sym_file);
@@ -255,7 +256,7 @@ fn v5_functions(s: &Symbolicator) -> Vec<String> {
     let body = format!(
         r#"{{"memoryMap": [["testproj", "{ID}"]], "stacks": [[[0, 21377], [0, {LAST}]]]}}"#
     );
-    let r = tecken_core::v5::symbolicate_v5(s, body.as_bytes(), &Default::default());
+    let r = tecken_core::symbolicate_v5(s, body.as_bytes(), &Default::default());
     assert_eq!(r.status, 200);
     let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     v["results"][0]["stacks"][0]
@@ -287,7 +288,7 @@ fn truncating_a_mapped_index_in_place_is_survived_and_rebuilt() {
     assert!(m.index.lookup(LAST).is_none(), "no frame made of zeros");
     let err = m.index.check().unwrap_err();
     assert_eq!(err.kind(), tecken_core::ErrorKind::CorruptIndex);
-    let mut frame = tecken_core::index::Frame::empty();
+    let mut frame = tecken_core::Frame::empty();
     assert!(m
         .index
         .try_lookup_into(LAST, &Default::default(), &mut frame)

@@ -22,9 +22,9 @@
 use std::io::Cursor;
 
 use proptest::prelude::*;
-use tecken_core::index::{build, build_to_file, build_to_writer, BuildOptions};
-use tecken_core::path::clean_path;
-use tecken_core::sym::ParseOptions;
+use tecken_core::clean_path;
+use tecken_core::ParseOptions;
+use tecken_core::{build_index, build_index_to_file, build_index_to_writer, BuildOptions};
 use tecken_core::{Frame, Index, LookupOptions, SymbolKind};
 
 // ---------------------------------------------------------------------------------------
@@ -608,7 +608,7 @@ fn build_bytes(text: &[u8], threads: usize) -> Vec<u8> {
         },
     };
     let mut out = Cursor::new(Vec::new());
-    build_to_writer(text, &mut out, &opts).expect("build");
+    build_index_to_writer(text, &mut out, &opts).expect("build");
     out.into_inner()
 }
 
@@ -641,7 +641,7 @@ proptest! {
     #[test]
     fn lookups_match_the_reference_resolver(shape in shape()) {
         let m = generate(&shape);
-        let (index, report) = build(m.text.as_bytes(), &BuildOptions::default()).expect("build");
+        let (index, report) = build_index(m.text.as_bytes(), &BuildOptions::default()).expect("build");
         prop_assert_eq!(report.parse.skipped, 0, "{:?}\n{}", report.parse.errors, m.text);
         for &a in &m.probes {
             for strict in [false, true] {
@@ -808,12 +808,12 @@ fn a_mapped_index_file_answers_like_the_in_memory_one() {
     let (sym, _) = big_sym();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.idx");
-    let report = build_to_file(&sym, &path, &BuildOptions::default()).unwrap();
+    let report = build_index_to_file(&sym, &path, &BuildOptions::default()).unwrap();
     let mapped = Index::open(&path).unwrap();
     assert!(mapped.is_mapped());
     assert_eq!(mapped.size_bytes() as u64, report.index_bytes);
     mapped.verify().unwrap();
-    let (mem, _) = build(&sym, &BuildOptions::default()).unwrap();
+    let (mem, _) = build_index(&sym, &BuildOptions::default()).unwrap();
     assert!(!mem.is_mapped());
     assert!(
         std::fs::read(&path).unwrap() == build_bytes(&sym, 1),
@@ -853,19 +853,19 @@ fn every_build_path_and_thread_count_writes_the_same_bytes() {
                 ..ParseOptions::default()
             },
         };
-        let (mem, report) = build(&sym, &opts).unwrap();
+        let (mem, report) = build_index(&sym, &opts).unwrap();
         mem.verify().unwrap();
         assert_eq!(report.index_bytes, want.len() as u64);
         assert!(
             mem.as_bytes() == want.as_slice(),
-            "build(), threads={threads}"
+            "build_index(), threads={threads}"
         );
 
         let path = dir.path().join(format!("big-{threads}.idx"));
-        build_to_file(&sym, &path, &opts).unwrap();
+        build_index_to_file(&sym, &path, &opts).unwrap();
         assert!(
             std::fs::read(&path).unwrap() == want,
-            "build_to_file(), threads={threads}"
+            "build_index_to_file(), threads={threads}"
         );
         Index::open(&path).unwrap().verify().unwrap();
     }
@@ -876,11 +876,11 @@ fn every_build_path_and_thread_count_writes_the_same_bytes() {
         &b"MODULE Linux x86_64 0123456789ABCDEF0123456789ABCDEF0 a.so\n"[..],
     ] {
         let want = build_bytes(text, 1);
-        let (mem, _) = build(text, &BuildOptions::default()).unwrap();
+        let (mem, _) = build_index(text, &BuildOptions::default()).unwrap();
         assert!(mem.as_bytes() == want.as_slice());
         mem.verify().unwrap();
         let path = dir.path().join("small.idx");
-        build_to_file(text, &path, &BuildOptions::default()).unwrap();
+        build_index_to_file(text, &path, &BuildOptions::default()).unwrap();
         assert!(std::fs::read(&path).unwrap() == want);
     }
 }

@@ -5,8 +5,8 @@
 //! `.sym` that exercises exactly that rule. The last tests pin the parser's own API
 //! (`sym::records`, `sym::parse_header`).
 
-use tecken_core::index::{build, BuildOptions, BuildReport};
-use tecken_core::sym::{parse_header, records, ParseOptions, Record};
+use tecken_core::{build_index, BuildOptions, BuildReport};
+use tecken_core::{parse_sym_header, sym_records, ParseOptions, Record};
 use tecken_core::{ErrorKind, Frame, Index, LookupOptions, SymbolKind};
 
 const MODULE: &str = "MODULE Linux x86_64 0123456789ABCDEF0123456789ABCDEF0 test.so\n";
@@ -17,7 +17,7 @@ fn index(body: &str) -> Index {
 }
 
 fn index_report(body: &str) -> (Index, BuildReport) {
-    build(
+    build_index(
         format!("{MODULE}{body}").as_bytes(),
         &BuildOptions::default(),
     )
@@ -400,7 +400,7 @@ fn addresses_and_funcs_at_or_above_4_gib_are_resolved() {
 fn module_name_is_the_pe_name_of_a_first_info_code_id_with_a_name() {
     let with_pe = |info: &str| {
         let sym = format!("MODULE windows x86_64 ABCDEF12345 xul.pdb\n{info}FUNC 1000 10 0 f\n");
-        let (idx, report) = build(sym.as_bytes(), &BuildOptions::default()).unwrap();
+        let (idx, report) = build_index(sym.as_bytes(), &BuildOptions::default()).unwrap();
         assert_eq!(report.header.pe_name(), idx.header().pe_name());
         idx.header().pe_name().map(str::to_owned)
     };
@@ -457,11 +457,11 @@ fn func_and_public_after_stack_records() {
 fn unknown_module_arch_is_accepted() {
     let sym =
         "MODULE Linux riscv64 0123456789ABCDEF0123456789ABCDEF0 libfoo.so\nFUNC 1000 10 0 f\n";
-    let (idx, report) = build(sym.as_bytes(), &BuildOptions::default()).unwrap();
+    let (idx, report) = build_index(sym.as_bytes(), &BuildOptions::default()).unwrap();
     assert_eq!(idx.header().arch, "riscv64");
     assert_eq!(report.header.arch, "riscv64");
     assert_eq!(name(&idx, 0x1000), Some("f"));
-    assert_eq!(parse_header(sym.as_bytes()).unwrap().arch, "riscv64");
+    assert_eq!(parse_sym_header(sym.as_bytes()).unwrap().arch, "riscv64");
 }
 
 #[test]
@@ -496,12 +496,12 @@ fn one_bad_line_fails_a_strict_build_with_its_line_number() {
             ..ParseOptions::default()
         },
     };
-    let err = build(sym.as_bytes(), &opts).unwrap_err();
+    let err = build_index(sym.as_bytes(), &opts).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::MalformedSym);
     assert!(err.message().contains("line 4"), "{}", err.message());
     // The same file without the bad line builds in strict mode.
     let ok = format!("{MODULE}FILE 0 a.c\nFUNC 1000 20 0 f\n1000 8 3 0\n");
-    assert!(build(ok.as_bytes(), &opts).is_ok());
+    assert!(build_index(ok.as_bytes(), &opts).is_ok());
 }
 
 #[test]
@@ -557,7 +557,7 @@ fn inline_origin_that_is_never_defined_keeps_the_frame_with_an_empty_name() {
 fn crlf_line_ends_and_blank_lines() {
     let sym = "MODULE Linux x86_64 ABCDEF0123 crlf.so\r\n\r\nINFO CODE_ID 1234 crlf.dll\r\n\r\n\r\nFILE 0 a.c\r\n\
                FUNC 1000 10 0 f with spaces \r\n\r\n1000 10 7 0\r\n   \r\nPUBLIC 2000 0 p\r\n";
-    let (idx, report) = build(sym.as_bytes(), &BuildOptions::default()).unwrap();
+    let (idx, report) = build_index(sym.as_bytes(), &BuildOptions::default()).unwrap();
     assert_eq!(report.parse.skipped, 0, "{:?}", report.parse.errors);
     assert_eq!(idx.header().debug_file, "crlf.so");
     assert_eq!(idx.header().pe_name(), Some("crlf.dll"));
@@ -586,7 +586,7 @@ fn non_utf8_bytes_are_kept_lossily() {
     sym.extend_from_slice(
         b"FILE 0 /src/caf\xe9.c\nFUNC 1000 10 0 na\xefve\xff\n1000 10 1 0\nPUBLIC 2000 0 \x80p\n",
     );
-    let (idx, report) = build(&sym, &BuildOptions::default()).unwrap();
+    let (idx, report) = build_index(&sym, &BuildOptions::default()).unwrap();
     assert_eq!(report.parse.skipped, 0);
     let f = idx.lookup(0x1000).unwrap();
     assert_eq!(f.function, "na\u{fffd}ve\u{fffd}");
@@ -663,7 +663,7 @@ fn records_iterator_yields_every_record_with_its_line_number() {
 FUNC m 1000 20 8 f(int)\n1000 10 7 3\nINLINE 1 9 3 4 1000 4 1008 2\nPUBLIC m 2000 0 p\n\
 STACK CFI INIT 1000 20 .cfa: $rsp 8 +\nSTACK CFI 1004 .cfa: $rsp 16 +\nSTACK WIN 4 1000 20 0 0 0 0 0 0 1 x\n\
 1000 10 -1 3\nFUNC zz 1 1 f\nbogus\n";
-    let recs: Vec<(u64, Record<'_>)> = records(text).collect();
+    let recs: Vec<(u64, Record<'_>)> = sym_records(text).collect();
     let nums: Vec<u64> = recs.iter().map(|r| r.0).collect();
     assert_eq!(
         nums,
@@ -731,8 +731,8 @@ STACK CFI INIT 1000 20 .cfa: $rsp 8 +\nSTACK CFI 1004 .cfa: $rsp 16 +\nSTACK WIN
     for (n, r) in &recs[11..] {
         assert!(matches!(r, Record::Malformed { .. }), "line {n}: {r:?}");
     }
-    assert!(records(b"").next().is_none());
-    assert!(records(b"\n\r\n  \n").next().is_none());
+    assert!(sym_records(b"").next().is_none());
+    assert!(sym_records(b"\n\r\n  \n").next().is_none());
 }
 
 #[test]
@@ -740,7 +740,7 @@ fn parse_header_reads_module_and_info_only() {
     let text = b"\nMODULE windows x86 0185139c8f04ffc94c4c44205044422e1 my lib.pdb\r\n\
 INFO CODE_ID 60533C886EFD000 xul.dll\nINFO GENERATOR mozilla/dump_syms 2.3.7\nINFO RELEASECHANNEL nightly\n\
 FILE 0 a.c\nINFO LATE ignored\n";
-    let h = parse_header(text).unwrap();
+    let h = parse_sym_header(text).unwrap();
     assert_eq!((h.os.as_str(), h.arch.as_str()), ("windows", "x86"));
     assert_eq!(
         h.debug_id, "0185139C8F04FFC94C4C44205044422E1",
@@ -767,7 +767,7 @@ FILE 0 a.c\nINFO LATE ignored\n";
         b"\xff\xfe",
     ] {
         assert_eq!(
-            parse_header(bad).unwrap_err().kind(),
+            parse_sym_header(bad).unwrap_err().kind(),
             ErrorKind::MalformedSym,
             "{bad:?}"
         );

@@ -9,13 +9,12 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tecken_core::keys::ObjectKey;
-use tecken_core::store::encoding::encode;
-use tecken_core::store::{
+use tecken_core::ErrorKind;
+use tecken_core::ObjectKey;
+use tecken_core::{
     BodyMode, ChainStore, Download, DownloadRequest, HttpConfig, HttpLayout, HttpStore, LocalStore,
     Storage, SymbolStore,
 };
-use tecken_core::ErrorKind;
 
 /// What the server answers for a path.
 #[derive(Clone)]
@@ -140,7 +139,11 @@ fn handle(
 const SYM: &[u8] = b"MODULE windows x86_64 0185139C8F04FFC94C4C44205044422E1 xul.pdb\nINFO CODE_ID 60533C886EFD000 xul.dll\nFUNC 0 10 0 f\n";
 
 fn tecken_routes() -> HashMap<String, Reply> {
-    let gz = encode("xul.sym", SYM, 6).unwrap().body;
+    let gz = {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        enc.write_all(SYM).unwrap();
+        enc.finish().unwrap()
+    };
     let mut r = HashMap::new();
     // Tecken answers downloads with a redirect to the bucket, which serves gzip.
     r.insert(
@@ -283,7 +286,7 @@ fn follows_redirects_and_decompresses() {
         b"MODULE windows x86 AB plain.pdb\n"
     );
     let h = store
-        .read_sym_header(&k, tecken_core::keys::Area::Regular)
+        .read_sym_header(&k, tecken_core::Area::Regular)
         .unwrap()
         .unwrap();
     assert_eq!(h.code_id.unwrap().file.as_deref(), Some("xul.dll"));
@@ -409,7 +412,7 @@ fn read_only_and_chained_behind_a_local_cache() {
     let server = serve(tecken_routes());
     let http = HttpStore::new(config(&server.base)).unwrap();
     assert_eq!(
-        http.put("v1/a/AB/a.sym", &tecken_core::store::PutObject::raw(b"x"))
+        http.put("v1/a/AB/a.sym", &tecken_core::PutObject::raw(b"x"))
             .unwrap_err()
             .kind(),
         ErrorKind::InvalidInput
@@ -422,7 +425,7 @@ fn read_only_and_chained_behind_a_local_cache() {
     store
         .put_file(
             &key("plain.pdb/AB/plain.sym"),
-            tecken_core::keys::Area::Regular,
+            tecken_core::Area::Regular,
             b"MODULE local copy\n",
         )
         .unwrap();

@@ -3,13 +3,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use tecken_core::keys::{Area, ObjectKey};
-use tecken_core::missing::{CsvOptions, MissingSymbols};
-use tecken_core::store::{
+use tecken_core::ErrorKind;
+use tecken_core::{Area, ObjectKey};
+use tecken_core::{
     ChainStore, CodeIdEntry, Download, DownloadRequest, LocalStore, PutObject, Storage, SymbolStore,
 };
-use tecken_core::store::{ObjectData, PlainTreeStore};
-use tecken_core::ErrorKind;
+use tecken_core::{CsvOptions, MissingSymbols};
+use tecken_core::{ObjectData, PlainTreeStore};
 use tecken_core::{Symbolicator, SymbolicatorConfig};
 
 fn store() -> (tempfile::TempDir, SymbolStore) {
@@ -184,7 +184,7 @@ fn tecken_download_rules() {
     }
     // HEAD: no body.
     let head = DownloadRequest {
-        body: tecken_core::store::BodyMode::None,
+        body: tecken_core::BodyMode::None,
         ..DownloadRequest::new("xul.pdb", "44E4EC8C2F41492B9369D6B9A059577C2", "xul.sym")
     };
     match store.download(&head).unwrap() {
@@ -261,7 +261,7 @@ fn missing_symbols_are_recorded_on_get_misses_only() {
         .unwrap();
     store
         .download(&DownloadRequest {
-            body: tecken_core::store::BodyMode::None,
+            body: tecken_core::BodyMode::None,
             ..DownloadRequest::new("b.pdb", "AB", "b.sym")
         })
         .unwrap();

@@ -11,12 +11,10 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use tecken_core::keys::{Area, ObjectKey};
-use tecken_core::store::{
-    Download, DownloadRequest, PutObject, S3Config, S3Store, Storage, SymbolStore,
-};
-use tecken_core::upload::{upload_archive_bytes, upload_archive_path, UploadOptions};
 use tecken_core::ErrorKind;
+use tecken_core::{upload_archive_bytes, upload_archive_path, UploadOptions};
+use tecken_core::{Area, ObjectKey};
+use tecken_core::{Download, DownloadRequest, PutObject, S3Config, S3Store, Storage, SymbolStore};
 
 fn endpoint() -> Option<String> {
     match std::env::var("TECKEN_TEST_S3_ENDPOINT") {
@@ -93,7 +91,7 @@ fn objects_round_trip_with_tecken_metadata() {
     // A stored gzip for a proxy, and a ranged read.
     match store
         .download(&DownloadRequest {
-            body: tecken_core::store::BodyMode::Stored,
+            body: tecken_core::BodyMode::Stored,
             ..DownloadRequest::new("a.pdb", "AB", "a.sym")
         })
         .unwrap()
@@ -107,7 +105,7 @@ fn objects_round_trip_with_tecken_metadata() {
     // Streamed: the body read chunk by chunk on the store's runtime.
     match store
         .download(&DownloadRequest {
-            body: tecken_core::store::BodyMode::DecodedStream,
+            body: tecken_core::BodyMode::DecodedStream,
             ..DownloadRequest::new("a.pdb", "AB", "a.sym")
         })
         .unwrap()

@@ -5,8 +5,8 @@
 use std::io::Read;
 use std::sync::Arc;
 
-use tecken_core::keys::{Area, ObjectKey};
-use tecken_core::store::{
+use tecken_core::{Area, ObjectKey};
+use tecken_core::{
     BodyMode, ChainStore, Download, DownloadRequest, Found, LocalStore, ObjectMeta, Storage,
     StoreOptions, StoredObject, SymbolStore,
 };

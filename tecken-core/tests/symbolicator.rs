@@ -5,9 +5,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use tecken_core::store::{ObjectMeta, Storage, StoreOptions, StoredObject, SymbolStore};
-use tecken_core::symbolicator::{ModuleProvider, ModuleStatus};
 use tecken_core::{Error, ErrorKind, Result, Symbolicator, SymbolicatorConfig};
+use tecken_core::{ModuleProvider, ModuleStatus};
+use tecken_core::{ObjectMeta, Storage, StoreOptions, StoredObject, SymbolStore};
 
 const ID: &str = "D48F191186D67E69DF025AD71FB91E1F0";
 const SYM: &[u8] = b"MODULE Linux x86_64 D48F191186D67E69DF025AD71FB91E1F0 testproj
@@ -257,12 +257,9 @@ fn an_upload_clears_the_negative_entries_of_what_it_stored() {
     .unwrap();
     std::io::Write::write_all(&mut zip, SYM).unwrap();
     let archive = zip.finish().unwrap().into_inner();
-    let result = tecken_core::upload::upload_archive_bytes(
-        &store,
-        &archive,
-        &tecken_core::upload::UploadOptions::default(),
-    )
-    .unwrap();
+    let result =
+        tecken_core::upload_archive_bytes(&store, &archive, &tecken_core::UploadOptions::default())
+            .unwrap();
     assert!(
         s.get("testproj", ID).unwrap().is_none(),
         "the negative entry still answers"

@@ -4,14 +4,14 @@
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-use tecken_core::keys::ObjectKey;
-use tecken_core::store::{Download, DownloadRequest, SymbolStore};
-use tecken_core::store::{PlainTreeStore, Storage};
-use tecken_core::upload::{
+use tecken_core::ErrorKind;
+use tecken_core::ObjectKey;
+use tecken_core::{
     upload_archive, upload_archive_bytes, upload_archive_path, ArchiveSource, UploadLimits,
     UploadOptions,
 };
-use tecken_core::ErrorKind;
+use tecken_core::{Download, DownloadRequest, SymbolStore};
+use tecken_core::{PlainTreeStore, Storage};
 use tecken_testutil::make_zip;
 use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
@@ -51,7 +51,7 @@ fn files_under(dir: &Path) -> Vec<String> {
     out
 }
 
-fn err_of(r: tecken_core::Result<tecken_core::upload::UploadResult>) -> (ErrorKind, String) {
+fn err_of(r: tecken_core::Result<tecken_core::UploadResult>) -> (ErrorKind, String) {
     let e = r.unwrap_err();
     (e.kind(), e.to_string())
 }
@@ -773,7 +773,7 @@ fn a_try_upload_never_repoints_a_regular_code_id_entry() {
         .unwrap()
         .unwrap();
     assert_eq!(info.debug_id, REGULAR);
-    assert_eq!(info.area, tecken_core::keys::Area::Regular);
+    assert_eq!(info.area, tecken_core::Area::Regular);
     let mut req = DownloadRequest::new("xul.dll", "5D7BD8F4A0A000", "xul.sym");
     req.try_symbols = true;
     match store1.download(&req).unwrap() {
@@ -896,7 +896,9 @@ fn a_corrupt_deflate_stream_is_invalid_input_naming_the_member() {
 #[test]
 fn stale_spool_files_are_removed_by_name_and_age() {
     use std::time::{Duration, SystemTime};
-    use tecken_core::upload::{remove_stale_spool_files, SPOOL_FILE_PREFIX};
+    use tecken_core::remove_stale_spool_files;
+    // The spool files' documented names: `tecken-upload-*.zip`.
+    const SPOOL_FILE_PREFIX: &str = "tecken-upload-";
     let dir = tempfile::tempdir().unwrap();
     let two_hours_ago = SystemTime::now() - Duration::from_secs(7200);
     let make = |name: &str, old: bool| {

@@ -5,7 +5,7 @@
 
 mod v5_common;
 
-use tecken_core::v5::{parse_v5, symbolicate_jobs, symbolicate_v5, V5Options};
+use tecken_core::{parse_v5, symbolicate_jobs, symbolicate_v5, V5Options};
 use v5_common::{dumps, fixtures, parse, Py, SymProvider};
 
 #[test]

@@ -8,13 +8,13 @@ mod v5_common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tecken_core::index::{build, BuildOptions};
-use tecken_core::symbolicator::provider::{FetchStats, Module, ModuleProvider, ModuleStatus};
-use tecken_core::v5::{
+use tecken_core::Error;
+use tecken_core::{build_index, BuildOptions};
+use tecken_core::{
     parse_v5, symbolicate, symbolicate_jobs, symbolicate_v4, symbolicate_v5, ApiResponse, FrameRef,
     ModuleRef, V5Options,
 };
-use tecken_core::Error;
+use tecken_core::{FetchStats, Module, ModuleProvider, ModuleStatus};
 use v5_common::{dumps, fixtures, parse, same_shape, Py, SymProvider};
 
 /// The provider behind the observation: the `eliot/` fixtures served under their MODULE
@@ -24,7 +24,7 @@ fn eliot_provider() -> SymProvider {
     let mut p = SymProvider::new();
     for entry in std::fs::read_dir(fixtures().join("eliot")).unwrap() {
         let sym = std::fs::read(entry.unwrap().path()).unwrap();
-        let (index, _) = build(&sym, &BuildOptions::default()).unwrap();
+        let (index, _) = build_index(&sym, &BuildOptions::default()).unwrap();
         let h = index.header();
         p.add(&h.debug_file, &h.debug_id, sym.clone());
     }
@@ -346,7 +346,7 @@ impl ModuleProvider for Scripted {
         match debug_file {
             "good.so" => {
                 let sym = b"MODULE Linux x86_64 AB good.so\nFUNC 0 10 0 f\n";
-                let (index, _) = build(sym, &BuildOptions::default()).unwrap();
+                let (index, _) = build_index(sym, &BuildOptions::default()).unwrap();
                 let stats = FetchStats {
                     download_bytes: 40,
                     download_time: ms(1),

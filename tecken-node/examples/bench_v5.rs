@@ -1,5 +1,5 @@
 //! The Rust side of `bench/bench.mjs`: symbolicates one v5 request in a loop through
-//! `tecken_core::v5::symbolicate_v5` (what `symbolicateV5` calls: parse, then write), on
+//! `tecken_core::symbolicate_v5` (what `symbolicateV5` calls: parse, then write), on
 //! THREADS threads sharing one warm `Symbolicator` (default 1, as Node with one call in
 //! flight), and prints `{"calls": N, "seconds": S, "bytes": B}` as one JSON line.
 //!
@@ -11,8 +11,8 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use tecken_core::v5::{symbolicate_v5, V5Options};
 use tecken_core::Symbolicator;
+use tecken_core::{symbolicate_v5, V5Options};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();

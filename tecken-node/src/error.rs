@@ -14,7 +14,7 @@
 //! `TECKEN_INTERNAL`, never as a crashed process.
 
 use napi::{Env, JsObject, JsUnknown};
-use tecken_core::v5::ApiResponse;
+use tecken_core::ApiResponse;
 use tecken_core::{Error, ErrorKind};
 
 /// The `code` of a core error kind: `TECKEN_CORRUPT_INDEX`.

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use napi::bindgen_prelude::AsyncTask;
 use napi::{Env, JsUnknown};
 use napi_derive::napi;
-use tecken_core::index::{
-    build_to_file, BuildOptions, BuildReport as CoreReport, IndexMeta as CoreMeta,
+use tecken_core::{
+    build_index_to_file, BuildOptions, BuildReport as CoreReport, IndexMeta as CoreMeta,
 };
-use tecken_core::sym::{parse_header, ParseReport as CoreParseReport, SymHeader as CoreHeader};
+use tecken_core::{parse_sym_header, ParseReport as CoreParseReport, SymHeader as CoreHeader};
 use tecken_core::{Index as CoreIndex, LookupOptions, SymbolKind};
 
 use crate::convert::{self, num, opt, req};
@@ -278,7 +278,9 @@ fn frame(f: tecken_core::Frame<'_>) -> Frame {
 
 fn header_job(env: Env, sym: Option<JsUnknown>) -> tecken_core::Result<Job<SymHeader>> {
     let bytes = convert::bytes(env, sym, "sym", false)?;
-    Ok(Box::new(move || parse_header(&bytes).map(SymHeader::from)))
+    Ok(Box::new(move || {
+        parse_sym_header(&bytes).map(SymHeader::from)
+    }))
 }
 
 /// Parses the MODULE line and INFO records at the start of a `.sym` file (its first bytes
@@ -313,7 +315,7 @@ fn build_job(
     }
     Ok(Box::new(move || {
         let bytes = sym.read()?;
-        build_to_file(&bytes, std::path::Path::new(&output), &opts).map(BuildReport::from)
+        build_index_to_file(&bytes, std::path::Path::new(&output), &opts).map(BuildReport::from)
     }))
 }
 

@@ -6,13 +6,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use napi::bindgen_prelude::{AsyncTask, Buffer};
 use napi::{Env, JsDate, JsObject, JsUnknown, ValueType};
 use napi_derive::napi;
-use tecken_core::keys::{Area, ObjectKey};
-use tecken_core::missing::{CsvOptions, MissingSymbols};
-use tecken_core::store::{
+use tecken_core::Result;
+use tecken_core::{Area, ObjectKey};
+use tecken_core::{
     BodyMode, ChainStore, Download, DownloadRequest, HttpConfig, HttpLayout, HttpStore, LocalStore,
     Storage, StoreOptions, StoreSpec, SymbolStore as CoreStore,
 };
-use tecken_core::Result;
+use tecken_core::{CsvOptions, MissingSymbols};
 
 use crate::convert::{num, opt, req};
 use crate::error::{from_napi, invalid, to_napi};
@@ -190,7 +190,7 @@ fn set_ms(d: &mut Duration, ms: Option<u32>) {
 
 #[cfg(feature = "s3")]
 fn s3_backend(bucket: String, prefix: String, o: Option<&S3Options>) -> Result<Arc<dyn Storage>> {
-    use tecken_core::store::{S3Config, S3Store};
+    use tecken_core::{S3Config, S3Store};
     let mut c = S3Config::new(&bucket);
     c.prefix = prefix;
     if let Some(o) = o {
@@ -614,7 +614,7 @@ impl SymbolStore {
         env: Env,
         archive: Option<JsUnknown>,
         options: Option<JsUnknown>,
-    ) -> AsyncTask<Work<tecken_core::upload::UploadResult, crate::upload::UploadResult>> {
+    ) -> AsyncTask<Work<tecken_core::UploadResult, crate::upload::UploadResult>> {
         spawn(
             crate::upload::job(env, &self.inner, archive, options),
             crate::upload::convert,

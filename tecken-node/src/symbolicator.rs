@@ -6,8 +6,8 @@ use std::time::Duration;
 use napi::bindgen_prelude::{AsyncTask, Buffer, FromNapiRef};
 use napi::{Env, JsUnknown, NapiRaw};
 use napi_derive::napi;
-use tecken_core::store::StoreSpec;
-use tecken_core::v5::{self, parse_v4, parse_v5, write_v4, write_v5, V5Options};
+use tecken_core::StoreSpec;
+use tecken_core::{parse_v4, parse_v5, write_v4, write_v5, V5Options};
 use tecken_core::{Result, Symbolicator as CoreSymbolicator, SymbolicatorConfig};
 
 use crate::convert::{self, opt, req};
@@ -65,7 +65,7 @@ impl std::fmt::Debug for ApiResponse {
     }
 }
 
-fn api_response(_env: Env, r: v5::ApiResponse) -> napi::Result<ApiResponse> {
+fn api_response(_env: Env, r: tecken_core::ApiResponse) -> napi::Result<ApiResponse> {
     Ok(ApiResponse {
         status: u32::from(r.status),
         body: r.body.into(),
@@ -85,7 +85,7 @@ pub struct Symbolicator {
 /// (and the Python binding and the CLI): `s3://bucket/prefix`, an `http(s)://` Tecken
 /// URL, or a directory (a store when it has `v1/`, otherwise the plain layout
 /// `{debug_file}/{debug_id}/{sym_file}`; a missing directory is an error).
-fn source(env: Env, v: JsUnknown) -> Result<tecken_core::store::SymbolStore> {
+fn source(env: Env, v: JsUnknown) -> Result<tecken_core::SymbolStore> {
     if SymbolStore::instance_of(env, &v).map_err(from_napi)? {
         // SAFETY: `v` is a live value of this env, and an instance of `SymbolStore` (just
         // checked), which is what `from_napi_ref` requires.
@@ -97,7 +97,7 @@ fn source(env: Env, v: JsUnknown) -> Result<tecken_core::store::SymbolStore> {
     StoreSpec::parse(&spec)?.symbol_store()
 }
 
-fn sources(env: Env, v: Option<JsUnknown>) -> Result<Vec<tecken_core::store::SymbolStore>> {
+fn sources(env: Env, v: Option<JsUnknown>) -> Result<Vec<tecken_core::SymbolStore>> {
     let Some(v) = v else {
         return Err(invalid("source is required"));
     };
@@ -186,12 +186,12 @@ impl Symbolicator {
         body: Option<JsUnknown>,
         options: Option<JsUnknown>,
         api: Api,
-    ) -> Result<Job<v5::ApiResponse>> {
+    ) -> Result<Job<tecken_core::ApiResponse>> {
         let (body, sym, opts) = self.args(env, body, options)?;
         Ok(Box::new(move || {
             Ok(match api {
-                Api::V5 => v5::symbolicate_v5(sym.as_ref(), &body, &opts),
-                Api::V4 => v5::symbolicate_v4(sym.as_ref(), &body, &opts),
+                Api::V5 => tecken_core::symbolicate_v5(sym.as_ref(), &body, &opts),
+                Api::V4 => tecken_core::symbolicate_v4(sym.as_ref(), &body, &opts),
             })
         }))
     }
@@ -284,7 +284,7 @@ impl Symbolicator {
         env: Env,
         body: Option<JsUnknown>,
         options: Option<JsUnknown>,
-    ) -> AsyncTask<Work<v5::ApiResponse, ApiResponse>> {
+    ) -> AsyncTask<Work<tecken_core::ApiResponse, ApiResponse>> {
         spawn(self.status_job(env, body, options, Api::V5), api_response)
     }
 
@@ -314,7 +314,7 @@ impl Symbolicator {
         &self,
         env: Env,
         body: Option<JsUnknown>,
-    ) -> AsyncTask<Work<v5::ApiResponse, ApiResponse>> {
+    ) -> AsyncTask<Work<tecken_core::ApiResponse, ApiResponse>> {
         spawn(self.status_job(env, body, None, Api::V4), api_response)
     }
 

@@ -11,12 +11,12 @@ use napi::threadsafe_function::{
 };
 use napi::{Env, JsFunction, JsUnknown};
 use napi_derive::napi;
-use tecken_core::store::SymbolStore as CoreStore;
-use tecken_core::upload::{
+use tecken_core::Result;
+use tecken_core::SymbolStore as CoreStore;
+use tecken_core::{
     upload_archive, ArchiveSource, ProgressFn, UploadOptions as CoreOptions,
     UploadProgress as CoreProgress, UploadResult as CoreResult,
 };
-use tecken_core::Result;
 
 use crate::convert::{num, opt, path_or_bytes, PathOrBytes};
 use crate::error::from_napi;
@@ -185,7 +185,7 @@ pub fn job(
 
 /// The core's result as the JS object.
 pub fn convert(_env: Env, r: CoreResult) -> napi::Result<UploadResult> {
-    let file = |f: tecken_core::upload::FileReport| FileReport {
+    let file = |f: tecken_core::FileReport| FileReport {
         key: f.key,
         member: f.member,
         size: num(f.size),

@@ -6,8 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use tecken_core::v5::{symbolicate_v5, V5Options};
 use tecken_core::Symbolicator;
+use tecken_core::{symbolicate_v5, V5Options};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();

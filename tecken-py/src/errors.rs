@@ -28,7 +28,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyTuple, PyType};
-use tecken_core::v5::ApiResponse;
+use tecken_core::ApiResponse;
 use tecken_core::{Error, ErrorKind};
 
 /// One class of the tree: its name, its parent (`None`: `TeckenError`) and builtin base,

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use tecken_core::index::{self as core_index, BuildOptions};
-use tecken_core::sym::{parse_header, ParseOptions};
+use tecken_core::BuildOptions;
 use tecken_core::LookupOptions;
+use tecken_core::{parse_sym_header, ParseOptions};
 
 use crate::convert::{to_python, ByteArg, Handle};
 use crate::errors::run;
@@ -18,17 +18,17 @@ use crate::frames::Frame;
 #[pyclass(module = "tecken_core", frozen)]
 #[derive(Debug)]
 pub struct Index {
-    inner: Handle<core_index::Index>,
+    inner: Handle<tecken_core::Index>,
 }
 
 impl Index {
-    fn new(index: core_index::Index) -> Index {
+    fn new(index: tecken_core::Index) -> Index {
         Index {
             inner: Handle::new(index, "index"),
         }
     }
 
-    fn get(&self, py: Python<'_>) -> PyResult<Arc<core_index::Index>> {
+    fn get(&self, py: Python<'_>) -> PyResult<Arc<tecken_core::Index>> {
         self.inner.get(py)
     }
 }
@@ -38,7 +38,7 @@ impl Index {
     /// Opens (memory-maps) the index file at `path` and checks its header.
     #[staticmethod]
     fn open(py: Python<'_>, path: PathBuf) -> PyResult<Index> {
-        run(py, move || core_index::Index::open(&path)).map(Index::new)
+        run(py, move || tecken_core::Index::open(&path)).map(Index::new)
     }
 
     /// The frame covering the module-relative address `address`, or `None`.
@@ -157,9 +157,9 @@ pub fn build_index(
         },
     };
     run(py, move || match output {
-        Some(path) => core_index::build_to_file(sym, &path, &opts)
-            .and_then(|_| core_index::Index::open(&path)),
-        None => core_index::build(sym, &opts).map(|(index, _report)| index),
+        Some(path) => tecken_core::build_index_to_file(sym, &path, &opts)
+            .and_then(|_| tecken_core::Index::open(&path)),
+        None => tecken_core::build_index(sym, &opts).map(|(index, _report)| index),
     })
     .map(Index::new)
 }
@@ -172,6 +172,6 @@ pub fn parse_sym_header<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let data = ByteArg::extract(data, "data", false)?;
     let data = data.as_slice();
-    let header = run(py, move || parse_header(data))?;
+    let header = run(py, move || parse_sym_header(data))?;
     to_python(py, &header)
 }

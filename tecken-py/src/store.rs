@@ -7,13 +7,13 @@ use std::time::{Duration, UNIX_EPOCH};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
-use tecken_core::keys::{Area, ObjectKey};
-use tecken_core::missing::{CsvOptions, MissingSymbols};
-use tecken_core::store::{
+use tecken_core::{
     open_store, BodyMode, ChainStore, Download, DownloadRequest, HttpConfig, HttpLayout, HttpStore,
     StoreSpec, SymbolStore as CoreStore,
 };
-use tecken_core::upload::{upload_archive, ArchiveSource, UploadOptions};
+use tecken_core::{upload_archive, ArchiveSource, UploadOptions};
+use tecken_core::{Area, ObjectKey};
+use tecken_core::{CsvOptions, MissingSymbols};
 
 use crate::convert::{to_python, ByteArg};
 use crate::errors::{invalid, run};
@@ -298,7 +298,7 @@ impl SymbolStore {
     fn __repr__(&self) -> String {
         format!(
             "<tecken_core.SymbolStore {}>",
-            tecken_core::store::Storage::describe(self.inner.storage().as_ref())
+            tecken_core::Storage::describe(self.inner.storage().as_ref())
         )
     }
 
@@ -329,7 +329,7 @@ impl SymbolStore {
         max_attempts: Option<u32>,
         create_bucket: bool,
     ) -> PyResult<SymbolStore> {
-        use tecken_core::store::{S3Config, S3Store};
+        use tecken_core::{S3Config, S3Store};
         let mut c = S3Config::new(bucket);
         c.prefix = prefix.trim_matches('/').to_owned();
         (c.region, c.endpoint_url, c.force_path_style) = (region, endpoint_url, force_path_style);

@@ -7,9 +7,9 @@ use std::time::Duration;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyTuple};
-use tecken_core::store::StoreSpec;
-use tecken_core::v5::{self, FrameRef, ModuleRef, V5Options};
+use tecken_core::StoreSpec;
 use tecken_core::{Error, ErrorKind, SymbolicatorConfig};
+use tecken_core::{FrameRef, ModuleRef, V5Options};
 
 use crate::convert::{ByteArg, Handle};
 use crate::errors::{invalid, run, to_py};
@@ -33,7 +33,7 @@ pub struct Symbolicator {
 /// directory) or an `os.PathLike` directory, read as the core's `StoreSpec` reads it: a
 /// directory with a `v1/` subdirectory is a store, any other the plain symbols layout
 /// `DIR/{debug_file}/{debug_id}/{sym_file}`; a missing directory is an error.
-fn source(obj: &Bound<'_, PyAny>) -> PyResult<Option<tecken_core::store::SymbolStore>> {
+fn source(obj: &Bound<'_, PyAny>) -> PyResult<Option<tecken_core::SymbolStore>> {
     if let Ok(store) = obj.cast::<SymbolStore>() {
         return Ok(Some(store.get().inner.clone()));
     }
@@ -52,7 +52,7 @@ fn source(obj: &Bound<'_, PyAny>) -> PyResult<Option<tecken_core::store::SymbolS
     Ok(None)
 }
 
-fn parse_sources(obj: &Bound<'_, PyAny>) -> PyResult<Vec<tecken_core::store::SymbolStore>> {
+fn parse_sources(obj: &Bound<'_, PyAny>) -> PyResult<Vec<tecken_core::SymbolStore>> {
     if let Some(one) = source(obj)? {
         return Ok(vec![one]);
     }
@@ -160,7 +160,7 @@ impl Symbolicator {
         );
         let body = body.as_slice();
         let out = run(py, move || {
-            v5::parse_v5(body, opts).map(|req| v5::write_v5(&*sym, &req, debug))
+            tecken_core::parse_v5(body, opts).map(|req| tecken_core::write_v5(&*sym, &req, debug))
         })?;
         Ok(PyBytes::new(py, &out))
     }
@@ -180,7 +180,9 @@ impl Symbolicator {
             self.options.clone().with_debug(debug),
         );
         let body = body.as_slice();
-        let resp = run(py, move || Ok(v5::symbolicate_v5(&*sym, body, &opts)))?;
+        let resp = run(py, move || {
+            Ok(tecken_core::symbolicate_v5(&*sym, body, &opts))
+        })?;
         Ok((resp.status, PyBytes::new(py, &resp.body)))
     }
 
@@ -197,7 +199,7 @@ impl Symbolicator {
         );
         let body = body.as_slice();
         let out = run(py, move || {
-            v5::parse_v4(body, opts).map(|job| v5::write_v4(&*sym, &job))
+            tecken_core::parse_v4(body, opts).map(|job| tecken_core::write_v4(&*sym, &job))
         })?;
         Ok(PyBytes::new(py, &out))
     }
@@ -214,7 +216,9 @@ impl Symbolicator {
             &self.options,
         );
         let body = body.as_slice();
-        let resp = run(py, move || Ok(v5::symbolicate_v4(&*sym, body, opts)))?;
+        let resp = run(py, move || {
+            Ok(tecken_core::symbolicate_v4(&*sym, body, opts))
+        })?;
         Ok((resp.status, PyBytes::new(py, &resp.body)))
     }
 
@@ -242,7 +246,7 @@ impl Symbolicator {
                         .collect::<tecken_core::Result<Vec<_>>>()
                 })
                 .collect::<tecken_core::Result<Vec<_>>>()?;
-            v5::symbolicate(&*sym, &modules, &stacks)
+            tecken_core::symbolicate(&*sym, &modules, &stacks)
         })?;
         let job = result
             .results

@@ -8,7 +8,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderValue, ACCEPT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
-use tecken_core::v5::ApiResponse;
+use tecken_core::ApiResponse;
 use tecken_core::Error;
 use tokio::time::Instant;
 
@@ -252,7 +252,7 @@ pub fn query_param(query: Option<&str>, key: &str) -> Option<String> {
 /// Python's `json.dumps(value)` (separators `", "` and `": "`, `ensure_ascii=True`), the
 /// bytes Django's `JsonResponse` sends.
 pub fn py_json(v: &serde_json::Value) -> Vec<u8> {
-    tecken_core::pyjson::dumps(v)
+    tecken_core::python_json(v)
 }
 
 /// A Tecken (Django) JSON error: `{"error": "..."}`.
@@ -275,7 +275,7 @@ pub fn tecken_method_not_allowed<B>(req: &hyper::Request<B>) -> Resp {
 /// `t` as RFC 3339 UTC with microseconds (`2024-05-01T12:00:00.123456+00:00`, as Django
 /// writes datetimes).
 pub fn rfc3339(t: SystemTime) -> String {
-    tecken_core::date::rfc3339_micros(t)
+    tecken_core::rfc3339_micros(t)
 }
 
 #[cfg(test)]

@@ -8,9 +8,9 @@ use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_ENCODING, LOCATION};
 use hyper::{Method, Request};
-use tecken_core::missing::CsvOptions;
-use tecken_core::store::{BodyMode, BodyStream, Download, DownloadRequest};
-use tecken_core::v5::{symbolicate_v4, symbolicate_v5};
+use tecken_core::CsvOptions;
+use tecken_core::{symbolicate_v4, symbolicate_v5};
+use tecken_core::{BodyMode, BodyStream, Download, DownloadRequest};
 use tokio::time::Instant;
 
 use super::body::{prefetch, Prefetched};
@@ -398,7 +398,7 @@ async fn syminfo(state: &Arc<State>, req: &Request<Incoming>, rest: &str) -> Res
             let url = match &state.redirect_base {
                 Some(base) => format!("{base}/{}", info.key.storage_key(info.area)),
                 None => {
-                    let try_prefix = if info.area == tecken_core::store::Area::Try {
+                    let try_prefix = if info.area == tecken_core::Area::Try {
                         "/try"
                     } else {
                         ""

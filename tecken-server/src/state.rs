@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use tecken_core::missing::MissingSymbols;
-use tecken_core::store::{is_plain_tree, ChainStore, LocalStore, Storage, StoreSpec, SymbolStore};
-use tecken_core::v5::V5Options;
+use tecken_core::MissingSymbols;
+use tecken_core::V5Options;
+use tecken_core::{is_plain_tree, ChainStore, LocalStore, Storage, StoreSpec, SymbolStore};
 use tecken_core::{Symbolicator, SymbolicatorConfig};
 
 use super::log::RequestLog;
@@ -278,7 +278,7 @@ impl State {
                 });
         }
         // Core uploads of streamed archives spool to the temp dir (`upload::Spool`).
-        let _ = tecken_core::upload::remove_stale_spool_files(
+        let _ = tecken_core::remove_stale_spool_files(
             &std::env::temp_dir(),
             LocalStore::STALE_TEMP_AGE,
         );

@@ -29,7 +29,7 @@ use std::time::SystemTime;
 use hyper::body::Incoming;
 use hyper::header::HeaderValue;
 use hyper::{Method, Request};
-use tecken_core::upload::{upload_archive, ArchiveSource, UploadOptions};
+use tecken_core::{upload_archive, ArchiveSource, UploadOptions};
 use tokio::time::Instant;
 
 use super::http::{
@@ -155,7 +155,7 @@ pub async fn handle(state: &Arc<State>, req: Request<Incoming>, limits: Limits) 
         Err(e) => return failed(state, 500, "", &format!("upload failed: {e}")),
     };
     let id = state.next_upload_id.fetch_add(1, Ordering::Relaxed);
-    let keys = |v: &[tecken_core::upload::FileReport]| {
+    let keys = |v: &[tecken_core::FileReport]| {
         v.iter()
             .map(|f| serde_json::Value::from(f.key.clone()))
             .collect::<Vec<_>>()

@@ -26,9 +26,9 @@ use tecken_benches::addrs::{sample, scan};
 use tecken_benches::alloc::{self, CountingAlloc};
 use tecken_benches::cold::evict;
 use tecken_benches::peers;
-use tecken_core::index::Index;
-use tecken_core::store::{symbol_stores, StoreSpec};
-use tecken_core::v5::{symbolicate_v5, V5Options};
+use tecken_core::Index;
+use tecken_core::{symbol_stores, StoreSpec};
+use tecken_core::{symbolicate_v5, V5Options};
 use tecken_core::{Symbolicator, SymbolicatorConfig};
 
 #[global_allocator]

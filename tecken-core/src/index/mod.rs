@@ -52,13 +52,13 @@
 //! whole body for callers that want to detect silent corruption.
 
 mod builder;
-pub mod format;
+#[cfg(test)]
+mod corruption_tests;
+pub(crate) mod format;
 mod reader;
 
 pub use builder::{build, build_to_file, build_to_writer, BuildOptions, BuildReport};
 pub use reader::{Index, IndexMeta};
-
-pub use crate::lookup::{Frame, InlineFrame, LookupOptions, SourceFile, SymbolKind};
 
 #[cfg(test)]
 mod golden_tests {

@@ -63,6 +63,13 @@ fn upper_bound(len: usize, le: impl Fn(usize) -> bool) -> usize {
 }
 
 impl Index {
+    /// Whether `prefix` (a file's first bytes) starts with the index magic: the file is an
+    /// index of some format version (it may still be corrupt, too old or too new: see
+    /// [`Index::open`]), not a `.sym` file.
+    pub fn has_magic(prefix: &[u8]) -> bool {
+        prefix.starts_with(&MAGIC)
+    }
+
     /// Opens the index file at `path` by memory-mapping it.
     ///
     /// Fails with [`ErrorKind::CorruptIndex`] for a truncated, corrupt or foreign file,

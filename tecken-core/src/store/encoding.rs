@@ -47,6 +47,7 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// The MD5 of `bytes` as lower-case hex (what Tecken stores as `original_md5_hash`).
+#[cfg(test)]
 pub fn md5_hex(bytes: &[u8]) -> String {
     hex(&Md5::digest(bytes))
 }
@@ -123,11 +124,6 @@ impl Encoder {
             head_len,
             content_type: crate::keys::content_type(file_name),
         }
-    }
-
-    /// Bytes of the original consumed so far.
-    pub fn size(&self) -> u64 {
-        self.size
     }
 
     /// Finishes the stored form.

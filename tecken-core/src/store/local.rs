@@ -34,7 +34,10 @@ pub use self::write::TempCleanup;
 /// How many bytes of a file [`LocalStore`] reads to learn its encoding and metadata.
 const HEAD_BYTES: usize = 512;
 
-/// A directory in Tecken's bucket layout (see the [module docs](super)).
+/// A directory in Tecken's bucket layout: `{root}/v1/{debug_file}/{DEBUG_ID}/{file}` for
+/// regular uploads, `{root}/try/v1/...` for Try builds, `{root}/codeid/...` for the code-id
+/// index; `.sym` files gzipped, with their original size and MD5 in the gzip header. Writes
+/// are atomic (a temporary file, synced and renamed).
 #[derive(Debug, Clone)]
 pub struct LocalStore {
     root: PathBuf,

@@ -45,7 +45,7 @@ use crate::error::{Error, ErrorKind, Result};
 
 mod chain;
 mod codeid;
-pub mod encoding;
+pub(crate) mod encoding;
 mod fetch;
 #[cfg(feature = "http")]
 mod http;
@@ -57,7 +57,8 @@ mod spec;
 mod symbols;
 
 pub use chain::ChainStore;
-pub use codeid::{CodeIdEntry, CODE_ID_PREFIX};
+pub use codeid::CodeIdEntry;
+pub use encoding::EncodedFile;
 #[cfg(feature = "http")]
 pub use http::{HttpConfig, HttpLayout, HttpStore};
 pub use local::{LocalStore, TempCleanup};
@@ -70,8 +71,6 @@ pub use symbols::{
     BodyMode, BodyStream, Download, DownloadRequest, Found, RebuildReport, StoreOptions, SymInfo,
     SymbolStore,
 };
-
-pub use crate::keys::{Area, ObjectKey};
 
 /// What a backend knows about a stored object.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -209,8 +208,8 @@ impl<'a> PutObject<'a> {
         }
     }
 
-    /// The object for an encoded file (see [`encoding::Encoder`]).
-    pub fn from_encoded(file: &'a encoding::EncodedFile) -> PutObject<'a> {
+    /// The object for an encoded file.
+    pub(crate) fn from_encoded(file: &'a EncodedFile) -> PutObject<'a> {
         PutObject {
             body: &file.body,
             content_encoding: file.content_encoding,
@@ -234,8 +233,8 @@ pub enum ObjectData {
 
 /// An object store addressed by full keys (`v1/xul.pdb/ID/xul.sym`).
 ///
-/// Implementations validate every key with [`crate::keys::check_storage_key`] before using
-/// it. `Ok(None)` is "not found" (final); errors are transient.
+/// Implementations refuse keys that could leave their namespace (empty components, `.`,
+/// `..`, backslashes, NUL) with [`ErrorKind::InvalidInput`] before using them. `Ok(None)` is "not found" (final); errors are transient.
 pub trait Storage: Send + Sync + fmt::Debug {
     /// A short description for logs (`local:/srv/symbols`, `s3://bucket/prefix`).
     fn describe(&self) -> String;

@@ -5,7 +5,7 @@
 //! spec means the same thing everywhere.
 //!
 //! ```
-//! use tecken_core::store::StoreSpec;
+//! use tecken_core::StoreSpec;
 //!
 //! let spec: StoreSpec = "s3://symbols/prod".parse().unwrap();
 //! assert_eq!(spec, StoreSpec::S3 { bucket: "symbols".into(), prefix: "prod".into() });

@@ -185,7 +185,9 @@ pub struct RebuildReport {
     pub failures: Vec<(String, String)>,
 }
 
-/// Tecken's symbol store over any [`Storage`] (see the [module docs](super)).
+/// Tecken's symbol store over any [`Storage`]: the `v1/` and `try/v1/` areas, the download
+/// allow-list, upper-case debug ids, gzip encoding with `original_size` /
+/// `original_md5_hash` metadata, the code-id index, missing-symbol recording.
 #[derive(Debug, Clone)]
 pub struct SymbolStore {
     storage: Arc<dyn Storage>,
@@ -355,8 +357,8 @@ impl SymbolStore {
         }
     }
 
-    /// Stores one file under `key` in `area`, encoded as Tecken does (see
-    /// [`encoding`]). Returns the encoded form's details.
+    /// Stores one file under `key` in `area`, encoded as Tecken does (a `.sym` gzipped,
+    /// with its original size and MD5). Returns the encoded form's details.
     pub fn put_file(
         &self,
         key: &ObjectKey,

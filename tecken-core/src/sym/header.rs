@@ -109,7 +109,7 @@ pub(crate) fn parse_module(rest: &[u8]) -> Option<SymHeader> {
 /// MODULE line.
 ///
 /// ```
-/// let h = tecken_core::sym::parse_header(
+/// let h = tecken_core::parse_sym_header(
 ///     b"MODULE windows x86_64 0185139c8f04ffc94c4c44205044422e1 xul.pdb\n\
 ///       INFO CODE_ID 60533C886EFD000 xul.dll\nFILE 0 a.c\n",
 /// ).unwrap();

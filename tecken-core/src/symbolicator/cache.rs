@@ -159,6 +159,7 @@ pub(crate) fn remove_empty_parents(root: &Path, path: &Path) -> u64 {
 }
 
 /// Total bytes of everything under `root`.
+#[cfg(test)]
 pub fn cache_size(root: &Path) -> u64 {
     let mut w = Walk::default();
     walk(root, &mut w, 0);

@@ -57,7 +57,7 @@ pub struct SymbolicatorConfig {
     /// memory only (each process builds its own).
     pub cache_dir: Option<PathBuf>,
     /// Upper bound of the bytes of index files in `cache_dir`; the least recently used are
-    /// removed after each build that goes over it (see [`cache`]). `None`: unbounded.
+    /// removed after each build that goes over it (least recently used first). `None`: unbounded.
     pub max_cache_bytes: Option<u64>,
     /// Upper bound of the bytes of open indexes kept in memory (mapped or owned). The least
     /// recently used are closed first; one module is always kept, whatever its size.

@@ -58,15 +58,13 @@ pub use self::options::{ArchiveSource, ProgressFn, UploadLimits, UploadOptions, 
 use self::plan::plan;
 pub use self::report::{FileReport, IgnoredFile, ModuleMismatch, SymFileReport, UploadResult};
 use self::rules::TotalLimit;
+pub use self::spool::remove_stale_spool_files;
 use self::spool::Spool;
-pub use self::spool::{
-    is_spool_file_name, remove_stale_spool_files, SPOOL_FILE_PREFIX, SPOOL_FILE_SUFFIX,
-};
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::Area;
 use crate::store::SymbolStore;
 
-/// Uploads an archive into `store` (see the [module docs](self)).
+/// Uploads an archive into `store`, as Tecken's upload API does.
 pub fn upload_archive(
     store: &SymbolStore,
     source: ArchiveSource<'_>,

@@ -27,7 +27,7 @@ pub fn is_spool_file_name(name: &str) -> bool {
         && !name.contains(['/', '\\'])
 }
 
-/// Removes the spool files (see [`is_spool_file_name`]) directly in `dir` that were last
+/// Removes the spool files (`tecken-upload-*.zip`) directly in `dir` that were last
 /// modified at least `min_age` ago, and returns how many it removed.
 ///
 /// Meant for start-up, to clear what a killed process left. `min_age` keeps the files of

@@ -6,8 +6,8 @@
 //! from validated requests), and [`symbolicate`] / [`symbolicate_jobs`] (typed, no JSON).
 //!
 //! ```
-//! use tecken_core::symbolicator::provider::{FetchStats, ModuleProvider, ModuleStatus};
-//! use tecken_core::v5::{symbolicate_v5, V5Options};
+//! use tecken_core::{FetchStats, ModuleProvider, ModuleStatus};
+//! use tecken_core::{symbolicate_v5, V5Options};
 //!
 //! struct Nothing;
 //! impl ModuleProvider for Nothing {
@@ -125,13 +125,12 @@ mod validate;
 
 use std::time::Instant;
 
-pub use options::{V5Options, MAX_DEPTH};
+pub use options::V5Options;
 pub use parse::{parse_v4, parse_v5};
 pub use types::{
     ApiResponse, FrameRef, Job, JobResult, ModuleLookup, ModuleRef, SymbolicatedFrame,
     SymbolicatedInline, SymbolicationResult, V5Request,
 };
-pub use validate::{is_valid_debug_file, is_valid_debug_id};
 
 use crate::error::Result;
 use crate::symbolicator::provider::ModuleProvider;

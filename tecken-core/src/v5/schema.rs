@@ -440,7 +440,7 @@ fn frame_of(items: [Scalar; 2]) -> Result<FrameRef, StackErrorKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::v5::MAX_DEPTH;
+    use crate::v5::options::MAX_DEPTH;
 
     fn parse(s: &str) -> PResult<RawPayload<'_>> {
         parse_payload(s.as_bytes(), &V5Options::default(), false)

@@ -14,8 +14,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use tecken_core::index::{build, BuildOptions};
-use tecken_core::symbolicator::provider::{FetchStats, Module, ModuleProvider, ModuleStatus};
+use tecken_core::{build_index, BuildOptions};
+use tecken_core::{FetchStats, Module, ModuleProvider, ModuleStatus};
 pub use tecken_testutil::pyjson::{dumps, parse, same_shape, Py};
 
 pub fn fixtures() -> PathBuf {
@@ -69,7 +69,7 @@ impl ModuleProvider for SymProvider {
         stats.download_bytes = sym.len() as u64;
         stats.download_time = start.elapsed();
         let parse_start = Instant::now();
-        let built = build(sym, &BuildOptions::default());
+        let built = build_index(sym, &BuildOptions::default());
         stats.parse_time = parse_start.elapsed();
         stats.lookup_time = start.elapsed();
         let Ok((index, _)) = built else {
