@@ -8,8 +8,8 @@ use napi_derive::napi;
 use tecken_core::{
     build_index_to_file, BuildOptions, BuildReport as CoreReport, IndexMeta as CoreMeta,
 };
-use tecken_core::{parse_sym_header, ParseReport as CoreParseReport, SymHeader as CoreHeader};
 use tecken_core::{Index as CoreIndex, LookupOptions, SymbolKind};
+use tecken_core::{ParseReport as CoreParseReport, SymHeader as CoreHeader};
 
 use crate::convert::{self, num, opt, req};
 use crate::error::invalid;
@@ -279,7 +279,7 @@ fn frame(f: tecken_core::Frame<'_>) -> Frame {
 fn header_job(env: Env, sym: Option<JsUnknown>) -> tecken_core::Result<Job<SymHeader>> {
     let bytes = convert::bytes(env, sym, "sym", false)?;
     Ok(Box::new(move || {
-        parse_sym_header(&bytes).map(SymHeader::from)
+        tecken_core::parse_sym_header(&bytes).map(SymHeader::from)
     }))
 }
 

@@ -5,8 +5,7 @@
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use tecken_core::lookup;
-use tecken_core::v5;
+use tecken_core::SymbolKind;
 
 fn opt<T: std::fmt::Debug>(v: &Option<T>) -> String {
     match v {
@@ -57,15 +56,15 @@ pub struct Frame {
     inlines: Vec<InlineFrame>,
 }
 
-impl From<lookup::Frame<'_>> for Frame {
-    fn from(f: lookup::Frame<'_>) -> Frame {
+impl From<tecken_core::Frame<'_>> for Frame {
+    fn from(f: tecken_core::Frame<'_>) -> Frame {
         Frame {
             function: f.function.to_owned(),
             function_address: f.function_address,
             function_offset: f.function_offset,
             kind: match f.kind {
-                lookup::SymbolKind::Func => "func",
-                lookup::SymbolKind::Public => "public",
+                SymbolKind::Func => "func",
+                SymbolKind::Public => "public",
             },
             multiple: f.multiple,
             file: f.file.map(|s| s.path.to_owned()),
@@ -115,7 +114,7 @@ impl Frame {
 /// One inlined call of a symbolicated frame.
 #[pyclass(module = "tecken_core", frozen, eq)]
 #[derive(Debug, Clone, PartialEq)]
-pub struct SymbolicatedInline(v5::SymbolicatedInline);
+pub struct SymbolicatedInline(tecken_core::SymbolicatedInline);
 
 #[pymethods]
 impl SymbolicatedInline {
@@ -148,7 +147,7 @@ impl SymbolicatedInline {
 /// object (offsets as `int`, not hex strings).
 #[pyclass(module = "tecken_core", frozen, eq)]
 #[derive(Debug, Clone, PartialEq)]
-pub struct SymbolicatedFrame(v5::SymbolicatedFrame);
+pub struct SymbolicatedFrame(tecken_core::SymbolicatedFrame);
 
 #[pymethods]
 impl SymbolicatedFrame {
@@ -229,7 +228,7 @@ pub struct JobResult {
 
 impl JobResult {
     /// Converts the core's result (built once, so repeated attribute access is cheap).
-    pub fn new(py: Python<'_>, job: v5::JobResult) -> PyResult<JobResult> {
+    pub fn new(py: Python<'_>, job: tecken_core::JobResult) -> PyResult<JobResult> {
         let stacks = PyList::empty(py);
         for stack in job.stacks {
             stacks.append(PyList::new(py, stack.into_iter().map(SymbolicatedFrame))?)?;

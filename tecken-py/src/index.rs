@@ -6,7 +6,7 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use tecken_core::BuildOptions;
 use tecken_core::LookupOptions;
-use tecken_core::{parse_sym_header, ParseOptions};
+use tecken_core::ParseOptions;
 
 use crate::convert::{to_python, ByteArg, Handle};
 use crate::errors::run;
@@ -172,6 +172,6 @@ pub fn parse_sym_header<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let data = ByteArg::extract(data, "data", false)?;
     let data = data.as_slice();
-    let header = run(py, move || parse_sym_header(data))?;
+    let header = run(py, move || tecken_core::parse_sym_header(data))?;
     to_python(py, &header)
 }
