@@ -48,7 +48,7 @@ build_into() { # source checkout, destination directory for the binaries
         cd "$1"
         cargo build --release -q -p tecken-benches \
             --bin compare --bin gen-sym --bin gen-loadtest --bin prof
-        cargo build --release -q -p tecken-cli --no-default-features --bin tecken
+        cargo build --release -q -p tecken-cli --bin tecken
     )
     rm -rf "$2"
     mkdir -p "$2"

@@ -37,7 +37,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-usage() { sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; }
 
 OUT=${OUT:-bench-out}
 SEED=${SEED:-1}
@@ -98,7 +98,7 @@ suite_quick() {
     QUICK_OUT=${QUICK_OUT:-$OUT/quick}
     mkdir -p "$QUICK_OUT"
     bench_build -q -p tecken-benches --bin compare --bin gen-sym --bin gen-loadtest --bin prof
-    bench_build -q -p tecken-cli --no-default-features --bin tecken
+    bench_build -q -p tecken-cli --bin tecken
     echo "== quick: engine ($FUNCS functions; load average $(cut -d' ' -f1-3 /proc/loadavg))"
     large_sym
     "$BIN/compare" --out "$QUICK_OUT" --json "$QUICK_OUT/compare.json" --large "$LARGE" \

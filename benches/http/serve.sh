@@ -15,9 +15,6 @@
 # Usage: benches/run.sh serve     (env: DURATION=10 CONNS=64 WRK_THREADS=2 WORKERS=2
 #                                 XUL_FUNCS=300000 DATA=bench-out/loadtest
 #                                 RESULTS=bench-out/loadtest-serve.json)
-#
-# The server is built without the S3 backend (`--no-default-features`): it serves a local
-# directory, and aws-sdk-s3 takes minutes to compile in release mode.
 set -euo pipefail
 # shellcheck source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -43,7 +40,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== build (release)"
-bench_build -q -p tecken-cli --no-default-features --bin tecken
+bench_build -q -p tecken-cli --bin tecken
 bench_build -q -p tecken-benches --bin gen-loadtest
 
 if [ ! -s "$DATA/requests.jsonl" ] || [ ! -s "$DATA/manifest.json" ] \
