@@ -8,7 +8,7 @@
 #
 # Settings come from TECKEN_* variables (tecken/settings.py); extra arguments go to
 # gunicorn. TECKEN_BIND (127.0.0.1:8000), TECKEN_WORKERS (2), TECKEN_WORKER_CLASS (sync) and TECKEN_THREADS (for
-# gthread) set the worker model; scripts/loadtest-django.sh measures both.
+# gthread) set the worker model; `benches/run.sh django` measures both.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"

@@ -33,7 +33,7 @@ pub mod work;
 /// call of a 18,000-frame request, which made the Node call 2-4x slower than the same core
 /// call in Rust (where the buffer is freed at once and reused). mimalloc keeps freed
 /// segments for reuse, including memory freed from another thread (the JS thread frees
-/// what a pool thread allocated). `bench/bench.mjs` measures the result.
+/// what a pool thread allocated). `benches/node/bench.mjs` measures the result.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

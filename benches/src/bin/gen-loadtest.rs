@@ -1,5 +1,5 @@
 //! `gen-loadtest --out DIR [--modules 40] [--xul-funcs 300000] [--requests 2000] [--seed 1]`:
-//! the data set of the HTTP load tests (`scripts/loadtest-serve.sh`, the Django one).
+//! the data set of the HTTP load tests (`benches/run.sh serve`, `benches/run.sh django`).
 //!
 //! Writes, deterministically for the same options:
 //! - `DIR/symbols/v1/{debug_file}/{DEBUG_ID}/{sym_file}`: a Tecken store layout (plain `.sym`)

@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """What the Python binding costs: frames per second through `Symbolicator.symbolicate_v5`
 from Python against the same request through the same core call in Rust
-(`examples/bench_v5.rs`), in one run, on the same symbols.
+(`bench-v5`, a binary of benches/), in one run, on the same symbols.
 
-    tecken-py/bench/bench_binding.py [--seconds 3] [--rounds 3]
+    benches/run.sh python [--seconds 3] [--rounds 3]
+    benches/python/bench_binding.py [--seconds 3] [--rounds 3]   # with tecken_core importable
+
+`benches/run.sh python` builds `bench-v5` and passes its path in BENCH_V5; run directly,
+the script builds it with cargo.
 
 Two workloads, both from the golden fixtures (warm: modules open, as in a server):
   crash    every golden request's frames in one job, all 13 modules (~2,000 frames: a
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -75,15 +80,17 @@ def rust_round(exe: Path, symbols: Path, request: Path, seconds: float) -> float
 
 
 def build_rust() -> Path:
+    if os.environ.get("BENCH_V5"):
+        return Path(os.environ["BENCH_V5"])
     subprocess.run(
-        ["cargo", "build", "--release", "--quiet", "-p", "tecken-py", "--example", "bench_v5"],
+        ["cargo", "build", "--release", "--quiet", "-p", "tecken-benches", "--bin", "bench-v5"],
         cwd=ROOT,
         check=True,
     )
     meta = json.loads(
         subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"], cwd=ROOT, capture_output=True, check=True).stdout
     )
-    return Path(meta["target_directory"]) / "release" / "examples" / "bench_v5"
+    return Path(meta["target_directory"]) / "release" / "bench-v5"
 
 
 def main() -> int:

@@ -1,11 +1,11 @@
-//! Upload throughput: a ~200 MB archive of `.sym` files into the local store and into S3,
-//! against the same work done the way Tecken does it (Python: `zipfile` extract, `hashlib.md5`,
-//! `gzip` level 9, `put_object`), in the same run, with ratios.
+//! `bench-upload`: upload throughput, a ~200 MB archive of `.sym` files into the local store
+//! and into S3, against the same work done the way Tecken does it (Python: `zipfile` extract,
+//! `hashlib.md5`, `gzip` level 9, `put_object`), in the same run, with ratios.
 //!
 //! ```text
-//! scripts/bench-upload.sh                       # builds, starts the S3 server, runs this
-//! cargo run --release -p tecken-core --features s3 --example bench_upload -- \
-//!     [--size-mb 200] [--threads 4] [--dir target/bench-upload] [--python .venv/bin/python]
+//! benches/run.sh store                          # builds, starts the S3 server, runs this
+//! cargo run --release -p tecken-benches --features s3 --bin bench-upload -- \
+//!     [--size-mb 200] [--threads 4] [--dir bench-out/upload] [--python .venv/bin/python]
 //! ```
 //!
 //! The S3 part ends with cold against warm symbolication of one 120 MB module stored in S3
@@ -13,7 +13,8 @@
 //! on a new symbolicator that finds the index in its disk cache).
 //!
 //! S3 runs only when `TECKEN_TEST_S3_ENDPOINT` is set (and the `s3` feature is on); the
-//! Python side needs `boto3` for S3 (moto's server installs it).
+//! Python side (`benches/store/tecken_upload.py`) needs `boto3` for S3 (moto's server
+//! installs it).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -35,7 +36,7 @@ fn parse_args() -> Args {
     let mut a = Args {
         size_mb: 200,
         threads: 4,
-        dir: root.join("target/bench-upload"),
+        dir: root.join("bench-out/upload"),
         python: root.join(".venv/bin/python"),
     };
     let mut it = std::env::args().skip(1);
@@ -114,7 +115,7 @@ fn make_archive(path: &Path, size_mb: u64) -> (u64, usize) {
 }
 
 fn run_python(args: &Args, zip: &Path, mode: &str, dest: &str) -> Option<f64> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/bench_upload_tecken.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("store/tecken_upload.py");
     let out = Command::new(&args.python)
         .arg(&script)
         .args([zip.to_str()?, mode, dest, &args.threads.to_string()])

@@ -1,4 +1,5 @@
-"""The upload work done the way Tecken does it, for comparison with tecken-core.
+"""The upload work done the way Tecken does it, for comparison with tecken-core (the Python
+side of `bench-upload`, the `store` suite of benches/run.sh).
 
 Tecken (tecken/upload/views.py, utils.py): extract the zip with `zipfile` into a temporary
 directory, then for every member in a thread pool: look the key up, `hashlib.md5` the file in
@@ -7,8 +8,8 @@ directory, then for every member in a thread pool: look the key up, `hashlib.md5
 `original_md5_hash` metadata. "local" copies the `.gz` into a directory in the same layout
 instead of calling S3.
 
-usage: bench_upload_tecken.py ARCHIVE.zip local DEST_DIR THREADS
-       bench_upload_tecken.py ARCHIVE.zip s3 ENDPOINT,BUCKET THREADS
+usage: tecken_upload.py ARCHIVE.zip local DEST_DIR THREADS
+       tecken_upload.py ARCHIVE.zip s3 ENDPOINT,BUCKET THREADS
 Prints the elapsed seconds on the last line.
 """
 

@@ -13,7 +13,7 @@
 # ("phases" are those of the class with the higher v5 requests/s; the other's are under
 # "alternatives").
 #
-#   scripts/loadtest-django.sh [--duration SECS] [--rounds N] [--connections N]
+#   benches/run.sh django [--duration SECS] [--rounds N] [--connections N]
 #
 # The machine is shared (2 cores, other builds and benchmarks): both servers run at once
 # (an idle one costs nothing) and each round runs every class and phase for --duration
@@ -22,9 +22,11 @@
 # minimal view is the median of the ratios within each round.
 #
 # The data set comes from `gen-loadtest` (benches/) into bench-out/loadtest, made once and
-# reused. wrk is installed with apt-get when missing. Everything it starts it stops.
+# reused. Needs wrk (installed with apt-get, announced, when running as root) and the
+# virtualenv (TECKEN_VENV or .venv) with Django and gunicorn. Everything it starts it stops.
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 OUT="$ROOT/bench-out"
 DATA="$OUT/loadtest"
 DURATION=2
@@ -33,35 +35,33 @@ CONNECTIONS=8
 PORT="${TECKEN_LOADTEST_PORT:-8766}" # and PORT+1
 CLASSES=(sync gthread)
 
-usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --duration) DURATION="$2"; shift 2 ;;
         --rounds) ROUNDS="$2"; shift 2 ;;
         --connections) CONNECTIONS="$2"; shift 2 ;;
         -h|--help) usage ;;
-        *) echo "loadtest-django: unknown argument $1" >&2; usage ;;
+        *) echo "django: unknown argument $1" >&2; usage ;;
     esac
 done
 
-if ! command -v wrk >/dev/null; then
-    echo "loadtest-django: installing wrk" >&2
-    apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
-fi
+need_wrk
+need_venv
 
 mkdir -p "$OUT"
 if [[ ! -s "$DATA/requests.jsonl" ]]; then
-    echo "loadtest-django: generating the data set into $DATA (gen-loadtest)" >&2
-    (cd "$ROOT" && cargo run --quiet --release -p tecken-benches --bin gen-loadtest -- --out "$DATA")
+    echo "django: generating the data set into $DATA (gen-loadtest)" >&2
+    bench_build -q -p tecken-benches --bin gen-loadtest
+    "$BIN/gen-loadtest" --out "$DATA"
 fi
 # A stored .sym for the download phase: the first small module of the store.
 SYM_PATH="$(cd "$DATA/symbols/v1" && find . -name '*.sym' ! -path './libxul.so/*' | sort | head -1)"
 SYM_PATH="${SYM_PATH#./}"
-[[ -n "$SYM_PATH" ]] || { echo "loadtest-django: no .sym under $DATA/symbols/v1" >&2; exit 1; }
+[[ -n "$SYM_PATH" ]] || { echo "django: no .sym under $DATA/symbols/v1" >&2; exit 1; }
 
-VENV="${TECKEN_VENV:-$ROOT/.venv}"
 LOG="$OUT/loadtest-django.server.log"
-LUA="$ROOT/scripts/loadtest-django.lua"
+LUA="$ROOT/benches/http/django.lua"
 RESULTS="$(mktemp)"
 declare -A PIDS=() URLS=()
 
@@ -97,10 +97,10 @@ start_server() { # worker class, port
         if curl -fsS -o /dev/null "${URLS[$1]}/__lbheartbeat__" 2>/dev/null; then
             return 0
         fi
-        kill -0 "${PIDS[$1]}" 2>/dev/null || { echo "loadtest-django: the $1 server exited; see $LOG" >&2; exit 1; }
+        kill -0 "${PIDS[$1]}" 2>/dev/null || { echo "django: the $1 server exited; see $LOG" >&2; exit 1; }
         sleep 1
     done
-    echo "loadtest-django: the $1 server did not answer; see $LOG" >&2
+    echo "django: the $1 server did not answer; see $LOG" >&2
     exit 1
 }
 
@@ -125,7 +125,7 @@ missing = [m for m, found in r["found_modules"].items() if found is not True]
 named = sum("function" in f for f in r["stacks"][0])
 assert not missing, f"modules not found: {missing}"
 assert named > len(r["stacks"][0]) // 2, f"only {named} frames symbolicated"
-print(f"loadtest-django: v5 check: {len(r['found_modules'])} modules found, {named}/{len(r['stacks'][0])} frames named", file=sys.stderr)
+print(f"django: v5 check: {len(r['found_modules'])} modules found, {named}/{len(r['stacks'][0])} frames named", file=sys.stderr)
 PY
 }
 
@@ -141,16 +141,16 @@ for class in "${CLASSES[@]}"; do
     run_wrk "${URLS[$class]}" 2 minimal >/dev/null
     run_wrk "${URLS[$class]}" 2 download >/dev/null
 done
-echo "loadtest-django: 2 workers per class, wrk 1 thread x $CONNECTIONS connections, $ROUNDS rounds of ${DURATION}s per class and phase" >&2
+echo "django: 2 workers per class, wrk 1 thread x $CONNECTIONS connections, $ROUNDS rounds of ${DURATION}s per class and phase" >&2
 for round in $(seq 1 "$ROUNDS"); do
     for class in "${CLASSES[@]}"; do
         for phase in minimal download v5; do
             line="$(run_wrk "${URLS[$class]}" "$DURATION" "$phase")"
-            [[ -n "$line" ]] || { echo "loadtest-django: wrk gave no result for $class $phase" >&2; exit 1; }
+            [[ -n "$line" ]] || { echo "django: wrk gave no result for $class $phase" >&2; exit 1; }
             echo "$class $phase $round $line" >>"$RESULTS"
         done
     done
-    echo "loadtest-django: round $round: $(awk '$3 == '"$round"' {match($0, /"rps": [0-9.]+/); printf "%s %s %.0f  ", $1, $2, substr($0, RSTART + 7, RLENGTH - 7)}' "$RESULTS")" >&2
+    echo "django: round $round: $(awk '$3 == '"$round"' {match($0, /"rps": [0-9.]+/); printf "%s %s %.0f  ", $1, $2, substr($0, RSTART + 7, RLENGTH - 7)}' "$RESULTS")" >&2
 done
 
 "$VENV/bin/python" - "$RESULTS" "$OUT/loadtest-django.json" "$SYM_PATH" "$CONNECTIONS" "$DURATION" "$ROUNDS" <<'PY'
@@ -174,7 +174,7 @@ for cls, phases in runs.items():
         errors = sum(sum(r["errors"].values()) for r in rs.values())
         if errors:
             failed = True
-            print(f"loadtest-django: {cls} {name}: {errors} errors (non-2xx/3xx or socket)", file=sys.stderr)
+            print(f"django: {cls} {name}: {errors} errors (non-2xx/3xx or socket)", file=sys.stderr)
         by_class.setdefault(cls, []).append({
             "name": name, "what": what[name] if name != "download" else f"GET /{sym_path} (302 to storage)",
             "rps": round(statistics.median(r["rps"] for r in rs.values()), 1),

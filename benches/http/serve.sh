@@ -12,18 +12,21 @@
 # /proc/PID/stat, in % of one core). With bench-out/loadtest-django.json (the Django
 # load test's output) it also prints the ratios. Results: bench-out/loadtest-serve.json.
 #
-# Usage: scripts/loadtest-serve.sh            (env: DURATION=10 CONNS=64 WRK_THREADS=2
-#                                              WORKERS=2 XUL_FUNCS=300000 OUT=bench-out/loadtest)
+# Usage: benches/run.sh serve     (env: DURATION=10 CONNS=64 WRK_THREADS=2 WORKERS=2
+#                                 XUL_FUNCS=300000 DATA=bench-out/loadtest
+#                                 RESULTS=bench-out/loadtest-serve.json)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+cd "$ROOT"
 
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-64}
 WRK_THREADS=${WRK_THREADS:-2}
 WORKERS=${WORKERS:-2}
 XUL_FUNCS=${XUL_FUNCS:-300000}
-OUT=${OUT:-bench-out/loadtest}
-RESULTS=bench-out/loadtest-serve.json
+DATA=${DATA:-bench-out/loadtest}
+RESULTS=${RESULTS:-bench-out/loadtest-serve.json}
 WORK=$(mktemp -d /tmp/tecken-loadtest.XXXXXX)
 SERVER_PID=
 
@@ -37,25 +40,18 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== build (release)"
-cargo build --release -q -p tecken-cli --bin tecken
-cargo build --release -q -p tecken-benches --bin gen-loadtest
+bench_build -q -p tecken-cli --bin tecken
+bench_build -q -p tecken-benches --bin gen-loadtest
 
-if [ ! -s "$OUT/requests.jsonl" ] || [ ! -s "$OUT/manifest.json" ] \
-    || ! grep -q "\"xul_funcs\": $XUL_FUNCS" "$OUT/manifest.json"; then
-    echo "== generate data into $OUT"
-    target/release/gen-loadtest --out "$OUT" --xul-funcs "$XUL_FUNCS"
+if [ ! -s "$DATA/requests.jsonl" ] || [ ! -s "$DATA/manifest.json" ] \
+    || ! grep -q "\"xul_funcs\": $XUL_FUNCS" "$DATA/manifest.json"; then
+    echo "== generate data into $DATA"
+    "$BIN/gen-loadtest" --out "$DATA" --xul-funcs "$XUL_FUNCS"
 fi
 
-if ! command -v wrk >/dev/null; then
-    echo "== install wrk"
-    if [ "$(id -u)" = 0 ]; then
-        apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
-    else
-        sudo apt-get install -y wrk >/dev/null
-    fi
-fi
+need_wrk
 
-XUL_ID=$(python3 -c "import json,sys; m=json.load(open(sys.argv[1])); print(m['modules'][0]['debug_id'])" "$OUT/manifest.json")
+XUL_ID=$(python3 -c "import json,sys; m=json.load(open(sys.argv[1])); print(m['modules'][0]['debug_id'])" "$DATA/manifest.json")
 HEAD_PATH="/libxul.so/$XUL_ID/libxul.so.sym"
 
 # wrk scripts: one prints a machine-readable summary, the others add the request shape.
@@ -75,7 +71,7 @@ EOF
 cat "$WORK/report.lua" >> "$WORK/head.lua"
 cat > "$WORK/v5.lua" <<EOF
 local bodies = {}
-for line in io.lines("$PWD/$OUT/requests.jsonl") do
+for line in io.lines("$(cd "$DATA" && pwd)/requests.jsonl") do
   bodies[#bodies + 1] = line
 end
 local n = 0
@@ -95,7 +91,7 @@ cat "$WORK/report.lua" >> "$WORK/v5.lua"
 
 start_server() { # $1: cache dir
     rm -f "$WORK/addr"
-    target/release/tecken serve --symbols "$OUT/symbols" --cache "$1" \
+    "$BIN/tecken" serve --symbols "$DATA/symbols" --cache "$1" \
         --bind 127.0.0.1:0 --workers "$WORKERS" >"$WORK/addr" 2>>"$WORK/server.log" &
     SERVER_PID=$!
     for _ in $(seq 100); do
@@ -132,7 +128,7 @@ echo "== warm server"
 start_server "$WORK/cache-warm"
 # Warm-up: every request once (builds all 40 indexes), so the warm phase measures lookups.
 curl -sf -o /dev/null "$ADDR/__lbheartbeat__"
-python3 - "$ADDR" "$OUT/requests.jsonl" <<'EOF'
+python3 - "$ADDR" "$DATA/requests.jsonl" <<'EOF'
 import sys, urllib.request
 addr, path = sys.argv[1], sys.argv[2]
 for line in open(path, "rb"):

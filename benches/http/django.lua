@@ -1,6 +1,6 @@
--- wrk driver of scripts/loadtest-django.sh.
---   wrk ... -s loadtest-django.lua URL -- GET PATH
---   wrk ... -s loadtest-django.lua URL -- POST PATH BODIES.jsonl
+-- wrk driver of benches/http/django.sh (`benches/run.sh django`).
+--   wrk ... -s django.lua URL -- GET PATH
+--   wrk ... -s django.lua URL -- POST PATH BODIES.jsonl
 -- POST replays the lines of BODIES.jsonl (one JSON body a line), each thread from its own
 -- starting point, so the server sees many distinct requests. done() prints one JSON line
 -- ("RESULT {...}") that the shell script reads: requests/s, p50/p99 in ms, errors.

@@ -1,8 +1,11 @@
 // Frames per second through `symbolicateV5` from Node, against the same request through
-// tecken-core in Rust (examples/bench_v5.rs), in one run, and the ratio.
+// tecken-core in Rust (`bench-v5`, a binary of benches/), in one run, and the ratio.
 //
-//   npm run bench            (cd tecken-node; needs `npm run build` first)
-//   node bench/bench.mjs [SECONDS]
+//   benches/run.sh node [SECONDS]     (needs `npm run build` in tecken-node first)
+//   npm run bench                     (in tecken-node: node ../benches/node/bench.mjs)
+//
+// `benches/run.sh node` builds `bench-v5` and passes its path in BENCH_V5; run directly,
+// the script builds it with cargo.
 //
 // Like with like: the same symbols (examples/symbols) and request bytes, one warm
 // Symbolicator per side (indexes built in memory before timing), the same number of calls
@@ -17,10 +20,9 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-import { Symbolicator } from '../index.mjs'
+import { Symbolicator } from '../../tecken-node/index.mjs'
 
-const here = join(dirname(fileURLToPath(import.meta.url)), '..')
-const root = join(here, '..')
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const symbols = join(root, 'examples', 'symbols')
 const seconds = Number(process.argv[2] ?? 2)
 const ROUNDS = 5
@@ -48,10 +50,14 @@ const requests = [
   return { name, path, body: readFileSync(path), frames: frames(req) }
 })
 
-console.error('building the Rust side (cargo build --release --example bench_v5)...')
-execFileSync('cargo', ['build', '--quiet', '--release', '-p', 'tecken-node', '--example', 'bench_v5'], { cwd: root, stdio: 'inherit' })
-const targetDir = JSON.parse(execFileSync('cargo', ['metadata', '--format-version', '1', '--no-deps'], { cwd: root })).target_directory
-const rustBin = join(targetDir, 'release', 'examples', 'bench_v5')
+function rustBinary() {
+  if (process.env.BENCH_V5) return process.env.BENCH_V5
+  console.error('building the Rust side (cargo build --release -p tecken-benches --bin bench-v5)...')
+  execFileSync('cargo', ['build', '--quiet', '--release', '-p', 'tecken-benches', '--bin', 'bench-v5'], { cwd: root, stdio: 'inherit' })
+  const targetDir = JSON.parse(execFileSync('cargo', ['metadata', '--format-version', '1', '--no-deps'], { cwd: root })).target_directory
+  return join(targetDir, 'release', 'bench-v5')
+}
+const rustBin = rustBinary()
 
 function rust(req, threads) {
   const out = JSON.parse(execFileSync(rustBin, [symbols, req.path, String(seconds), String(threads)]))
