@@ -1,7 +1,6 @@
 //! `Symbolicator`: Eliot's v5/v4 APIs and typed symbolication over symbol sources.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use pyo3::exceptions::PyTypeError;
