@@ -208,7 +208,7 @@ export interface SymbolStoreOptions {
   gzipLevel?: number
   /**
    * How many missing modules to remember for `missingSymbolsCsv` (0: none). Default
-   * 10 000.
+   * 100 000 (the core's `MissingSymbols::DEFAULT_CAPACITY`).
    */
   missingSymbols?: number
 }

@@ -105,16 +105,18 @@ pub use index::{
     build as build_index, build_to_file as build_index_to_file,
     build_to_writer as build_index_to_writer, BuildOptions, BuildReport, Index, IndexMeta,
 };
-pub use lookup::{Frame, InlineFrame, LookupOptions, SourceFile, SymbolKind};
+pub use lookup::{
+    Frame, InlineFrame, LookupOptions, OwnedFrame, OwnedInlineFrame, SourceFile, SymbolKind,
+};
 pub use path::clean_path;
 
 // Storage: keys, backends, and Tecken's rules over them.
 pub use keys::{Area, ObjectKey};
 pub use store::{
     is_plain_tree, open_store, symbol_stores, BodyMode, BodyStream, ChainStore, CodeIdEntry,
-    Download, DownloadRequest, EncodedFile, Found, LocalStore, ObjectData, ObjectMeta,
-    ObjectReader, PlainTreeStore, PutObject, RebuildReport, Storage, StoreOptions, StoreSpec,
-    StoredObject, SymInfo, SymbolStore, TempCleanup,
+    Download, DownloadRequest, DownloadSummary, EncodedFile, Found, LocalStore, ObjectData,
+    ObjectMeta, ObjectReader, PlainTreeStore, PutObject, RebuildReport, Storage, StoreOptions,
+    StoreSpec, StoredObject, SymInfo, SymbolStore, TempCleanup,
 };
 #[cfg(feature = "http")]
 pub use store::{HttpConfig, HttpLayout, HttpStore};

@@ -15,6 +15,16 @@ pub enum SymbolKind {
     Public,
 }
 
+impl SymbolKind {
+    /// `"func"` or `"public"`, as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SymbolKind::Func => "func",
+            SymbolKind::Public => "public",
+        }
+    }
+}
+
 /// A source file as stored in the index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct SourceFile<'a> {
@@ -74,10 +84,154 @@ impl Frame<'_> {
     }
 }
 
+/// An [`InlineFrame`] that owns its strings, with the file split into its cleaned and raw
+/// forms (the shape the Python and Node bindings return).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OwnedInlineFrame {
+    /// Name of the inlined function (empty when its INLINE_ORIGIN was never defined).
+    pub function: String,
+    /// Its source file, cleaned as Eliot shows it ([`SourceFile::path`]).
+    pub file: Option<String>,
+    /// That file as written in the FILE record ([`SourceFile::raw`]).
+    pub raw_file: Option<String>,
+    /// The line inside the inlined function (`None` for line 0).
+    pub line: Option<u32>,
+}
+
+impl From<&InlineFrame<'_>> for OwnedInlineFrame {
+    fn from(i: &InlineFrame<'_>) -> Self {
+        OwnedInlineFrame {
+            function: i.function.to_owned(),
+            file: i.file.map(|s| s.path.to_owned()),
+            raw_file: i.file.map(|s| s.raw.to_owned()),
+            line: i.line,
+        }
+    }
+}
+
+/// A [`Frame`] that owns its strings: it outlives the index that answered (a binding's
+/// frame object), and its file is split into `file` and `raw_file`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OwnedFrame {
+    /// The function (FUNC) or symbol (PUBLIC) name.
+    pub function: String,
+    /// The address of the FUNC or PUBLIC record.
+    pub function_address: u64,
+    /// The looked-up address minus [`OwnedFrame::function_address`].
+    pub function_offset: u64,
+    /// FUNC or PUBLIC.
+    pub kind: SymbolKind,
+    /// The record's `m` flag (see [`Frame::multiple`]).
+    pub multiple: bool,
+    /// The outer function's source file, cleaned as Eliot shows it ([`SourceFile::path`]).
+    pub file: Option<String>,
+    /// That file as written in the FILE record ([`SourceFile::raw`]).
+    pub raw_file: Option<String>,
+    /// The outer function's line (`None` when unknown or 0).
+    pub line: Option<u32>,
+    /// Inlined calls covering the address, innermost first.
+    pub inlines: Vec<OwnedInlineFrame>,
+}
+
+impl From<&Frame<'_>> for OwnedFrame {
+    fn from(f: &Frame<'_>) -> Self {
+        OwnedFrame {
+            function: f.function.to_owned(),
+            function_address: f.function_address,
+            function_offset: f.function_offset,
+            kind: f.kind,
+            multiple: f.multiple,
+            file: f.file.map(|s| s.path.to_owned()),
+            raw_file: f.file.map(|s| s.raw.to_owned()),
+            line: f.line,
+            inlines: f.inlines.iter().map(OwnedInlineFrame::from).collect(),
+        }
+    }
+}
+
 /// Options for a lookup.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LookupOptions {
     /// Between two line records of a FUNC (or after the last one), answer no line, as
     /// Breakpad's resolver does, instead of the previous line, as Eliot does.
     pub strict_lines: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owned_frame_splits_files_and_keeps_every_field() {
+        let file = SourceFile {
+            path: "hg:hg.mozilla.org/mozilla-central:dom/base/Element.cpp:abc",
+            raw: "/builds/worker/checkouts/gecko/dom/base/Element.cpp",
+        };
+        let inner = SourceFile {
+            path: "xpcom/string/nsTSubstring.h",
+            raw: "/builds/worker/workspace/obj-build/dist/include/nsTSubstring.h",
+        };
+        let frame = Frame {
+            function: "Element::SetAttr",
+            function_address: 0x1000,
+            function_offset: 0x2a,
+            kind: SymbolKind::Public,
+            multiple: true,
+            file: Some(file),
+            line: Some(12),
+            inlines: vec![
+                InlineFrame {
+                    function: "nsTSubstring::Length",
+                    file: Some(inner),
+                    line: Some(7),
+                },
+                InlineFrame {
+                    function: "",
+                    file: None,
+                    line: None,
+                },
+            ],
+        };
+        let owned = OwnedFrame::from(&frame);
+        assert_eq!(
+            owned,
+            OwnedFrame {
+                function: "Element::SetAttr".into(),
+                function_address: 0x1000,
+                function_offset: 0x2a,
+                kind: SymbolKind::Public,
+                multiple: true,
+                file: Some(file.path.into()),
+                raw_file: Some(file.raw.into()),
+                line: Some(12),
+                inlines: vec![
+                    OwnedInlineFrame {
+                        function: "nsTSubstring::Length".into(),
+                        file: Some(inner.path.into()),
+                        raw_file: Some(inner.raw.into()),
+                        line: Some(7),
+                    },
+                    OwnedInlineFrame {
+                        function: String::new(),
+                        file: None,
+                        raw_file: None,
+                        line: None,
+                    },
+                ],
+            }
+        );
+        // The serde form is the bindings' frame: `kind` as its string, files split.
+        let json = serde_json::to_value(&owned).unwrap();
+        assert_eq!(json["kind"], SymbolKind::Public.as_str());
+        assert_eq!(json["raw_file"], file.raw);
+        assert_eq!(json["inlines"][0]["raw_file"], inner.raw);
+        assert_eq!(json["inlines"][1]["file"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn symbol_kind_as_str_is_its_serde_name() {
+        for kind in [SymbolKind::Func, SymbolKind::Public] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+    }
 }

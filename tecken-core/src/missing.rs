@@ -100,6 +100,12 @@ fn clip(s: &str) -> String {
 }
 
 impl MissingSymbols {
+    /// The capacity of the bindings' recorders when none is given. An entry is about 300
+    /// bytes with typical names (four names, two times and a count, the LRU's node and hash
+    /// slot), at most about 1.3 KiB since names are cut at 255 bytes: a full recorder is
+    /// some 30 MB, never more than about 130 MB.
+    pub const DEFAULT_CAPACITY: usize = 100_000;
+
     /// A recorder keeping at most `capacity` modules (at least 1).
     pub fn new(capacity: usize) -> MissingSymbols {
         let cap = NonZeroUsize::new(capacity.max(1)).unwrap_or(NonZeroUsize::MIN);
@@ -263,6 +269,18 @@ mod tests {
             .map(|s| s.debug_file)
             .collect();
         assert_eq!(names, ["c.pdb", "a.pdb"]);
+    }
+
+    #[test]
+    fn default_capacity_keeps_that_many_modules() {
+        let m = MissingSymbols::new(MissingSymbols::DEFAULT_CAPACITY);
+        for i in 0..=MissingSymbols::DEFAULT_CAPACITY {
+            m.record("m.pdb", &format!("{i:X}"), "", "").unwrap();
+        }
+        let kept = m.snapshot().unwrap();
+        assert_eq!(kept.len(), MissingSymbols::DEFAULT_CAPACITY);
+        // The first one recorded went first.
+        assert!(kept.iter().all(|s| s.debug_id != "0"));
     }
 
     #[test]

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
-use tecken_core::Area;
 use tecken_core::BuildOptions;
+use tecken_core::OwnedFrame;
 use tecken_core::V5Options;
 use tecken_core::{parse_sym_header, ParseOptions};
 use tecken_core::{symbol_stores, BodyMode, Download, DownloadRequest, StoreSpec, SymbolStore};
@@ -54,22 +54,7 @@ fn error_value(e: &Error, body: Option<&[u8]>) -> Value {
 }
 
 fn frame_value(f: &Frame<'_>) -> Value {
-    json!({
-        "function": f.function,
-        "function_address": f.function_address,
-        "function_offset": f.function_offset,
-        "kind": f.kind,
-        "multiple": f.multiple,
-        "file": f.file.map(|s| s.path),
-        "raw_file": f.file.map(|s| s.raw),
-        "line": f.line,
-        "inlines": f.inlines.iter().map(|i| json!({
-            "function": i.function,
-            "file": i.file.map(|s| s.path),
-            "raw_file": i.file.map(|s| s.raw),
-            "line": i.line,
-        })).collect::<Vec<_>>(),
-    })
+    serde_json::to_value(OwnedFrame::from(f)).unwrap()
 }
 
 fn build(case: &Value) -> Result<Index, Error> {
@@ -108,19 +93,10 @@ fn uploaded(case: &Value) -> (tempfile::TempDir, SymbolStore, Value) {
     (dir, store, result)
 }
 
-/// The bindings' syminfo dict / object: the core's `SymInfo` with the key as stored and
-/// the area as `try`.
+/// The bindings' syminfo dict / object: the core's `SymInfo` as it serializes.
 fn syminfo_value(store: &SymbolStore, file: &str, id: &str) -> Value {
     match store.syminfo(file, id) {
-        Ok(Some(s)) => json!({
-            "debug_filename": s.debug_filename,
-            "debug_id": s.debug_id,
-            "code_file": s.code_file,
-            "code_id": s.code_id,
-            "generator": s.generator,
-            "key": s.key.storage_key(s.area),
-            "try": s.area == Area::Try,
-        }),
+        Ok(Some(s)) => serde_json::to_value(s).unwrap(),
         Ok(None) => Value::Null,
         Err(e) => error_value(&e, None),
     }
@@ -134,37 +110,21 @@ fn download_value(store: &SymbolStore, r: &Value) -> Value {
         try_symbols: o("try").and_then(Value::as_bool).unwrap_or(false),
         code_file: o("code_file").and_then(Value::as_str).map(Into::into),
         code_id: o("code_id").and_then(Value::as_str).map(Into::into),
-        body: match o("body").and_then(Value::as_str) {
-            None | Some("decoded") => BodyMode::Decoded,
-            Some("stored") => BodyMode::Stored,
-            Some("none") => BodyMode::None,
-            Some(other) => panic!("unknown body mode {other}"),
-        },
+        body: o("body")
+            .and_then(Value::as_str)
+            .map_or(BodyMode::Decoded, |b| b.parse().unwrap()),
         ..DownloadRequest::new(s("debug_file"), s("debug_id"), s("file"))
     };
     let d = match store.download(&req) {
         Ok(d) => d,
         Err(e) => return error_value(&e, None),
     };
-    let (status, key) = match &d {
-        Download::Found(f) => ("found", Some(f.key.storage_key(f.area))),
-        Download::Redirect(to) => ("redirect", Some(to.path())),
-        Download::Ignored => ("ignored", None),
-        Download::NotFound => ("not_found", None),
+    let mut value = serde_json::to_value(d.summary()).unwrap();
+    value["body"] = match &d {
+        Download::Found(f) => f.body.as_deref().map(String::from_utf8_lossy).into(),
+        _ => Value::Null,
     };
-    let found = match &d {
-        Download::Found(f) => Some(f),
-        _ => None,
-    };
-    json!({
-        "status": status,
-        "key": key,
-        "try": found.is_some_and(|f| f.area == Area::Try),
-        "size": found.map(|f| f.meta.size),
-        "content_type": found.and_then(|f| f.meta.content_type.clone()),
-        "content_encoding": found.and_then(|f| f.content_encoding.clone()),
-        "body": found.and_then(|f| f.body.as_deref()).map(String::from_utf8_lossy),
-    })
+    value
 }
 
 fn symbolicator(case: &Value) -> (Symbolicator, V5Options, Vec<u8>) {

@@ -5,10 +5,11 @@ use std::sync::Arc;
 use napi::bindgen_prelude::AsyncTask;
 use napi::{Env, JsUnknown};
 use napi_derive::napi;
+use tecken_core::OwnedFrame;
 use tecken_core::{
     build_index_to_file, BuildOptions, BuildReport as CoreReport, IndexMeta as CoreMeta,
 };
-use tecken_core::{Index as CoreIndex, LookupOptions, SymbolKind};
+use tecken_core::{Index as CoreIndex, LookupOptions};
 use tecken_core::{ParseReport as CoreParseReport, SymHeader as CoreHeader};
 
 use crate::convert::{self, num, opt, req};
@@ -250,26 +251,23 @@ pub struct Frame {
 }
 
 fn frame(f: tecken_core::Frame<'_>) -> Frame {
+    let f = OwnedFrame::from(&f);
     Frame {
-        function: f.function.to_owned(),
+        function: f.function,
         function_address: num(f.function_address),
         function_offset: num(f.function_offset),
-        kind: match f.kind {
-            SymbolKind::Func => "func",
-            SymbolKind::Public => "public",
-        }
-        .to_owned(),
+        kind: f.kind.as_str().to_owned(),
         multiple: f.multiple,
-        file: f.file.map(|s| s.path.to_owned()),
-        raw_file: f.file.map(|s| s.raw.to_owned()),
+        file: f.file,
+        raw_file: f.raw_file,
         line: f.line,
         inlines: f
             .inlines
             .into_iter()
             .map(|i| InlineFrame {
-                function: i.function.to_owned(),
-                file: i.file.map(|s| s.path.to_owned()),
-                raw_file: i.file.map(|s| s.raw.to_owned()),
+                function: i.function,
+                file: i.file,
+                raw_file: i.raw_file,
                 line: i.line,
             })
             .collect(),

@@ -6,13 +6,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use napi::bindgen_prelude::{AsyncTask, Buffer};
 use napi::{Env, JsDate, JsObject, JsUnknown, ValueType};
 use napi_derive::napi;
-use tecken_core::Result;
-use tecken_core::{Area, ObjectKey};
 use tecken_core::{
-    BodyMode, ChainStore, Download, DownloadRequest, HttpConfig, HttpLayout, HttpStore, LocalStore,
-    Storage, StoreOptions, StoreSpec, SymbolStore as CoreStore,
+    BodyMode, ChainStore, CsvOptions, Download, DownloadRequest, HttpConfig, HttpStore, LocalStore,
+    MissingSymbols, ObjectKey, Result, Storage, StoreOptions, StoreSpec, SymbolStore as CoreStore,
 };
-use tecken_core::{CsvOptions, MissingSymbols};
 
 use crate::convert::{num, opt, req};
 use crate::error::{from_napi, invalid, to_napi};
@@ -67,7 +64,7 @@ pub struct SymbolStoreOptions {
     /// gzip level of stored `.sym` files (0-9). Default 6.
     pub gzip_level: Option<u32>,
     /// How many missing modules to remember for `missingSymbolsCsv` (0: none). Default
-    /// 10 000.
+    /// 100 000 (the core's `MissingSymbols::DEFAULT_CAPACITY`).
     pub missing_symbols: Option<u32>,
 }
 
@@ -163,15 +160,9 @@ fn backend(spec: &str, o: Option<&SymbolStoreOptions>) -> Result<Arc<dyn Storage
 fn http_backend(url: String, h: Option<&HttpOptions>) -> Result<Arc<dyn Storage>> {
     let mut c = HttpConfig::new(&url);
     if let Some(h) = h {
-        c.layout = match h.layout.as_deref() {
-            None | Some("tecken") => HttpLayout::Tecken,
-            Some("bucket") => HttpLayout::Bucket,
-            Some(other) => {
-                return Err(invalid(format!(
-                    "http.layout must be 'tecken' or 'bucket', got {other:?}"
-                )))
-            }
-        };
+        if let Some(layout) = &h.layout {
+            c.layout = layout.parse()?;
+        }
         set_ms(&mut c.timeout, h.timeout_ms);
         set_ms(&mut c.connect_timeout, h.connect_timeout_ms);
         c.retries = h.retries.unwrap_or(c.retries);
@@ -239,17 +230,17 @@ fn core_store(
         _ => Arc::new(ChainStore::new(members)),
     };
     let mut so = StoreOptions::default();
-    let mut missing = 10_000;
+    let mut missing = MissingSymbols::DEFAULT_CAPACITY;
     if let Some(o) = &o {
         so.max_object_size = o.max_object_size.map_or(so.max_object_size, |n| n as u64);
         so.source_includes_try = o.source_includes_try.unwrap_or(so.source_includes_try);
         so.gzip_level = o.gzip_level.unwrap_or(so.gzip_level).min(9);
-        missing = o.missing_symbols.unwrap_or(missing);
+        missing = o.missing_symbols.map_or(missing, |n| n as usize);
     }
     let store = CoreStore::from_arc(storage).with_options(so);
     Ok(match missing {
         0 => store,
-        n => store.with_missing_symbols(Arc::new(MissingSymbols::new(n as usize))),
+        n => store.with_missing_symbols(Arc::new(MissingSymbols::new(n))),
     })
 }
 
@@ -328,40 +319,27 @@ fn download_job(
         req.try_symbols = o.try_symbols.unwrap_or(false);
         req.code_file = o.code_file;
         req.code_id = o.code_id;
-        req.body = match o.body.as_deref() {
-            None | Some("decoded") => BodyMode::Decoded,
-            Some("stored") => BodyMode::Stored,
-            Some("none") => BodyMode::None,
-            Some(other) => {
-                return Err(invalid(format!(
-                    "options.body must be 'decoded', 'stored' or 'none', got {other:?}"
-                )))
-            }
-        };
+        if let Some(body) = &o.body {
+            req.body = body.parse()?;
+        }
     }
     let store = store.clone();
     Ok(Box::new(move || store.download(&req)))
 }
 
 fn download_result(_env: Env, d: Download) -> napi::Result<DownloadResult> {
-    let (status, key) = match &d {
-        Download::Found(f) => ("found", Some(f.key.storage_key(f.area))),
-        Download::Redirect(to) => ("redirect", Some(to.path())),
-        Download::Ignored => ("ignored", None),
-        Download::NotFound => ("not_found", None),
-    };
-    let found = match d {
-        Download::Found(f) => Some(f),
-        _ => None,
-    };
+    let s = d.summary();
     Ok(DownloadResult {
-        status: status.to_owned(),
-        key,
-        try_symbols: found.as_ref().is_some_and(|f| f.area == Area::Try),
-        size: found.as_ref().map(|f| num(f.meta.size)),
-        content_type: found.as_ref().and_then(|f| f.meta.content_type.clone()),
-        content_encoding: found.as_ref().and_then(|f| f.content_encoding.clone()),
-        body: found.and_then(|f| f.body).map(Buffer::from),
+        status: s.status.to_owned(),
+        key: s.key,
+        try_symbols: s.try_symbols,
+        size: s.size.map(num),
+        content_type: s.content_type,
+        content_encoding: s.content_encoding,
+        body: match d {
+            Download::Found(f) => f.body.map(Buffer::from),
+            _ => None,
+        },
     })
 }
 
@@ -376,8 +354,8 @@ fn syminfo_job(
     let store = store.clone();
     Ok(Box::new(move || {
         Ok(store.syminfo(&file, &id)?.map(|s| SymInfo {
-            key: s.key.storage_key(s.area),
-            try_symbols: s.area == Area::Try,
+            key: s.storage_key(),
+            try_symbols: s.is_try(),
             debug_filename: s.debug_filename,
             debug_id: s.debug_id,
             code_file: s.code_file,

@@ -78,6 +78,10 @@ test('constructors and sync calls throw (they cannot reject) with codes', (t) =>
   const store = new SymbolStore(tempDir(t))
   assert.throws(() => store.getSync('../etc', 'AB'), { code: 'TECKEN_INVALID_INPUT' })
   assert.throws(() => store.missingSymbolsCsv({ since: 'yesterday' }), { code: 'TECKEN_INVALID_INPUT' })
+  // Only the modes that answer with bytes have names (the core's streams do not).
+  for (const body of ['gzip', 'Decoded', 'decoded_stream', 'stored_stream']) {
+    assert.throws(() => store.downloadSync('xul.pdb', 'AB', 'xul.sym', { body }), { code: 'TECKEN_INVALID_INPUT' })
+  }
 })
 
 test('a panic inside Rust is a rejected Promise (or a thrown error), not a crash', async () => {

@@ -5,7 +5,6 @@
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use tecken_core::SymbolKind;
 
 fn opt<T: std::fmt::Debug>(v: &Option<T>) -> String {
     match v {
@@ -19,94 +18,110 @@ fn hex(v: Option<u64>) -> String {
 }
 
 /// One inlined call at an address, from `Index.lookup`.
-#[pyclass(module = "tecken_core", frozen, eq, get_all)]
+#[pyclass(module = "tecken_core", frozen, eq)]
 #[derive(Debug, Clone, PartialEq)]
-pub struct InlineFrame {
-    /// The inlined function.
-    function: String,
-    /// Its source file, cleaned as Eliot shows it.
-    file: Option<String>,
-    /// The source file as written in the `.sym`.
-    raw_file: Option<String>,
-    /// The line inside the inlined function.
-    line: Option<u32>,
-}
+pub struct InlineFrame(tecken_core::OwnedInlineFrame);
 
 /// The answer of `Index.lookup` for one address.
-#[pyclass(module = "tecken_core", frozen, eq, get_all)]
+#[pyclass(module = "tecken_core", frozen, eq)]
 #[derive(Debug, Clone, PartialEq)]
-pub struct Frame {
-    /// The FUNC or PUBLIC name.
-    function: String,
-    /// The address of that record.
-    function_address: u64,
-    /// The looked-up address minus `function_address`.
-    function_offset: u64,
-    /// `"func"` or `"public"`.
-    kind: &'static str,
-    /// The record's `m` flag (the linker folded several symbols into this address).
-    multiple: bool,
-    /// Source file (cleaned) of the outer function at the address.
-    file: Option<String>,
-    /// That file as written in the `.sym`.
-    raw_file: Option<String>,
-    /// Line of the outer function at the address.
-    line: Option<u32>,
-    /// Inlined calls covering the address, innermost first.
-    inlines: Vec<InlineFrame>,
-}
+pub struct Frame(tecken_core::OwnedFrame);
 
 impl From<tecken_core::Frame<'_>> for Frame {
     fn from(f: tecken_core::Frame<'_>) -> Frame {
-        Frame {
-            function: f.function.to_owned(),
-            function_address: f.function_address,
-            function_offset: f.function_offset,
-            kind: match f.kind {
-                SymbolKind::Func => "func",
-                SymbolKind::Public => "public",
-            },
-            multiple: f.multiple,
-            file: f.file.map(|s| s.path.to_owned()),
-            raw_file: f.file.map(|s| s.raw.to_owned()),
-            line: f.line,
-            inlines: f
-                .inlines
-                .into_iter()
-                .map(|i| InlineFrame {
-                    function: i.function.to_owned(),
-                    file: i.file.map(|s| s.path.to_owned()),
-                    raw_file: i.file.map(|s| s.raw.to_owned()),
-                    line: i.line,
-                })
-                .collect(),
-        }
+        Frame(tecken_core::OwnedFrame::from(&f))
     }
 }
 
 #[pymethods]
 impl InlineFrame {
+    /// The inlined function.
+    #[getter]
+    fn function(&self) -> &str {
+        &self.0.function
+    }
+    /// Its source file, cleaned as Eliot shows it.
+    #[getter]
+    fn file(&self) -> Option<&str> {
+        self.0.file.as_deref()
+    }
+    /// The source file as written in the `.sym`.
+    #[getter]
+    fn raw_file(&self) -> Option<&str> {
+        self.0.raw_file.as_deref()
+    }
+    /// The line inside the inlined function.
+    #[getter]
+    fn line(&self) -> Option<u32> {
+        self.0.line
+    }
     fn __repr__(&self) -> String {
         format!(
             "InlineFrame(function={:?}, file={}, line={})",
-            self.function,
-            opt(&self.file),
-            opt(&self.line)
+            self.0.function,
+            opt(&self.0.file),
+            opt(&self.0.line)
         )
     }
 }
 
 #[pymethods]
 impl Frame {
+    /// The FUNC or PUBLIC name.
+    #[getter]
+    fn function(&self) -> &str {
+        &self.0.function
+    }
+    /// The address of that record.
+    #[getter]
+    fn function_address(&self) -> u64 {
+        self.0.function_address
+    }
+    /// The looked-up address minus `function_address`.
+    #[getter]
+    fn function_offset(&self) -> u64 {
+        self.0.function_offset
+    }
+    /// `"func"` or `"public"`.
+    #[getter]
+    fn kind(&self) -> &'static str {
+        self.0.kind.as_str()
+    }
+    /// The record's `m` flag (the linker folded several symbols into this address).
+    #[getter]
+    fn multiple(&self) -> bool {
+        self.0.multiple
+    }
+    /// Source file (cleaned) of the outer function at the address.
+    #[getter]
+    fn file(&self) -> Option<&str> {
+        self.0.file.as_deref()
+    }
+    /// That file as written in the `.sym`.
+    #[getter]
+    fn raw_file(&self) -> Option<&str> {
+        self.0.raw_file.as_deref()
+    }
+    /// Line of the outer function at the address.
+    #[getter]
+    fn line(&self) -> Option<u32> {
+        self.0.line
+    }
+    /// Inlined calls covering the address, innermost first.
+    #[getter]
+    fn inlines(&self) -> Vec<InlineFrame> {
+        self.0.inlines.iter().cloned().map(InlineFrame).collect()
+    }
     fn __repr__(&self) -> String {
+        let f = &self.0;
         format!(
             "Frame(function={:?}, function_offset={:#x}, kind={:?}, file={}, line={}, inlines={})",
-            self.function,
-            self.function_offset,
-            self.kind,
-            opt(&self.file),
-            opt(&self.line),
-            self.inlines.len()
+            f.function,
+            f.function_offset,
+            f.kind.as_str(),
+            opt(&f.file),
+            opt(&f.line),
+            f.inlines.len()
         )
     }
 }

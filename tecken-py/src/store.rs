@@ -8,18 +8,13 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 use tecken_core::{
-    open_store, BodyMode, ChainStore, Download, DownloadRequest, HttpConfig, HttpLayout, HttpStore,
-    StoreSpec, SymbolStore as CoreStore,
+    open_store, upload_archive, ArchiveSource, BodyMode, ChainStore, CsvOptions, Download,
+    DownloadRequest, HttpConfig, HttpStore, MissingSymbols, ObjectKey, StoreSpec,
+    SymbolStore as CoreStore, UploadOptions,
 };
-use tecken_core::{upload_archive, ArchiveSource, UploadOptions};
-use tecken_core::{Area, ObjectKey};
-use tecken_core::{CsvOptions, MissingSymbols};
 
 use crate::convert::{to_python, ByteArg};
 use crate::errors::{invalid, run};
-
-/// How many missing modules each store remembers for `missing_symbols_csv`.
-const MISSING_CAPACITY: usize = 100_000;
 
 /// Tecken's symbol store (`v1/` and `try/v1/` areas, gzipped `.sym` files, code-id index,
 /// missing-symbol records) over a local directory, S3, HTTP (read-only) or a chain of
@@ -33,7 +28,9 @@ pub struct SymbolStore {
 
 fn wrap(store: CoreStore) -> SymbolStore {
     SymbolStore {
-        inner: store.with_missing_symbols(Arc::new(MissingSymbols::new(MISSING_CAPACITY))),
+        inner: store.with_missing_symbols(Arc::new(MissingSymbols::new(
+            MissingSymbols::DEFAULT_CAPACITY,
+        ))),
     }
 }
 
@@ -74,15 +71,7 @@ impl SymbolStore {
     ) -> PyResult<SymbolStore> {
         let mut config = HttpConfig::new(base_url);
         run(py, move || {
-            config.layout = match layout {
-                "tecken" => HttpLayout::Tecken,
-                "bucket" => HttpLayout::Bucket,
-                other => {
-                    return Err(invalid(format!(
-                        "layout must be \"tecken\" or \"bucket\", not {other:?}"
-                    )))
-                }
-            };
+            config.layout = layout.parse()?;
             config.timeout = timeout.map_or(Ok(config.timeout), |t| secs("timeout", t))?;
             config.connect_timeout = connect_timeout
                 .map_or(Ok(config.connect_timeout), |t| secs("connect_timeout", t))?;
@@ -156,17 +145,7 @@ impl SymbolStore {
         code_id: Option<String>,
         body: &str,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let mode = match body {
-            "decoded" => BodyMode::Decoded,
-            "stored" => BodyMode::Stored,
-            "none" => BodyMode::None,
-            other => {
-                let e = invalid(format!(
-                    "body must be \"decoded\", \"stored\" or \"none\", not {other:?}"
-                ));
-                return Err(crate::errors::to_py(py, &e));
-            }
-        };
+        let mode: BodyMode = body.parse().map_err(|e| crate::errors::to_py(py, &e))?;
         let req = DownloadRequest {
             try_symbols: try_,
             code_file,
@@ -175,33 +154,12 @@ impl SymbolStore {
             ..DownloadRequest::new(debug_file, debug_id, file)
         };
         let answer = run(py, || self.inner.download(&req))?;
-        let d = PyDict::new(py);
-        let found = match &answer {
-            Download::Found(f) => Some(f),
+        let d = to_python(py, &answer.summary())?.cast_into::<PyDict>()?;
+        let body = match &answer {
+            Download::Found(f) => f.body.as_deref().map(|b| PyBytes::new(py, b)),
             _ => None,
         };
-        d.set_item("try", found.is_some_and(|f| f.area == Area::Try))?;
-        d.set_item("size", found.map(|f| f.meta.size))?;
-        d.set_item(
-            "content_type",
-            found.and_then(|f| f.meta.content_type.clone()),
-        )?;
-        d.set_item(
-            "content_encoding",
-            found.and_then(|f| f.content_encoding.clone()),
-        )?;
-        d.set_item(
-            "body",
-            found.and_then(|f| f.body.as_deref().map(|b| PyBytes::new(py, b))),
-        )?;
-        let (status, key) = match &answer {
-            Download::Found(f) => ("found", Some(f.key.storage_key(f.area))),
-            Download::Redirect(to) => ("redirect", Some(to.path())),
-            Download::Ignored => ("ignored", None),
-            Download::NotFound => ("not_found", None),
-        };
-        d.set_item("status", status)?;
-        d.set_item("key", key)?;
+        d.set_item("body", body)?;
         Ok(d)
     }
 
@@ -215,15 +173,7 @@ impl SymbolStore {
         let Some(info) = run(py, || self.inner.syminfo(file, id))? else {
             return Ok(None);
         };
-        let d = PyDict::new(py);
-        d.set_item("debug_filename", info.debug_filename)?;
-        d.set_item("debug_id", info.debug_id)?;
-        d.set_item("code_file", info.code_file)?;
-        d.set_item("code_id", info.code_id)?;
-        d.set_item("generator", info.generator)?;
-        d.set_item("key", info.key.storage_key(info.area))?;
-        d.set_item("try", info.area == Area::Try)?;
-        Ok(Some(d))
+        Ok(Some(to_python(py, &info)?.cast_into::<PyDict>()?))
     }
 
     /// Uploads a Tecken symbols archive (a zip of `<module>/<id>/<file>` members) from a

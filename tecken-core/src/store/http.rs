@@ -39,6 +39,23 @@ pub enum HttpLayout {
     Bucket,
 }
 
+/// Parses `"tecken"` and `"bucket"`; anything else is an error of kind
+/// [`ErrorKind::InvalidInput`] naming the accepted values.
+impl std::str::FromStr for HttpLayout {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<HttpLayout> {
+        match s {
+            "tecken" => Ok(HttpLayout::Tecken),
+            "bucket" => Ok(HttpLayout::Bucket),
+            other => Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("unknown HTTP layout {other:?}: expected \"tecken\" or \"bucket\""),
+            )),
+        }
+    }
+}
+
 /// Configuration of an [`HttpStore`].
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
@@ -392,5 +409,16 @@ mod tests {
             "http://127.0.0.1:1/bucket/try/v1/a/B/a.sym"
         );
         assert!(HttpStore::tecken("ftp://x").is_err());
+    }
+
+    #[test]
+    fn layouts_parse_by_name() {
+        assert_eq!("tecken".parse::<HttpLayout>().unwrap(), HttpLayout::Tecken);
+        assert_eq!("bucket".parse::<HttpLayout>().unwrap(), HttpLayout::Bucket);
+        for bad in ["Tecken", "", "ftp"] {
+            let e = bad.parse::<HttpLayout>().unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad:?}");
+            assert!(e.to_string().contains("\"bucket\""), "{e}");
+        }
     }
 }

@@ -68,8 +68,8 @@ pub use s3::{S3Config, S3Store};
 pub use spec::{open_store, symbol_stores, StoreSpec};
 pub(crate) use symbols::code_id_entry as code_id_entry_for;
 pub use symbols::{
-    BodyMode, BodyStream, Download, DownloadRequest, Found, RebuildReport, StoreOptions, SymInfo,
-    SymbolStore,
+    BodyMode, BodyStream, Download, DownloadRequest, DownloadSummary, Found, RebuildReport,
+    StoreOptions, SymInfo, SymbolStore,
 };
 
 /// What a backend knows about a stored object.

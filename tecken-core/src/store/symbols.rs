@@ -1,7 +1,10 @@
 //! [`SymbolStore`]: Tecken's rules over any [`Storage`].
 
 use std::io::{BufRead, BufReader, Read};
+use std::str::FromStr;
 use std::sync::Arc;
+
+use serde::{Serialize, Serializer};
 
 use super::codeid::{entry_key, CodeIdEntry, CODE_ID_PREFIX};
 use super::encoding::{self, gunzip, gunzip_prefix, is_gzip};
@@ -63,6 +66,28 @@ pub enum BodyMode {
 impl BodyMode {
     fn is_stream(self) -> bool {
         matches!(self, BodyMode::DecodedStream | BodyMode::StoredStream)
+    }
+}
+
+/// Parses the modes that answer with a value: `"decoded"`, `"stored"` and `"none"` (the
+/// bindings' `body` option). The stream modes hand back a reader to Rust code and have no
+/// name: a caller that names its mode wants bytes. Anything else is an error of kind
+/// [`ErrorKind::InvalidInput`] naming the accepted values.
+impl FromStr for BodyMode {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<BodyMode> {
+        match s {
+            "decoded" => Ok(BodyMode::Decoded),
+            "stored" => Ok(BodyMode::Stored),
+            "none" => Ok(BodyMode::None),
+            other => Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "unknown body mode {other:?}: expected \"decoded\", \"stored\" or \"none\""
+                ),
+            )),
+        }
     }
 }
 
@@ -155,7 +180,62 @@ pub enum Download {
     NotFound,
 }
 
+impl Download {
+    /// `"found"`, `"redirect"`, `"ignored"` or `"not_found"`.
+    pub fn status(&self) -> &'static str {
+        match self {
+            Download::Found(_) => "found",
+            Download::Redirect(_) => "redirect",
+            Download::Ignored => "ignored",
+            Download::NotFound => "not_found",
+        }
+    }
+
+    /// The answer without its body, as the bindings return it.
+    pub fn summary(&self) -> DownloadSummary {
+        let found = match self {
+            Download::Found(f) => Some(f),
+            _ => None,
+        };
+        DownloadSummary {
+            status: self.status(),
+            key: match self {
+                Download::Found(f) => Some(f.key.storage_key(f.area)),
+                Download::Redirect(to) => Some(to.path()),
+                Download::Ignored | Download::NotFound => None,
+            },
+            try_symbols: found.is_some_and(|f| f.area == Area::Try),
+            size: found.map(|f| f.meta.size),
+            content_type: found.and_then(|f| f.meta.content_type.clone()),
+            content_encoding: found.and_then(|f| f.content_encoding.clone()),
+        }
+    }
+}
+
+/// A [`Download`] without its body ([`Download::summary`]): what the bindings' download
+/// result says besides the bytes. Serializes with `try` for `try_symbols`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DownloadSummary {
+    /// [`Download::status`].
+    pub status: &'static str,
+    /// Found: the storage key (`v1/xul.pdb/ID/xul.sym`, `try/v1/...`); redirect: the path
+    /// to redirect to (`xul.pdb/ID/xul.sym`); else `None`.
+    pub key: Option<String>,
+    /// Whether the found file is in the Try area.
+    #[serde(rename = "try")]
+    pub try_symbols: bool,
+    /// The found file's stored size (gzipped for a `.sym`).
+    pub size: Option<u64>,
+    /// The found file's stored `Content-Type`.
+    pub content_type: Option<String>,
+    /// The `Content-Encoding` of the body ([`Found::content_encoding`]).
+    pub content_encoding: Option<String>,
+}
+
 /// What the syminfo API answers for a module.
+///
+/// Serializes as the bindings return it: the fields below, but `key` as the storage key
+/// ([`SymInfo::storage_key`]) and `area` as `try` ([`SymInfo::is_try`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SymInfo {
     /// Debug file (`xul.pdb`).
@@ -172,6 +252,44 @@ pub struct SymInfo {
     pub key: ObjectKey,
     /// The area the `.sym` is in.
     pub area: Area,
+}
+
+impl SymInfo {
+    /// The storage key of the `.sym` (`v1/xul.pdb/ID/xul.sym`, `try/v1/...` in Try).
+    pub fn storage_key(&self) -> String {
+        self.key.storage_key(self.area)
+    }
+
+    /// Whether the `.sym` is in the Try area.
+    pub fn is_try(&self) -> bool {
+        self.area == Area::Try
+    }
+}
+
+impl Serialize for SymInfo {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Json<'a> {
+            debug_filename: &'a str,
+            debug_id: &'a str,
+            code_file: Option<&'a str>,
+            code_id: Option<&'a str>,
+            generator: Option<&'a str>,
+            key: String,
+            #[serde(rename = "try")]
+            try_symbols: bool,
+        }
+        Json {
+            debug_filename: &self.debug_filename,
+            debug_id: &self.debug_id,
+            code_file: self.code_file.as_deref(),
+            code_id: self.code_id.as_deref(),
+            generator: self.generator.as_deref(),
+            key: self.storage_key(),
+            try_symbols: self.is_try(),
+        }
+        .serialize(serializer)
+    }
 }
 
 /// What [`SymbolStore::rebuild_code_index`] did.
@@ -614,4 +732,106 @@ pub(crate) fn code_id_entry(
         try_symbols,
     };
     entry.key().ok().map(|_| entry)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const ID: &str = "44E4EC8C2F41492B9369D6B9A059577C2";
+
+    #[test]
+    fn body_mode_parses_the_value_modes_only() {
+        assert_eq!("decoded".parse::<BodyMode>().unwrap(), BodyMode::Decoded);
+        assert_eq!("stored".parse::<BodyMode>().unwrap(), BodyMode::Stored);
+        assert_eq!("none".parse::<BodyMode>().unwrap(), BodyMode::None);
+        for bad in ["Decoded", "", "decoded_stream", "stored_stream", "head"] {
+            let e = bad.parse::<BodyMode>().unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad:?}");
+            assert!(e.to_string().contains("\"stored\""), "{e}");
+        }
+    }
+
+    #[test]
+    fn download_summary_of_a_file_found_in_try_as_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SymbolStore::local(dir.path()).unwrap();
+        let key = ObjectKey::new("xul.pdb", ID, "xul.sym").unwrap();
+        let sym = format!("MODULE windows x86_64 {ID} xul.pdb\n");
+        store.put_file(&key, Area::Try, sym.as_bytes()).unwrap();
+        let (_, meta) = store.locate(&key, true).unwrap().unwrap();
+        let req = DownloadRequest {
+            try_symbols: true,
+            body: BodyMode::Stored,
+            ..DownloadRequest::new("xul.pdb", ID, "xul.sym")
+        };
+        let d = store.download(&req).unwrap();
+        let summary = d.summary();
+        assert_eq!(summary.status, "found");
+        assert_eq!(summary.key.as_deref(), Some(&*key.storage_key(Area::Try)));
+        assert!(summary.try_symbols);
+        assert_eq!(summary.size, Some(meta.size));
+        assert_eq!(summary.content_type, meta.content_type);
+        assert_eq!(summary.content_encoding.as_deref(), Some("gzip"));
+        let json = serde_json::to_value(&summary).unwrap();
+        assert_eq!(json["try"], true);
+        assert_eq!(json["status"], "found");
+    }
+
+    #[test]
+    fn download_summary_of_answers_without_a_file() {
+        let to = ObjectKey::for_module("xul.pdb", ID).unwrap();
+        let redirect = Download::Redirect(to.clone()).summary();
+        assert_eq!(redirect.status, "redirect");
+        assert_eq!(redirect.key, Some(to.path()));
+        for (d, status) in [
+            (Download::Ignored, "ignored"),
+            (Download::NotFound, "not_found"),
+        ] {
+            assert_eq!(
+                serde_json::to_value(d.summary()).unwrap(),
+                json!({
+                    "status": status,
+                    "key": null,
+                    "try": false,
+                    "size": null,
+                    "content_type": null,
+                    "content_encoding": null,
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn syminfo_serializes_its_storage_key_and_area_as_try() {
+        let info = SymInfo {
+            debug_filename: "xul.pdb".into(),
+            debug_id: ID.into(),
+            code_file: Some("xul.dll".into()),
+            code_id: Some("5D7BD8F4A0A000".into()),
+            generator: None,
+            key: ObjectKey::for_module("xul.pdb", ID).unwrap(),
+            area: Area::Try,
+        };
+        assert_eq!(
+            serde_json::to_value(&info).unwrap(),
+            json!({
+                "debug_filename": "xul.pdb",
+                "debug_id": ID,
+                "code_file": "xul.dll",
+                "code_id": "5D7BD8F4A0A000",
+                "generator": null,
+                "key": format!("try/v1/xul.pdb/{ID}/xul.sym"),
+                "try": true,
+            })
+        );
+        let regular = SymInfo {
+            area: Area::Regular,
+            ..info
+        };
+        assert!(!regular.is_try());
+        assert_eq!(regular.storage_key(), format!("v1/xul.pdb/{ID}/xul.sym"));
+    }
 }
