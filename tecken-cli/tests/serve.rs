@@ -47,19 +47,6 @@ fn eliot_server() -> Server {
     Server::start_with(&["--symbols", &path, "--quiet"], vec![tree])
 }
 
-/// Where we answer differently from Eliot on purpose (as in `tecken-core/tests/v5_observed.rs`).
-fn deliberate_difference(name: &str) -> Option<(u16, &'static str)> {
-    Some(match name {
-        "v5 boolean module index" => (
-            400,
-            r#"{"title": "job 0 has invalid stacks: stack 0 frame 0 has an invalid module_index"}"#,
-        ),
-        "json number" | "json string" => (400, r#"{"title": "Payload is not a JSON object"}"#),
-        "jobs is number" => (400, r#"{"title": "jobs must be a list"}"#),
-        _ => return None,
-    })
-}
-
 #[test]
 fn observed_eliot_cases_over_http() {
     let server = eliot_server();
@@ -96,10 +83,10 @@ fn observed_eliot_cases_over_http() {
             Some("application/json"),
             "{name}"
         );
-        let (want_status, want_text) = match deliberate_difference(name) {
+        let (want_status, want_text) = match tecken_testutil::eliot_deliberate_difference(name) {
             Some((status, body)) => {
                 different += 1;
-                (status, body.to_owned())
+                (status, body)
             }
             None => {
                 let Py::Num(n) = case.get("status").unwrap() else {
@@ -144,22 +131,8 @@ fn golden_suite_over_http() {
         // Each golden file gets its own tree: two of them serve different files under
         // one debug file and id.
         let tree = tempfile::tempdir().unwrap();
-        let Some(Py::List(jobs)) = request.get("jobs") else {
-            panic!("{name}: no jobs")
-        };
-        for job in jobs {
-            let Some(Py::List(map)) = job.get("memoryMap") else {
-                panic!("{name}")
-            };
-            for entry in map {
-                let Py::List(pair) = entry else { panic!() };
-                put_plain(
-                    tree.path(),
-                    pair[0].as_str().unwrap(),
-                    pair[1].as_str().unwrap(),
-                    &sym,
-                );
-            }
+        for (file, id) in tecken_testutil::pyjson::memory_map(request) {
+            put_plain(tree.path(), file, id, &sym);
         }
         let dir = tree.path().to_str().unwrap().to_owned();
         let server = Server::start_with(&["--symbols", &dir, "--quiet"], vec![tree]);

@@ -27,21 +27,8 @@ fn golden_v5_responses() {
         let expected = golden.get("expected_response").unwrap();
 
         let mut provider = SymProvider::new();
-        let Some(Py::List(jobs)) = request.get("jobs") else {
-            panic!("{name}: no jobs")
-        };
-        for job in jobs {
-            let Some(Py::List(map)) = job.get("memoryMap") else {
-                panic!("{name}: no memoryMap")
-            };
-            for entry in map {
-                let Py::List(pair) = entry else { panic!() };
-                provider.add(
-                    pair[0].as_str().unwrap(),
-                    pair[1].as_str().unwrap(),
-                    sym.clone(),
-                );
-            }
+        for (file, id) in tecken_testutil::pyjson::memory_map(request) {
+            provider.add(file, id, sym.clone());
         }
 
         let body = dumps(request);

@@ -40,22 +40,6 @@ fn eliot_provider() -> SymProvider {
     p
 }
 
-/// Where we answer differently from Eliot on purpose (see the `v5` module docs):
-/// case name -> (status, body).
-fn deliberate_difference(name: &str) -> Option<(u16, &'static str)> {
-    Some(match name {
-        // Eliot reads `true` as the integer 1.
-        "v5 boolean module index" => (
-            400,
-            r#"{"title": "job 0 has invalid stacks: stack 0 frame 0 has an invalid module_index"}"#,
-        ),
-        // Eliot crashes (500) on these.
-        "json number" | "json string" => (400, r#"{"title": "Payload is not a JSON object"}"#),
-        "jobs is number" => (400, r#"{"title": "jobs must be a list"}"#),
-        _ => return None,
-    })
-}
-
 #[test]
 fn observed_eliot_cases() {
     let text =
@@ -92,10 +76,10 @@ fn observed_eliot_cases() {
             symbolicate_v4(&provider, &body, &opts)
         };
         let got_text = String::from_utf8(resp.body.clone()).unwrap();
-        let (want_status, want_text) = match deliberate_difference(name) {
+        let (want_status, want_text) = match tecken_testutil::eliot_deliberate_difference(name) {
             Some((status, body)) => {
                 different += 1;
-                (status, body.to_owned())
+                (status, body)
             }
             None => {
                 let status = match case.get("status").unwrap() {

@@ -223,7 +223,7 @@ impl State {
             Some(p) => Some(Tokens::load(p)?),
             None => None,
         };
-        let missing = Arc::new(MissingSymbols::new(100_000));
+        let missing = Arc::new(MissingSymbols::new(MissingSymbols::DEFAULT_CAPACITY));
         let config = SymbolicatorConfig {
             cache_dir: s.cache.clone(),
             negative_ttl: s.negative_ttl,

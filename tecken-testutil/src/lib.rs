@@ -52,6 +52,19 @@ pub fn sym_of_len(module_line: &str, min_len: usize) -> Vec<u8> {
     v
 }
 
+/// Where the core answers an observed Eliot case differently from Eliot on purpose (see
+/// `fixtures/bindings/eliot-deliberate.json`, which the Python and Django suites read too):
+/// the case's name -> `(status, body)`.
+pub fn eliot_deliberate_difference(name: &str) -> Option<(u16, String)> {
+    let path = fixture("bindings/eliot-deliberate.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let case = v["cases"].get(name)?;
+    let status = case[0].as_u64().unwrap();
+    let body = case[1].as_str().unwrap();
+    Some((u16::try_from(status).unwrap(), body.to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

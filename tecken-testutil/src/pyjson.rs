@@ -208,6 +208,27 @@ pub fn same_shape(a: &Py, b: &Py, path: &str) -> Result<(), String> {
     }
 }
 
+/// The `(debug_file, debug_id)` pairs of every job's `memoryMap` in a v5 request, in order
+/// (repeats kept).
+pub fn memory_map(request: &Py) -> Vec<(&str, &str)> {
+    let Some(Py::List(jobs)) = request.get("jobs") else {
+        panic!("a v5 request without jobs")
+    };
+    let mut out = Vec::new();
+    for job in jobs {
+        let Some(Py::List(map)) = job.get("memoryMap") else {
+            panic!("a job without a memoryMap")
+        };
+        for entry in map {
+            let Py::List(pair) = entry else {
+                panic!("a memoryMap entry that is not a list")
+            };
+            out.push((pair[0].as_str().unwrap(), pair[1].as_str().unwrap()));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
