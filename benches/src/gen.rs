@@ -1,7 +1,6 @@
 //! A deterministic generator of libxul-scale Breakpad `.sym` files.
 //!
-//! The shape follows `/work/shared/corpus/README.md` ("A synthetic libxul-scale file") and
-//! real dump_syms output: MODULE, INFO CODE_ID, INFO GENERATOR; a FILE table (thousands of
+//! The shape follows real dump_syms output for Firefox's libxul: MODULE, INFO CODE_ID, INFO GENERATOR; a FILE table (thousands of
 //! paths, mostly Mozilla-style `hg:` paths); an INLINE_ORIGIN table (tens of thousands of
 //! 40-200 byte C++ names); then FUNC blocks in address order, each followed by its INLINE
 //! records (about 30% of functions carry a tree up to depth 3, written depth-first as
