@@ -84,6 +84,7 @@ mod pyjson;
 mod store;
 mod sym;
 mod symbolicator;
+mod unwind;
 mod upload;
 mod v5;
 
@@ -125,6 +126,9 @@ pub use store::{S3Config, S3Store};
 
 // Missing-symbol records.
 pub use missing::{CsvOptions, MissingSymbol, MissingSymbols};
+
+// Stack unwinding: the records and the interface to the stack walker.
+pub use unwind::{CfiRules, FrameWalker, StackWin, WinKind};
 
 // Uploads.
 pub use upload::{
