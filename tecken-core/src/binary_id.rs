@@ -439,7 +439,7 @@ fn fat_id<Fat: FatArch>(
         .collect();
     let Some(wanted) = arch else {
         return Err(invalid(format!(
-            "universal Mach-O file with architectures {}: name the one to read",
+            "universal Mach-O file with architectures {}: choose one by its arch",
             names.join(", ")
         )));
     };
