@@ -4,14 +4,15 @@
 //! returns) must be the same.
 //!
 //! breakpad-symbols walks through `SymbolFile::walk_frame`, so each case is written as a
-//! `.sym` and parsed; tecken-core evaluates what breakpad-symbols parsed. The generators
+//! `.sym` and parsed; tecken-core evaluates what breakpad-symbols parsed, uncached and
+//! through one `UnwindCache` for the whole run (rule strings repeat across cases). The generators
 //! stay within tecken-core's limits (expression depth, registers, rule length), where the
 //! two deliberately differ (tecken-core refuses, breakpad-symbols has none).
 
 use breakpad_symbols::SymbolFile;
 use tecken_benches::rng::Rng;
 use tecken_benches::unwind::{cfi_case, win_case, Case, Outcome, MODULE_BASE};
-use tecken_core::{walk_cfi_in_module, walk_win};
+use tecken_core::{walk_cfi_in_module, walk_win, UnwindCache};
 
 /// How many walks each part makes and how many of them unwound, on each side.
 #[derive(Debug, Default)]
@@ -41,6 +42,7 @@ fn check(case: &Case, sym_text: &str, ours: Outcome, theirs: Outcome, tally: &mu
 fn stack_cfi_matches_breakpad_symbols() {
     let mut rng = Rng::new(0x0cf1);
     let mut tally = Tally::default();
+    let mut cache = UnwindCache::new();
     for _ in 0..40_000 {
         let case = cfi_case(&mut rng);
         let text = case.sym();
@@ -51,6 +53,9 @@ fn stack_cfi_matches_breakpad_symbols() {
         };
         let mut w = case.fresh_walker();
         w.out.result = walk_cfi_in_module(&rules, MODULE_BASE, &mut w);
+        let mut c = case.fresh_walker();
+        c.out.result = cache.walk_cfi_in_module(&rules, MODULE_BASE, &mut c);
+        assert_eq!(w.out, c.out, "cached and uncached differ on\n{text}");
         check(&case, &text, w.out, theirs(&case, &sym), &mut tally);
     }
     println!("STACK CFI: {tally:?}");
@@ -65,6 +70,7 @@ fn stack_cfi_matches_breakpad_symbols() {
 fn stack_win_matches_breakpad_symbols() {
     let mut rng = Rng::new(0x0514);
     let mut tally = Tally::default();
+    let mut cache = UnwindCache::new();
     for _ in 0..40_000 {
         let case = win_case(&mut rng);
         let text = case.sym();
@@ -75,6 +81,9 @@ fn stack_win_matches_breakpad_symbols() {
         };
         let mut w = case.fresh_walker();
         w.out.result = walk_win(&record, &mut w);
+        let mut c = case.fresh_walker();
+        c.out.result = cache.walk_win(&record, &mut c);
+        assert_eq!(w.out, c.out, "cached and uncached differ on\n{text}");
         check(&case, &text, w.out, theirs(&case, &sym), &mut tally);
     }
     println!("STACK WIN: {tally:?}");

@@ -129,7 +129,7 @@ pub use missing::{CsvOptions, MissingSymbol, MissingSymbols};
 
 // Stack unwinding: the records, the interface to the stack walker, and the evaluators.
 pub use unwind::{
-    walk_cfi, walk_cfi_in_module, walk_win, CfiRules, FrameWalker, StackWin, WinKind,
+    walk_cfi, walk_cfi_in_module, walk_win, CfiRules, FrameWalker, StackWin, UnwindCache, WinKind,
 };
 
 // Uploads.

@@ -1,4 +1,5 @@
-//! ns per frame walk of tecken-core's STACK CFI / STACK WIN evaluators next to
+//! ns per frame walk of tecken-core's STACK CFI / STACK WIN evaluators (warm
+//! `UnwindCache` and uncached) next to
 //! breakpad-symbols 0.27's, on the same records and the same walker state, side by side
 //! with the ratios: `cargo run --release -p tecken-benches --bin bench-unwind [SECONDS]`.
 //!
@@ -13,7 +14,7 @@
 use breakpad_symbols::{walker as bp_walker, SimpleModule, SymbolFile};
 use std::hint::black_box;
 use std::time::Duration;
-use tecken_core::{walk_cfi, walk_win, CfiRules, StackWin, WinKind};
+use tecken_core::{walk_cfi, walk_win, CfiRules, StackWin, UnwindCache, WinKind};
 
 const BASE: u64 = 0x4000_0000;
 const ADDR: u64 = 0x1000;
@@ -137,6 +138,7 @@ fn time(secs: f64, mut f: impl FnMut()) -> f64 {
 
 struct Row {
     name: &'static str,
+    cached: f64,
     ours: f64,
     eval: f64,
     walk_frame: f64,
@@ -187,6 +189,10 @@ fn cfi_row(
     assert_eq!((a.cfa, a.ra, a.caller), (b.cfa, b.ra, b.caller), "{name}");
 
     let mut w = walker;
+    let mut cache = UnwindCache::new();
+    let cached = time(secs, || {
+        black_box(cache.walk_cfi(black_box(&rules), &mut w));
+    });
     let ours = time(secs, || {
         black_box(walk_cfi(black_box(&rules), &mut w));
     });
@@ -201,6 +207,7 @@ fn cfi_row(
         black_box(file.walk_frame(&module, &mut w));
     });
     Row {
+        cached,
         name,
         ours,
         eval,
@@ -253,6 +260,10 @@ fn win_row(secs: f64, name: &'static str, program: Option<&str>, walker: Walker)
     assert_eq!(a.caller, b.caller, "{name}");
 
     let mut w = walker;
+    let mut cache = UnwindCache::new();
+    let cached = time(secs, || {
+        black_box(cache.walk_win(black_box(&record), &mut w));
+    });
     let ours = time(secs, || {
         black_box(walk_win(black_box(&record), &mut w));
     });
@@ -277,6 +288,7 @@ fn win_row(secs: f64, name: &'static str, program: Option<&str>, walker: Walker)
         black_box(file.walk_frame(&module, &mut w));
     });
     Row {
+        cached,
         name,
         ours,
         eval,
@@ -366,18 +378,24 @@ fn main() {
         win_row(secs, "WIN FPO", None, Walker::new(4, x86, 256, 512)),
     ];
     println!(
-        "{:<34} {:>10} {:>14} {:>8} {:>16} {:>8}",
-        "ns per walk", "tecken", "bp evaluator", "ratio", "bp walk_frame", "ratio"
+        "{:<34} {:>8} {:>8} {:>8} {:>10} {:>8} {:>8}",
+        "ns per walk", "cached", "direct", "bp eval", "bp frame", "eval/c", "frame/c"
     );
     for r in rows {
         println!(
-            "{:<34} {:>10.1} {:>14.1} {:>7.1}x {:>16.1} {:>7.1}x",
+            "{:<34} {:>8.1} {:>8.1} {:>8.1} {:>10.1} {:>7.1}x {:>7.1}x",
             r.name,
+            r.cached,
             r.ours,
             r.eval,
-            r.eval / r.ours,
             r.walk_frame,
-            r.walk_frame / r.ours
+            r.eval / r.cached,
+            r.walk_frame / r.cached
         );
     }
+    println!(
+        "cached: UnwindCache::walk_cfi/walk_win, warm; direct: walk_cfi/walk_win; bp eval: \
+         breakpad-symbols' walker functions; bp frame: SymbolFile::walk_frame; the ratios \
+         are breakpad-symbols' time over the cached walk's."
+    );
 }

@@ -8,14 +8,17 @@
 //!
 //! [`walk_cfi`] evaluates `STACK CFI` rules and [`walk_win`] `STACK WIN` records (their
 //! languages are described in their modules); neither allocates, and hostile rule strings
-//! end in "cannot unwind" (`None`) within fixed limits, never a panic.
+//! end in "cannot unwind" (`None`) within fixed limits, never a panic. [`UnwindCache`]
+//! compiles the rule strings once for walkers that unwind many frames.
 
+mod cache;
 mod cfi;
 mod postfix;
 #[cfg(test)]
 mod test_walker;
 mod win;
 
+pub use cache::UnwindCache;
 pub use cfi::{walk_cfi, walk_cfi_in_module};
 pub use win::walk_win;
 

@@ -34,6 +34,9 @@
 use super::postfix::{apply, BinOp, Stack, Tokens, MAX_REGISTERS, MAX_RULE_LEN};
 use super::{FrameWalker, StackWin, WinKind};
 
+mod compiled;
+pub(crate) use compiled::Program;
+
 /// Unwinds one x86 frame with a `STACK WIN` record: runs a FrameData record's program, or
 /// applies an FPO record's sizes, and sets the caller's registers (`eip`, `esp`, `ebp`,
 /// and `ebx`, `esi`, `edi` when known) with `set_caller_register`.
@@ -43,7 +46,7 @@ use super::{FrameWalker, StackWin, WinKind};
 /// division by zero, an assignment to a number), a record whose kind and program
 /// disagree (FrameData without a program, FPO with one: breakpad-symbols drops those when
 /// parsing), the walker refusing a register, or a limit exceeded (a program over 64 KiB,
-/// an expression deeper than 32 values, more than 64 variables). Registers may already
+/// an expression deeper than 32 values, more than 76 variables defined). Registers may already
 /// have been set when it fails, as with breakpad-symbols; the caller then tries CFI.
 pub fn walk_win(info: &StackWin<'_>, walker: &mut dyn FrameWalker) -> Option<()> {
     match (info.kind, info.program_string) {
@@ -62,7 +65,7 @@ fn frame_size(info: &StackWin<'_>, grand_callee_parameter_size: u32) -> u32 {
         .wrapping_add(grand_callee_parameter_size)
 }
 
-fn walk_fpo(info: &StackWin<'_>, walker: &mut dyn FrameWalker) -> Option<()> {
+pub(crate) fn walk_fpo(info: &StackWin<'_>, walker: &mut dyn FrameWalker) -> Option<()> {
     let grand_callee_parameter_size = walker.get_grand_callee_parameter_size();
     let frame_size = u64::from(frame_size(info, grand_callee_parameter_size));
     let callee_esp = walker.get_callee_register("esp")?;
@@ -104,10 +107,16 @@ const OUTPUTS: [(&str, &str); 6] = [
     ("$edi", "edi"),
 ];
 
-/// The variables a program starts with, besides `$esp`, `$ebp` and `$ebx`.
-const CONSTANTS: usize = 6;
+/// The variables a program may have defined at once: the twelve it starts with or
+/// outputs (`$esp`, `$ebp`, `$ebx`, the six constants, `$eip`, `$esi`, `$edi`) and
+/// [`MAX_REGISTERS`] more.
+const MAX_VARS: usize = 12 + MAX_REGISTERS;
 
-fn run_program(info: &StackWin<'_>, program: &str, walker: &mut dyn FrameWalker) -> Option<()> {
+pub(crate) fn run_program(
+    info: &StackWin<'_>,
+    program: &str,
+    walker: &mut dyn FrameWalker,
+) -> Option<()> {
     if program.len() > MAX_RULE_LEN {
         return None;
     }
@@ -168,20 +177,20 @@ enum Val<'a> {
     Undef,
 }
 
-/// The program's variables: at most the initial ones and [`MAX_REGISTERS`] more.
+/// The program's variables, at most [`MAX_VARS`].
 #[derive(Debug)]
 struct Vars<'a> {
-    names: [&'a str; CONSTANTS + 3 + MAX_REGISTERS],
+    names: [&'a str; MAX_VARS],
     /// `None` once deleted by `.undef`.
-    values: [Option<u32>; CONSTANTS + 3 + MAX_REGISTERS],
+    values: [Option<u32>; MAX_VARS],
     len: usize,
 }
 
 impl Default for Vars<'_> {
     fn default() -> Self {
         Vars {
-            names: [""; CONSTANTS + 3 + MAX_REGISTERS],
-            values: [None; CONSTANTS + 3 + MAX_REGISTERS],
+            names: [""; MAX_VARS],
+            values: [None; MAX_VARS],
             len: 0,
         }
     }
