@@ -56,8 +56,28 @@ pub struct UnwindCache {
     cfi: HashMap<Box<str>, u32, FoldBuild>,
     lines: Vec<Line>,
     reg_ids: HashMap<Box<str>, u32, FoldBuild>,
-    win: HashMap<Box<str>, Program, FoldBuild>,
+    win: HashMap<Box<str>, u32, FoldBuild>,
+    programs: Vec<(Box<str>, Program)>,
+    /// Where a string was last seen: `(address, length, index)` in slots chosen by the
+    /// address. The records of a memory-mapped index are at the same addresses every time
+    /// they are looked up, so a hit costs one comparison of the texts (always made: memory
+    /// can be reused for other strings) instead of hashing them.
+    cfi_seen: Box<[(usize, usize, u32); SEEN]>,
+    /// The register rules in force during a walk, `(register id, line, rule)`: kept to
+    /// reuse its memory.
+    others: Vec<(u32, u32, u32)>,
+    win_seen: Box<[(usize, usize, u32); SEEN]>,
     bytes: usize,
+}
+
+/// The slots of the address tables.
+const SEEN: usize = 1024;
+
+/// The slot of the string at `address`.
+#[inline]
+fn seen_slot(address: usize, len: usize) -> usize {
+    let h = (address as u64 ^ (len as u64).rotate_left(32)).wrapping_mul(K);
+    (h >> 54) as usize % SEEN
 }
 
 impl Default for UnwindCache {
@@ -76,13 +96,17 @@ impl UnwindCache {
             lines: Vec::new(),
             reg_ids: HashMap::with_hasher(hasher),
             win: HashMap::with_hasher(hasher),
+            programs: Vec::new(),
+            others: Vec::new(),
+            cfi_seen: Box::new([(0, usize::MAX, 0); SEEN]),
+            win_seen: Box::new([(0, usize::MAX, 0); SEEN]),
             bytes: 0,
         }
     }
 
     /// How many rule strings and programs the cache holds.
     pub fn len(&self) -> usize {
-        self.lines.len() + self.win.len()
+        self.lines.len() + self.programs.len()
     }
 
     /// Whether the cache holds nothing.
@@ -96,6 +120,9 @@ impl UnwindCache {
         self.lines.clear();
         self.reg_ids.clear();
         self.win.clear();
+        self.programs.clear();
+        self.cfi_seen.fill((0, usize::MAX, 0));
+        self.win_seen.fill((0, usize::MAX, 0));
         self.bytes = 0;
     }
 
@@ -117,10 +144,21 @@ impl UnwindCache {
         self.reserve(count, text_bytes);
 
         // Which compiled rule is in force for each destination: `(line, rule)`.
+        let mut others = std::mem::take(&mut self.others);
+        others.clear();
+        let result = self.walk_cfi_with(rules, walker, &mut others);
+        self.others = others;
+        result
+    }
+
+    fn walk_cfi_with(
+        &mut self,
+        rules: &CfiRules<'_>,
+        walker: &mut dyn FrameWalker,
+        others: &mut Vec<(u32, u32, u32)>,
+    ) -> Option<()> {
         let mut cfa: Option<(u32, u32)> = None;
         let mut ra: Option<(u32, u32)> = None;
-        let mut others = [(0u32, 0u32, 0u32); MAX_REGISTERS];
-        let mut len = 0;
         let texts = std::iter::once(rules.init_rules).chain(rules.deltas.iter().map(|d| d.1));
         for text in texts {
             let li = self.line(text)?;
@@ -131,12 +169,12 @@ impl UnwindCache {
                     CompiledDest::Cfa => cfa = at,
                     CompiledDest::Ra => ra = at,
                     CompiledDest::Reg { id, .. } => {
-                        match others[..len].iter_mut().find(|o| o.0 == id) {
-                            Some(o) => *o = (id, li, ri as u32),
-                            None => {
-                                *others.get_mut(len)? = (id, li, ri as u32);
-                                len += 1;
-                            }
+                        if let Some(o) = others.iter_mut().find(|o| o.0 == id) {
+                            *o = (id, li, ri as u32);
+                        } else if others.len() < MAX_REGISTERS {
+                            others.push((id, li, ri as u32));
+                        } else {
+                            return None;
                         }
                     }
                 }
@@ -152,7 +190,7 @@ impl UnwindCache {
         let ra = eval(ra?, &*walker, Some(cfa))?;
         walker.set_cfa(cfa)?;
         walker.set_ra(ra)?;
-        for &(_, li, ri) in &others[..len] {
+        for &(_, li, ri) in others.iter() {
             let Some(line) = self.lines.get(li as usize) else {
                 continue;
             };
@@ -193,7 +231,16 @@ impl UnwindCache {
         if text.len() > MAX_RULE_LEN {
             return None;
         }
+        let slot = seen_slot(text.as_ptr() as usize, text.len());
+        let (address, len, i) = self.cfi_seen[slot];
+        if address == text.as_ptr() as usize
+            && len == text.len()
+            && self.lines.get(i as usize).is_some_and(|l| *l.text == *text)
+        {
+            return Some(i);
+        }
         if let Some(&i) = self.cfi.get(text) {
+            self.cfi_seen[slot] = (text.as_ptr() as usize, text.len(), i);
             return Some(i);
         }
         let reg_ids = &mut self.reg_ids;
@@ -205,6 +252,7 @@ impl UnwindCache {
         self.bytes += cost(text.len(), 1);
         self.lines.push(line);
         self.cfi.insert(text.into(), i);
+        self.cfi_seen[slot] = (text.as_ptr() as usize, text.len(), i);
         Some(i)
     }
 
@@ -218,13 +266,30 @@ impl UnwindCache {
         if program.len() > MAX_RULE_LEN {
             return None;
         }
-        if !self.win.contains_key(program) {
+        let slot = seen_slot(program.as_ptr() as usize, program.len());
+        let (address, len, i) = self.win_seen[slot];
+        let seen = address == program.as_ptr() as usize
+            && len == program.len()
+            && self
+                .programs
+                .get(i as usize)
+                .is_some_and(|p| *p.0 == *program);
+        let i = if seen {
+            i
+        } else if let Some(&i) = self.win.get(program) {
+            i
+        } else {
             self.reserve(1, program.len());
             self.bytes += cost(program.len(), 1);
-            self.win.insert(program.into(), Program::compile(program));
-        }
-        match self.win.get(program) {
-            Some(p) if p.is_compiled() => p.run(info, walker),
+            let i = self.programs.len() as u32;
+            self.programs
+                .push((program.into(), Program::compile(program)));
+            self.win.insert(program.into(), i);
+            i
+        };
+        self.win_seen[slot] = (program.as_ptr() as usize, program.len(), i);
+        match self.programs.get(i as usize) {
+            Some((_, p)) if p.is_compiled() => p.run(info, walker),
             _ => run_program(info, program, walker),
         }
     }

@@ -107,7 +107,7 @@ pub(crate) enum BinOp {
 }
 
 impl BinOp {
-    #[inline]
+    #[inline(always)]
     pub(crate) fn from_token(t: &str) -> Option<BinOp> {
         match t.as_bytes() {
             b"+" => Some(BinOp::Add),
@@ -176,7 +176,7 @@ word!(u64);
 /// wrap too); division and remainder are unsigned, so `-4 2 /` is not -2, as in both
 /// Breakpad and breakpad-symbols. Division or remainder by zero, and alignment to zero or
 /// to anything but a power of two, fail: `None`.
-#[inline]
+#[inline(always)]
 pub(crate) fn apply<W: Word>(op: BinOp, lhs: W, rhs: W) -> Option<W> {
     match op {
         BinOp::Add => Some(lhs.wrapping_add(rhs)),
