@@ -37,12 +37,14 @@ enum Op {
     Int(u32),
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Val {
-    Var(u8),
-    Int(u32),
-    Undef,
-}
+/// A value on the stack, packed in a `u64` so that the stack is moved with whole-word
+/// loads and stores: a number in the low 32 bits, or [`VAR`] with a variable's number, or
+/// [`UNDEF`].
+type Val = u64;
+const VAR: u64 = 1 << 32;
+const UNDEF: u64 = 2 << 32;
+/// A variable without a value, in the variables' table (values are 32 bits).
+const UNSET: u64 = u64::MAX;
 
 /// A compiled program.
 #[derive(Debug)]
@@ -125,63 +127,76 @@ impl Program {
         let callee_esp = walker.get_callee_register("esp")? as u32;
         let callee_ebp = walker.get_callee_register("ebp")? as u32;
         let grand_callee_parameter_size = walker.get_grand_callee_parameter_size();
-        let mut vars = [None::<u32>; MAX_VARS];
-        vars[0] = Some(callee_esp);
-        vars[1] = Some(callee_ebp);
-        vars[2] = walker.get_callee_register("ebx").map(|v| v as u32);
+        let mut vars = [UNSET; MAX_VARS];
+        vars[0] = u64::from(callee_esp);
+        vars[1] = u64::from(callee_ebp);
+        vars[2] = walker
+            .get_callee_register("ebx")
+            .map_or(UNSET, |v| u64::from(v as u32));
         let search_start = if self.aligns {
             callee_ebp.checked_add(4)?
         } else {
             callee_esp.checked_add(frame_size(info, grand_callee_parameter_size))?
         };
-        vars[3] = Some(info.parameter_size);
-        vars[4] = Some(grand_callee_parameter_size);
-        vars[5] = Some(info.saved_register_size);
-        vars[6] = Some(info.local_size);
-        vars[7] = Some(search_start);
-        vars[8] = Some(search_start);
+        vars[3] = u64::from(info.parameter_size);
+        vars[4] = u64::from(grand_callee_parameter_size);
+        vars[5] = u64::from(info.saved_register_size);
+        vars[6] = u64::from(info.local_size);
+        vars[7] = u64::from(search_start);
+        vars[8] = u64::from(search_start);
         if !self.valid {
             return None;
         }
 
-        let int = |v: Val, vars: &[Option<u32>; MAX_VARS]| match v {
-            Val::Int(n) => Some(n),
-            Val::Var(id) => *vars.get(usize::from(id))?,
-            Val::Undef => None,
-        };
-        let mut stack = Stack::new(Val::Undef);
+        // A value as a number: a variable's value (`None` when it has none), `None` for
+        // `.undef`.
+        #[inline(always)]
+        fn int(v: Val, vars: &[u64; MAX_VARS]) -> Option<u32> {
+            if v < VAR {
+                Some(v as u32)
+            } else if v < UNDEF {
+                let value = *vars.get((v - VAR) as usize)?;
+                (value != UNSET).then_some(value as u32)
+            } else {
+                None
+            }
+        }
+        let mut stack = Stack::new(UNDEF);
         for op in &self.ops {
             match *op {
                 Op::Bin(b) => {
                     let rhs = int(stack.pop()?, &vars)?;
                     let lhs = int(stack.pop()?, &vars)?;
-                    stack.push(Val::Int(apply(b, lhs, rhs)?))?;
+                    stack.push(u64::from(apply(b, lhs, rhs)?))?;
                 }
                 Op::Assign => {
                     let rhs = stack.pop()?;
-                    let Val::Var(id) = stack.pop()? else {
+                    let lhs = stack.pop()?;
+                    if !(VAR..UNDEF).contains(&lhs) {
                         return None;
+                    }
+                    let value = if rhs == UNDEF {
+                        UNSET
+                    } else {
+                        u64::from(int(rhs, &vars)?)
                     };
-                    let value = match rhs {
-                        Val::Undef => None,
-                        v => Some(int(v, &vars)?),
-                    };
-                    *vars.get_mut(usize::from(id))? = value;
+                    *vars.get_mut((lhs - VAR) as usize)? = value;
                 }
                 Op::Deref => {
                     let at = int(stack.pop()?, &vars)?;
                     let word = walker.get_register_at_address(u64::from(at))?;
-                    stack.push(Val::Int(word as u32))?;
+                    stack.push(u64::from(word as u32))?;
                 }
-                Op::Undef => stack.push(Val::Undef)?,
-                Op::Var(id) => stack.push(Val::Var(id))?,
-                Op::Int(n) => stack.push(Val::Int(n))?,
+                Op::Undef => stack.push(UNDEF)?,
+                Op::Var(id) => stack.push(VAR | u64::from(id))?,
+                Op::Int(n) => stack.push(u64::from(n))?,
             }
         }
         // OUTPUTS' variables are FIXED's 9, 0, 1, 2, 10, 11.
         for ((_, reg), id) in OUTPUTS.iter().zip([9, 0, 1, 2, 10, 11]) {
-            if let Some(v) = vars.get(id).copied().flatten() {
-                walker.set_caller_register(reg, u64::from(v))?;
+            match vars.get(id) {
+                Some(&v) if v != UNSET => walker.set_caller_register(reg, v)?,
+                _ => {}
             }
         }
         Some(())
