@@ -143,7 +143,6 @@ impl UnwindCache {
         }
         self.reserve(count, text_bytes);
 
-        // Which compiled rule is in force for each destination: `(line, rule)`.
         let mut others = std::mem::take(&mut self.others);
         others.clear();
         let result = self.walk_cfi_with(rules, walker, &mut others);
@@ -157,6 +156,8 @@ impl UnwindCache {
         walker: &mut dyn FrameWalker,
         others: &mut Vec<(u32, u32, u32)>,
     ) -> Option<()> {
+        // Which compiled rule is in force for each destination: `(line, rule)`; `others`
+        // in order of first appearance, as `walk_cfi` evaluates them.
         let mut cfa: Option<(u32, u32)> = None;
         let mut ra: Option<(u32, u32)> = None;
         let texts = std::iter::once(rules.init_rules).chain(rules.deltas.iter().map(|d| d.1));
