@@ -9,7 +9,7 @@
 //! The cache is bounded: when it holds 16,384 strings or about 8 MiB it is emptied and
 //! fills again. Results are exactly [`walk_cfi`]'s and [`walk_win`]'s.
 
-use super::cfi::{walk_cfi, CompiledDest, Line};
+use super::cfi::{walk_cfi, CompiledDest, CompiledRule, Line};
 use super::postfix::{MAX_REGISTERS, MAX_RULE_LEN};
 use super::win::{run_program, walk_fpo, Program};
 use super::{CfiRules, FrameWalker, StackWin, WinKind};
@@ -66,12 +66,59 @@ pub struct UnwindCache {
     /// The register rules in force during a walk, `(register id, line, rule)`: kept to
     /// reuse its memory.
     others: Vec<(u32, u32, u32)>,
+    /// The rules in force for a whole walk (its INIT and deltas), in slots chosen by the
+    /// strings' addresses: a walk that finds its strings there (compared, as always) skips
+    /// looking each string up and merging their rules.
+    plans: Vec<Option<Plan>>,
     win_seen: Box<[(usize, usize, u32); SEEN]>,
     bytes: usize,
 }
 
 /// The slots of the address tables.
 const SEEN: usize = 1024;
+/// The slots of the walk plans.
+const PLANS: usize = 512;
+
+/// What a CFI walk evaluates, found once for a sequence of rule strings.
+#[derive(Debug, Default)]
+struct Plan {
+    /// `(address, length, line)` of the INIT string and of each delta, in order.
+    texts: Vec<(usize, usize, u32)>,
+    /// The rules in force, `(line, rule)`: the CFA's, the return address's, and the
+    /// registers' in order of first appearance.
+    cfa: (u32, Option<CompiledRule>),
+    ra: (u32, Option<CompiledRule>),
+    others: Vec<(u32, CompiledRule)>,
+}
+
+/// Whether two strings are equal; inlined, as rule strings are short.
+#[inline]
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut ca, mut cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        if x != y {
+            return false;
+        }
+    }
+    ca.remainder() == cb.remainder()
+}
+
+/// The plan slot of a walk.
+#[inline]
+fn plan_slot(rules: &CfiRules<'_>) -> usize {
+    let last = rules.deltas.last().map_or(0, |d| d.1.as_ptr() as u64);
+    let h = (rules.init_rules.as_ptr() as u64)
+        .wrapping_mul(K)
+        .wrapping_add(rules.init_rules.len() as u64 ^ (rules.deltas.len() as u64) << 32)
+        .wrapping_mul(K)
+        .wrapping_add(last)
+        .wrapping_mul(K);
+    (h >> 52) as usize % PLANS
+}
 
 /// The slot of the string at `address`.
 #[inline]
@@ -98,6 +145,7 @@ impl UnwindCache {
             win: HashMap::with_hasher(hasher),
             programs: Vec::new(),
             others: Vec::new(),
+            plans: (0..PLANS).map(|_| None).collect(),
             cfi_seen: Box::new([(0, usize::MAX, 0); SEEN]),
             win_seen: Box::new([(0, usize::MAX, 0); SEEN]),
             bytes: 0,
@@ -121,6 +169,7 @@ impl UnwindCache {
         self.reg_ids.clear();
         self.win.clear();
         self.programs.clear();
+        self.plans.iter_mut().for_each(|p| *p = None);
         self.cfi_seen.fill((0, usize::MAX, 0));
         self.win_seen.fill((0, usize::MAX, 0));
         self.bytes = 0;
@@ -143,19 +192,57 @@ impl UnwindCache {
         }
         self.reserve(count, text_bytes);
 
+        let slot = plan_slot(rules);
+        if let Some(Some(plan)) = self.plans.get(slot) {
+            if self.plan_matches(plan, rules) {
+                return run_plan(plan, &self.lines, walker);
+            }
+        }
+        let mut plan = self
+            .plans
+            .get_mut(slot)
+            .and_then(Option::take)
+            .unwrap_or_default();
         let mut others = std::mem::take(&mut self.others);
         others.clear();
-        let result = self.walk_cfi_with(rules, walker, &mut others);
+        let planned = self.make_plan(rules, &mut plan, &mut others);
         self.others = others;
+        planned?;
+        let result = run_plan(&plan, &self.lines, walker);
+        if let Some(p) = self.plans.get_mut(slot) {
+            *p = Some(plan);
+        }
         result
     }
 
-    fn walk_cfi_with(
+    /// Whether `plan` was made for these very strings.
+    #[inline]
+    fn plan_matches(&self, plan: &Plan, rules: &CfiRules<'_>) -> bool {
+        if plan.texts.len() != 1 + rules.deltas.len() {
+            return false;
+        }
+        let texts = std::iter::once(rules.init_rules).chain(rules.deltas.iter().map(|d| d.1));
+        texts.zip(&plan.texts).all(|(text, &(address, len, li))| {
+            address == text.as_ptr() as usize
+                && len == text.len()
+                && self
+                    .lines
+                    .get(li as usize)
+                    .is_some_and(|l| same(&l.text, text))
+        })
+    }
+
+    /// Finds the rules in force for these strings, compiling the strings not seen yet;
+    /// `None` when the walk cannot be made (a malformed string, no CFA or return address
+    /// rule, too many registers).
+    fn make_plan(
         &mut self,
         rules: &CfiRules<'_>,
-        walker: &mut dyn FrameWalker,
+        plan: &mut Plan,
         others: &mut Vec<(u32, u32, u32)>,
     ) -> Option<()> {
+        plan.texts.clear();
+        plan.others.clear();
         // Which compiled rule is in force for each destination: `(line, rule)`; `others`
         // in order of first appearance, as `walk_cfi` evaluates them.
         let mut cfa: Option<(u32, u32)> = None;
@@ -163,6 +250,7 @@ impl UnwindCache {
         let texts = std::iter::once(rules.init_rules).chain(rules.deltas.iter().map(|d| d.1));
         for text in texts {
             let li = self.line(text)?;
+            plan.texts.push((text.as_ptr() as usize, text.len(), li));
             let line = self.lines.get(li as usize)?;
             for (ri, rule) in line.rules.as_ref()?.iter().enumerate() {
                 let at = Some((li, ri as u32));
@@ -181,33 +269,21 @@ impl UnwindCache {
                 }
             }
         }
-
-        let eval = |(li, ri): (u32, u32), walker: &dyn FrameWalker, cfa: Option<u64>| {
-            let line = self.lines.get(li as usize)?;
-            let rule = line.rules.as_ref()?.get(ri as usize)?;
-            line.eval(rule, walker, cfa)
+        let rule = |(li, ri): (u32, u32)| -> Option<(u32, CompiledRule)> {
+            let r = *self
+                .lines
+                .get(li as usize)?
+                .rules
+                .as_ref()?
+                .get(ri as usize)?;
+            Some((li, r))
         };
-        let cfa = eval(cfa?, &*walker, None)?;
-        let ra = eval(ra?, &*walker, Some(cfa))?;
-        walker.set_cfa(cfa)?;
-        walker.set_ra(ra)?;
+        let (cl, cr) = rule(cfa?)?;
+        let (rl, rr) = rule(ra?)?;
+        plan.cfa = (cl, Some(cr));
+        plan.ra = (rl, Some(rr));
         for &(_, li, ri) in others.iter() {
-            let Some(line) = self.lines.get(li as usize) else {
-                continue;
-            };
-            let Some(rule) = line.rules.as_ref().and_then(|r| r.get(ri as usize)) else {
-                continue;
-            };
-            let CompiledDest::Reg { start, end, .. } = rule.dest else {
-                continue;
-            };
-            let reg = line.name(start, end);
-            match line.eval(rule, &*walker, Some(cfa)) {
-                Some(value) => {
-                    let _ = walker.set_caller_register(reg, value);
-                }
-                None => walker.clear_caller_register(reg),
-            }
+            plan.others.push(rule((li, ri))?);
         }
         Some(())
     }
@@ -236,7 +312,10 @@ impl UnwindCache {
         let (address, len, i) = self.cfi_seen[slot];
         if address == text.as_ptr() as usize
             && len == text.len()
-            && self.lines.get(i as usize).is_some_and(|l| *l.text == *text)
+            && self
+                .lines
+                .get(i as usize)
+                .is_some_and(|l| same(&l.text, text))
         {
             return Some(i);
         }
@@ -294,6 +373,33 @@ impl UnwindCache {
             _ => run_program(info, program, walker),
         }
     }
+}
+
+/// Evaluates a plan: the CFA, the return address, then every register, as `walk_cfi`.
+fn run_plan(plan: &Plan, lines: &[Line], walker: &mut dyn FrameWalker) -> Option<()> {
+    let eval = |(li, rule): (u32, Option<CompiledRule>), walker: &dyn FrameWalker, cfa| {
+        lines.get(li as usize)?.eval(&rule?, walker, cfa)
+    };
+    let cfa = eval(plan.cfa, &*walker, None)?;
+    let ra = eval(plan.ra, &*walker, Some(cfa))?;
+    walker.set_cfa(cfa)?;
+    walker.set_ra(ra)?;
+    for &(li, ref rule) in &plan.others {
+        let Some(line) = lines.get(li as usize) else {
+            continue;
+        };
+        let CompiledDest::Reg { start, end, .. } = rule.dest else {
+            continue;
+        };
+        let reg = line.name(start, end);
+        match line.eval(rule, &*walker, Some(cfa)) {
+            Some(value) => {
+                let _ = walker.set_caller_register(reg, value);
+            }
+            None => walker.clear_caller_register(reg),
+        }
+    }
+    Some(())
 }
 
 /// The bytes `entries` compiled strings of `bytes` bytes in all take, about: the key and

@@ -24,7 +24,7 @@ use super::postfix::{apply, BinOp, Stack, Tokens, MAX_REGISTERS, MAX_RULE_LEN};
 use super::{CfiRules, FrameWalker};
 
 mod compiled;
-pub(crate) use compiled::{Dest as CompiledDest, Line};
+pub(crate) use compiled::{Dest as CompiledDest, Line, Rule as CompiledRule};
 
 /// Unwinds one frame with the `STACK CFI` rules that apply at its instruction: sets the
 /// caller's CFA (`set_cfa`), return address (`set_ra`) and the registers the rules give
