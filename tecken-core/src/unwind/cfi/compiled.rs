@@ -33,6 +33,19 @@ pub(crate) enum Dest {
     },
 }
 
+/// The expressions compilers write most, evaluated without a stack.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Shape {
+    /// `REG`.
+    Reg(u32, u32),
+    /// `REG N op`.
+    RegConst(u32, u32, BinOp, u64),
+    /// `.cfa N op ^`.
+    CfaDeref(BinOp, u64),
+    /// Anything else: run the operations.
+    General,
+}
+
 /// One compiled `REG: EXPR`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Rule {
@@ -41,6 +54,7 @@ pub(crate) struct Rule {
     pub ops: (u32, u32),
     /// False when the expression fails whatever the values.
     pub valid: bool,
+    pub shape: Shape,
 }
 
 /// One compiled rule string; `rules` is `None` when the string is malformed.
@@ -137,10 +151,18 @@ impl Line {
             }
             self.ops.push(op);
         }
+        let ops = self.ops.get(first as usize..).unwrap_or_default();
+        let shape = match *ops {
+            [Op::Reg(s, e)] => Shape::Reg(s, e),
+            [Op::Reg(s, e), Op::Const(n), Op::Bin(op)] => Shape::RegConst(s, e, op, n),
+            [Op::Cfa, Op::Const(n), Op::Bin(op), Op::Deref] => Shape::CfaDeref(op, n),
+            _ => Shape::General,
+        };
         Rule {
             dest,
             ops: (first, self.ops.len() as u32),
             valid: valid && depth == 1,
+            shape,
         }
     }
 
@@ -160,18 +182,15 @@ impl Line {
         if !rule.valid {
             return None;
         }
-        let ops = self.ops.get(rule.ops.0 as usize..rule.ops.1 as usize)?;
-        // The common shapes, without a stack: `REG`, `REG N +`, `.cfa N + ^`.
-        match *ops {
-            [Op::Reg(s, e)] => return walker.get_callee_register(self.name(s, e)),
-            [Op::Reg(s, e), Op::Const(n), Op::Bin(op)] => {
+        match rule.shape {
+            Shape::Reg(s, e) => return walker.get_callee_register(self.name(s, e)),
+            Shape::RegConst(s, e, op, n) => {
                 return apply(op, walker.get_callee_register(self.name(s, e))?, n)
             }
-            [Op::Cfa, Op::Const(n), Op::Bin(op), Op::Deref] => {
-                return walker.get_register_at_address(apply(op, cfa?, n)?)
-            }
-            _ => {}
+            Shape::CfaDeref(op, n) => return walker.get_register_at_address(apply(op, cfa?, n)?),
+            Shape::General => {}
         }
+        let ops = self.ops.get(rule.ops.0 as usize..rule.ops.1 as usize)?;
         let mut stack = Stack::new(0u64);
         for op in ops {
             let value = match *op {
