@@ -1,10 +1,18 @@
 //! Arbitrary rule strings and program strings through the STACK CFI and STACK WIN
-//! evaluators, over an arbitrary register and stack state: they never panic, and a walk
-//! that fails has not set the CFA or return address half-way.
+//! evaluators, over an arbitrary register and stack state: they never panic, a walk that
+//! fails has not set the CFA or return address half-way, and an `UnwindCache` kept across
+//! inputs gives exactly what the uncached walks give.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tecken_core::{walk_cfi, walk_cfi_in_module, walk_win, CfiRules, FrameWalker, StackWin, WinKind};
+use std::cell::RefCell;
+use tecken_core::{
+    walk_cfi, walk_cfi_in_module, walk_win, CfiRules, FrameWalker, StackWin, UnwindCache, WinKind,
+};
+
+thread_local! {
+    static CACHE: RefCell<UnwindCache> = RefCell::new(UnwindCache::new());
+}
 
 /// Registers from the data's first bytes, the rest of the data as the stack (and, split on
 /// `\n`, the rule strings).
@@ -12,9 +20,19 @@ struct Walker<'a> {
     regs: [u64; 4],
     stack: &'a [u8],
     word: usize,
-    sets: usize,
+    /// Every register set or cleared, in order.
+    sets: Vec<(String, Option<u64>)>,
     cfa: Option<u64>,
     ra: Option<u64>,
+}
+
+impl Walker<'_> {
+    /// What a walk did, the registers sorted (the evaluators may set them in any order).
+    fn outcome(&self) -> (Option<u64>, Option<u64>, Vec<(String, Option<u64>)>) {
+        let mut sets = self.sets.clone();
+        sets.sort();
+        (self.cfa, self.ra, sets)
+    }
 }
 
 const NAMES: [&str; 4] = ["esp", "ebp", "rsp", "sp"];
@@ -40,14 +58,19 @@ impl FrameWalker for Walker<'_> {
         match name {
             "eip" | "rip" | "pc" => Some(self.regs[0]),
             "ebx" | "x29" => Some(self.regs[3]),
-            _ => NAMES.iter().position(|n| *n == name).map(|i| self.regs[i % 4]),
+            _ => NAMES
+                .iter()
+                .position(|n| *n == name)
+                .map(|i| self.regs[i % 4]),
         }
     }
-    fn set_caller_register(&mut self, name: &str, _val: u64) -> Option<()> {
-        self.sets += 1;
+    fn set_caller_register(&mut self, name: &str, val: u64) -> Option<()> {
+        self.sets.push((name.to_string(), Some(val)));
         (!name.is_empty()).then_some(())
     }
-    fn clear_caller_register(&mut self, _name: &str) {}
+    fn clear_caller_register(&mut self, name: &str) {
+        self.sets.push((name.to_string(), None));
+    }
     fn set_cfa(&mut self, val: u64) -> Option<()> {
         self.cfa = Some(val);
         Some(())
@@ -70,14 +93,30 @@ fuzz_target!(|data: &[u8]| {
     let mut lines = text.split('\n');
     let init = lines.next().unwrap_or("");
     let deltas: Vec<(u64, &str)> = lines.clone().take(8).map(|l| (0, l)).collect();
-    let walker = |word| Walker { regs, stack: rest, word, sets: 0, cfa: None, ra: None };
+    let walker = |word| Walker {
+        regs,
+        stack: rest,
+        word,
+        sets: Vec::new(),
+        cfa: None,
+        ra: None,
+    };
 
-    let rules = CfiRules { init_address: regs[1], init_size: 1, init_rules: init, deltas };
+    let rules = CfiRules {
+        init_address: regs[1],
+        init_size: 1,
+        init_rules: init,
+        deltas,
+    };
     for word in [4, 8] {
         let mut w = walker(word);
-        if walk_cfi(&rules, &mut w).is_none() {
+        let result = walk_cfi(&rules, &mut w);
+        if result.is_none() {
             assert_eq!((w.cfa, w.ra), (None, None));
         }
+        let mut c = walker(word);
+        let cached = CACHE.with(|cache| cache.borrow_mut().walk_cfi(&rules, &mut c));
+        assert_eq!((result, w.outcome()), (cached, c.outcome()));
         let _ = walk_cfi_in_module(&rules, regs[2], &mut walker(word));
     }
 
@@ -100,6 +139,10 @@ fuzz_target!(|data: &[u8]| {
             program_string: program,
             allocates_base_pointer: sizes[4] & 1 == 1,
         };
-        let _ = walk_win(&info, &mut walker(4));
+        let mut w = walker(4);
+        let result = walk_win(&info, &mut w);
+        let mut c = walker(4);
+        let cached = CACHE.with(|cache| cache.borrow_mut().walk_win(&info, &mut c));
+        assert_eq!((result, w.sets), (cached, c.sets));
     }
 });
