@@ -35,6 +35,41 @@ enum Op {
     Undef,
     Var(u8),
     Int(u32),
+    // The assignments MSVC writes, fused (one dispatch instead of four to six):
+    /// `$a $b =`.
+    SetVar(u8, u8),
+    /// `$a $b N op =`.
+    SetArith(u8, u8, BinOp, u32),
+    /// `$a $b ^ =`.
+    SetLoad(u8, u8),
+    /// `$a $b N op ^ =`.
+    SetArithLoad(u8, u8, BinOp, u32),
+}
+
+/// Replaces the usual assignment sequences by their fused operations. Only for a valid
+/// program: the stack below a fused sequence is untouched by it, and each fused operation
+/// fails exactly where its sequence would.
+fn fuse(ops: &[Op]) -> Vec<Op> {
+    let mut out = Vec::with_capacity(ops.len());
+    let mut i = 0;
+    while i < ops.len() {
+        let rest = ops.get(i..).unwrap_or_default();
+        let (op, n) = match *rest {
+            [Op::Var(a), Op::Var(b), Op::Int(n), Op::Bin(op), Op::Deref, Op::Assign, ..] => {
+                (Op::SetArithLoad(a, b, op, n), 6)
+            }
+            [Op::Var(a), Op::Var(b), Op::Int(n), Op::Bin(op), Op::Assign, ..] => {
+                (Op::SetArith(a, b, op, n), 5)
+            }
+            [Op::Var(a), Op::Var(b), Op::Deref, Op::Assign, ..] => (Op::SetLoad(a, b), 4),
+            [Op::Var(a), Op::Var(b), Op::Assign, ..] => (Op::SetVar(a, b), 3),
+            [op, ..] => (op, 1),
+            [] => break,
+        };
+        out.push(op);
+        i += n;
+    }
+    out
 }
 
 /// A value on the stack, packed in a `u64` so that the stack is moved with whole-word
@@ -114,6 +149,9 @@ impl Program {
                 break;
             }
         }
+        if p.valid && p.compiled {
+            p.ops = fuse(&p.ops);
+        }
         p
     }
 
@@ -190,6 +228,24 @@ impl Program {
                 Op::Undef => stack.push(UNDEF)?,
                 Op::Var(id) => stack.push(VAR | u64::from(id))?,
                 Op::Int(n) => stack.push(u64::from(n))?,
+                Op::SetVar(a, b) => {
+                    let v = int(VAR | u64::from(b), &vars)?;
+                    *vars.get_mut(usize::from(a))? = u64::from(v);
+                }
+                Op::SetArith(a, b, op, n) => {
+                    let v = apply(op, int(VAR | u64::from(b), &vars)?, n)?;
+                    *vars.get_mut(usize::from(a))? = u64::from(v);
+                }
+                Op::SetLoad(a, b) => {
+                    let at = int(VAR | u64::from(b), &vars)?;
+                    let word = walker.get_register_at_address(u64::from(at))?;
+                    *vars.get_mut(usize::from(a))? = u64::from(word as u32);
+                }
+                Op::SetArithLoad(a, b, op, n) => {
+                    let at = apply(op, int(VAR | u64::from(b), &vars)?, n)?;
+                    let word = walker.get_register_at_address(u64::from(at))?;
+                    *vars.get_mut(usize::from(a))? = u64::from(word as u32);
+                }
             }
         }
         // OUTPUTS' variables are FIXED's 9, 0, 1, 2, 10, 11.
