@@ -132,8 +132,10 @@ pub use missing::{CsvOptions, MissingSymbol, MissingSymbols};
 // Binaries: the ids `dump_syms` writes for an ELF, Mach-O or PE file, and their store key.
 pub use binary_id::{binary_id, BinaryId};
 
-// Stack unwinding: the records and the interface to the stack walker.
-pub use unwind::{CfiRules, FrameWalker, StackWin, WinKind};
+// Stack unwinding: the records, the interface to the stack walker, and the evaluators.
+pub use unwind::{
+    walk_cfi, walk_cfi_in_module, walk_win, CfiRules, FrameWalker, StackWin, UnwindCache, WinKind,
+};
 
 // Uploads.
 pub use upload::{
