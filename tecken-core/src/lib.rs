@@ -29,6 +29,10 @@
 //!    for byte as Eliot does, over any [`ModuleProvider`]; [`symbolicate`] and
 //!    [`symbolicate_jobs`] take typed stacks. [`python_json`] writes JSON as Python's
 //!    `json.dumps` does, [`rfc3339_micros`] dates as Django does.
+//! 6. **Stack unwinding** for crash processors: [`walk_cfi`], [`walk_cfi_in_module`] and
+//!    [`walk_win`] evaluate `STACK CFI` / `STACK WIN` records ([`CfiRules`], [`StackWin`])
+//!    against a stack walker's registers and memory ([`FrameWalker`]) with breakpad-symbols'
+//!    semantics; [`UnwindCache`] compiles each rule string once.
 //!
 //! The HTTP server (`tecken-server`), the CLI and the Python and Node bindings are thin
 //! callers of these. Contributors: `cargo doc --document-private-items` shows the module
