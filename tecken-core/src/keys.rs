@@ -14,7 +14,9 @@
 //!   except `~`, which Tecken accepts since 2025 (Debian's `libgallium-24.2.8-1~bpo12+rpt1.so`);
 //! - debug ids are ASCII alphanumeric and stored upper-case (Tecken keeps whatever case the
 //!   uploader used, which makes `xul.pdb/abc1/xul.sym` and `xul.pdb/ABC1/xul.sym` two
-//!   different files).
+//!   different files). A bucket Tecken wrote may hold lower-case ids: the store looks for
+//!   the lower-case key after the upper-case one, and updates an object where it is
+//!   ([`ObjectKey::lower_case_storage_key`]), so no file is stored twice.
 
 use std::fmt;
 
@@ -246,6 +248,24 @@ impl ObjectKey {
     /// The full storage key in `area` (`v1/xul.pdb/ID/xul.sym`).
     pub fn storage_key(&self, area: Area) -> String {
         format!("{}{}", area.prefix(), self.path())
+    }
+
+    /// The storage key in `area` with the debug id in lower case (`v1/xul.pdb/abc1/xul.sym`),
+    /// where a bucket Tecken wrote may hold it: Tecken stores ids in the case the uploader
+    /// used. `None` when the id has no letter (the key is [`ObjectKey::storage_key`]).
+    pub(crate) fn lower_case_storage_key(&self, area: Area) -> Option<String> {
+        self.debug_id
+            .bytes()
+            .any(|b| b.is_ascii_alphabetic())
+            .then(|| {
+                format!(
+                    "{}{}/{}/{}",
+                    area.prefix(),
+                    self.debug_file,
+                    self.debug_id.to_ascii_lowercase(),
+                    self.file
+                )
+            })
     }
 
     /// Whether the file is stored gzip-compressed (a `.sym`).

@@ -268,7 +268,7 @@ async fn download(
                         Err(e) => {
                             return Err(tecken_core::Error::new(
                                 tecken_core::ErrorKind::Io,
-                                format!("{}: {e}", f.key.storage_key(f.area)),
+                                format!("{}: {e}", f.storage_key),
                             ))
                         }
                     }
@@ -334,7 +334,7 @@ async fn download(
                 }
                 r
             } else if let Some(base) = &state.redirect_base {
-                let url = format!("{base}/{}", found.key.storage_key(found.area));
+                let url = format!("{base}/{}", found.storage_key);
                 let mut r = empty(302);
                 if let Ok(v) = HeaderValue::from_str(&url) {
                     r.headers_mut().insert(LOCATION, v);
@@ -351,7 +351,7 @@ async fn download(
                         stream.reader,
                         stream.len,
                         state.log.clone(),
-                        found.key.storage_key(found.area),
+                        found.storage_key.clone(),
                     ),
                     None => Body::full(found.body.unwrap_or_default()),
                 };

@@ -30,6 +30,12 @@ pub struct StoreOptions {
     /// The gzip level of files written by [`SymbolStore::put_file`] and uploads (0-9).
     /// Default 6: level 9, Tecken's, is about 2.5x slower for a 1-2% smaller `.sym`.
     pub gzip_level: u32,
+    /// Whether a key not found with its upper-case debug id is looked for with the id in
+    /// lower case (in each area, before the next), and an upload updates such an object
+    /// in place instead of writing an upper-case copy. A bucket Tecken wrote holds ids in
+    /// the case its uploaders used. Default `true`; a miss then costs a second lookup when
+    /// the id has a letter.
+    pub lower_case_ids: bool,
 }
 
 impl Default for StoreOptions {
@@ -38,6 +44,7 @@ impl Default for StoreOptions {
             max_object_size: 8 << 30,
             source_includes_try: true,
             gzip_level: 6,
+            lower_case_ids: true,
         }
     }
 }
@@ -148,6 +155,9 @@ pub struct Found {
     pub key: ObjectKey,
     /// The area it was found in.
     pub area: Area,
+    /// The full storage key it was found under: `key` in `area`, or the same with the debug
+    /// id in lower case (see [`StoreOptions::lower_case_ids`]). A redirect points here.
+    pub storage_key: String,
     /// Its stored metadata.
     pub meta: ObjectMeta,
     /// The body, per [`BodyMode`] (`Decoded` and `Stored`).
@@ -200,7 +210,7 @@ impl Download {
         DownloadSummary {
             status: self.status(),
             key: match self {
-                Download::Found(f) => Some(f.key.storage_key(f.area)),
+                Download::Found(f) => Some(f.storage_key.clone()),
                 Download::Redirect(to) => Some(to.path()),
                 Download::Ignored | Download::NotFound => None,
             },
@@ -363,9 +373,34 @@ impl SymbolStore {
     /// Where `key` is and its metadata: the regular area first, then Try when
     /// `try_symbols`. `None` when in neither.
     pub fn locate(&self, key: &ObjectKey, try_symbols: bool) -> Result<Option<(Area, ObjectMeta)>> {
-        for &area in Area::search_order(try_symbols) {
-            if let Some(meta) = self.storage.head(&key.storage_key(area))? {
-                return Ok(Some((area, meta)));
+        Ok(self
+            .find(key, Area::search_order(try_symbols), |k| {
+                self.storage.head(k)
+            })?
+            .map(|(area, _, meta)| (area, meta)))
+    }
+
+    /// Looks `key` up with `f` in each of `areas` in turn: under its storage key, then
+    /// (with [`StoreOptions::lower_case_ids`]) with the debug id in lower case. Returns the
+    /// area, the storage key that answered, and the answer.
+    pub(crate) fn find<T>(
+        &self,
+        key: &ObjectKey,
+        areas: &[Area],
+        mut f: impl FnMut(&str) -> Result<Option<T>>,
+    ) -> Result<Option<(Area, String, T)>> {
+        for &area in areas {
+            let skey = key.storage_key(area);
+            if let Some(v) = f(&skey)? {
+                return Ok(Some((area, skey, v)));
+            }
+            if !self.options.lower_case_ids {
+                continue;
+            }
+            if let Some(lower) = key.lower_case_storage_key(area) {
+                if let Some(v) = f(&lower)? {
+                    return Ok(Some((area, lower, v)));
+                }
             }
         }
         Ok(None)
@@ -382,12 +417,11 @@ impl SymbolStore {
         key: &ObjectKey,
         try_symbols: bool,
     ) -> Result<Option<(Area, StoredObject)>> {
-        for &area in Area::search_order(try_symbols) {
-            if let Some(obj) = self.storage.get(&key.storage_key(area))? {
-                return Ok(Some((area, obj)));
-            }
-        }
-        Ok(None)
+        Ok(self
+            .find(key, Area::search_order(try_symbols), |k| {
+                self.storage.get(k)
+            })?
+            .map(|(area, _, obj)| (area, obj)))
     }
 
     /// A reader of the stored object of `key` (still gzipped for a `.sym`) and its area.
@@ -396,12 +430,11 @@ impl SymbolStore {
         key: &ObjectKey,
         try_symbols: bool,
     ) -> Result<Option<(Area, ObjectReader)>> {
-        for &area in Area::search_order(try_symbols) {
-            if let Some(r) = self.storage.get_reader(&key.storage_key(area))? {
-                return Ok(Some((area, r)));
-            }
-        }
-        Ok(None)
+        Ok(self
+            .find(key, Area::search_order(try_symbols), |k| {
+                self.storage.get_reader(k)
+            })?
+            .map(|(area, _, r)| (area, r)))
     }
 
     /// The body of a streamed download: the stored bytes, or a decompressing reader (with
@@ -491,7 +524,8 @@ impl SymbolStore {
     }
 
     /// Answers a download request with Tecken's rules, in Tecken's order: the ignore
-    /// short-cut; invalid characters (an error of kind [`ErrorKind::InvalidInput`], 400);
+    /// short-cut; a name with a character Tecken refuses (not found, without a lookup and
+    /// not recorded as missing);
     /// the regular area, then Try if asked; then the code-id index (a redirect); else not
     /// found, recorded as a missing symbol (for GETs, when a recorder is attached).
     ///
@@ -503,19 +537,22 @@ impl SymbolStore {
             return Ok(Download::Ignored);
         }
         if has_invalid_key_chars(&req.debug_file) || has_invalid_key_chars(&req.file) {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                "Symbol name lookup contains invalid characters and will never be found.",
-            ));
+            // Such a name can never be stored: current Tecken answers 404 without a lookup
+            // (it used to answer 400), and it is not a missing symbol.
+            return Ok(Download::NotFound);
         }
         let key = ObjectKey::new(&req.debug_file, &req.debug_id, &req.file)?;
+        let areas = Area::search_order(req.try_symbols);
         if req.body.is_stream() {
-            if let Some((area, obj)) = self.get_reader(&key, req.try_symbols)? {
+            if let Some((area, storage_key, obj)) =
+                self.find(&key, areas, |k| self.storage.get_reader(k))?
+            {
                 let (stream, content_encoding) =
                     self.stream_body(&key, obj.meta.is_gzip(), obj.len, obj.reader, req.body)?;
                 return Ok(Download::Found(Found {
                     key,
                     area,
+                    storage_key,
                     meta: obj.meta,
                     body: None,
                     stream: Some(stream),
@@ -525,15 +562,15 @@ impl SymbolStore {
         }
         let found = match req.body {
             BodyMode::None => self
-                .locate(&key, req.try_symbols)?
-                .map(|(area, meta)| (area, meta, None)),
+                .find(&key, areas, |k| self.storage.head(k))?
+                .map(|(area, skey, meta)| (area, skey, meta, None)),
             BodyMode::Decoded | BodyMode::Stored => self
-                .get_stored(&key, req.try_symbols)?
-                .map(|(area, obj)| (area, obj.meta, Some(obj.body))),
+                .find(&key, areas, |k| self.storage.get(k))?
+                .map(|(area, skey, obj)| (area, skey, obj.meta, Some(obj.body))),
             // Answered above when found.
             BodyMode::DecodedStream | BodyMode::StoredStream => None,
         };
-        if let Some((area, meta, body)) = found {
+        if let Some((area, storage_key, meta, body)) = found {
             let (body, content_encoding) = match (req.body, body) {
                 (BodyMode::Stored, Some(b)) => {
                     let enc = if meta.is_gzip() || (key.is_compressed() && is_gzip(&b)) {
@@ -558,6 +595,7 @@ impl SymbolStore {
             return Ok(Download::Found(Found {
                 key,
                 area,
+                storage_key,
                 meta,
                 body,
                 stream: None,
@@ -609,9 +647,8 @@ impl SymbolStore {
     /// The header of the `.sym` at `key` in `area` (reads its first 64 KiB), or `None` if
     /// absent.
     pub fn read_sym_header(&self, key: &ObjectKey, area: Area) -> Result<Option<SymHeader>> {
-        let Some(head) = self
-            .storage
-            .get_prefix(&key.storage_key(area), HEADER_BYTES)?
+        let Some((_, _, head)) =
+            self.find(key, &[area], |k| self.storage.get_prefix(k, HEADER_BYTES))?
         else {
             return Ok(None);
         };
