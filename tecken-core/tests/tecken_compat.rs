@@ -137,7 +137,7 @@ fn lower_case_ids_are_found_and_updated(store: &SymbolStore, put_lower: &dyn Fn(
     let lower_key = format!("v1/xul.pdb/{LOWER_ID}/xul.sym");
     let first = xpc_sym("first");
     put_lower(&first);
-    assert_eq!(keys_in(storage), [lower_key.clone()]);
+    assert_eq!(keys_in(storage), vec![lower_key.clone()]);
 
     // Downloads, by the upper-case id as every client asks, in every body mode.
     for body in [
@@ -178,7 +178,7 @@ fn lower_case_ids_are_found_and_updated(store: &SymbolStore, put_lower: &dyn Fn(
     assert!(res.uploaded.is_empty(), "{res:?}");
     assert_eq!(res.skipped.len(), 1);
     assert_eq!(res.skipped[0].key, lower_key);
-    assert_eq!(keys_in(storage), [lower_key.clone()]);
+    assert_eq!(keys_in(storage), vec![lower_key.clone()]);
 
     // A changed file replaces the object where it is.
     let second = xpc_sym("second");
@@ -186,7 +186,7 @@ fn lower_case_ids_are_found_and_updated(store: &SymbolStore, put_lower: &dyn Fn(
     let res = upload_archive_bytes(store, &zip, &UploadOptions::default()).unwrap();
     assert_eq!(res.uploaded.len(), 1, "{res:?}");
     assert_eq!(res.uploaded[0].key, lower_key);
-    assert_eq!(keys_in(storage), [lower_key.clone()]);
+    assert_eq!(keys_in(storage), vec![lower_key.clone()]);
     let got = store
         .download(&DownloadRequest::new("xul.pdb", UPPER_ID, "xul.sym"))
         .unwrap();
