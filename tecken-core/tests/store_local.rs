@@ -216,6 +216,7 @@ fn code_id_lookup_syminfo_and_rebuild() {
             debug_id: "44E4EC8C2F41492B9369D6B9A059577C2".into(),
             generator: Some("mozilla/dump_syms 2.3.7".into()),
             try_symbols: false,
+            file: None,
         }
     );
     assert!(dir.path().join("codeid/xul.dll/5D7BD8F4A0A000").is_file());

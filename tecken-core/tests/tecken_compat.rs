@@ -254,3 +254,50 @@ fn lower_case_ids_in_an_s3_bucket() {
     };
     lower_case_ids_are_found_and_updated(&store, &put_lower);
 }
+
+/// syminfo finds a `.sym` by the debug file and id of its MODULE line when it was uploaded
+/// under another path (Tecken's syminfo answers from what each uploaded file says of
+/// itself: mozilla-services/tecken `tecken/libsym.py` `extract_sym_header_data`, kept per
+/// upload). The alias is written by the upload, rebuilt by `rebuild_code_index`, and only
+/// answers while the file is there.
+#[test]
+fn syminfo_finds_a_file_by_its_module_line() {
+    let (dir, store) = store();
+    // The path says uploaded.so/ABC, the MODULE line libmodule.so/0123...
+    let sym = format!(
+        "MODULE Linux x86_64 0123456789ABCDEF0123456789ABCDEF0 libmodule.so\n\
+         INFO CODE_ID 89674523AB01EFCD\n\
+         INFO GENERATOR mozilla/dump_syms 2.3.4\n\
+         FUNC 10 10 0 f\n"
+    );
+    let zip = make_zip(&[("uploaded.so/ABC/uploaded.sym", sym.as_bytes())]);
+    let res = upload_archive_bytes(&store, &zip, &UploadOptions::default()).unwrap();
+    assert!(res.symbols[0].module_mismatch.is_some());
+    let info = store
+        .syminfo("libmodule.so", "0123456789abcdef0123456789abcdef0")
+        .unwrap()
+        .unwrap();
+    assert_eq!(info.debug_filename, "libmodule.so");
+    assert_eq!(info.debug_id, "0123456789ABCDEF0123456789ABCDEF0");
+    assert_eq!(info.code_id.as_deref(), Some("89674523AB01EFCD"));
+    assert_eq!(info.code_file, None);
+    assert_eq!(info.generator.as_deref(), Some("mozilla/dump_syms 2.3.4"));
+    assert_eq!(info.storage_key(), "v1/uploaded.so/ABC/uploaded.sym");
+    // Rebuilt from the headers when lost.
+    std::fs::remove_dir_all(dir.path().join("moduleid")).unwrap();
+    assert!(store
+        .syminfo("libmodule.so", "0123456789ABCDEF0123456789ABCDEF0")
+        .unwrap()
+        .is_none());
+    store.rebuild_code_index().unwrap();
+    assert!(store
+        .syminfo("libmodule.so", "0123456789ABCDEF0123456789ABCDEF0")
+        .unwrap()
+        .is_some());
+    // Gone with the file.
+    std::fs::remove_dir_all(dir.path().join("v1/uploaded.so")).unwrap();
+    assert!(store
+        .syminfo("libmodule.so", "0123456789ABCDEF0123456789ABCDEF0")
+        .unwrap()
+        .is_none());
+}

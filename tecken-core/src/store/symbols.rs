@@ -6,11 +6,13 @@ use std::sync::Arc;
 
 use serde::{Serialize, Serializer};
 
-use super::codeid::{entry_key, CodeIdEntry, CODE_ID_PREFIX};
+use super::codeid::{entry_key, module_alias_key, CodeIdEntry, CODE_ID_PREFIX};
 use super::encoding::{self, gunzip, gunzip_prefix, is_gzip};
 use super::{LimitedReader, ObjectMeta, ObjectReader, PutObject, Storage, StoredObject};
 use crate::error::{Error, ErrorKind, Result};
-use crate::keys::{has_invalid_key_chars, is_ignored_download, parse_storage_key, Area, ObjectKey};
+use crate::keys::{
+    has_invalid_key_chars, is_ignored_download, parse_storage_key, sym_file_name, Area, ObjectKey,
+};
 use crate::missing::MissingSymbols;
 use crate::sym::{parse_header, SymHeader};
 
@@ -34,7 +36,8 @@ pub struct StoreOptions {
     /// lower case (in each area, before the next), and an upload updates such an object
     /// in place instead of writing an upper-case copy. A bucket Tecken wrote holds ids in
     /// the case its uploaders used. Default `true`; a miss then costs a second lookup when
-    /// the id has a letter.
+    /// the id has a letter. Backends that cannot hold such keys (a Tecken download URL:
+    /// [`Storage::may_hold_lower_case_ids`]) are never asked twice.
     pub lower_case_ids: bool,
 }
 
@@ -394,7 +397,7 @@ impl SymbolStore {
             if let Some(v) = f(&skey)? {
                 return Ok(Some((area, skey, v)));
             }
-            if !self.options.lower_case_ids {
+            if !self.options.lower_case_ids || !self.storage.may_hold_lower_case_ids() {
                 continue;
             }
             if let Some(lower) = key.lower_case_storage_key(area) {
@@ -632,6 +635,65 @@ impl SymbolStore {
         }
     }
 
+    /// The MODULE-line alias of `debug_file`/`debug_id` (see
+    /// [`super::codeid::MODULE_ID_PREFIX`]), or `None`.
+    pub(crate) fn lookup_module_alias(
+        &self,
+        debug_file: &str,
+        debug_id: &str,
+    ) -> Result<Option<CodeIdEntry>> {
+        let Ok(key) = module_alias_key(debug_file, debug_id) else {
+            return Ok(None);
+        };
+        match self.storage.get(&key)? {
+            Some(obj) => CodeIdEntry::from_json(&key, &obj.body).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes the MODULE-line alias of a `.sym` stored under `key` whose MODULE line says
+    /// `header`'s debug file and id, unless the same alias is there or it would re-point a
+    /// regular upload's alias at a Try one. Names that can never be keys write nothing.
+    pub(crate) fn put_module_alias(
+        &self,
+        key: &ObjectKey,
+        header: &SymHeader,
+        try_symbols: bool,
+    ) -> Result<()> {
+        let Ok(alias_key) = module_alias_key(&header.debug_file, &header.debug_id) else {
+            return Ok(());
+        };
+        let (code_file, code_id) = match &header.code_id {
+            Some(c) => (
+                c.file.clone().unwrap_or_default(),
+                c.id.to_ascii_uppercase(),
+            ),
+            None => (String::new(), String::new()),
+        };
+        let entry = CodeIdEntry {
+            code_file,
+            code_id,
+            debug_file: key.debug_file().to_owned(),
+            debug_id: key.debug_id().to_owned(),
+            generator: header.generator.clone(),
+            try_symbols,
+            file: (key.file() != sym_file_name(key.debug_file())).then(|| key.file().to_owned()),
+        };
+        let current = self.lookup_module_alias(&header.debug_file, &header.debug_id)?;
+        let try_over_regular = try_symbols && current.as_ref().is_some_and(|c| !c.try_symbols);
+        if current.as_ref() == Some(&entry) || try_over_regular {
+            return Ok(());
+        }
+        let json = entry.to_json()?;
+        self.storage.put(
+            &alias_key,
+            &PutObject {
+                content_type: Some("application/json"),
+                ..PutObject::raw(&json)
+            },
+        )
+    }
+
     /// Writes (or replaces) a code-id index entry.
     pub fn put_code_id(&self, entry: &CodeIdEntry) -> Result<()> {
         let json = entry.to_json()?;
@@ -663,10 +725,16 @@ impl SymbolStore {
     }
 
     /// Tecken's syminfo: `file`/`id` as a code file and id (from the index), else as a
-    /// debug file and id (from the `.sym` header). `None` when neither is known.
+    /// debug file and id (from the `.sym` header), else as the debug file and id a `.sym`'s
+    /// MODULE line says when it was uploaded under another key (its alias). `None` when
+    /// none is known.
     pub fn syminfo(&self, file: &str, id: &str) -> Result<Option<SymInfo>> {
         if let Some(e) = self.lookup_code_id(file, id)? {
-            let key = ObjectKey::for_module(&e.debug_file, &e.debug_id)?;
+            let name = e
+                .file
+                .clone()
+                .unwrap_or_else(|| sym_file_name(&e.debug_file));
+            let key = ObjectKey::new(&e.debug_file, &e.debug_id, &name)?;
             let area = Area::for_upload(e.try_symbols);
             return Ok(Some(SymInfo {
                 debug_filename: e.debug_file,
@@ -682,7 +750,7 @@ impl SymbolStore {
             return Ok(None);
         };
         let Some((area, _)) = self.locate(&key, true)? else {
-            return Ok(None);
+            return self.syminfo_by_module_line(file, id);
         };
         let header = self.read_sym_header(&key, area)?;
         let (code_file, code_id, generator) = match header {
@@ -702,6 +770,32 @@ impl SymbolStore {
             code_id,
             generator,
             key,
+            area,
+        }))
+    }
+
+    /// Syminfo through a MODULE-line alias: the `.sym` stored under another key.
+    fn syminfo_by_module_line(&self, file: &str, id: &str) -> Result<Option<SymInfo>> {
+        let Some(e) = self.lookup_module_alias(file, id)? else {
+            return Ok(None);
+        };
+        let file_name = e
+            .file
+            .clone()
+            .unwrap_or_else(|| sym_file_name(&e.debug_file));
+        let stored = ObjectKey::new(&e.debug_file, &e.debug_id, &file_name)?;
+        // Only answered while the file the alias names is there.
+        let Some((area, _)) = self.locate(&stored, true)? else {
+            return Ok(None);
+        };
+        let some = |s: String| (!s.is_empty()).then_some(s);
+        Ok(Some(SymInfo {
+            debug_filename: file.to_owned(),
+            debug_id: id.to_ascii_uppercase(),
+            code_file: some(e.code_file),
+            code_id: some(e.code_id),
+            generator: e.generator,
+            key: stored,
             area,
         }))
     }
@@ -735,6 +829,11 @@ impl SymbolStore {
                 self.put_code_id(&entry)?;
                 report.entries += 1;
             }
+            if header.debug_file != key.debug_file()
+                || !header.debug_id.eq_ignore_ascii_case(key.debug_id())
+            {
+                self.put_module_alias(&key, &header, area == Area::Try)?;
+            }
         }
         Ok(report)
     }
@@ -767,6 +866,7 @@ pub(crate) fn code_id_entry(
         debug_id: key.debug_id().to_owned(),
         generator: header.generator.clone(),
         try_symbols,
+        file: (key.file() != sym_file_name(key.debug_file())).then(|| key.file().to_owned()),
     };
     entry.key().ok().map(|_| entry)
 }

@@ -352,6 +352,11 @@ fn sym_report(work: &Work<'_, '_>, p: &Planned, skey: &str, head: &[u8]) -> Resu
         module_debug_file: header.debug_file.clone(),
         module_debug_id: header.debug_id.clone(),
     });
+    if mismatch.is_some() {
+        // Found by syminfo under what the file says of itself, as Tecken does.
+        work.store
+            .put_module_alias(&p.key, &header, work.area == Area::Try)?;
+    }
     if let Some(entry) = crate::store::code_id_entry_for(&p.key, &header, work.area == Area::Try) {
         let current = work
             .store
