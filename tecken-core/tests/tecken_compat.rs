@@ -264,12 +264,10 @@ fn lower_case_ids_in_an_s3_bucket() {
 fn syminfo_finds_a_file_by_its_module_line() {
     let (dir, store) = store();
     // The path says uploaded.so/ABC, the MODULE line libmodule.so/0123...
-    let sym = format!(
-        "MODULE Linux x86_64 0123456789ABCDEF0123456789ABCDEF0 libmodule.so\n\
-         INFO CODE_ID 89674523AB01EFCD\n\
-         INFO GENERATOR mozilla/dump_syms 2.3.4\n\
-         FUNC 10 10 0 f\n"
-    );
+    let sym = "MODULE Linux x86_64 0123456789ABCDEF0123456789ABCDEF0 libmodule.so\n\
+               INFO CODE_ID 89674523AB01EFCD\n\
+               INFO GENERATOR mozilla/dump_syms 2.3.4\n\
+               FUNC 10 10 0 f\n";
     let zip = make_zip(&[("uploaded.so/ABC/uploaded.sym", sym.as_bytes())]);
     let res = upload_archive_bytes(&store, &zip, &UploadOptions::default()).unwrap();
     assert!(res.symbols[0].module_mismatch.is_some());
