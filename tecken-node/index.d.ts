@@ -426,6 +426,16 @@ export interface UploadOptions {
 /** The version of tecken-core this binding was built from. */
 export declare function version(): string
 /**
+ * Whether the `Auth-Token` header value `presented` authenticates as the token `expected`:
+ * the token, or the token, `-` and a label (Tecken's token labels). Constant time.
+ */
+export declare function authTokenMatches(expected: string, presented: string): boolean
+/**
+ * Whether a `Debug` header value asks Tecken's download API for `Debug-Time`: `1`, `true`
+ * or `yes`, in any case (Eliot's symbolication API takes any non-empty value instead).
+ */
+export declare function teckenDebugRequested(value: string): boolean
+/**
  * An open index file (memory-mapped). Lookups are synchronous: they touch a few pages of
  * the mapped file and take microseconds; `lookupMany` runs a batch off the JS thread.
  */

@@ -312,7 +312,7 @@ if (!nativeBinding) {
   throw new Error(`Failed to load native binding`)
 }
 
-const { binaryId, binaryIdSync, parseSymHeader, parseSymHeaderSync, buildIndex, buildIndexSync, Index, SymbolStore, Symbolicator, version } = nativeBinding
+const { binaryId, binaryIdSync, parseSymHeader, parseSymHeaderSync, buildIndex, buildIndexSync, Index, SymbolStore, Symbolicator, version, authTokenMatches, teckenDebugRequested } = nativeBinding
 
 module.exports.binaryId = binaryId
 module.exports.binaryIdSync = binaryIdSync
@@ -324,3 +324,5 @@ module.exports.Index = Index
 module.exports.SymbolStore = SymbolStore
 module.exports.Symbolicator = Symbolicator
 module.exports.version = version
+module.exports.authTokenMatches = authTokenMatches
+module.exports.teckenDebugRequested = teckenDebugRequested

@@ -14,6 +14,8 @@ export const {
   buildIndexSync,
   binaryId,
   binaryIdSync,
+  authTokenMatches,
+  teckenDebugRequested,
   version,
 } = binding
 export default binding

@@ -76,10 +76,29 @@ pub struct Args {
     /// No per-request log lines (startup and shutdown are still logged).
     #[arg(long, short)]
     quiet: bool,
+    /// A host uploads by download URL (the `url` field of `POST /upload/`) may fetch from,
+    /// as Tecken's `ALLOW_UPLOAD_BY_DOWNLOAD_DOMAINS`; every redirect's host must be one
+    /// too. Repeat for several. Without any, such uploads are refused.
+    #[arg(long = "upload-url-host")]
+    upload_url_hosts: Vec<String>,
+    /// Let uploads by download URL use `http://` (a private network); `https://` only
+    /// otherwise, as Tecken.
+    #[arg(long)]
+    upload_url_http: bool,
+    /// Whose API to answer as where Tecken's and Eliot's differ on one port: `both` (all
+    /// routes; unknown paths get Eliot's JSON 404), `tecken` (Tecken's routes and its
+    /// `{"error": "Not Found", "path": ...}` 404) or `eliot` (symbolication only, Falcon's
+    /// 404 for everything else).
+    #[arg(long, default_value = "both")]
+    api: String,
 }
 
 /// Runs `tecken serve` until SIGTERM or SIGINT.
 pub fn run(args: Args) -> CliResult {
+    let api = args
+        .api
+        .parse()
+        .map_err(|e: tecken_core::Error| CliError::Usage(e.message().to_owned()))?;
     let config = ServerConfig {
         symbols: args.symbols,
         bind: args.bind,
@@ -98,6 +117,9 @@ pub fn run(args: Args) -> CliResult {
         grace: Duration::from_secs(args.grace),
         negative_ttl: Duration::from_secs(args.negative_ttl),
         quiet: args.quiet,
+        upload_url_hosts: args.upload_url_hosts,
+        upload_url_http: args.upload_url_http,
+        api,
     };
     tecken_server::run(config).map_err(|e| match e.kind() {
         // A setting the server refused: the command line was wrong.

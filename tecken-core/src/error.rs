@@ -105,6 +105,12 @@ impl Error {
         self
     }
 
+    /// The same error answered with HTTP `status` instead of its kind's.
+    pub(crate) fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
     /// A v5/v4 validation error: Eliot's `title` and HTTP `status`.
     pub fn bad_request(status: u16, title: impl Into<String>) -> Self {
         Error {

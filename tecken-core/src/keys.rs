@@ -9,12 +9,14 @@
 //!
 //! - a key component is never empty, `.`, `..`, and never contains `/`, `\` or NUL, so no
 //!   key can escape the store's root on a file system;
-//! - debug file and file names never contain the characters S3 documents as "characters to
-//!   avoid" (control characters, U+0080..U+00FF, `\ ^ `` > < { } [ ] # % " ' ~ |`), which
-//!   Tecken rejects at upload and download;
+//! - debug file and file names never contain the characters Tecken refuses, S3's
+//!   "characters to avoid" (control characters, U+0080..U+00FF, `\ ^ `` > < { } [ ] # % " ' |`)
+//!   except `~`, which Tecken accepts since 2025 (Debian's `libgallium-24.2.8-1~bpo12+rpt1.so`);
 //! - debug ids are ASCII alphanumeric and stored upper-case (Tecken keeps whatever case the
 //!   uploader used, which makes `xul.pdb/abc1/xul.sym` and `xul.pdb/ABC1/xul.sym` two
-//!   different files).
+//!   different files). A bucket Tecken wrote may hold lower-case ids: the store looks for
+//!   the lower-case key after the upper-case one, and updates an object where it is
+//!   ([`ObjectKey::lower_case_storage_key`]), so no file is stored twice.
 
 use std::fmt;
 
@@ -68,13 +70,19 @@ impl Area {
     }
 }
 
-/// Whether `s` contains a character Tecken refuses in key names (S3's "characters to
-/// avoid": ASCII control characters, U+0080..=U+00FF, and `\ ^ `` > < { } [ ] # % " ' ~ |`).
-/// Other non-ASCII characters (`汉`, emoji) are valid, as in Tecken.
+/// The printable ASCII characters Tecken refuses in key names: S3's "characters to avoid"
+/// but `~`, which Tecken accepts since 2025 (package versions such as `1~bpo12` name shared
+/// libraries on Debian).
+const REFUSED_ASCII: &str = "\\^`><{}[]#%\"'|";
+
+/// Whether `s` contains a character Tecken refuses in key names: ASCII control characters,
+/// U+0080..=U+00FF, and `\ ^ `` > < { } [ ] # % " ' |`. `~` and other non-ASCII characters
+/// (`汉`, emoji) are valid, as in Tecken. This is the one rule of upload, download, syminfo
+/// and symbolication alike.
 pub fn has_invalid_key_chars(s: &str) -> bool {
     s.chars().any(|c| {
         let n = c as u32;
-        n < 0x20 || (0x7f..=0xff).contains(&n) || "\\^`><{}[]#%\"'~|".contains(c)
+        n < 0x20 || (0x7f..=0xff).contains(&n) || REFUSED_ASCII.contains(c)
     })
 }
 
@@ -169,9 +177,9 @@ pub struct ObjectKey {
 impl ObjectKey {
     /// A key from its three parts; the debug id is upper-cased. Fails with
     /// [`ErrorKind::InvalidInput`] when a part is unsafe (empty, `.`, `..`, `/`, `\\`, NUL,
-    /// over 255 bytes), a name has a character Tecken refuses (S3's "characters to avoid":
-    /// ASCII controls, U+0080..=U+00FF, `` \ ^ ` > < { } [ ] # % " ' ~ | ``), or the debug id is
-    /// not ASCII alphanumeric.
+    /// over 255 bytes), a name has a character Tecken refuses (ASCII controls,
+    /// U+0080..=U+00FF, `` \ ^ ` > < { } [ ] # % " ' | ``), or the debug id is not ASCII
+    /// alphanumeric.
     pub fn new(debug_file: &str, debug_id: &str, file: &str) -> Result<ObjectKey> {
         for (what, part) in [("debug file", debug_file), ("file", file)] {
             if !is_valid_name(part) {
@@ -240,6 +248,24 @@ impl ObjectKey {
     /// The full storage key in `area` (`v1/xul.pdb/ID/xul.sym`).
     pub fn storage_key(&self, area: Area) -> String {
         format!("{}{}", area.prefix(), self.path())
+    }
+
+    /// The storage key in `area` with the debug id in lower case (`v1/xul.pdb/abc1/xul.sym`),
+    /// where a bucket Tecken wrote may hold it: Tecken stores ids in the case the uploader
+    /// used. `None` when the id has no letter (the key is [`ObjectKey::storage_key`]).
+    pub(crate) fn lower_case_storage_key(&self, area: Area) -> Option<String> {
+        self.debug_id
+            .bytes()
+            .any(|b| b.is_ascii_alphabetic())
+            .then(|| {
+                format!(
+                    "{}{}/{}/{}",
+                    area.prefix(),
+                    self.debug_file,
+                    self.debug_id.to_ascii_lowercase(),
+                    self.file
+                )
+            })
     }
 
     /// Whether the file is stored gzip-compressed (a `.sym`).
@@ -312,7 +338,7 @@ mod tests {
             "x\u{fc}l.pdb",
             "a\u{7}b",
             "a|b",
-            "a~b",
+            "a^b",
         ] {
             assert!(has_invalid_key_chars(bad), "{bad:?}");
         }
@@ -322,6 +348,8 @@ mod tests {
             "\u{26a1}\u{fe0f}.sym",
             "space in the filename.pdb",
             "c++filt",
+            // Accepted by Tecken since 2025.
+            "libgallium-24.2.8-1~bpo12+rpt1.so",
         ] {
             assert!(!has_invalid_key_chars(good), "{good:?}");
         }

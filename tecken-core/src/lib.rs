@@ -19,7 +19,8 @@
 //!    one key type. [`SymbolStore`] holds every Tecken rule over a backend (downloads,
 //!    syminfo, code ids, gzip and its metadata); [`StoreSpec`] reads `DIR`, `s3://...` and
 //!    `https://...` the same way in Rust, the CLI, the server and both bindings.
-//!    [`upload_archive`] stores Tecken's upload archives; [`MissingSymbols`] records misses
+//!    [`upload_archive`] stores Tecken's upload archives (`fetch_archive_url` downloads one
+//!    from an allow-listed URL, feature `http`); [`MissingSymbols`] records misses
 //!    as Tecken's CSV. [`binary_id`] reads from an ELF, Mach-O or PE file the ids `dump_syms`
 //!    writes for it ([`BinaryId`]), and so the key of its `.sym`.
 //! 4. **The symbolicator**: [`Symbolicator`] loads modules on demand from [`SymbolStore`]s,
@@ -76,6 +77,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod api;
 mod binary_id;
 mod date;
 mod error;
@@ -142,6 +144,8 @@ pub use unwind::{
 };
 
 // Uploads.
+#[cfg(feature = "http")]
+pub use upload::{fetch_archive_url, FetchedArchive, UrlUploadOptions};
 pub use upload::{
     remove_stale_spool_files, upload_archive, upload_archive_bytes, upload_archive_path,
     ArchiveSource, FileReport, IgnoredFile, ModuleMismatch, ProgressFn, SymFileReport,
@@ -159,6 +163,9 @@ pub use v5::{
     write_v5, ApiResponse, FrameRef, Job, JobResult, ModuleLookup, ModuleRef, SymbolicatedFrame,
     SymbolicatedInline, SymbolicationResult, V5Options, V5Request,
 };
+
+// Tecken's request rules: tokens with labels, the `Debug` header of downloads.
+pub use api::{auth_token_matches, tecken_debug_requested};
 
 // Shared by the server and the bindings: the bytes Python's `json.dumps` writes, the date
 // format of Tecken's answers, and an atomic file write.

@@ -69,10 +69,12 @@ impl Storage for Counting {
     }
 }
 
-/// The source as a store: the regular area only, so one lookup is one fetch.
+/// The source as a store: the regular area only and upper-case ids only (no second look
+/// under a lower-case id), so one lookup is one fetch.
 fn source(src: &Arc<Counting>) -> SymbolStore {
     SymbolStore::from_arc(src.clone()).with_options(StoreOptions {
         source_includes_try: false,
+        lower_case_ids: false,
         ..StoreOptions::default()
     })
 }

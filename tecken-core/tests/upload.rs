@@ -131,11 +131,21 @@ fn sample_zip_matches_tecken_and_reports_the_module_mismatch() {
     assert_eq!(meta.content_type.as_deref(), Some("text/plain"));
     assert_eq!(meta.original_size, Some(1156));
     assert_eq!(meta.original_md5.as_deref(), Some(sym.md5.as_str()));
-    // No temporary files left behind.
+    // No temporary files left behind; the MODULE line's own name and id (`xpcshell`,
+    // not the path's `xpcshell.dbg`) point syminfo at the file.
     assert_eq!(
         files_under(dir.path()),
-        ["v1/flag/DEADBEEF/flag.jpeg", XPCSHELL_KEY]
+        [
+            "moduleid/xpcshell/BBACA09FD1C13F6C84254BFD8732AF400",
+            "v1/flag/DEADBEEF/flag.jpeg",
+            XPCSHELL_KEY
+        ]
     );
+    let info = store
+        .syminfo("xpcshell", "BBACA09FD1C13F6C84254BFD8732AF400")
+        .unwrap()
+        .unwrap();
+    assert_eq!(info.storage_key(), XPCSHELL_KEY);
 }
 
 fn zip_member(zip_path: &Path, name: &str) -> Vec<u8> {

@@ -49,6 +49,20 @@ pub fn version() -> String {
     tecken_core::VERSION.to_owned()
 }
 
+/// Whether the `Auth-Token` header value `presented` authenticates as the token `expected`:
+/// the token, or the token, `-` and a label (Tecken's token labels). Constant time.
+#[napi]
+pub fn auth_token_matches(expected: String, presented: String) -> bool {
+    tecken_core::auth_token_matches(&expected, &presented)
+}
+
+/// Whether a `Debug` header value asks Tecken's download API for `Debug-Time`: `1`, `true`
+/// or `yes`, in any case (Eliot's symbolication API takes any non-empty value instead).
+#[napi]
+pub fn tecken_debug_requested(value: String) -> bool {
+    tecken_core::tecken_debug_requested(&value)
+}
+
 fn panic_job() -> tecken_core::Result<work::Job<bool>> {
     #[allow(clippy::panic, reason = "the point of the function")]
     Ok(Box::new(|| panic!("deliberate panic for the test suite")))

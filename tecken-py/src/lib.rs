@@ -24,6 +24,20 @@ fn _test_panic(py: Python<'_>) -> PyResult<()> {
     errors::run(py, || -> tecken_core::Result<()> { panic!("test panic") })
 }
 
+/// Whether the `Auth-Token` header value `presented` authenticates as the token
+/// `expected`: the token, or the token, `-` and a label (Tecken's token labels).
+#[pyfunction]
+fn auth_token_matches(expected: &str, presented: &str) -> bool {
+    tecken_core::auth_token_matches(expected, presented)
+}
+
+/// Whether a `Debug` header value asks Tecken's download API for `Debug-Time`: `1`,
+/// `true` or `yes`, in any case.
+#[pyfunction]
+fn tecken_debug_requested(value: &str) -> bool {
+    tecken_core::tecken_debug_requested(value)
+}
+
 #[pymodule]
 #[pyo3(name = "_native")]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -40,6 +54,8 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(index::build_index, m)?)?;
     m.add_function(wrap_pyfunction!(index::parse_sym_header, m)?)?;
     m.add_function(wrap_pyfunction!(binary::binary_id, m)?)?;
+    m.add_function(wrap_pyfunction!(auth_token_matches, m)?)?;
+    m.add_function(wrap_pyfunction!(tecken_debug_requested, m)?)?;
     m.add_function(wrap_pyfunction!(_test_panic, m)?)?;
     Ok(())
 }

@@ -10,7 +10,7 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 use tecken_core::{
     open_store, upload_archive, ArchiveSource, BodyMode, ChainStore, CsvOptions, Download,
     DownloadRequest, HttpConfig, HttpStore, MissingSymbols, ObjectKey, StoreSpec,
-    SymbolStore as CoreStore, UploadOptions,
+    SymbolStore as CoreStore, UploadOptions, UrlUploadOptions,
 };
 
 use crate::convert::{to_python, ByteArg};
@@ -208,6 +208,48 @@ impl SymbolStore {
             })?
         };
         to_python(py, &result)
+    }
+
+    /// Tecken's upload by download URL: checks `url` (and every redirect) against
+    /// `allowed_hosts` (`https://` only unless `allow_http`), downloads at most `max_size`
+    /// bytes and uploads the archive, named after the URL's last path segment. Returns the
+    /// upload report plus `download_url`, `redirect_urls` and `archive_name`. A refused URL
+    /// is `InvalidInputError` (status 400), a failing remote end `StorageError` with
+    /// status 500, each with Tecken's message.
+    #[pyo3(signature = (url, *, allowed_hosts, allow_http=false, max_size=None, try_=false))]
+    fn upload_archive_from_url<'py>(
+        &self,
+        py: Python<'py>,
+        url: String,
+        allowed_hosts: Vec<String>,
+        allow_http: bool,
+        max_size: Option<u64>,
+        try_: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let fetch = UrlUploadOptions {
+            allowed_hosts,
+            allow_http,
+            max_size: max_size.unwrap_or(UrlUploadOptions::default().max_size),
+            ..UrlUploadOptions::default()
+        };
+        let report = run(py, || {
+            let fetched = tecken_core::fetch_archive_url(&url, &fetch)?;
+            let options = UploadOptions {
+                try_symbols: try_,
+                archive_name: Some(fetched.name.clone()),
+                ..UploadOptions::default()
+            };
+            let result =
+                upload_archive(&self.inner, ArchiveSource::Path(fetched.path()), &options)?;
+            let mut report = serde_json::to_value(&result).map_err(|e| {
+                tecken_core::Error::new(tecken_core::ErrorKind::Internal, e.to_string())
+            })?;
+            report["download_url"] = fetched.url.clone().into();
+            report["redirect_urls"] = fetched.redirect_urls.clone().into();
+            report["archive_name"] = fetched.name.clone().into();
+            Ok(report)
+        })?;
+        to_python(py, &report)
     }
 
     /// The modules asked for and not found (by symbolication through this store), as

@@ -162,6 +162,46 @@ pub struct ServerConfig {
     pub negative_ttl: Duration,
     /// No per-request log lines.
     pub quiet: bool,
+    /// Hosts an upload by download URL (the `url` field of `POST /upload/`) may fetch from
+    /// (`--upload-url-host`, Tecken's `ALLOW_UPLOAD_BY_DOWNLOAD_DOMAINS`). Empty, the
+    /// default: every URL is refused with Tecken's "Not an allowed domain" answer.
+    pub upload_url_hosts: Vec<String>,
+    /// Also `http://` URLs from those hosts (`--upload-url-http`; a private network).
+    pub upload_url_http: bool,
+    /// Whose API the server answers as where Tecken and Eliot differ (`--api`).
+    pub api: Api,
+}
+
+/// Whose answers the server gives where Tecken's and Eliot's differ on one port: the
+/// routes served, `/`, and the body of a 404 for an unknown path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Api {
+    /// Both services' routes (the default). Unknown paths get Eliot's (Falcon's)
+    /// `{"title": "404 Not Found"}`; `/` lists the routes.
+    #[default]
+    Both,
+    /// Tecken's routes (upload, download, syminfo, `/api/...`, symbolication as Tecken
+    /// once served it, Dockerflow); unknown paths get Tecken's `{"error": "Not Found",
+    /// "path": "/..."}`.
+    Tecken,
+    /// Eliot's routes (symbolication, Dockerflow); everything else, downloads included, is
+    /// Falcon's 404.
+    Eliot,
+}
+
+impl std::str::FromStr for Api {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Api> {
+        match s {
+            "both" => Ok(Api::Both),
+            "tecken" => Ok(Api::Tecken),
+            "eliot" => Ok(Api::Eliot),
+            _ => Err(bad_setting(format!(
+                "--api {s:?}: expected both, tecken or eliot"
+            ))),
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -184,6 +224,9 @@ impl Default for ServerConfig {
             grace: Duration::from_secs(30),
             negative_ttl: Duration::from_secs(300),
             quiet: false,
+            upload_url_hosts: Vec::new(),
+            upload_url_http: false,
+            api: Api::Both,
         }
     }
 }
@@ -237,6 +280,9 @@ pub fn run(args: ServerConfig) -> Result<()> {
             .clone()
             .unwrap_or_else(|| format!("http://{addr}")),
         max_uploads: args.max_uploads,
+        upload_url_hosts: args.upload_url_hosts.clone(),
+        upload_url_http: args.upload_url_http,
+        api: args.api,
         log: log.clone(),
     })?;
     if state.tokens.is_some() && !state.store_is_writable {

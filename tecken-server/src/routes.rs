@@ -16,11 +16,12 @@ use tokio::time::Instant;
 use super::body::{prefetch, Prefetched};
 use super::http::{
     accepts_gzip, content_length, detailed, eliot, eliot_cors, empty, falcon_error, noted,
-    percent_decode, py_json, query_param, read_body, respond, tecken_cors,
+    percent_decode, py_json, query_param, read_body, respond, tecken_cors, tecken_error,
     tecken_method_not_allowed, Body, BodyError, Resp, JSON, TEXT,
 };
 use super::state::State;
 use super::upload;
+use crate::Api;
 
 /// Bodies above this go straight to the blocking pool: a warm answer to a huge request
 /// takes milliseconds, too long to hold an async worker.
@@ -64,25 +65,30 @@ pub async fn route(state: &Arc<State>, req: Request<Incoming>, limits: Limits) -
         }
         return respond(400, TEXT, "Bad Request");
     }
+    // Routes both services have.
     match path {
         "/__lbheartbeat__" => return empty(200),
         "/symbolicate/v5" => return symbolicate(state, req, false, limits).await,
         "/symbolicate/v4" => return symbolicate(state, req, true, limits).await,
-        "/upload/" | "/upload" => return upload::handle(state, req, limits).await,
         "/__heartbeat__" => return heartbeat(state).await,
         "/__version__" => return version(),
         // Eliot's (and Dockerflow's) deliberately failing route: proves that a panic in a
         // handler is a 500 for that request and nothing more.
         "/__broken__" => panic!("intentional panic (/__broken__)"),
-        "/missingsymbols.csv" => return missing_csv(state, &req),
-        "/" => {
-            return respond(
-                200,
-                TEXT,
-                "tecken serve: POST /symbolicate/v5, /symbolicate/v4, /upload/; \
-                 GET /{debug_file}/{debug_id}/{file}, /api/syminfo/{file}/{id}\n",
-            )
+        "/" => return index(state.api),
+        _ => {}
+    }
+    if state.api == Api::Eliot {
+        return not_found(state.api, &req);
+    }
+    // Tecken's.
+    match path {
+        "/upload/" | "/upload" => return upload::handle(state, req, limits).await,
+        "/upload/auth_info/" | "/upload/auth_info" | "/api/_auth/" | "/api/_auth" => {
+            return upload::vary_auth_token(auth_info(state, &req))
         }
+        "/upload/v2/" | "/upload/v2" => return upload::vary_auth_token(upload_v2(state, &req)),
+        "/missingsymbols.csv" => return missing_csv(state, &req),
         _ => {}
     }
     if let Some(rest) = path.strip_prefix("/api/syminfo/") {
@@ -104,9 +110,89 @@ pub async fn route(state: &Arc<State>, req: Request<Incoming>, limits: Limits) -
             return download(state, &req, try_path, a, b, c).await;
         }
     }
+    not_found(state.api, &req)
+}
+
+/// `/`: what is served here.
+fn index(api: Api) -> Resp {
+    let routes = match api {
+        Api::Both => {
+            "POST /symbolicate/v5, /symbolicate/v4, /upload/; \
+             GET /{debug_file}/{debug_id}/{file}, /api/syminfo/{file}/{id}"
+        }
+        Api::Tecken => {
+            "POST /upload/, /symbolicate/v5, /symbolicate/v4; \
+             GET /{debug_file}/{debug_id}/{file}, /api/syminfo/{file}/{id}"
+        }
+        Api::Eliot => "POST /symbolicate/v5, /symbolicate/v4",
+    };
+    respond(200, TEXT, format!("tecken serve: {routes}\n"))
+}
+
+/// An unknown path: Tecken's JSON 404 (`{"error": "Not Found", "path": "/x"}`, its
+/// `handler404`) with `--api tecken`, else Eliot's (Falcon's) `{"title": "404 Not Found"}`.
+fn not_found(api: Api, req: &Request<Incoming>) -> Resp {
+    if api == Api::Tecken {
+        let body = serde_json::json!({"error": "Not Found", "path": req.uri().path()});
+        return respond(404, JSON, py_json(&body));
+    }
     let mut r = falcon_error(404, "404 Not Found");
     eliot_cors(req.headers(), &mut r, None);
     r
+}
+
+/// `GET /api/_auth/` (Tecken's) and `/upload/auth_info/`: who the `Auth-Token` is and what
+/// it may do, so an upload client can check its token before sending an archive. Without
+/// a token: Tecken's anonymous answer (`sign_in_url`; there is no sign-in page here, so
+/// it is `null`); a token that does not match: Tecken's 403 `API Token not matched`.
+fn auth_info(state: &Arc<State>, req: &Request<Incoming>) -> Resp {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return tecken_method_not_allowed(req);
+    }
+    if req.headers().get("auth-token").is_none() {
+        let body = serde_json::json!({"sign_in_url": null});
+        return respond(200, JSON, py_json(&body));
+    }
+    let grant = match upload::authenticate(state, req) {
+        Ok(g) => g,
+        Err(msg) => return tecken_error(403, msg),
+    };
+    let mut permissions = Vec::new();
+    if grant.perms.upload {
+        permissions.push("upload.upload_symbols");
+    }
+    if grant.perms.try_upload {
+        permissions.push("upload.upload_try_symbols");
+    }
+    let body = serde_json::json!({
+        "user": {
+            "email": grant.user,
+            "is_active": true,
+            "permissions": permissions,
+        }
+    });
+    respond(200, JSON, py_json(&body))
+}
+
+/// `POST /upload/v2/`: Tecken's newer upload flow hands out Google Cloud Storage
+/// resumable-upload sessions (`"upload_protocol": "gcs-resumable"`) for the client to send
+/// each file to the bucket directly. No store here speaks that protocol, so after Tecken's
+/// token checks the answer is 501 saying so; `POST /upload/` takes the same files.
+fn upload_v2(state: &Arc<State>, req: &Request<Incoming>) -> Resp {
+    if req.method() != Method::POST {
+        return tecken_method_not_allowed(req);
+    }
+    let grant = match upload::authenticate(state, req) {
+        Ok(g) => g,
+        Err(msg) => return tecken_error(403, msg),
+    };
+    if !grant.perms.upload && !grant.perms.try_upload {
+        return tecken_error(403, "Forbidden");
+    }
+    tecken_error(
+        501,
+        "upload v2 (gcs-resumable) is not available on this server: POST the archive to /upload/",
+    )
 }
 
 /// `/symbolicate/v5` and `/v4`: Eliot's answers, inline when every module is warm.
@@ -245,7 +331,12 @@ async fn download(
             BodyMode::DecodedStream
         },
     };
-    let debug = req.headers().get("debug").is_some_and(|v| !v.is_empty());
+    // Tecken's rule (`1`, `true`, `yes`), not Eliot's (any value).
+    let debug = req
+        .headers()
+        .get("debug")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(tecken_core::tecken_debug_requested);
 
     // A HEAD on local disks is a stat and a 512-byte read: inline. Anything else may read
     // a large file or go over the network: the blocking pool.
@@ -268,7 +359,7 @@ async fn download(
                         Err(e) => {
                             return Err(tecken_core::Error::new(
                                 tecken_core::ErrorKind::Io,
-                                format!("{}: {e}", f.key.storage_key(f.area)),
+                                format!("{}: {e}", f.storage_key),
                             ))
                         }
                     }
@@ -289,7 +380,15 @@ async fn download(
             e.to_string(),
         ),
         Err(e) => storage_error(&e),
-        Ok(Download::Ignored) => respond(404, TEXT, "Symbol Not Found (and ignored)"),
+        Ok(Download::Ignored) => {
+            let mut r = respond(404, TEXT, "Symbol Not Found (and ignored)");
+            if debug {
+                // Tecken: nothing was looked up, so nothing took time.
+                r.headers_mut()
+                    .insert("debug-time", HeaderValue::from_static("0"));
+            }
+            r
+        }
         Ok(Download::NotFound) => {
             if !head && redirecting {
                 // BodyMode::None does not record misses; a GET is one.
@@ -334,7 +433,7 @@ async fn download(
                 }
                 r
             } else if let Some(base) = &state.redirect_base {
-                let url = format!("{base}/{}", found.key.storage_key(found.area));
+                let url = format!("{base}/{}", found.storage_key);
                 let mut r = empty(302);
                 if let Ok(v) = HeaderValue::from_str(&url) {
                     r.headers_mut().insert(LOCATION, v);
@@ -351,7 +450,7 @@ async fn download(
                         stream.reader,
                         stream.len,
                         state.log.clone(),
-                        found.key.storage_key(found.area),
+                        found.storage_key.clone(),
                     ),
                     None => Body::full(found.body.unwrap_or_default()),
                 };
@@ -367,7 +466,7 @@ async fn download(
         }
     };
     tecken_cors(&mut resp);
-    if debug {
+    if debug && !resp.headers().contains_key("debug-time") {
         let t = format!("{:.6}", start.elapsed().as_secs_f64());
         if let Ok(v) = HeaderValue::from_str(&t) {
             resp.headers_mut().insert("debug-time", v);
@@ -395,19 +494,15 @@ async fn syminfo(state: &Arc<State>, req: &Request<Incoming>, rest: &str) -> Res
     let r = tokio::task::spawn_blocking(move || st.store.syminfo(&file, &id)).await;
     match r {
         Ok(Ok(Some(info))) => {
-            let url = match &state.redirect_base {
-                Some(base) => format!("{base}/{}", info.key.storage_key(info.area)),
-                None => {
-                    let try_prefix = if info.area == tecken_core::Area::Try {
-                        "/try"
-                    } else {
-                        ""
-                    };
-                    // The configured base, never the request's `Host`: a client must
-                    // not choose where the answer points others to.
-                    format!("{}{try_prefix}/{}", state.public_url, info.key)
-                }
+            // Tecken's own download URL, with `--redirect-base` too (a download there
+            // still counts misses and follows code ids); the configured base, never the
+            // request's `Host`: a client must not choose where the answer points others.
+            let try_prefix = if info.area == tecken_core::Area::Try {
+                "/try"
+            } else {
+                ""
             };
+            let url = format!("{}{try_prefix}/{}", state.public_url, info.key);
             let body = serde_json::json!({
                 "debug_filename": info.debug_filename,
                 "debug_id": info.debug_id,

@@ -15,6 +15,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use tecken_core::MissingSymbols;
+use tecken_core::UrlUploadOptions;
 use tecken_core::V5Options;
 use tecken_core::{is_plain_tree, ChainStore, LocalStore, Storage, StoreSpec, SymbolStore};
 use tecken_core::{Symbolicator, SymbolicatorConfig};
@@ -65,6 +66,10 @@ pub struct State {
     pub spool_dir: PathBuf,
     /// Upload ids, counting from 1.
     pub next_upload_id: std::sync::atomic::AtomicU64,
+    /// Uploads by download URL: the allowed hosts and limits.
+    pub url_upload: UrlUploadOptions,
+    /// Whose API the server answers as (`--api`).
+    pub api: crate::Api,
 }
 
 /// Server paths and their stand-ins: every message sent to a client goes through
@@ -196,6 +201,12 @@ pub struct Settings {
     pub public_url: String,
     /// `--max-uploads`.
     pub max_uploads: usize,
+    /// `--upload-url-host`.
+    pub upload_url_hosts: Vec<String>,
+    /// `--upload-url-http`.
+    pub upload_url_http: bool,
+    /// `--api`.
+    pub api: crate::Api,
     /// The request log.
     pub log: Arc<RequestLog>,
 }
@@ -331,6 +342,13 @@ impl State {
             max_body: s.max_body,
             spool_dir,
             next_upload_id: std::sync::atomic::AtomicU64::new(1),
+            url_upload: UrlUploadOptions {
+                allowed_hosts: s.upload_url_hosts,
+                allow_http: s.upload_url_http,
+                max_size: s.max_body,
+                ..UrlUploadOptions::default()
+            },
+            api: s.api,
         })
     }
 }

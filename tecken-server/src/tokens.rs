@@ -12,7 +12,9 @@
 //! ```
 //!
 //! As in Tecken, a token with only `try-upload` may upload, and its uploads go to the Try
-//! area whatever the form says. Tokens are compared in constant time.
+//! area whatever the form says, and a client may send `TOKEN-label` (a label of its own
+//! after a hyphen, ignored: [`tecken_core::auth_token_matches`]). Tokens are compared in
+//! constant time.
 
 use std::path::Path;
 
@@ -27,7 +29,7 @@ pub struct Permissions {
 
 #[derive(Clone)]
 struct Token {
-    secret: Vec<u8>,
+    secret: String,
     perms: Permissions,
     user: String,
 }
@@ -52,10 +54,6 @@ pub struct Grant {
     pub perms: Permissions,
     /// User name from the file (may be empty).
     pub user: String,
-}
-
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl Tokens {
@@ -104,7 +102,7 @@ impl Tokens {
             }
             let user = fields.collect::<Vec<_>>().join(" ");
             tokens.push(Token {
-                secret: secret.as_bytes().to_vec(),
+                secret: secret.to_owned(),
                 perms: p,
                 user,
             });
@@ -112,12 +110,14 @@ impl Tokens {
         Ok(Tokens { tokens })
     }
 
-    /// The grant of `secret`, or `None` if no token matches.
-    pub fn check(&self, secret: &[u8]) -> Option<Grant> {
+    /// The grant of the `Auth-Token` header value `presented` (`TOKEN` or `TOKEN-label`),
+    /// or `None` if no token matches.
+    pub fn check(&self, presented: &[u8]) -> Option<Grant> {
+        let presented = std::str::from_utf8(presented).ok()?;
         // Compare against every token so the time does not tell which prefix matched.
         let mut found = None;
         for t in &self.tokens {
-            if same(&t.secret, secret) && found.is_none() {
+            if tecken_core::auth_token_matches(&t.secret, presented) && found.is_none() {
                 found = Some(Grant {
                     perms: t.perms,
                     user: t.user.clone(),
@@ -151,6 +151,12 @@ mod tests {
         assert_eq!(t.check(b"cccccccc").unwrap().perms, Permissions::default());
         assert!(t.check(b"aaaaaaab").is_none());
         assert!(t.check(b"").is_none());
+        // Tecken's token labels.
+        assert_eq!(
+            t.check(b"aaaaaaaa-ci-linux").unwrap().user,
+            "ci@example.com"
+        );
+        assert!(t.check(b"aaaaaaaax").is_none());
     }
 
     #[test]

@@ -7,6 +7,14 @@
 //! [`tecken_core::upload`] (400 with Tecken's messages, 413 for limits). Success is 201
 //! with Tecken's `{"upload": {...}}` plus the keys uploaded, skipped and ignored.
 //!
+//! Instead of a file, the form (multipart, or `application/x-www-form-urlencoded` as
+//! `curl -d url=...` and Python's `requests.post(url, data=...)` send it) may carry a `url`
+//! field: Tecken's upload by download URL. The core checks the URL against
+//! `--upload-url-host` and downloads the archive ([`tecken_core::fetch_archive_url`]: its
+//! messages and statuses are Tecken's, and are answered as they are); the answer's
+//! `download_url` and `redirect_urls` say where it came from. Answers carry `Vary:
+//! Auth-Token`, as Tecken's do; `skipped_keys` lists archive member names, as Tecken's.
+//!
 //! The archive's name is the form field's name, as in Tecken (its upload client sends
 //! `files={"symbols.zip": fh}`), so a field `myfile.rar` is refused for its extension; a
 //! field name without any extension (curl's `-F file=@symbols.zip`) falls back to the
@@ -27,19 +35,20 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use hyper::body::Incoming;
-use hyper::header::HeaderValue;
+use hyper::header::{HeaderValue, VARY};
 use hyper::{Method, Request};
-use tecken_core::{upload_archive, ArchiveSource, UploadOptions};
+use tecken_core::{fetch_archive_url, upload_archive, ArchiveSource, UploadOptions};
 use tokio::time::Instant;
 
 use super::http::{
-    content_length, detailed, next_frame, noted, py_json, rfc3339, tecken_error,
-    tecken_method_not_allowed, Resp, JSON,
+    content_length, detailed, next_frame, noted, py_json, query_param, read_body, rfc3339,
+    tecken_error, tecken_method_not_allowed, Resp, JSON,
 };
 use super::multipart::{boundary, Event, Multipart};
 use super::routes::Limits;
 use super::spool::SpoolFile;
 use super::state::State;
+use super::tokens::Grant;
 
 /// What the form held.
 #[derive(Debug, Default)]
@@ -48,32 +57,52 @@ struct Form {
     file: Option<(String, Option<String>)>,
     /// The `try` field.
     try_field: Option<String>,
+    /// The `url` field (upload by download URL).
+    url: Option<String>,
 }
 
 enum Part {
     None,
     File,
-    Try(Vec<u8>),
+    Field(&'static str, Vec<u8>),
     Skip,
+}
+
+/// The longest `try` or `url` field kept.
+const MAX_FIELD: usize = 8192;
+
+/// Adds `Vary: Auth-Token`: the answer depends on the token (Tecken sends it).
+pub fn vary_auth_token(mut r: Resp) -> Resp {
+    r.headers_mut()
+        .insert(VARY, HeaderValue::from_static("Auth-Token"));
+    r
+}
+
+/// Tecken's token checks of an API request: a missing header, an unknown token. The
+/// error is Tecken's message of the 403 to answer.
+pub fn authenticate(state: &State, req: &Request<Incoming>) -> Result<Grant, &'static str> {
+    let Some(token) = req.headers().get("auth-token") else {
+        return Err("This requires an Auth-Token to authenticate the request");
+    };
+    state
+        .tokens
+        .as_ref()
+        .and_then(|t| t.check(token.as_bytes()))
+        .ok_or("API Token not matched")
 }
 
 /// Handles `/upload/` (any method).
 pub async fn handle(state: &Arc<State>, req: Request<Incoming>, limits: Limits) -> Resp {
+    vary_auth_token(handle_upload(state, req, limits).await)
+}
+
+async fn handle_upload(state: &Arc<State>, req: Request<Incoming>, limits: Limits) -> Resp {
     if req.method() != Method::POST {
         return tecken_method_not_allowed(&req);
     }
-    let Some(token) = req.headers().get("auth-token") else {
-        return tecken_error(
-            403,
-            "This requires an Auth-Token to authenticate the request",
-        );
-    };
-    let Some(grant) = state
-        .tokens
-        .as_ref()
-        .and_then(|t| t.check(token.as_bytes()))
-    else {
-        return tecken_error(403, "API Token not matched");
+    let grant = match authenticate(state, &req) {
+        Ok(g) => g,
+        Err(msg) => return tecken_error(403, msg),
     };
     if !grant.perms.upload && !grant.perms.try_upload {
         return tecken_error(403, "Forbidden");
@@ -89,14 +118,20 @@ pub async fn handle(state: &Arc<State>, req: Request<Incoming>, limits: Limits) 
             ),
         );
     }
-    let Some(boundary) = req
+    let content_type = req
         .headers()
         .get("content-type")
         .and_then(|v| v.to_str().ok())
-        .and_then(boundary)
-    else {
+        .unwrap_or("")
+        .to_owned();
+    let urlencoded = content_type.split(';').next().is_some_and(|t| {
+        t.trim()
+            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    });
+    let boundary = boundary(&content_type);
+    if boundary.is_none() && !urlencoded {
         return tecken_error(400, "Must be multipart form data with at least one file");
-    };
+    }
 
     // Bounded concurrency: a slow upload holds its permit, never a thread, until its
     // deadline; beyond `--max-uploads` the answer is an immediate 503.
@@ -113,34 +148,77 @@ pub async fn handle(state: &Arc<State>, req: Request<Incoming>, limits: Limits) 
         return noted(r, "busy");
     };
     let deadline = Instant::now() + limits.upload_deadline;
-    let (form, spool) = match spool_form(state, req.into_body(), &boundary, limits, deadline).await
-    {
-        Ok(v) => v,
-        Err(resp) => return resp,
-    };
-    let Some((field, filename)) = form.file else {
-        return tecken_error(400, "Must be multipart form data with at least one file");
-    };
-    let archive_name = match filename {
-        Some(f) if !field.contains('.') && !f.is_empty() => f,
-        _ => field,
+    let created = SystemTime::now();
+    let (form, spool) = match boundary {
+        Some(b) => match spool_form(state, req.into_body(), &b, limits, deadline).await {
+            Ok((form, spool)) => (form, Some(spool)),
+            Err(resp) => return resp,
+        },
+        None => {
+            let declared = content_length(req.headers());
+            let Ok(body) = read_body(
+                req.into_body(),
+                declared,
+                MAX_FIELD * 2,
+                limits.body_idle,
+                deadline,
+            )
+            .await
+            else {
+                return tecken_error(400, "Broken or oversized form");
+            };
+            let text = String::from_utf8_lossy(&body);
+            let form = Form {
+                file: None,
+                try_field: query_param(Some(&text), "try"),
+                url: query_param(Some(&text), "url"),
+            };
+            (form, None)
+        }
     };
     let try_asked = form.try_field.as_deref().is_some_and(|v| {
         let v = v.trim().to_ascii_lowercase();
         !v.is_empty() && v != "0" && v != "false" && v != "no"
     });
     let try_symbols = try_asked || !grant.perms.upload;
+
+    // The archive: the file part, else the archive the `url` field points to.
+    let (source, archive_name, fetched) = match (form.file, spool, form.url) {
+        (Some((field, filename)), Some(spool), _) => {
+            let name = match filename {
+                Some(f) if !field.contains('.') && !f.is_empty() => f,
+                _ => field,
+            };
+            (Archive::Spool(spool), name, None)
+        }
+        (None, _, Some(url)) if !url.is_empty() => {
+            let opts = state.url_upload.clone();
+            let fetch = tokio::task::spawn_blocking(move || fetch_archive_url(&url, &opts));
+            match fetch.await {
+                // Tecken's messages name the client's URL only: answered as they are.
+                Ok(Err(e)) => {
+                    return detailed(tecken_error(e.http_status(), e.message()), e.to_string())
+                }
+                Err(e) => return failed(state, 500, "", &format!("download task failed: {e}")),
+                Ok(Ok(f)) => {
+                    let name = f.name.clone();
+                    let origin = (f.url.clone(), f.redirect_urls.clone());
+                    (Archive::Fetched(f), name, Some(origin))
+                }
+            }
+        }
+        _ => return tecken_error(400, "Must be multipart form data with at least one file"),
+    };
     let opts = UploadOptions {
         try_symbols,
         archive_name: Some(archive_name.clone()),
         ..UploadOptions::default()
     };
 
-    let created = SystemTime::now();
     let st = state.clone();
     let result = tokio::task::spawn_blocking(move || {
-        let r = upload_archive(&st.store, ArchiveSource::Path(spool.path()), &opts);
-        drop(spool);
+        let r = upload_archive(&st.store, ArchiveSource::Path(source.path()), &opts);
+        drop(source);
         drop(permit);
         if let Ok(res) = &r {
             // Modules that were missing may be here now.
@@ -160,25 +238,45 @@ pub async fn handle(state: &Arc<State>, req: Request<Incoming>, limits: Limits) 
             .map(|f| serde_json::Value::from(f.key.clone()))
             .collect::<Vec<_>>()
     };
+    let (download_url, redirect_urls) = match fetched {
+        Some((url, redirects)) => (serde_json::Value::from(url), redirects),
+        None => (serde_json::Value::Null, Vec::new()),
+    };
     let body = serde_json::json!({
         "upload": {
             "id": id,
             "size": res.archive_size,
             "filename": archive_name,
             "bucket": state.store_public_name,
-            "download_url": null,
+            "download_url": download_url,
             "try_symbols": res.try_symbols,
-            "redirect_urls": [],
+            "redirect_urls": redirect_urls,
             "completed_at": rfc3339(SystemTime::now()),
             "created_at": rfc3339(created),
             "user": grant.user,
-            "skipped_keys": keys(&res.skipped),
+            // Archive member names, as Tecken lists them.
+            "skipped_keys": res.skipped.iter().map(|f| f.member.clone()).collect::<Vec<_>>(),
             "uploaded_keys": keys(&res.uploaded),
             "ignored_keys": res.ignored.iter().map(|i| i.member.clone()).collect::<Vec<_>>(),
             "content_hash": res.content_hash,
         }
     });
     super::http::respond(201, JSON, py_json(&body))
+}
+
+/// Where the archive is: the spooled file part, or the download of the `url` field.
+enum Archive {
+    Spool(SpoolFile),
+    Fetched(tecken_core::FetchedArchive),
+}
+
+impl Archive {
+    fn path(&self) -> &std::path::Path {
+        match self {
+            Archive::Spool(s) => s.path(),
+            Archive::Fetched(f) => f.path(),
+        }
+    }
 }
 
 /// An error answer: a client error's message (server paths replaced), or for a server
@@ -248,19 +346,25 @@ async fn spool_form(
                         form.file = Some((name, filename));
                         Part::File
                     } else if filename.is_none() && name == "try" {
-                        Part::Try(Vec::new())
+                        Part::Field("try", Vec::new())
+                    } else if filename.is_none() && name == "url" {
+                        Part::Field("url", Vec::new())
                     } else {
                         Part::Skip
                     };
                 }
                 Event::Data(d) => match &mut part {
                     Part::File => pending.extend_from_slice(d),
-                    Part::Try(v) if v.len() < 64 => v.extend_from_slice(d),
+                    Part::Field(_, v) if v.len() < MAX_FIELD => v.extend_from_slice(d),
                     _ => {}
                 },
                 Event::End => {
-                    if let Part::Try(v) = std::mem::replace(&mut part, Part::None) {
-                        form.try_field = Some(String::from_utf8_lossy(&v).into_owned());
+                    if let Part::Field(name, v) = std::mem::replace(&mut part, Part::None) {
+                        let value = Some(String::from_utf8_lossy(&v).into_owned());
+                        match name {
+                            "try" => form.try_field = value,
+                            _ => form.url = value,
+                        }
                     }
                 }
             }

@@ -7,7 +7,6 @@ answer in the status, headers and body shape of the service it stands in for.
 
 from __future__ import annotations
 
-import hmac
 import time
 from datetime import datetime, timezone
 
@@ -91,33 +90,61 @@ def _iso(t: datetime) -> str:
     return t.isoformat().replace("+00:00", "Z")
 
 
+def _token_error(request: HttpRequest) -> str | None:
+    """Tecken's token checks: the message of the 403 to answer, or None. ``TOKEN-label``
+    is ``TOKEN`` (the core's rule)."""
+    token = request.headers.get("Auth-Token")
+    if not token:
+        return "This requires an Auth-Token to authenticate the request"
+    if not tecken_core.auth_token_matches(settings.TECKEN_UPLOAD_TOKEN or "", token):
+        return "API Token not matched"
+    return None
+
+
+def _vary(response: HttpResponse) -> HttpResponse:
+    # The answer depends on the token, as Tecken's says.
+    response["Vary"] = "Auth-Token"
+    return response
+
+
 @csrf_exempt
 def upload(request: HttpRequest) -> HttpResponse:
     """Tecken's ``POST /upload/``: a multipart form whose first file is a symbols zip
-    (its field name is the archive's name, as in Tecken), ``try`` for Try builds, and an
-    ``Auth-Token`` header equal to ``TECKEN_UPLOAD_TOKEN``. Statuses and ``{"error": ...}``
+    (its field name is the archive's name, as in Tecken), or a ``url`` field naming one on
+    an allowed host (``TECKEN_UPLOAD_URL_HOSTS``); ``try`` for Try builds; an
+    ``Auth-Token`` header of ``TECKEN_UPLOAD_TOKEN``. Statuses and ``{"error": ...}``
     messages are Tecken's."""
+    return _vary(_upload(request))
+
+
+def _upload(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _error(f"Method Not Allowed ({request.method}): {request.path}", 405)
-    token = request.headers.get("Auth-Token")
-    if not token:
-        return _error("This requires an Auth-Token to authenticate the request", 403)
-    expected = settings.TECKEN_UPLOAD_TOKEN
-    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
-        return _error("API Token not matched", 403)
-    if not request.FILES:
-        if request.POST.get("url"):
-            # Tecken can fetch the archive from an allow-listed URL; this example cannot.
-            return _error("Upload by download URL is not supported by this server", 400)
-        return _error("Must be multipart form data with at least one file", 400)
-    name, uploaded = next(iter(request.FILES.items()))
+    refused = _token_error(request)
+    if refused:
+        return _error(refused, 403)
     try_symbols = bool(request.POST.get("try") or "try" in request.GET)
     created = datetime.now(timezone.utc)
-    # Large uploads are spooled to a temporary file by Django: the core reads it in place.
-    path = getattr(uploaded, "temporary_file_path", None)
-    archive = path() if path else uploaded.read()
+    url = request.POST.get("url")
     try:
-        result = service.store().upload_archive(archive, try_=try_symbols, archive_name=name)
+        if request.FILES:
+            name, uploaded = next(iter(request.FILES.items()))
+            # Large uploads are spooled to a temporary file by Django: the core reads it in place.
+            path = getattr(uploaded, "temporary_file_path", None)
+            archive = path() if path else uploaded.read()
+            result = service.store().upload_archive(archive, try_=try_symbols, archive_name=name)
+        elif url:
+            # Tecken's upload by download URL: the core checks the URL and every redirect
+            # against the allow-list, bounds the size, and answers with Tecken's messages.
+            result = service.store().upload_archive_from_url(
+                url,
+                allowed_hosts=settings.TECKEN_UPLOAD_URL_HOSTS,
+                allow_http=settings.TECKEN_UPLOAD_URL_HTTP,
+                try_=try_symbols,
+            )
+            name = result["archive_name"]
+        else:
+            return _error("Must be multipart form data with at least one file", 400)
     except tecken_core.TeckenError as e:
         return _error(str(e), e.status)
     # Modules this worker found missing before the upload are looked for again at once.
@@ -130,14 +157,15 @@ def upload(request: HttpRequest) -> HttpResponse:
                 "size": result["archive_size"],
                 "filename": name,
                 "bucket": settings.TECKEN_STORE,
-                "download_url": None,
+                "download_url": result.get("download_url"),
                 "try_symbols": result["try_symbols"],
-                "redirect_urls": [],
+                "redirect_urls": result.get("redirect_urls", []),
                 "completed_at": _iso(datetime.now(timezone.utc)),
                 "created_at": _iso(created),
                 "user": None,
                 "uploaded_keys": [f["key"] for f in result["uploaded"]],
-                "skipped_keys": [f["key"] for f in result["skipped"]],
+                # Archive member names, as Tecken lists them.
+                "skipped_keys": [f["member"] for f in result["skipped"]],
                 "ignored_keys": [f["member"] for f in result["ignored"]],
             }
         },
@@ -163,7 +191,8 @@ def download(
     public URL; without it the app serves it (gzip-encoded as stored when the client
     accepts gzip). A code file and code id answer 302 to the module's own URL."""
     start = time.monotonic()
-    debug = bool(request.META.get("HTTP_DEBUG"))  # see _symbolicate
+    # Tecken's rule for downloads (1, true, yes), not Eliot's (any value).
+    debug = tecken_core.tecken_debug_requested(request.META.get("HTTP_DEBUG", ""))
     if request.method not in ("GET", "HEAD"):
         response = HttpResponse(status=405)
         response["Allow"] = "GET, HEAD"
@@ -209,9 +238,10 @@ def download(
         query = request.META.get("QUERY_STRING", "")
         response = HttpResponse(status=302)
         response["Location"] = "/" + ("try/" if try_path else "") + (found["key"] or "") + (f"?{query}" if query else "")
-    elif status == "ignored" and debug:
+    elif status == "ignored":
         response = HttpResponse("Symbol Not Found (and ignored)", status=404, content_type="text/plain")
-        response["Debug-Time"] = "0"
+        if debug:
+            response["Debug-Time"] = "0"
     else:
         response = HttpResponse("Symbol Not Found", status=404, content_type="text/plain")
     return _download_response(response, debug, start)
@@ -234,6 +264,18 @@ def syminfo(request: HttpRequest, file: str, id: str) -> HttpResponse:
             "url": request.build_absolute_uri("/" + path),
         }
     )
+
+
+def auth_info(request: HttpRequest) -> HttpResponse:
+    """Tecken's ``GET /api/_auth/`` (also ``/upload/auth_info/``): who the token is, so an
+    upload client can check it before uploading. No token: the anonymous answer."""
+    if "Auth-Token" not in request.headers:
+        return _vary(JsonResponse({"sign_in_url": None}))
+    refused = _token_error(request)
+    if refused:
+        return _vary(_error(refused, 403))
+    permissions = ["upload.upload_symbols", "upload.upload_try_symbols"]
+    return _vary(JsonResponse({"user": {"email": None, "is_active": True, "permissions": permissions}}))
 
 
 # --- errors ----------------------------------------------------------------------------------

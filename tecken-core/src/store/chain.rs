@@ -91,6 +91,10 @@ impl Storage for ChainStore {
         self.writer().is_some()
     }
 
+    fn may_hold_lower_case_ids(&self) -> bool {
+        self.members.iter().any(|m| m.may_hold_lower_case_ids())
+    }
+
     fn content_md5(&self, key: &str) -> Result<Option<String>> {
         // The digest of the copy a write would replace: the writable member's.
         match self.writer() {

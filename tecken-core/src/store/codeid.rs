@@ -26,6 +26,13 @@ use crate::keys::{has_invalid_key_chars, is_safe_component};
 /// The storage-key prefix of index entries.
 pub const CODE_ID_PREFIX: &str = "codeid/";
 
+/// The storage-key prefix of MODULE-line aliases: `moduleid/{debug_file}/{DEBUG_ID}` holds
+/// an entry (the same JSON) for a `.sym` whose MODULE line names another debug file or id
+/// than the key it was uploaded under, so that syminfo finds it by what the file says of
+/// itself, as Tecken does. Its `code_file`/`code_id` are the `.sym`'s own (empty when it
+/// has none); `debug_file`/`debug_id` are the key it is stored under.
+pub const MODULE_ID_PREFIX: &str = "moduleid/";
+
 /// One entry of the code-id index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeIdEntry {
@@ -43,11 +50,25 @@ pub struct CodeIdEntry {
     /// Whether the `.sym` was uploaded as a Try symbol.
     #[serde(default)]
     pub try_symbols: bool,
+    /// The file name the `.sym` is stored under when it is not the debug file's own
+    /// (`xpcshell.sym` for `xpcshell.dbg`); MODULE-line aliases record it. `None`: the
+    /// debug file's `.sym` name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 /// The storage key of the entry for `code_file`/`code_id`. Fails with
 /// [`ErrorKind::InvalidInput`] for names that cannot be keys.
 pub fn entry_key(code_file: &str, code_id: &str) -> Result<String> {
+    key_under(CODE_ID_PREFIX, code_file, code_id)
+}
+
+/// The storage key of the MODULE-line alias for `debug_file`/`debug_id`.
+pub fn module_alias_key(debug_file: &str, debug_id: &str) -> Result<String> {
+    key_under(MODULE_ID_PREFIX, debug_file, debug_id)
+}
+
+fn key_under(prefix: &str, code_file: &str, code_id: &str) -> Result<String> {
     if !is_safe_component(code_file) || has_invalid_key_chars(code_file) {
         return Err(Error::new(
             ErrorKind::InvalidInput,
@@ -64,7 +85,7 @@ pub fn entry_key(code_file: &str, code_id: &str) -> Result<String> {
         ));
     }
     Ok(format!(
-        "{CODE_ID_PREFIX}{code_file}/{}",
+        "{prefix}{code_file}/{}",
         code_id.to_ascii_uppercase()
     ))
 }
@@ -100,5 +121,9 @@ mod tests {
         assert!(entry_key("../x", "1").is_err());
         assert!(entry_key("x.dll", "1/2").is_err());
         assert!(entry_key("x.dll", "").is_err());
+        assert_eq!(
+            module_alias_key("xul.pdb", "ab1").unwrap(),
+            "moduleid/xul.pdb/AB1"
+        );
     }
 }

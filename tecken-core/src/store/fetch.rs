@@ -18,14 +18,19 @@ impl SymbolStore {
     pub(crate) fn fetch_sym(&self, key: &ObjectKey, max_bytes: u64) -> Result<Option<SymData>> {
         let limit = self.options().max_object_size.min(max_bytes);
         let storage = self.storage();
-        for &area in Area::search_order(self.options().source_includes_try) {
-            match storage.get_data(&key.storage_key(area))? {
-                Some(ObjectData::File(path)) => {
+        let found = self.find(
+            key,
+            Area::search_order(self.options().source_includes_try),
+            |k| storage.get_data(k),
+        )?;
+        if let Some((_, _, data)) = found {
+            match data {
+                ObjectData::File(path) => {
                     return read_maybe_gzip(&path, limit)
                         .map(Some)
                         .map_err(|e| Error::new(e.kind(), format!("{key}: {e}")));
                 }
-                Some(ObjectData::Object(obj)) => {
+                ObjectData::Object(obj) => {
                     let body = if obj.meta.is_gzip() || is_gzip(&obj.body) {
                         gunzip(&obj.body, limit)
                             .map_err(|e| Error::new(e.kind(), format!("{key}: {e}")))?
@@ -34,7 +39,6 @@ impl SymbolStore {
                     };
                     return Ok(Some(SymData::Bytes(body)));
                 }
-                None => {}
             }
         }
         if let Some(m) = self.missing_symbols() {

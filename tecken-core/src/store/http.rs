@@ -337,6 +337,10 @@ fn encode_segment(s: &str) -> String {
 }
 
 impl Storage for HttpStore {
+    fn may_hold_lower_case_ids(&self) -> bool {
+        false
+    }
+
     fn describe(&self) -> String {
         format!("http:{}", self.base)
     }

@@ -281,6 +281,15 @@ pub trait Storage: Send + Sync + fmt::Debug {
         false
     }
 
+    /// Whether a key with a lower-case debug id may name an object here that the
+    /// upper-case key does not: true for buckets and directories (Tecken writes ids in the
+    /// uploader's case), false for a Tecken download URL, whose server answers by its own
+    /// rules. [`SymbolStore`] looks under a lower-case id only where this is true (see
+    /// [`StoreOptions::lower_case_ids`]).
+    fn may_hold_lower_case_ids(&self) -> bool {
+        true
+    }
+
     /// The MD5 of the stored bytes, lower-case hex, when the backend can tell (a local file
     /// is read; S3 answers with a single-part upload's ETag). `None` when absent or unknown.
     fn content_md5(&self, key: &str) -> Result<Option<String>> {
@@ -333,6 +342,9 @@ impl<T: Storage + ?Sized> Storage for Arc<T> {
     }
     fn is_writable(&self) -> bool {
         (**self).is_writable()
+    }
+    fn may_hold_lower_case_ids(&self) -> bool {
+        (**self).may_hold_lower_case_ids()
     }
     fn content_md5(&self, key: &str) -> Result<Option<String>> {
         (**self).content_md5(key)

@@ -6,11 +6,13 @@ use std::sync::Arc;
 
 use serde::{Serialize, Serializer};
 
-use super::codeid::{entry_key, CodeIdEntry, CODE_ID_PREFIX};
+use super::codeid::{entry_key, module_alias_key, CodeIdEntry, CODE_ID_PREFIX};
 use super::encoding::{self, gunzip, gunzip_prefix, is_gzip};
 use super::{LimitedReader, ObjectMeta, ObjectReader, PutObject, Storage, StoredObject};
 use crate::error::{Error, ErrorKind, Result};
-use crate::keys::{has_invalid_key_chars, is_ignored_download, parse_storage_key, Area, ObjectKey};
+use crate::keys::{
+    has_invalid_key_chars, is_ignored_download, parse_storage_key, sym_file_name, Area, ObjectKey,
+};
 use crate::missing::MissingSymbols;
 use crate::sym::{parse_header, SymHeader};
 
@@ -30,6 +32,13 @@ pub struct StoreOptions {
     /// The gzip level of files written by [`SymbolStore::put_file`] and uploads (0-9).
     /// Default 6: level 9, Tecken's, is about 2.5x slower for a 1-2% smaller `.sym`.
     pub gzip_level: u32,
+    /// Whether a key not found with its upper-case debug id is looked for with the id in
+    /// lower case (in each area, before the next), and an upload updates such an object
+    /// in place instead of writing an upper-case copy. A bucket Tecken wrote holds ids in
+    /// the case its uploaders used. Default `true`; a miss then costs a second lookup when
+    /// the id has a letter. Backends that cannot hold such keys (a Tecken download URL:
+    /// [`Storage::may_hold_lower_case_ids`]) are never asked twice.
+    pub lower_case_ids: bool,
 }
 
 impl Default for StoreOptions {
@@ -38,6 +47,7 @@ impl Default for StoreOptions {
             max_object_size: 8 << 30,
             source_includes_try: true,
             gzip_level: 6,
+            lower_case_ids: true,
         }
     }
 }
@@ -148,6 +158,9 @@ pub struct Found {
     pub key: ObjectKey,
     /// The area it was found in.
     pub area: Area,
+    /// The full storage key it was found under: `key` in `area`, or the same with the debug
+    /// id in lower case (see [`StoreOptions::lower_case_ids`]). A redirect points here.
+    pub storage_key: String,
     /// Its stored metadata.
     pub meta: ObjectMeta,
     /// The body, per [`BodyMode`] (`Decoded` and `Stored`).
@@ -200,7 +213,7 @@ impl Download {
         DownloadSummary {
             status: self.status(),
             key: match self {
-                Download::Found(f) => Some(f.key.storage_key(f.area)),
+                Download::Found(f) => Some(f.storage_key.clone()),
                 Download::Redirect(to) => Some(to.path()),
                 Download::Ignored | Download::NotFound => None,
             },
@@ -363,9 +376,34 @@ impl SymbolStore {
     /// Where `key` is and its metadata: the regular area first, then Try when
     /// `try_symbols`. `None` when in neither.
     pub fn locate(&self, key: &ObjectKey, try_symbols: bool) -> Result<Option<(Area, ObjectMeta)>> {
-        for &area in Area::search_order(try_symbols) {
-            if let Some(meta) = self.storage.head(&key.storage_key(area))? {
-                return Ok(Some((area, meta)));
+        Ok(self
+            .find(key, Area::search_order(try_symbols), |k| {
+                self.storage.head(k)
+            })?
+            .map(|(area, _, meta)| (area, meta)))
+    }
+
+    /// Looks `key` up with `f` in each of `areas` in turn: under its storage key, then
+    /// (with [`StoreOptions::lower_case_ids`]) with the debug id in lower case. Returns the
+    /// area, the storage key that answered, and the answer.
+    pub(crate) fn find<T>(
+        &self,
+        key: &ObjectKey,
+        areas: &[Area],
+        mut f: impl FnMut(&str) -> Result<Option<T>>,
+    ) -> Result<Option<(Area, String, T)>> {
+        for &area in areas {
+            let skey = key.storage_key(area);
+            if let Some(v) = f(&skey)? {
+                return Ok(Some((area, skey, v)));
+            }
+            if !self.options.lower_case_ids || !self.storage.may_hold_lower_case_ids() {
+                continue;
+            }
+            if let Some(lower) = key.lower_case_storage_key(area) {
+                if let Some(v) = f(&lower)? {
+                    return Ok(Some((area, lower, v)));
+                }
             }
         }
         Ok(None)
@@ -382,12 +420,11 @@ impl SymbolStore {
         key: &ObjectKey,
         try_symbols: bool,
     ) -> Result<Option<(Area, StoredObject)>> {
-        for &area in Area::search_order(try_symbols) {
-            if let Some(obj) = self.storage.get(&key.storage_key(area))? {
-                return Ok(Some((area, obj)));
-            }
-        }
-        Ok(None)
+        Ok(self
+            .find(key, Area::search_order(try_symbols), |k| {
+                self.storage.get(k)
+            })?
+            .map(|(area, _, obj)| (area, obj)))
     }
 
     /// A reader of the stored object of `key` (still gzipped for a `.sym`) and its area.
@@ -396,12 +433,11 @@ impl SymbolStore {
         key: &ObjectKey,
         try_symbols: bool,
     ) -> Result<Option<(Area, ObjectReader)>> {
-        for &area in Area::search_order(try_symbols) {
-            if let Some(r) = self.storage.get_reader(&key.storage_key(area))? {
-                return Ok(Some((area, r)));
-            }
-        }
-        Ok(None)
+        Ok(self
+            .find(key, Area::search_order(try_symbols), |k| {
+                self.storage.get_reader(k)
+            })?
+            .map(|(area, _, r)| (area, r)))
     }
 
     /// The body of a streamed download: the stored bytes, or a decompressing reader (with
@@ -491,7 +527,8 @@ impl SymbolStore {
     }
 
     /// Answers a download request with Tecken's rules, in Tecken's order: the ignore
-    /// short-cut; invalid characters (an error of kind [`ErrorKind::InvalidInput`], 400);
+    /// short-cut; a name with a character Tecken refuses (not found, without a lookup and
+    /// not recorded as missing);
     /// the regular area, then Try if asked; then the code-id index (a redirect); else not
     /// found, recorded as a missing symbol (for GETs, when a recorder is attached).
     ///
@@ -503,19 +540,22 @@ impl SymbolStore {
             return Ok(Download::Ignored);
         }
         if has_invalid_key_chars(&req.debug_file) || has_invalid_key_chars(&req.file) {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                "Symbol name lookup contains invalid characters and will never be found.",
-            ));
+            // Such a name can never be stored: current Tecken answers 404 without a lookup
+            // (it used to answer 400), and it is not a missing symbol.
+            return Ok(Download::NotFound);
         }
         let key = ObjectKey::new(&req.debug_file, &req.debug_id, &req.file)?;
+        let areas = Area::search_order(req.try_symbols);
         if req.body.is_stream() {
-            if let Some((area, obj)) = self.get_reader(&key, req.try_symbols)? {
+            if let Some((area, storage_key, obj)) =
+                self.find(&key, areas, |k| self.storage.get_reader(k))?
+            {
                 let (stream, content_encoding) =
                     self.stream_body(&key, obj.meta.is_gzip(), obj.len, obj.reader, req.body)?;
                 return Ok(Download::Found(Found {
                     key,
                     area,
+                    storage_key,
                     meta: obj.meta,
                     body: None,
                     stream: Some(stream),
@@ -525,15 +565,15 @@ impl SymbolStore {
         }
         let found = match req.body {
             BodyMode::None => self
-                .locate(&key, req.try_symbols)?
-                .map(|(area, meta)| (area, meta, None)),
+                .find(&key, areas, |k| self.storage.head(k))?
+                .map(|(area, skey, meta)| (area, skey, meta, None)),
             BodyMode::Decoded | BodyMode::Stored => self
-                .get_stored(&key, req.try_symbols)?
-                .map(|(area, obj)| (area, obj.meta, Some(obj.body))),
+                .find(&key, areas, |k| self.storage.get(k))?
+                .map(|(area, skey, obj)| (area, skey, obj.meta, Some(obj.body))),
             // Answered above when found.
             BodyMode::DecodedStream | BodyMode::StoredStream => None,
         };
-        if let Some((area, meta, body)) = found {
+        if let Some((area, storage_key, meta, body)) = found {
             let (body, content_encoding) = match (req.body, body) {
                 (BodyMode::Stored, Some(b)) => {
                     let enc = if meta.is_gzip() || (key.is_compressed() && is_gzip(&b)) {
@@ -558,6 +598,7 @@ impl SymbolStore {
             return Ok(Download::Found(Found {
                 key,
                 area,
+                storage_key,
                 meta,
                 body,
                 stream: None,
@@ -594,6 +635,65 @@ impl SymbolStore {
         }
     }
 
+    /// The MODULE-line alias of `debug_file`/`debug_id` (see
+    /// [`super::codeid::MODULE_ID_PREFIX`]), or `None`.
+    pub(crate) fn lookup_module_alias(
+        &self,
+        debug_file: &str,
+        debug_id: &str,
+    ) -> Result<Option<CodeIdEntry>> {
+        let Ok(key) = module_alias_key(debug_file, debug_id) else {
+            return Ok(None);
+        };
+        match self.storage.get(&key)? {
+            Some(obj) => CodeIdEntry::from_json(&key, &obj.body).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes the MODULE-line alias of a `.sym` stored under `key` whose MODULE line says
+    /// `header`'s debug file and id, unless the same alias is there or it would re-point a
+    /// regular upload's alias at a Try one. Names that can never be keys write nothing.
+    pub(crate) fn put_module_alias(
+        &self,
+        key: &ObjectKey,
+        header: &SymHeader,
+        try_symbols: bool,
+    ) -> Result<()> {
+        let Ok(alias_key) = module_alias_key(&header.debug_file, &header.debug_id) else {
+            return Ok(());
+        };
+        let (code_file, code_id) = match &header.code_id {
+            Some(c) => (
+                c.file.clone().unwrap_or_default(),
+                c.id.to_ascii_uppercase(),
+            ),
+            None => (String::new(), String::new()),
+        };
+        let entry = CodeIdEntry {
+            code_file,
+            code_id,
+            debug_file: key.debug_file().to_owned(),
+            debug_id: key.debug_id().to_owned(),
+            generator: header.generator.clone(),
+            try_symbols,
+            file: (key.file() != sym_file_name(key.debug_file())).then(|| key.file().to_owned()),
+        };
+        let current = self.lookup_module_alias(&header.debug_file, &header.debug_id)?;
+        let try_over_regular = try_symbols && current.as_ref().is_some_and(|c| !c.try_symbols);
+        if current.as_ref() == Some(&entry) || try_over_regular {
+            return Ok(());
+        }
+        let json = entry.to_json()?;
+        self.storage.put(
+            &alias_key,
+            &PutObject {
+                content_type: Some("application/json"),
+                ..PutObject::raw(&json)
+            },
+        )
+    }
+
     /// Writes (or replaces) a code-id index entry.
     pub fn put_code_id(&self, entry: &CodeIdEntry) -> Result<()> {
         let json = entry.to_json()?;
@@ -609,9 +709,8 @@ impl SymbolStore {
     /// The header of the `.sym` at `key` in `area` (reads its first 64 KiB), or `None` if
     /// absent.
     pub fn read_sym_header(&self, key: &ObjectKey, area: Area) -> Result<Option<SymHeader>> {
-        let Some(head) = self
-            .storage
-            .get_prefix(&key.storage_key(area), HEADER_BYTES)?
+        let Some((_, _, head)) =
+            self.find(key, &[area], |k| self.storage.get_prefix(k, HEADER_BYTES))?
         else {
             return Ok(None);
         };
@@ -626,10 +725,16 @@ impl SymbolStore {
     }
 
     /// Tecken's syminfo: `file`/`id` as a code file and id (from the index), else as a
-    /// debug file and id (from the `.sym` header). `None` when neither is known.
+    /// debug file and id (from the `.sym` header), else as the debug file and id a `.sym`'s
+    /// MODULE line says when it was uploaded under another key (its alias). `None` when
+    /// none is known.
     pub fn syminfo(&self, file: &str, id: &str) -> Result<Option<SymInfo>> {
         if let Some(e) = self.lookup_code_id(file, id)? {
-            let key = ObjectKey::for_module(&e.debug_file, &e.debug_id)?;
+            let name = e
+                .file
+                .clone()
+                .unwrap_or_else(|| sym_file_name(&e.debug_file));
+            let key = ObjectKey::new(&e.debug_file, &e.debug_id, &name)?;
             let area = Area::for_upload(e.try_symbols);
             return Ok(Some(SymInfo {
                 debug_filename: e.debug_file,
@@ -645,7 +750,7 @@ impl SymbolStore {
             return Ok(None);
         };
         let Some((area, _)) = self.locate(&key, true)? else {
-            return Ok(None);
+            return self.syminfo_by_module_line(file, id);
         };
         let header = self.read_sym_header(&key, area)?;
         let (code_file, code_id, generator) = match header {
@@ -665,6 +770,32 @@ impl SymbolStore {
             code_id,
             generator,
             key,
+            area,
+        }))
+    }
+
+    /// Syminfo through a MODULE-line alias: the `.sym` stored under another key.
+    fn syminfo_by_module_line(&self, file: &str, id: &str) -> Result<Option<SymInfo>> {
+        let Some(e) = self.lookup_module_alias(file, id)? else {
+            return Ok(None);
+        };
+        let file_name = e
+            .file
+            .clone()
+            .unwrap_or_else(|| sym_file_name(&e.debug_file));
+        let stored = ObjectKey::new(&e.debug_file, &e.debug_id, &file_name)?;
+        // Only answered while the file the alias names is there.
+        let Some((area, _)) = self.locate(&stored, true)? else {
+            return Ok(None);
+        };
+        let some = |s: String| (!s.is_empty()).then_some(s);
+        Ok(Some(SymInfo {
+            debug_filename: file.to_owned(),
+            debug_id: id.to_ascii_uppercase(),
+            code_file: some(e.code_file),
+            code_id: some(e.code_id),
+            generator: e.generator,
+            key: stored,
             area,
         }))
     }
@@ -698,6 +829,11 @@ impl SymbolStore {
                 self.put_code_id(&entry)?;
                 report.entries += 1;
             }
+            if header.debug_file != key.debug_file()
+                || !header.debug_id.eq_ignore_ascii_case(key.debug_id())
+            {
+                self.put_module_alias(&key, &header, area == Area::Try)?;
+            }
         }
         Ok(report)
     }
@@ -730,6 +866,7 @@ pub(crate) fn code_id_entry(
         debug_id: key.debug_id().to_owned(),
         generator: header.generator.clone(),
         try_symbols,
+        file: (key.file() != sym_file_name(key.debug_file())).then(|| key.file().to_owned()),
     };
     entry.key().ok().map(|_| entry)
 }

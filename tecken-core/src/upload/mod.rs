@@ -43,6 +43,8 @@
 //! and the result types live in `options` and `report`.
 
 mod archive;
+#[cfg(feature = "http")]
+mod by_url;
 mod options;
 mod plan;
 mod report;
@@ -54,6 +56,8 @@ use std::fs::File;
 use std::path::Path;
 
 use self::archive::{Archive, Source};
+#[cfg(feature = "http")]
+pub use self::by_url::{fetch_archive_url, FetchedArchive, UrlUploadOptions};
 pub use self::options::{ArchiveSource, ProgressFn, UploadLimits, UploadOptions, UploadProgress};
 use self::plan::plan;
 pub use self::report::{FileReport, IgnoredFile, ModuleMismatch, SymFileReport, UploadResult};

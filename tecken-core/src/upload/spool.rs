@@ -114,6 +114,11 @@ impl Spool {
         ))
     }
 
+    /// Where the file is.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Copies `r` into the file, failing with [`ErrorKind::LimitExceeded`] past `limit`
     /// bytes. Returns the length.
     pub(crate) fn fill(&self, r: &mut dyn Read, limit: u64) -> Result<u64> {

@@ -243,9 +243,13 @@ impl Write for Digester {
 
 fn store_one(work: &Work<'_, '_>, p: &Planned) -> Result<Outcome> {
     let storage = work.store.storage();
-    let skey = p.key.storage_key(work.area);
     let compressed = p.key.is_compressed();
-    let existing = storage.head(&skey)?;
+    // An object a Tecken bucket holds under the lower-case id is this key too: compared,
+    // and replaced where it is, so the bucket never holds the file twice.
+    let (skey, existing) = match work.store.find(&p.key, &[work.area], |k| storage.head(k))? {
+        Some((_, found_key, meta)) => (found_key, Some(meta)),
+        None => (p.key.storage_key(work.area), None),
+    };
 
     // Tecken's dedup: same original size and MD5 means nothing to do. The MD5 pass only
     // decompresses (cheap); the store pass below also compresses.
@@ -348,6 +352,11 @@ fn sym_report(work: &Work<'_, '_>, p: &Planned, skey: &str, head: &[u8]) -> Resu
         module_debug_file: header.debug_file.clone(),
         module_debug_id: header.debug_id.clone(),
     });
+    if mismatch.is_some() {
+        // Found by syminfo under what the file says of itself, as Tecken does.
+        work.store
+            .put_module_alias(&p.key, &header, work.area == Area::Try)?;
+    }
     if let Some(entry) = crate::store::code_id_entry_for(&p.key, &header, work.area == Area::Try) {
         let current = work
             .store

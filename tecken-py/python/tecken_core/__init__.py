@@ -35,9 +35,11 @@ from ._native import (
     SymbolStore,
     TeckenError,
     __version__,
+    auth_token_matches,
     binary_id,
     build_index,
     parse_sym_header,
+    tecken_debug_requested,
 )
 
 __all__ = [
@@ -62,7 +64,9 @@ __all__ = [
     "SymbolStore",
     "TeckenError",
     "__version__",
+    "auth_token_matches",
     "binary_id",
     "build_index",
     "parse_sym_header",
+    "tecken_debug_requested",
 ]

@@ -3,7 +3,7 @@
 import datetime
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Literal, TypedDict, final
+from typing import Any, Literal, TypedDict, final
 
 from typing_extensions import Self
 
@@ -145,6 +145,8 @@ def build_index(
 ) -> Index: ...
 def parse_sym_header(data: BytesLike) -> SymHeader: ...
 def binary_id(data: BytesLike, name: StrPath, *, arch: str | None = None) -> BinaryId: ...
+def auth_token_matches(expected: str, presented: str) -> bool: ...
+def tecken_debug_requested(value: str) -> bool: ...
 
 # ---------------------------------------------------------------------------------------
 # Store
@@ -203,6 +205,15 @@ class SymbolStore:
         try_: bool = False,
         archive_name: str | None = None,
     ) -> UploadResult: ...
+    def upload_archive_from_url(
+        self,
+        url: str,
+        *,
+        allowed_hosts: list[str],
+        allow_http: bool = False,
+        max_size: int | None = None,
+        try_: bool = False,
+    ) -> dict[str, Any]: ...
     def missing_symbols_csv(
         self,
         *,

@@ -1,0 +1,573 @@
+//! `tecken serve` against current Tecken's behaviour: `~` in names, token labels, upload by
+//! download URL (from a local HTTP server on 127.0.0.1: allow-list, redirects, size
+//! limits, remote failures), the auth-info route, upload v2, the answers' details
+//! (`skipped_keys`, syminfo's `url`, refused characters, `Debug`, `Vary`), and `--api`.
+//! Each test names the upstream behaviour it follows (mozilla-services/tecken).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+
+use common::*;
+
+const SAMPLE: &str = "sample.zip";
+
+fn json(g: &Got) -> serde_json::Value {
+    serde_json::from_slice(&g.body).unwrap_or_else(|_| panic!("not JSON: {}", g.text()))
+}
+
+fn get_with(url: &str, headers: &[(&str, &str)]) -> Got {
+    let mut req = agent().get(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    got(req.call().unwrap())
+}
+
+/// `application/x-www-form-urlencoded`, as `curl -d url=...` and `requests.post(data=)`.
+fn post_form(server: &Server, token: &str, fields: &str) -> Got {
+    post(
+        &server.url("/upload/"),
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Auth-Token", token),
+        ],
+        fields.as_bytes(),
+    )
+}
+
+// --- a local origin for uploads by URL ----------------------------------------------------
+
+/// One canned answer of the origin: status, headers, body (for a GET; a HEAD gets the
+/// headers only).
+#[derive(Clone)]
+struct Canned {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    /// Whether a HEAD answer declares the body's length.
+    head_length: bool,
+}
+
+fn ok_zip(body: Vec<u8>) -> Canned {
+    Canned {
+        status: 200,
+        headers: vec![("Content-Type".into(), "application/zip".into())],
+        body,
+        head_length: true,
+    }
+}
+
+fn status(code: u16) -> Canned {
+    Canned {
+        status: code,
+        headers: Vec::new(),
+        body: Vec::new(),
+        head_length: true,
+    }
+}
+
+fn redirect(to: &str) -> Canned {
+    Canned {
+        status: 302,
+        headers: vec![("Location".into(), to.into())],
+        body: Vec::new(),
+        head_length: true,
+    }
+}
+
+/// A minimal HTTP/1.1 origin on 127.0.0.1 (one thread per connection, `Connection:
+/// close`) answering paths from a table. The test's own, so no network is needed.
+struct Origin {
+    port: u16,
+}
+
+impl Origin {
+    fn start(routes: Vec<(&'static str, Canned)>) -> Origin {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let routes = Arc::new(routes);
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let routes = routes.clone();
+                std::thread::spawn(move || answer(conn, &routes));
+            }
+        });
+        Origin { port }
+    }
+
+    /// `http://127.0.0.1:PORT{path}`.
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The same origin by another name, `localhost`, for a host the allow-list lacks.
+    fn url_as_localhost(&self, path: &str) -> String {
+        format!("http://localhost:{}{path}", self.port)
+    }
+}
+
+fn answer(mut conn: TcpStream, routes: &[(&'static str, Canned)]) {
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    // The rest of the head.
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+            break;
+        }
+    }
+    let mut parts = line.split_whitespace();
+    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let canned = routes
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, c)| c.clone())
+        .unwrap_or_else(|| status(404));
+    let mut head = format!("HTTP/1.1 {} X\r\nConnection: close\r\n", canned.status);
+    for (k, v) in &canned.headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if method != "HEAD" || canned.head_length {
+        head.push_str(&format!("Content-Length: {}\r\n", canned.body.len()));
+    }
+    head.push_str("\r\n");
+    let _ = conn.write_all(head.as_bytes());
+    if method != "HEAD" {
+        let _ = conn.write_all(&canned.body);
+    }
+}
+
+// --- 1. `~` -------------------------------------------------------------------------------
+
+/// Tecken accepts `~` in debug file and file names since 2025
+/// (mozilla-services/tecken `tecken/base/utils.py` `invalid_key_name_characters`):
+/// upload, download and v5 all take `libgallium-24.2.8-1~bpo12+rpt1.so`.
+#[test]
+fn tilde_in_names_over_http() {
+    let (server, root) = upload_server(&[]);
+    let name = "libgallium-24.2.8-1~bpo12+rpt1.so";
+    let id = "0F3C1A2B4D5E6F708192A3B4C5D6E7F80";
+    let sym =
+        format!("MODULE Linux arm64 {id} {name}\nFUNC 1000 40 0 dri_init_screen\n1000 40 120 0\n");
+    let member = format!("{name}/{id}/{name}.sym");
+    let zip = make_zip(&[(member.as_str(), sym.as_bytes())]);
+    let r = upload(
+        &server,
+        Some("uploader-token-1"),
+        &[("s.zip", Some("s.zip"), &zip)],
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert!(root.join("v1").join(&member).is_file());
+    let got = get(&server.url(&format!("/{member}")));
+    assert_eq!((got.status, got.text()), (200, sym.clone()));
+    let body =
+        format!(r#"{{"jobs": [{{"memoryMap": [["{name}", "{id}"]], "stacks": [[[0, 4100]]]}}]}}"#);
+    let r = post(&server.url("/symbolicate/v5"), &[], body.as_bytes());
+    assert_eq!(r.status, 200);
+    assert!(
+        r.text().contains("\"function\": \"dri_init_screen\""),
+        "{}",
+        r.text()
+    );
+}
+
+// --- 2. token labels ----------------------------------------------------------------------
+
+/// `TOKEN-label` authenticates as `TOKEN` (mozilla-services/tecken
+/// `tecken/tests/test_tokens.py` `test_client_homepage_with_valid_token`: "Test with token
+/// comment", `f"{token_key}-testtoken"`).
+#[test]
+fn token_labels_authenticate_as_the_token() {
+    let (server, _root) = upload_server(&[]);
+    let sample = zip_fixture(SAMPLE);
+    let r = upload(
+        &server,
+        Some("uploader-token-1-ci-linux64"),
+        &[("file.zip", Some("file.zip"), &sample)],
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(json(&r)["upload"]["user"], "ci@example.com");
+    // A longer token is not a label.
+    let r = upload(
+        &server,
+        Some("uploader-token-1x"),
+        &[("f.zip", Some("f.zip"), &sample)],
+    );
+    assert_eq!(
+        (r.status, error_of(&r)),
+        (403, "API Token not matched".to_owned())
+    );
+    // The label does not widen the token's permissions.
+    let r = upload(
+        &server,
+        Some("no-perms-token-1-x"),
+        &[("f.zip", Some("f.zip"), &sample)],
+    );
+    assert_eq!((r.status, error_of(&r)), (403, "Forbidden".to_owned()));
+}
+
+// --- 3. upload by download URL ------------------------------------------------------------
+
+/// Tecken's upload by URL (mozilla-services/tecken `tecken/tests/test_upload.py`
+/// `test_upload_archive_by_url`, `test_upload_archive_by_url_remote_error`,
+/// `test_UploadByDownloadForm_*`): the checks, their messages and statuses, the redirect
+/// trail in the answer; plus the size limit and the redirect hosts this server checks.
+#[test]
+fn upload_by_download_url() {
+    let sample = zip_fixture(SAMPLE);
+    let mut big = sample.clone();
+    big.resize(300_000, 0);
+    let origin = Origin::start(vec![
+        ("/symbols.zip", ok_zip(sample.clone())),
+        ("/redirect.zip", redirect("/symbols.zip")),
+        ("/loop.zip", redirect("/loop.zip")),
+        ("/missing.zip", status(404)),
+        ("/broken.zip", status(502)),
+        ("/big.zip", ok_zip(big.clone())),
+        (
+            "/nolength.zip",
+            Canned {
+                head_length: false,
+                ..ok_zip(big)
+            },
+        ),
+        ("/symbols.rar", ok_zip(sample.clone())),
+    ]);
+    let offsite = origin.url_as_localhost("/symbols.zip");
+    // Registered after the origin started: a path of its own that points off-site.
+    let origin2 = Origin::start(vec![("/offsite.zip", redirect(&offsite))]);
+
+    let tok = "uploader-token-1";
+    // No host allowed (the default): refused, as an unlisted host is.
+    let (plain, _r) = upload_server(&[]);
+    let r = post_form(&plain, tok, &format!("url={}", origin.url("/symbols.zip")));
+    assert_eq!(
+        (r.status, error_of(&r)),
+        (400, "Insecure URL".to_owned()),
+        "https only without --upload-url-http"
+    );
+    let r = post_form(
+        &plain,
+        tok,
+        "url=https://notallowed.example.com/symbols.zip",
+    );
+    assert_eq!(
+        (r.status, error_of(&r)),
+        (
+            400,
+            "Not an allowed domain ('notallowed.example.com') to download from.".to_owned()
+        )
+    );
+
+    let (server, root) = upload_server(&[
+        "--upload-url-host",
+        "127.0.0.1",
+        "--upload-url-http",
+        "--max-body",
+        "200000",
+    ]);
+    // The happy path, through a redirect: the answer has Tecken's download fields.
+    let r = post_form(
+        &server,
+        tok,
+        &format!("url={}", origin.url("/redirect.zip")),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let u = &json(&r)["upload"];
+    assert_eq!(u["download_url"], origin.url("/redirect.zip"));
+    assert_eq!(
+        u["redirect_urls"],
+        serde_json::json!([origin.url("/symbols.zip")])
+    );
+    assert_eq!(u["filename"], "redirect.zip");
+    assert_eq!(u["size"], sample.len());
+    assert!(root
+        .join("v1/xpcshell.dbg/A7D6F1BB18CD4CB48/xpcshell.sym")
+        .is_file());
+    // The `url` field of a multipart form works the same (a file-less form).
+    let r = upload(
+        &server,
+        Some(tok),
+        &[("url", None, origin.url("/symbols.zip").as_bytes())],
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(
+        json(&r)["upload"]["skipped_keys"].as_array().unwrap().len(),
+        2
+    );
+
+    let cases: Vec<(String, u16, String)> = vec![
+        (
+            origin.url("/missing.zip"),
+            400,
+            format!("{} can't be found (404)", origin.url("/missing.zip")),
+        ),
+        (
+            origin.url("/broken.zip"),
+            500,
+            format!("{} errored (502)", origin.url("/broken.zip")),
+        ),
+        (
+            origin.url("/loop.zip"),
+            400,
+            format!(
+                "Too many redirects trying to open {}",
+                origin.url("/loop.zip")
+            ),
+        ),
+        // A redirect may not leave the allow-list.
+        (
+            origin2.url("/offsite.zip"),
+            400,
+            "Not an allowed domain ('localhost') to download from.".to_owned(),
+        ),
+        // Size: declared by the HEAD, or only found while downloading.
+        (
+            origin.url("/big.zip"),
+            413,
+            format!(
+                "Upload too large: 300000 bytes at {} (the limit is 200000 bytes)",
+                origin.url("/big.zip")
+            ),
+        ),
+        (
+            origin.url("/nolength.zip"),
+            413,
+            format!(
+                "Upload too large: 200001 bytes at {} (the limit is 200000 bytes)",
+                origin.url("/nolength.zip")
+            ),
+        ),
+        (
+            origin.url("/symbols.rar"),
+            400,
+            "Unrecognized archive file extension \".rar\"".to_owned(),
+        ),
+        ("not a url".to_owned(), 400, "Enter a valid URL.".to_owned()),
+    ];
+    for (url, want_status, want) in cases {
+        let r = post_form(&server, tok, &format!("url={url}"));
+        assert_eq!((r.status, error_of(&r)), (want_status, want), "{url}");
+    }
+    // Nothing listening: Tecken's 500, which upload clients retry.
+    let closed = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{closed}/symbols.zip");
+    let r = post_form(&server, tok, &format!("url={url}"));
+    assert_eq!(
+        (r.status, error_of(&r)),
+        (500, format!("ConnectionError trying to open {url}"))
+    );
+    // Tecken's checks before the URL: the token.
+    let r = post_form(
+        &server,
+        "wrong-token-1",
+        &format!("url={}", origin.url("/symbols.zip")),
+    );
+    assert_eq!(r.status, 403);
+}
+
+// --- 4. auth info and upload v2 -----------------------------------------------------------
+
+/// What an upload client asks before uploading: Tecken's `/api/_auth/` (its test
+/// `test_client_homepage_with_valid_token` / `..._with_invalid_token`), also served as
+/// `/upload/auth_info/`; both `Vary: Auth-Token`. Upload v2 answers 501 after the token
+/// checks (its protocol is Google Cloud Storage's own).
+#[test]
+fn auth_info_and_upload_v2() {
+    let (server, _root) = upload_server(&[]);
+    for path in ["/api/_auth/", "/upload/auth_info/"] {
+        let r = get(&server.url(path));
+        assert_eq!(r.status, 200);
+        assert!(json(&r).get("sign_in_url").is_some(), "{}", r.text());
+        assert_eq!(r.header("vary"), Some("Auth-Token"));
+
+        let r = get_with(
+            &server.url(path),
+            &[("Auth-Token", "uploader-token-1-testtoken")],
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        let v = json(&r);
+        assert_eq!(v["user"]["email"], "ci@example.com");
+        assert!(v.get("sign_in_url").is_none());
+        assert_eq!(
+            v["user"]["permissions"],
+            serde_json::json!(["upload.upload_symbols", "upload.upload_try_symbols"])
+        );
+        assert_eq!(
+            r.header("vary").map(str::to_ascii_lowercase).as_deref(),
+            Some("auth-token")
+        );
+
+        let r = get_with(&server.url(path), &[("Auth-Token", "junk")]);
+        assert_eq!(
+            (r.status, error_of(&r)),
+            (403, "API Token not matched".to_owned())
+        );
+    }
+    let r = post(
+        &server.url("/upload/v2/"),
+        &[("Content-Type", "application/json")],
+        b"{}",
+    );
+    assert_eq!(r.status, 403);
+    let r = post(
+        &server.url("/upload/v2/"),
+        &[
+            ("Content-Type", "application/json"),
+            ("Auth-Token", "uploader-token-1"),
+        ],
+        br#"{"files": []}"#,
+    );
+    assert_eq!(r.status, 501, "{}", r.text());
+    assert!(error_of(&r).contains("/upload/"));
+}
+
+// --- 5. the answers' details --------------------------------------------------------------
+
+/// `skipped_keys` are archive member names (mozilla-services/tecken
+/// `tecken/upload/views.py` `upload_archive`: `skipped_keys.append(member.name)`); upload
+/// answers `Vary: Auth-Token`; syminfo's `url` is the server's own download URL even with
+/// `--redirect-base`; a refused character is a 404 (current Tecken); `Debug: 0` asks for
+/// no timing, and an ignored file's time is 0 (`tecken/base/decorators.py`
+/// `set_request_debug`, `tecken/download/views.py` `download_symbol`).
+#[test]
+fn answer_details() {
+    let (server, _root) = upload_server(&["--redirect-base", "https://cdn.example.com/bucket"]);
+    let sample = zip_fixture(SAMPLE);
+    let tok = Some("uploader-token-1");
+    let r = upload(&server, tok, &[("file.zip", Some("file.zip"), &sample)]);
+    assert_eq!(r.status, 201);
+    assert_eq!(r.header("vary"), Some("Auth-Token"));
+    let r = upload(&server, tok, &[("file.zip", Some("file.zip"), &sample)]);
+    assert_eq!(
+        json(&r)["upload"]["skipped_keys"],
+        serde_json::json!([
+            "flag/deadbeef/flag.jpeg",
+            "xpcshell.dbg/A7D6F1BB18CD4CB48/xpcshell.sym"
+        ])
+    );
+    // Errors answer Vary too.
+    let r = upload(&server, None, &[("file.zip", Some("file.zip"), &sample)]);
+    assert_eq!((r.status, r.header("vary")), (403, Some("Auth-Token")));
+
+    // syminfo: a URL of this server, not of the redirect base.
+    let zip = make_zip(&[(
+        "xul.pdb/44E4EC8C2F41492B9369D6B9A059577C2/xul.sym",
+        b"MODULE windows x86_64 44E4EC8C2F41492B9369D6B9A059577C2 xul.pdb\nINFO CODE_ID 5F0E2B2A1A3000 xul.dll\n",
+    )]);
+    assert_eq!(
+        upload(&server, tok, &[("x.zip", Some("x.zip"), &zip)]).status,
+        201
+    );
+    let r = get(&server.url("/api/syminfo/xul.dll/5F0E2B2A1A3000"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        json(&r)["url"],
+        server.url("/xul.pdb/44E4EC8C2F41492B9369D6B9A059577C2/xul.sym")
+    );
+
+    // Refused characters: 404, no lookup.
+    let r = get(&server.url("/x%25l.pdb/44E4EC8C2F41492B9369D6B9A059577C2/x%25l.sym"));
+    assert_eq!((r.status, r.text().as_str()), (404, "Symbol Not Found"));
+
+    // Debug: Tecken's true-ish values only.
+    let missing = server.url("/nothere.pdb/44E4EC8C2F41492B9369D6B9A059577C2/nothere.sym");
+    assert!(get_with(&missing, &[("Debug", "0")])
+        .header("debug-time")
+        .is_none());
+    assert!(get_with(&missing, &[("Debug", "false")])
+        .header("debug-time")
+        .is_none());
+    let t = get_with(&missing, &[("Debug", "yes")]);
+    assert!(t.header("debug-time").unwrap().parse::<f64>().unwrap() >= 0.0);
+    let ignored = get_with(
+        &server.url("/cxinjime.pdb/342D9B0A3AE64812A2388C055C9F6C321/file.ptr"),
+        &[("Debug", "1")],
+    );
+    assert_eq!(
+        (ignored.status, ignored.header("debug-time")),
+        (404, Some("0"))
+    );
+}
+
+/// With `--redirect-base`, a file a Tecken bucket holds under a lower-case id is
+/// redirected to where it is.
+#[test]
+fn redirects_point_at_lower_case_objects() {
+    let (server, root) = upload_server(&["--redirect-base", "https://cdn.example.com/b"]);
+    let sample = zip_fixture(SAMPLE);
+    let r = upload(
+        &server,
+        Some("uploader-token-1"),
+        &[("file.zip", Some("file.zip"), &sample)],
+    );
+    assert_eq!(r.status, 201);
+    let ids = root.join("v1/xpcshell.dbg");
+    std::fs::rename(ids.join("A7D6F1BB18CD4CB48"), ids.join("a7d6f1bb18cd4cb48")).unwrap();
+    let r = get(&server.url("/xpcshell.dbg/A7D6F1BB18CD4CB48/xpcshell.sym"));
+    assert_eq!(r.status, 302);
+    assert_eq!(
+        r.header("location"),
+        Some("https://cdn.example.com/b/v1/xpcshell.dbg/a7d6f1bb18cd4cb48/xpcshell.sym")
+    );
+}
+
+// --- 7. --api ------------------------------------------------------------------------------
+
+/// `--api`: Tecken's 404 is Django's JSON `{"error": "Not Found", "path": ...}`
+/// (mozilla-services/tecken `tecken/views.py` `handler404`), Eliot's is Falcon's
+/// `{"title": "404 Not Found"}`; with `eliot`, Tecken's routes are not served; `both` (the
+/// default) keeps every route with Eliot's 404.
+#[test]
+fn api_flag_chooses_whose_answers() {
+    let (tecken, _r1) = upload_server(&["--api", "tecken"]);
+    let r = get(&tecken.url("/nope"));
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (404, r#"{"error": "Not Found", "path": "/nope"}"#)
+    );
+    assert_eq!(get(&tecken.url("/__lbheartbeat__")).status, 200);
+    let r = get(&tecken.url("/a.pdb/ABC/a.sym"));
+    assert_eq!((r.status, r.text().as_str()), (404, "Symbol Not Found"));
+
+    let (eliot, _r2) = upload_server(&["--api", "eliot"]);
+    for path in [
+        "/nope",
+        "/a.pdb/ABC/a.sym",
+        "/upload/",
+        "/api/syminfo/a.dll/1",
+    ] {
+        let r = get(&eliot.url(path));
+        assert_eq!(
+            (r.status, r.text().as_str()),
+            (404, r#"{"title": "404 Not Found"}"#),
+            "{path}"
+        );
+    }
+    let r = post(
+        &eliot.url("/symbolicate/v5"),
+        &[],
+        br#"{"jobs": [{"memoryMap": [["a.pdb", "ABC"]], "stacks": [[[0, 1]]]}]}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    let (both, _r3) = upload_server(&[]);
+    let r = get(&both.url("/nope"));
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (404, r#"{"title": "404 Not Found"}"#)
+    );
+    let r = get(&both.url("/a.pdb/ABC/a.sym"));
+    assert_eq!(r.status, 404);
+    assert_eq!(r.text(), "Symbol Not Found");
+}
