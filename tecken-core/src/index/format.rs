@@ -9,8 +9,9 @@
 //! ```text
 //! offset size  header (64 bytes)
 //!  0      8    magic  "TECKNIDX"
-//!  8      4    format version (u32), currently 2 (1: no TOP, no header checksum, 12-byte
-//!              line entries; rejected as too old)
+//!  8      4    format version (u32), currently 3 (2: no unwind sections, no parameter
+//!              sizes; 1: no TOP, no header checksum, 12-byte line entries; both rejected
+//!              as too old)
 //! 12      4    header size (u32) = 64
 //! 16      8    file size (u64): the whole file; a truncated file fails this check
 //! 24      4    section count N (u32)
@@ -19,11 +20,13 @@
 //! 40      4    header checksum: CRC-32 (IEEE) of bytes 0..40 and 44..64 of the header,
 //!              then the section table
 //! 44     20    reserved, zero
-//! 64   24*N    section table, one entry per section:
+//! 64   24*N    section table, one entry per section, in file order:
 //!                u32 id, u32 entry size, u64 offset, u64 length in bytes
 //! ```
 //!
-//! The sections, in this order (ids in [`section`]):
+//! The sections, in file order ([`section::ALL`]; an id names a section, its position in
+//! the file is its index in that list, so sections can be added or reordered by a later
+//! version without renumbering):
 //!
 //! | id | name | entry | contents |
 //! |---|---|---|---|
@@ -31,13 +34,43 @@
 //! | 2 | TOP | 8 | `u64` start of intervals 0, 64, 128, ...: `ceil(n / 64)` entries |
 //! | 3 | STARTS | 8 | `u64` start of each symbol interval, strictly ascending |
 //! | 4 | SYMS | 40 | per interval: `u64 end` (exclusive, `u64::MAX` = unbounded), `u64 address` of the symbol, `u32 name offset`, `u32 name length`, `u32 first line`, `u32 line count`, `u32 first level`, `u16 level count`, `u16 flags` (1 = PUBLIC, 2 = `m`) |
+//! | 12 | PARAMS | 4 | per interval, parallel to SYMS: `u32` parameter size of its FUNC or PUBLIC |
 //! | 5 | LINE_OFFSETS | 4 | `u32 offset` of each line entry from its FUNC's start, ascending within a FUNC |
 //! | 6 | LINES | 8 | parallel to LINE_OFFSETS: `u32 line`, `u32 file index` (`0xFFFFFFFF` no file, `0xFFFFFFFE` gap marker) |
 //! | 7 | LEVELS | 8 | per inline depth of a FUNC: `u32 first inline`, `u32 count` |
 //! | 8 | INLINES | 20 | `u32 start offset`, `u32 end offset` (from the FUNC start), `u32 origin index`, `u32 call file index`, `u32 call line`; ascending and non-overlapping within a level |
 //! | 9 | FILES | 16 | `u32 raw offset`, `u32 raw length`, `u32 cleaned offset`, `u32 cleaned length` into STRINGS |
 //! | 10 | ORIGINS | 8 | `u32 offset`, `u32 length` into STRINGS |
-//! | 11 | STRINGS | 1 | UTF-8 bytes (names that were not UTF-8 are stored lossily converted) |
+//! | 13 | CFI_STARTS | 8 | `u64` start of each `STACK CFI INIT` range, strictly ascending |
+//! | 14 | CFI_INITS | 12 | parallel to CFI_STARTS: `u32 size` (> 0), `u32 rules` (index into RULES), `u32 first delta` (into CFI_DELTAS; the range's deltas run to the next INIT's first delta, the last one's to the end of CFI_DELTAS) |
+//! | 15 | CFI_DELTAS | 8 | `u32 offset` from the INIT's start (< its size), `u32 rules` (index into RULES); in application order within an INIT |
+//! | 16 | WIN_FRAMEDATA | 40 | `STACK WIN 4` records: `u64 address`, `u32 size` (> 0), `u32 prologue size`, `u32 epilogue size`, `u32 parameter size`, `u32 saved register size`, `u32 local size`, `u32 max stack size`, `u32 program` (index into RULES); ascending, non-overlapping |
+//! | 17 | WIN_FPO | 40 | `STACK WIN 0` records, as WIN_FRAMEDATA but the last field is `allocates_base_pointer` (0 or 1) |
+//! | 18 | RULES | 8 | `u32 offset`, `u32 length` into STRINGS: each distinct CFI rule string and STACK WIN program string once |
+//! | 11 | STRINGS | 1 | UTF-8 bytes (names that were not UTF-8 are stored lossily converted; rule strings always are UTF-8) |
+//!
+//! # Unwind sections
+//!
+//! The builder resolves overlaps once, as `breakpad-symbols` 0.27 does when it loads a
+//! file (its `into_rangemap_safe`), so a search finds at most one record:
+//!
+//! - CFI: every `STACK CFI` delta belongs to the `STACK CFI INIT` line it follows (any other
+//!   record ends an INIT's deltas; a delta with no INIT is malformed). An INIT of size 0,
+//!   or whose end overflows, is dropped. INITs are sorted by (start, end) and one that
+//!   overlaps the last kept one is dropped: of overlapping ranges the lowest start wins,
+//!   then the shortest, then the first in the file (Breakpad's C++ keeps the first in file
+//!   order instead; the two agree on every file `dump_syms` writes, whose INITs are
+//!   disjoint). An INIT's deltas are sorted by (address, rule string), as
+//!   `breakpad-symbols` sorts them; a delta at or past the INIT's end never applies and is
+//!   dropped; one before its start applies everywhere in the range (as there) and is
+//!   stored at offset 0.
+//! - WIN: per type, in file order, a record that overlaps the previous one of its type and
+//!   starts after it cuts the previous one short (MSVC writes nested records whose sizes
+//!   run to the function's end); one that overlaps it otherwise, with another range, is
+//!   dropped. Then the same (start, end) rule as for CFI. Types other than 4 and 0 are
+//!   not stored. An unwinder tries FrameData before FPO at an address.
+//! - Rule and program strings are stored once each (a CFI-heavy 61 MB file has ~1,600
+//!   distinct ones), in order of first appearance.
 //!
 //! # Record definitions
 //!
@@ -55,9 +88,10 @@ pub const MAGIC: [u8; 8] = *b"TECKNIDX";
 /// The format version this library writes.
 ///
 /// 2: header checksum; TOP section; line offsets apart from line numbers.
-pub const VERSION: u32 = 2;
+/// 3: PARAMS; STACK CFI and STACK WIN sections with their RULES table.
+pub const VERSION: u32 = 3;
 /// The oldest format version this library reads.
-pub const MIN_VERSION: u32 = 2;
+pub const MIN_VERSION: u32 = 3;
 /// Size of the fixed header.
 pub const HEADER_SIZE: usize = Header::SIZE;
 /// Size of one section-table entry.
@@ -88,38 +122,78 @@ pub mod section {
     pub const ORIGINS: u32 = 10;
     /// The string blob everything else points into.
     pub const STRINGS: u32 = 11;
+    /// `u32` parameter size of each interval's FUNC or PUBLIC, parallel to `SYMS`.
+    pub const PARAMS: u32 = 12;
+    /// `u64` start address of each `STACK CFI INIT` range, sorted ascending.
+    pub const CFI_STARTS: u32 = 13;
+    /// One entry per CFI range, parallel to `CFI_STARTS`.
+    pub const CFI_INITS: u32 = 14;
+    /// `STACK CFI` delta rows, grouped per INIT.
+    pub const CFI_DELTAS: u32 = 15;
+    /// `STACK WIN 4` (FrameData) records, sorted by address.
+    pub const WIN_FRAMEDATA: u32 = 16;
+    /// `STACK WIN 0` (FPO) records, sorted by address.
+    pub const WIN_FPO: u32 = 17;
+    /// The distinct CFI rule and STACK WIN program strings.
+    pub const RULES: u32 = 18;
     /// Every section, in file order, with its entry size.
-    pub const ALL: [(u32, usize); 11] = [
+    pub const ALL: [(u32, usize); 18] = [
         (META, 1),
         (TOP, super::ADDR_SIZE),
         (STARTS, super::ADDR_SIZE),
         (SYMS, super::SYM_SIZE),
+        (PARAMS, super::PARAM_SIZE),
         (LINE_OFFSETS, super::LINE_OFFSET_SIZE),
         (LINES, super::LINE_SIZE),
         (LEVELS, super::LEVEL_SIZE),
         (INLINES, super::INLINE_SIZE),
         (FILES, super::FILE_SIZE),
         (ORIGINS, super::ORIGIN_SIZE),
+        (CFI_STARTS, super::ADDR_SIZE),
+        (CFI_INITS, super::CfiInitEntry::SIZE),
+        (CFI_DELTAS, super::CfiDeltaEntry::SIZE),
+        (WIN_FRAMEDATA, super::WinEntry::SIZE),
+        (WIN_FPO, super::WinEntry::SIZE),
+        (RULES, super::RuleEntry::SIZE),
         (STRINGS, 1),
     ];
 }
 
 /// The position of each section in the file and in the section table (its index in
-/// [`section::ALL`]).
+/// [`section::ALL`]), derived from that list.
 pub(crate) mod slot {
     use super::section;
 
-    pub(crate) const META: usize = section::META as usize - 1;
-    pub(crate) const TOP: usize = section::TOP as usize - 1;
-    pub(crate) const STARTS: usize = section::STARTS as usize - 1;
-    pub(crate) const SYMS: usize = section::SYMS as usize - 1;
-    pub(crate) const LINE_OFFSETS: usize = section::LINE_OFFSETS as usize - 1;
-    pub(crate) const LINES: usize = section::LINES as usize - 1;
-    pub(crate) const LEVELS: usize = section::LEVELS as usize - 1;
-    pub(crate) const INLINES: usize = section::INLINES as usize - 1;
-    pub(crate) const FILES: usize = section::FILES as usize - 1;
-    pub(crate) const ORIGINS: usize = section::ORIGINS as usize - 1;
-    pub(crate) const STRINGS: usize = section::STRINGS as usize - 1;
+    /// The index of section `id` in [`section::ALL`] (a compile error if it is missing).
+    const fn of(id: u32) -> usize {
+        let mut i = 0;
+        while i < section::ALL.len() {
+            if section::ALL[i].0 == id {
+                return i;
+            }
+            i += 1;
+        }
+        panic!("section missing from section::ALL")
+    }
+
+    pub(crate) const META: usize = of(section::META);
+    pub(crate) const TOP: usize = of(section::TOP);
+    pub(crate) const STARTS: usize = of(section::STARTS);
+    pub(crate) const SYMS: usize = of(section::SYMS);
+    pub(crate) const PARAMS: usize = of(section::PARAMS);
+    pub(crate) const LINE_OFFSETS: usize = of(section::LINE_OFFSETS);
+    pub(crate) const LINES: usize = of(section::LINES);
+    pub(crate) const LEVELS: usize = of(section::LEVELS);
+    pub(crate) const INLINES: usize = of(section::INLINES);
+    pub(crate) const FILES: usize = of(section::FILES);
+    pub(crate) const ORIGINS: usize = of(section::ORIGINS);
+    pub(crate) const CFI_STARTS: usize = of(section::CFI_STARTS);
+    pub(crate) const CFI_INITS: usize = of(section::CFI_INITS);
+    pub(crate) const CFI_DELTAS: usize = of(section::CFI_DELTAS);
+    pub(crate) const WIN_FRAMEDATA: usize = of(section::WIN_FRAMEDATA);
+    pub(crate) const WIN_FPO: usize = of(section::WIN_FPO);
+    pub(crate) const RULES: usize = of(section::RULES);
+    pub(crate) const STRINGS: usize = of(section::STRINGS);
     /// Number of sections.
     pub(crate) const COUNT: usize = section::ALL.len();
 }
@@ -145,6 +219,8 @@ pub const ORIGIN_SIZE: usize = OriginEntry::SIZE;
 pub(crate) const ADDR_SIZE: usize = 8;
 /// Size of a LINE_OFFSETS entry: a `u32` offset from the FUNC's start.
 pub(crate) const LINE_OFFSET_SIZE: usize = 4;
+/// Size of a PARAMS entry: a `u32` parameter size.
+pub(crate) const PARAM_SIZE: usize = 4;
 
 /// Symbol flag: the symbol is a PUBLIC (no size, no lines).
 pub const FLAG_PUBLIC: u16 = 1;
@@ -419,6 +495,62 @@ layout! {
     }
 }
 
+layout! {
+    /// A CFI_INITS entry: one `STACK CFI INIT` range (its start is in CFI_STARTS).
+    pub(crate) struct CfiInitEntry: 12 {
+        /// Size of the range in bytes.
+        size: u32 = SIZE_AT @ 0,
+        /// The initial rules: index into RULES.
+        rules: u32 = RULES_AT @ 4,
+        /// First entry of CFI_DELTAS.
+        first_delta: u32 = FIRST_DELTA @ 8,
+    }
+}
+
+layout! {
+    /// A CFI_DELTAS entry: one `STACK CFI` row of an INIT.
+    pub(crate) struct CfiDeltaEntry: 8 {
+        /// Address, as an offset from the INIT's start.
+        offset: u32 = OFFSET @ 0,
+        /// The rules: index into RULES.
+        rules: u32 = RULES_AT @ 4,
+    }
+}
+
+layout! {
+    /// A WIN_FRAMEDATA or WIN_FPO entry: one `STACK WIN` record.
+    pub(crate) struct WinEntry: 40 {
+        /// Start address.
+        address: u64 = ADDRESS @ 0,
+        /// Size of the code covered.
+        size: u32 = SIZE_AT @ 8,
+        /// Prologue size.
+        prologue_size: u32 = PROLOGUE @ 12,
+        /// Epilogue size.
+        epilogue_size: u32 = EPILOGUE @ 16,
+        /// Parameter size.
+        parameter_size: u32 = PARAMETER @ 20,
+        /// Saved register size.
+        saved_register_size: u32 = SAVED_REGISTERS @ 24,
+        /// Local size.
+        local_size: u32 = LOCALS @ 28,
+        /// Maximum stack size.
+        max_stack_size: u32 = MAX_STACK @ 32,
+        /// FrameData: the program string's index into RULES; FPO: `allocates_base_pointer`.
+        program: u32 = PROGRAM @ 36,
+    }
+}
+
+layout! {
+    /// A RULES entry: a rule or program string in STRINGS.
+    pub(crate) struct RuleEntry: 8 {
+        /// Offset.
+        off: u32 = OFF @ 0,
+        /// Length.
+        len: u32 = LEN @ 4,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -443,6 +575,10 @@ mod tests {
         tiles("InlineEntry", InlineEntry::SIZE, InlineEntry::FIELDS);
         tiles("FileEntry", FileEntry::SIZE, FileEntry::FIELDS);
         tiles("OriginEntry", OriginEntry::SIZE, OriginEntry::FIELDS);
+        tiles("CfiInitEntry", CfiInitEntry::SIZE, CfiInitEntry::FIELDS);
+        tiles("CfiDeltaEntry", CfiDeltaEntry::SIZE, CfiDeltaEntry::FIELDS);
+        tiles("WinEntry", WinEntry::SIZE, WinEntry::FIELDS);
+        tiles("RuleEntry", RuleEntry::SIZE, RuleEntry::FIELDS);
     }
 
     #[test]
@@ -456,7 +592,11 @@ mod tests {
         assert_eq!(InlineEntry::SIZE, 20);
         assert_eq!(FileEntry::SIZE, 16);
         assert_eq!(OriginEntry::SIZE, 8);
-        assert_eq!(BODY_START, 64 + 24 * 11);
+        assert_eq!(CfiInitEntry::SIZE, 12);
+        assert_eq!(CfiDeltaEntry::SIZE, 8);
+        assert_eq!(WinEntry::SIZE, 40);
+        assert_eq!(RuleEntry::SIZE, 8);
+        assert_eq!(BODY_START, 64 + 24 * 18);
         // Each record's encoding is its size.
         assert_eq!(SymEntry::default().encode().len(), SymEntry::SIZE);
         assert_eq!(Header::default().encode().len(), HEADER_SIZE);
@@ -469,18 +609,30 @@ mod tests {
             (slot::TOP, section::TOP),
             (slot::STARTS, section::STARTS),
             (slot::SYMS, section::SYMS),
+            (slot::PARAMS, section::PARAMS),
             (slot::LINE_OFFSETS, section::LINE_OFFSETS),
             (slot::LINES, section::LINES),
             (slot::LEVELS, section::LEVELS),
             (slot::INLINES, section::INLINES),
             (slot::FILES, section::FILES),
             (slot::ORIGINS, section::ORIGINS),
+            (slot::CFI_STARTS, section::CFI_STARTS),
+            (slot::CFI_INITS, section::CFI_INITS),
+            (slot::CFI_DELTAS, section::CFI_DELTAS),
+            (slot::WIN_FRAMEDATA, section::WIN_FRAMEDATA),
+            (slot::WIN_FPO, section::WIN_FPO),
+            (slot::RULES, section::RULES),
             (slot::STRINGS, section::STRINGS),
         ];
         for (i, &(s, id)) in slots.iter().enumerate() {
             assert_eq!((s, section::ALL[s].0), (i, id));
         }
         assert_eq!(slot::COUNT, slots.len());
+        // Ids are unique.
+        let mut ids: Vec<u32> = section::ALL.iter().map(|s| s.0).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), slot::COUNT);
     }
 
     #[test]
@@ -509,7 +661,7 @@ mod tests {
             version: VERSION,
             header_size: HEADER_SIZE as u32,
             file_size: 1234,
-            section_count: 11,
+            section_count: 18,
             body_crc: 0xdead_beef,
             intervals: 7,
             header_crc: 0x1234_5678,

@@ -13,10 +13,20 @@
 //!
 //! # Layout
 //!
-//! A 64-byte header, a section table, then eleven 8-byte-aligned sections (TOP, STARTS,
-//! SYMS, line and inline tables, files, origins, strings), all little-endian. The byte-by-byte
-//! layout, and the one definition of every record that the builder and the reader share,
-//! are in [`format`](mod@format).
+//! A 64-byte header, a section table, then eighteen 8-byte-aligned sections (TOP, STARTS,
+//! SYMS, parameter sizes, line and inline tables, files, origins, the STACK CFI and STACK
+//! WIN records with their table of rule strings, strings), all little-endian. The
+//! byte-by-byte layout, and the one definition of every record that the builder and the
+//! reader share, are in [`format`](mod@format).
+//!
+//! # Unwinding
+//!
+//! [`Index::cfi_rules`], [`Index::stack_win`] and [`Index::preferred_stack_win`] give the
+//! STACK records covering an address, for a stack walker (see [`crate::FrameWalker`]);
+//! [`Index::frame_details`] the parameter size and line / inline start addresses a crash
+//! processor reports with a frame. Overlapping records are resolved at build time as
+//! `breakpad-symbols` resolves them when it loads a file (the
+//! [format docs](format#unwind-sections) have the rules).
 //!
 //! # Intervals
 //!
@@ -62,8 +72,9 @@ pub use reader::{Index, IndexMeta};
 
 #[cfg(test)]
 mod golden_tests {
-    //! The format is pinned: the size and CRC-32 of the index that format version 2's
-    //! builder writes for two fixtures (lines, inlines, files, origins, PUBLICs, INFO). A
+    //! The format is pinned: the size and CRC-32 of the index that format version 3's
+    //! builder writes for three fixtures (lines, inlines, files, origins, PUBLICs, INFO,
+    //! STACK CFI; STACK WIN and parameter sizes in the third). A
     //! failure means the index bytes changed; if that is intended, the format changed:
     //! bump [`format::VERSION`] and update the values.
 
@@ -71,7 +82,7 @@ mod golden_tests {
 
     fn fixture(name: &str) -> Vec<u8> {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../fixtures/generated")
+            .join("../fixtures")
             .join(name);
         std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
@@ -88,13 +99,79 @@ mod golden_tests {
 
     #[test]
     fn the_index_of_cdemo_sym_is_pinned() {
-        let (len, crc) = pinned("cdemo.sym");
-        assert_eq!((len, format!("{crc:08x}").as_str()), (13384, "32bf9d8d"));
+        let (len, crc) = pinned("generated/cdemo.sym");
+        assert_eq!((len, format!("{crc:08x}").as_str()), (17168, "21c9cf7c"));
     }
 
     #[test]
     fn the_index_of_cppdemo_sym_is_pinned() {
-        let (len, crc) = pinned("cppdemo.sym");
-        assert_eq!((len, format!("{crc:08x}").as_str()), (336192, "46819f4b"));
+        let (len, crc) = pinned("generated/cppdemo.sym");
+        assert_eq!((len, format!("{crc:08x}").as_str()), (347664, "6f9eb053"));
+    }
+
+    #[test]
+    fn the_index_of_show_sse_config_sym_is_pinned() {
+        let (len, crc) = pinned("tecken/symbols/ShowSSEConfig.exe/6A4B9A365000/ShowSSEConfig.sym");
+        assert_eq!((len, format!("{crc:08x}").as_str()), (21064, "ee31b94f"));
+    }
+
+    /// The bytes of section `id` of an index.
+    fn section(index: &[u8], id: u32) -> &[u8] {
+        let n = format::section::ALL.len();
+        (0..n)
+            .map(|i| {
+                format::SectionEntry::decode(
+                    index,
+                    format::HEADER_SIZE + i * format::SECTION_ENTRY_SIZE,
+                )
+            })
+            .find(|e| e.id == id)
+            .map(|e| &index[e.offset as usize..(e.offset + e.len) as usize])
+            .unwrap()
+    }
+
+    #[test]
+    fn the_unwind_sections_are_the_documented_bytes() {
+        use format::section::*;
+        let sym = b"MODULE windows x86 0123456789ABCDEF0123456789ABCDEF1 a.pdb\n\
+FUNC 1000 20 8 f\nPUBLIC 2000 c p\n\
+STACK CFI INIT 1000 20 .cfa: $esp 4 + .ra: .cfa 4 - ^\nSTACK CFI 1002 .cfa: $esp 8 +\n\
+STACK CFI INIT 1020 10 .cfa: $esp 8 +\n\
+STACK WIN 4 1000 20 3 0 8 4 c 0 1 $T0 $ebp =\nSTACK WIN 0 1040 10 1 2 3 4 5 6 0 1\n";
+        let (idx, _) = build(sym, &BuildOptions::default()).unwrap();
+        let b = idx.as_bytes();
+        let le32 = |v: &[u32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        assert_eq!(u32::from_le_bytes(b[8..12].try_into().unwrap()), 3);
+        // Intervals: FUNC f, PUBLIC p.
+        assert_eq!(section(b, PARAMS), le32(&[8, 0xc]));
+        assert_eq!(
+            section(b, CFI_STARTS),
+            [0x1000u64.to_le_bytes(), 0x1020u64.to_le_bytes()].concat()
+        );
+        // size, rules, first delta; rule strings once each, in order of first appearance:
+        // the INIT's (0), the delta's and the second INIT's (1), the program string (2).
+        assert_eq!(section(b, CFI_INITS), le32(&[0x20, 0, 0, 0x10, 1, 1]));
+        assert_eq!(section(b, CFI_DELTAS), le32(&[2, 1]));
+        let mut fd = 0x1000u64.to_le_bytes().to_vec();
+        fd.extend(le32(&[0x20, 3, 0, 8, 4, 0xc, 0, 2]));
+        assert_eq!(section(b, WIN_FRAMEDATA), fd);
+        let mut fpo = 0x1040u64.to_le_bytes().to_vec();
+        fpo.extend(le32(&[0x10, 1, 2, 3, 4, 5, 6, 1]));
+        assert_eq!(section(b, WIN_FPO), fpo);
+        let rules = section(b, RULES);
+        let strings = section(b, STRINGS);
+        let rule = |k: usize| {
+            let e = format::RuleEntry::decode(rules, k * format::RuleEntry::SIZE);
+            std::str::from_utf8(&strings[e.off as usize..(e.off + e.len) as usize]).unwrap()
+        };
+        assert_eq!(rules.len(), 3 * format::RuleEntry::SIZE);
+        assert_eq!(
+            [rule(0), rule(1), rule(2)],
+            [
+                ".cfa: $esp 4 + .ra: .cfa 4 - ^",
+                ".cfa: $esp 8 +",
+                "$T0 $ebp ="
+            ]
+        );
     }
 }

@@ -11,6 +11,8 @@ use crate::lookup::{Frame, InlineFrame, LookupOptions, SourceFile, SymbolKind};
 use crate::mmap::{prefetch, Bytes, IndexBytes};
 use crate::sym::{ParseReport, SymHeader};
 
+mod stack;
+
 /// The metadata stored in an index's META section.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IndexMeta {
@@ -40,6 +42,13 @@ pub struct Index {
     inlines: Range<usize>,
     files: Range<usize>,
     origins: Range<usize>,
+    params: Range<usize>,
+    cfi_starts: Range<usize>,
+    cfi_inits: Range<usize>,
+    cfi_deltas: Range<usize>,
+    win_framedata: Range<usize>,
+    win_fpo: Range<usize>,
+    rules: Range<usize>,
     crc: u32,
 }
 
@@ -170,6 +179,18 @@ impl Index {
                 "interval count does not match the TOP/STARTS/SYMS sections",
             ));
         }
+        if count(&ranges[slot::PARAMS], PARAM_SIZE) != n {
+            return Err(Error::corrupt(
+                "interval count does not match the PARAMS section",
+            ));
+        }
+        if count(&ranges[slot::CFI_STARTS], ADDR_SIZE)
+            != count(&ranges[slot::CFI_INITS], CfiInitEntry::SIZE)
+        {
+            return Err(Error::corrupt(
+                "CFI_STARTS and CFI_INITS have different lengths",
+            ));
+        }
         if count(&ranges[slot::LINE_OFFSETS], LINE_OFFSET_SIZE)
             != count(&ranges[slot::LINES], LineEntry::SIZE)
         {
@@ -182,12 +203,8 @@ impl Index {
         }
         let meta: IndexMeta = serde_json::from_slice(&b[ranges[slot::META].clone()])
             .map_err(|e| Error::corrupt(format!("bad metadata: {e}")))?;
-        let mut it = ranges.into_iter();
-        let mut next = || it.next().unwrap_or(0..0);
-        let _meta = next();
-        let (top, starts, syms, line_offsets, lines) = (next(), next(), next(), next(), next());
-        let (levels, inlines, files, origins, strings) = (next(), next(), next(), next(), next());
-        data.set_strings(strings);
+        let section = |s: usize| ranges.get(s).cloned().unwrap_or(0..0);
+        data.set_strings(section(slot::STRINGS));
         if data.bytes().is_damaged() {
             return Err(Error::corrupt("index file truncated while being opened"));
         }
@@ -195,15 +212,22 @@ impl Index {
             data,
             meta,
             n,
-            top,
-            starts,
-            syms,
-            line_offsets,
-            lines,
-            levels,
-            inlines,
-            files,
-            origins,
+            top: section(slot::TOP),
+            starts: section(slot::STARTS),
+            syms: section(slot::SYMS),
+            line_offsets: section(slot::LINE_OFFSETS),
+            lines: section(slot::LINES),
+            levels: section(slot::LEVELS),
+            inlines: section(slot::INLINES),
+            files: section(slot::FILES),
+            origins: section(slot::ORIGINS),
+            params: section(slot::PARAMS),
+            cfi_starts: section(slot::CFI_STARTS),
+            cfi_inits: section(slot::CFI_INITS),
+            cfi_deltas: section(slot::CFI_DELTAS),
+            win_framedata: section(slot::WIN_FRAMEDATA),
+            win_fpo: section(slot::WIN_FPO),
+            rules: section(slot::RULES),
             crc,
         })
     }
@@ -347,14 +371,15 @@ impl Index {
         self.str_at(e.off, e.len)
     }
 
-    /// The line entry covering `rel` among `count` entries from `start`: `(line, file)`.
+    /// The line entry covering `rel` among `count` entries from `start`: `(line, file,
+    /// entry index)`.
     fn line_for(
         &self,
         start: u32,
         count: u32,
         rel: u32,
         opts: &LookupOptions,
-    ) -> Option<(u32, u32)> {
+    ) -> Option<(u32, u32, usize)> {
         let b = self.bytes();
         let (start, count) = (start as usize, count as usize);
         let end = start.checked_add(count)?;
@@ -385,11 +410,23 @@ impl Index {
         Some((
             u32::read_le(b, first + i * LineEntry::SIZE + LineEntry::LINE),
             file,
+            start + i,
         ))
     }
 
     /// The inline range covering `rel` in level `level`: `(origin, call_file, call_line)`.
     fn inline_at(&self, level: usize, rel: u32) -> Option<(u32, u32, u32)> {
+        let b = self.bytes();
+        let at = self.inline_pos(level, rel)?;
+        Some((
+            u32::read_le(b, at + InlineEntry::ORIGIN),
+            u32::read_le(b, at + InlineEntry::CALL_FILE),
+            u32::read_le(b, at + InlineEntry::CALL_LINE),
+        ))
+    }
+
+    /// The file position of the inline range covering `rel` in level `level`.
+    fn inline_pos(&self, level: usize, rel: u32) -> Option<usize> {
         let b = self.bytes();
         let lat = self
             .levels
@@ -416,11 +453,7 @@ impl Index {
         if rel >= u32::read_le(b, at + InlineEntry::END) {
             return None;
         }
-        Some((
-            u32::read_le(b, at + InlineEntry::ORIGIN),
-            u32::read_le(b, at + InlineEntry::CALL_FILE),
-            u32::read_le(b, at + InlineEntry::CALL_LINE),
-        ))
+        Some(at)
     }
 
     /// Looks up a module-relative address with the default (Eliot-compatible) options.
@@ -519,9 +552,9 @@ impl Index {
         let Ok(rel) = u32::try_from(addr - s.address) else {
             return true;
         };
-        let (line, file) = self
+        let (line, file, _) = self
             .line_for(s.line_start, s.line_count, rel, opts)
-            .unwrap_or((0, NO_FILE));
+            .unwrap_or((0, NO_FILE, 0));
         // Walk the inline levels outermost first, collecting each level's call site.
         for d in 0..s.level_count as usize {
             let Some((origin, call_file, call_line)) =

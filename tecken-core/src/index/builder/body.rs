@@ -16,11 +16,12 @@ use std::io::{self, Write};
 use super::super::format::*;
 use super::chunk::Chunk;
 use super::merge::{Interval, Remap, Sym};
+use super::stack::Unwind;
 use super::tables::LineOut;
 
 use super::super::format::slot::{
-    COUNT as N_SECTIONS, FILES, INLINES, LEVELS, LINES, LINE_OFFSETS, META, ORIGINS, STARTS,
-    STRINGS, SYMS, TOP,
+    CFI_DELTAS, CFI_INITS, CFI_STARTS, COUNT as N_SECTIONS, FILES, INLINES, LEVELS, LINES,
+    LINE_OFFSETS, META, ORIGINS, PARAMS, RULES, STARTS, STRINGS, SYMS, TOP, WIN_FPO, WIN_FRAMEDATA,
 };
 
 /// A string in the string table: (offset, length).
@@ -45,6 +46,10 @@ pub(super) struct Body<'a> {
     /// Raw and cleaned path of each file.
     pub file_refs: &'a [(StrRef, StrRef)],
     pub origin_refs: &'a [StrRef],
+    /// The unwind sections' entries.
+    pub unwind: &'a Unwind,
+    /// Each rule string in the string table.
+    pub rule_refs: &'a [StrRef],
     pub strings: &'a [u8],
     pub meta_json: &'a [u8],
     /// File offset of each section.
@@ -80,7 +85,7 @@ pub(super) fn plan(
     parts: usize,
 ) -> Option<Vec<PartStart>> {
     let weight = |(l, v, i): (u32, u32, u32)| {
-        (ADDR_SIZE + SymEntry::SIZE) as u64
+        (ADDR_SIZE + SymEntry::SIZE + PARAM_SIZE) as u64
             + u64::from(l) * (LINE_OFFSET_SIZE + LineEntry::SIZE) as u64
             + u64::from(v) * LevelEntry::SIZE as u64
             + u64::from(i) * InlineEntry::SIZE as u64
@@ -147,6 +152,7 @@ impl Body<'_> {
             }
             STARTS => span(a.iv, b.iv, ADDR_SIZE),
             SYMS => span(a.iv, b.iv, SymEntry::SIZE),
+            PARAMS => span(a.iv, b.iv, PARAM_SIZE),
             LINE_OFFSETS => span(a.line as usize, b.line as usize, LINE_OFFSET_SIZE),
             LINES => span(a.line as usize, b.line as usize, LineEntry::SIZE),
             LEVELS => span(a.level as usize, b.level as usize, LevelEntry::SIZE),
@@ -212,6 +218,11 @@ impl Body<'_> {
                     }
                 }
                 SYMS => self.write_syms(a, ivs, &self.name_refs[a.iv..b.iv], out)?,
+                PARAMS => {
+                    for iv in ivs {
+                        out.put(&self.param_size(iv).to_le_bytes())?;
+                    }
+                }
                 LINE_OFFSETS => {
                     for iv in ivs {
                         for l in self.func_lines(iv) {
@@ -277,6 +288,36 @@ impl Body<'_> {
                         out.put(&OriginEntry { off, len }.encode())?;
                     }
                 }
+                CFI_STARTS if k == 0 => {
+                    for start in &self.unwind.cfi_starts {
+                        out.put(&start.to_le_bytes())?;
+                    }
+                }
+                CFI_INITS if k == 0 => {
+                    for e in &self.unwind.cfi_inits {
+                        out.put(&e.encode())?;
+                    }
+                }
+                CFI_DELTAS if k == 0 => {
+                    for e in &self.unwind.cfi_deltas {
+                        out.put(&e.encode())?;
+                    }
+                }
+                WIN_FRAMEDATA if k == 0 => {
+                    for e in &self.unwind.framedata {
+                        out.put(&e.encode())?;
+                    }
+                }
+                WIN_FPO if k == 0 => {
+                    for e in &self.unwind.fpo {
+                        out.put(&e.encode())?;
+                    }
+                }
+                RULES if k == 0 => {
+                    for &(off, len) in self.rule_refs {
+                        out.put(&RuleEntry { off, len }.encode())?;
+                    }
+                }
                 STRINGS => {
                     let rel = (off - self.offsets[STRINGS]) as usize;
                     out.put(&self.strings[rel..rel + len as usize])?;
@@ -286,6 +327,16 @@ impl Body<'_> {
             *crc = out.end()?;
         }
         Ok(crcs)
+    }
+
+    /// The parameter size of an interval's FUNC or PUBLIC.
+    fn param_size(&self, iv: &Interval) -> u32 {
+        match iv.sym {
+            Sym::Func { chunk, idx } => self.chunks[chunk as usize].funcs[idx as usize].param_size,
+            Sym::Public { chunk, idx } => {
+                self.chunks[chunk as usize].publics[idx as usize].param_size
+            }
+        }
     }
 
     fn write_syms(

@@ -4,6 +4,7 @@
 use super::body::{self, Body, PartStart, StrRef};
 use super::chunk::{parse_chunks, Chunk};
 use super::merge::{dedup_defs, header_and_report, resolve_intervals, Interval, Remap, Sym};
+use super::stack::{self, Unwind};
 use super::{BuildOptions, BuildReport};
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::format::*;
@@ -45,6 +46,8 @@ pub(super) struct Prepared {
     pub(super) origin_map: Remap,
     pub(super) file_refs: Vec<(StrRef, StrRef)>,
     pub(super) origin_refs: Vec<(u32, u32)>,
+    pub(super) unwind: Unwind,
+    pub(super) rule_refs: Vec<(u32, u32)>,
     pub(super) strings: Vec<u8>,
     pub(super) meta_json: Vec<u8>,
     pub(super) offsets: [u64; slot::COUNT],
@@ -63,6 +66,8 @@ impl Prepared {
             origin_map: &self.origin_map,
             file_refs: &self.file_refs,
             origin_refs: &self.origin_refs,
+            unwind: &self.unwind,
+            rule_refs: &self.rule_refs,
             strings: &self.strings,
             meta_json: &self.meta_json,
             offsets: self.offsets,
@@ -122,7 +127,8 @@ pub(super) fn prepare(sym: &[u8], opts: &BuildOptions, parts: usize) -> Result<P
     let file_map = Remap::new(&file_ids);
     let origin_map = Remap::new(&origin_ids);
 
-    // Strings: symbol names in interval order, then files (raw, cleaned), then origins.
+    // Strings: symbol names in interval order, then files (raw, cleaned), then origins,
+    // then rule strings.
     let name_of = |iv: &Interval| match iv.sym {
         Sym::Func { chunk, idx } => {
             let f = &chunks[chunk as usize].funcs[idx as usize];
@@ -164,6 +170,12 @@ pub(super) fn prepare(sym: &[u8], opts: &BuildOptions, parts: usize) -> Result<P
     for &(_, off, len) in &origins {
         origin_refs.push(strings.push(&sym[off..off + len as usize])?);
     }
+    let unwind = stack::resolve(sym, &chunks)?;
+    let mut rule_refs = Vec::with_capacity(unwind.rules.len());
+    for &(off, len) in &unwind.rules {
+        // The parser checked that rule strings are UTF-8.
+        rule_refs.push(strings.push_utf8(&sym[off..off + len as usize])?);
+    }
 
     let Some(parts) = body::plan(&chunks, &intervals, parts) else {
         return Err(Error::new(
@@ -192,12 +204,20 @@ pub(super) fn prepare(sym: &[u8], opts: &BuildOptions, parts: usize) -> Result<P
     lens[slot::TOP] = n_top * ADDR_SIZE as u64;
     lens[slot::STARTS] = n * ADDR_SIZE as u64;
     lens[slot::SYMS] = n * SymEntry::SIZE as u64;
+    lens[slot::PARAMS] = n * PARAM_SIZE as u64;
     lens[slot::LINE_OFFSETS] = n_lines * LINE_OFFSET_SIZE as u64;
     lens[slot::LINES] = n_lines * LineEntry::SIZE as u64;
     lens[slot::LEVELS] = n_levels * LevelEntry::SIZE as u64;
     lens[slot::INLINES] = n_inlines * InlineEntry::SIZE as u64;
     lens[slot::FILES] = files.len() as u64 * FileEntry::SIZE as u64;
     lens[slot::ORIGINS] = origins.len() as u64 * OriginEntry::SIZE as u64;
+    let count = |n: usize, size: usize| n as u64 * size as u64;
+    lens[slot::CFI_STARTS] = count(unwind.cfi_starts.len(), ADDR_SIZE);
+    lens[slot::CFI_INITS] = count(unwind.cfi_inits.len(), CfiInitEntry::SIZE);
+    lens[slot::CFI_DELTAS] = count(unwind.cfi_deltas.len(), CfiDeltaEntry::SIZE);
+    lens[slot::WIN_FRAMEDATA] = count(unwind.framedata.len(), WinEntry::SIZE);
+    lens[slot::WIN_FPO] = count(unwind.fpo.len(), WinEntry::SIZE);
+    lens[slot::RULES] = count(rule_refs.len(), RuleEntry::SIZE);
     lens[slot::STRINGS] = strings.buf.len() as u64;
     let (offsets, pos) = section_offsets(&lens);
     Ok(Prepared {
@@ -208,6 +228,8 @@ pub(super) fn prepare(sym: &[u8], opts: &BuildOptions, parts: usize) -> Result<P
         origin_map,
         file_refs,
         origin_refs,
+        unwind,
+        rule_refs,
         strings: strings.buf,
         meta_json,
         offsets,
