@@ -54,8 +54,11 @@
 //! The builder resolves overlaps once, as `breakpad-symbols` 0.27 does when it loads a
 //! file (its `into_rangemap_safe`), so a search finds at most one record:
 //!
-//! - CFI: every `STACK CFI` delta belongs to the `STACK CFI INIT` line it follows (any other
-//!   record ends an INIT's deltas; a delta with no INIT is malformed). An INIT of size 0,
+//! - CFI: every `STACK CFI` delta belongs to the last `STACK CFI INIT` before it (FUNC,
+//!   PUBLIC and other STACK records end an INIT's deltas, as they end a FUNC's line
+//!   records; a delta after one of them is malformed). `breakpad-symbols` ends an INIT at
+//!   any other record, and rejects the whole file for a delta after FILE, say; Breakpad's
+//!   C++ keys deltas by address alone. The three agree on what `dump_syms` writes. An INIT of size 0,
 //!   or whose end overflows, is dropped. INITs are sorted by (start, end) and one that
 //!   overlaps the last kept one is dropped: of overlapping ranges the lowest start wins,
 //!   then the shortest, then the first in the file (Breakpad's C++ keeps the first in file

@@ -172,8 +172,9 @@ struct ChunkParser<'a> {
     cur_dropped: bool,
     tmp_lines: Vec<TmpLine>,
     tmp_inlines: Vec<TmpInline>,
-    /// Whether the last record was a STACK CFI INIT or one of its deltas: a delta belongs
-    /// to the INIT it follows, and any other record ends the INIT's deltas.
+    /// Whether a STACK CFI delta here belongs to the last STACK CFI INIT: FUNC, PUBLIC and
+    /// the other STACK records end an INIT's deltas, as FUNC and PUBLIC end a FUNC's
+    /// line records (FILE, INLINE_ORIGIN and INFO records may come in between).
     cfi_open: bool,
     /// The chunk's rule strings, to their index in `out.rules`.
     rule_ids: RuleMap<'a>,
@@ -403,9 +404,6 @@ impl<'a> ChunkParser<'a> {
             self.stack_record(rest, line_no);
             return;
         }
-        if !line.iter().all(u8::is_ascii_whitespace) {
-            self.cfi_open = false;
-        }
         self.other_symbol_record(line, line_no);
     }
 
@@ -413,6 +411,7 @@ impl<'a> ChunkParser<'a> {
     fn other_symbol_record(&mut self, line: &'a [u8], line_no: u64) {
         if let Some(rest) = line.strip_prefix(b"FUNC ") {
             self.close_func();
+            self.cfi_open = false;
             self.out.report.funcs += 1;
             self.cur_dropped = true;
             match parse_func(rest) {
@@ -505,6 +504,7 @@ impl<'a> ChunkParser<'a> {
             self.out.report.publics += 1;
             // Breakpad: a PUBLIC ends the current FUNC; line records after it are orphans.
             self.close_func();
+            self.cfi_open = false;
             self.cur_dropped = false;
             match parse_public(rest) {
                 Ok(p) => self.out.publics.push(PubRec {
