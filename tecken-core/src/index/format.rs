@@ -167,7 +167,8 @@ pub mod section {
 pub(crate) mod slot {
     use super::section;
 
-    /// The index of section `id` in [`section::ALL`] (a compile error if it is missing).
+    /// The index of section `id` in [`section::ALL`] (its length if missing, which the
+    /// assertion below turns into a compile error).
     const fn of(id: u32) -> usize {
         let mut i = 0;
         while i < section::ALL.len() {
@@ -176,7 +177,7 @@ pub(crate) mod slot {
             }
             i += 1;
         }
-        panic!("section missing from section::ALL")
+        section::ALL.len()
     }
 
     pub(crate) const META: usize = of(section::META);
@@ -199,6 +200,35 @@ pub(crate) mod slot {
     pub(crate) const STRINGS: usize = of(section::STRINGS);
     /// Number of sections.
     pub(crate) const COUNT: usize = section::ALL.len();
+
+    // Every section is in `section::ALL`.
+    const _: () = {
+        let all = [
+            META,
+            TOP,
+            STARTS,
+            SYMS,
+            PARAMS,
+            LINE_OFFSETS,
+            LINES,
+            LEVELS,
+            INLINES,
+            FILES,
+            ORIGINS,
+            CFI_STARTS,
+            CFI_INITS,
+            CFI_DELTAS,
+            WIN_FRAMEDATA,
+            WIN_FPO,
+            RULES,
+            STRINGS,
+        ];
+        let mut i = 0;
+        while i < all.len() {
+            assert!(all[i] < COUNT, "a section is missing from section::ALL");
+            i += 1;
+        }
+    };
 }
 
 /// Size of a symbol entry.
