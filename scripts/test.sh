@@ -53,6 +53,11 @@ else
   cargo test
 fi
 
+# The benchmark crate's tests: the unwind evaluators against breakpad-symbols' on random
+# and hostile STACK CFI / STACK WIN records (not a default member: its peers compile slowly).
+step "cargo test -p tecken-benches (differential tests against the peers)"
+cargo test -p tecken-benches
+
 if [[ -f tecken-py/pyproject.toml && -x tecken-py/test.sh ]]; then
   step "Python binding"
   tecken-py/test.sh
