@@ -328,3 +328,75 @@ fn a_version_too_old_or_too_new_has_its_own_error_kind() {
         ErrorKind::IndexTooNew.as_str()
     );
 }
+
+/// The byte range of section `id` in an index file.
+fn section_range(b: &[u8], id: u32) -> std::ops::Range<usize> {
+    let i = section::ALL.iter().position(|s| s.0 == id).unwrap();
+    let e = super::format::SectionEntry::decode(b, HEADER_SIZE + i * SECTION_ENTRY_SIZE);
+    e.offset as usize..(e.offset + e.len) as usize
+}
+
+#[test]
+fn hostile_record_offsets_and_fields_never_panic() {
+    let bytes = small_index_bytes();
+    let original = Index::from_bytes(bytes.clone()).unwrap();
+    let offsets = section_range(&bytes, section::OFFSETS);
+    let records = section_range(&bytes, section::RECORDS);
+    assert!(!offsets.is_empty() && records.len() > 100);
+    let probes = probes();
+    let words = (records.len() / 4) as u32;
+    // Every 4-byte word of OFFSETS and RECORDS (record headers with their u16 pairs,
+    // names, line offsets and entries, depth ends, inline ranges) set to values that point
+    // nowhere, at the end of the section, or make a count or length overflow.
+    let values = [
+        0,
+        1,
+        words - 1,
+        words,
+        words + 1,
+        0x7fff_ffff,
+        0xffff_fffe,
+        0xffff_ffff,
+    ];
+    let mut changed = 0;
+    for at in offsets.clone().chain(records.clone()).step_by(4) {
+        for v in values {
+            let mut b = bytes.clone();
+            b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+            if b == bytes {
+                continue;
+            }
+            // The structure checks at open time read no record: the index opens, and
+            // `verify` finds the change.
+            let idx = Index::from_bytes(b).unwrap();
+            exercise(&idx, &probes);
+            assert_eq!(idx.verify().unwrap_err().kind(), ErrorKind::CorruptIndex);
+            if probes.iter().any(|&a| idx.lookup(a) != original.lookup(a)) {
+                changed += 1;
+            }
+        }
+    }
+    // Most of these change some answer: the fields are the ones lookups read.
+    assert!(changed > (offsets.len() + records.len()) / 4, "{changed}");
+}
+
+#[test]
+fn a_record_running_past_its_section_answers_without_its_tables() {
+    let bytes = small_index_bytes();
+    let offsets = section_range(&bytes, section::OFFSETS);
+    let records = section_range(&bytes, section::RECORDS);
+    // The first interval is FUNC f: give it more line entries than RECORDS holds.
+    let count_at = records.start + super::format::RecordHeader::LINE_COUNT;
+    let mut b = bytes.clone();
+    b[count_at..count_at + 4].copy_from_slice(&(records.len() as u32).to_le_bytes());
+    let idx = Index::from_bytes(b).unwrap();
+    let f = idx.lookup(0x101a).unwrap();
+    assert_eq!((f.function, f.line, f.inlines.len()), ("f", None, 0));
+    // Its record placed at the very end of RECORDS: no header fits, no symbol.
+    let mut b = bytes.clone();
+    let last = ((records.len() - 4) / 4) as u32;
+    b[offsets.start..offsets.start + 4].copy_from_slice(&last.to_le_bytes());
+    let idx = Index::from_bytes(b).unwrap();
+    assert_eq!(idx.lookup(0x101a), None);
+    assert_eq!(idx.frame_details(0x101a, &LookupOptions::default()), None);
+}

@@ -5,7 +5,9 @@
 //! A libxul-scale `.sym` file has ~300 k functions and ~16 M line records. A lookup that
 //! binary-searches all line starts touches ~24 cache lines; we search a small array of every
 //! 64th function start (TOP, ~40 KB, stays in cache), then one 512-byte block of the
-//! function starts, then only that function's line offsets and its inline levels. Nothing
+//! function starts, then read one contiguous record that holds the function's name, line
+//! table and inline tables, so the line and inline searches hit cache lines fetched
+//! together with the record; only shared file paths and inline names lie elsewhere. Nothing
 //! is parsed when a file is opened: the reader checks the header and section table (the
 //! first page only) and then reads the mapped bytes in place, each read bounds-checked.
 //! Index files are mapped with `MADV_RANDOM`, so a cold lookup reads the ~10 pages it
@@ -13,9 +15,10 @@
 //!
 //! # Layout
 //!
-//! A 64-byte header, a section table, then eighteen 8-byte-aligned sections (TOP, STARTS,
-//! SYMS, parameter sizes, line and inline tables, files, origins, the STACK CFI and STACK
-//! WIN records with their table of rule strings, strings), all little-endian. The
+//! A 64-byte header, a section table, then fourteen 8-byte-aligned sections (TOP, STARTS,
+//! the offsets of the interval records and the records themselves, files, origins, the
+//! STACK CFI and STACK WIN records with their table of rule strings, strings), all
+//! little-endian. The
 //! byte-by-byte layout, and the one definition of every record that the builder and the
 //! reader share, are in [`format`](mod@format).
 //!
@@ -44,7 +47,7 @@
 //!
 //! 1. Find the last interval whose start is `<= addr` (the last TOP entry `<= addr` names a
 //!    block of 64 STARTS, searched next); miss if `addr >= end`.
-//! 2. In that FUNC's line offsets, find the last `<= addr - address`. A gap
+//! 2. In that FUNC's line offsets (in its record), find the last `<= addr - address`. A gap
 //!    marker means "no line record here": by default the previous line answers (Eliot's
 //!    behaviour), [`LookupOptions::strict_lines`] answers no line (Breakpad's).
 //! 3. For depth 0, 1, ...: find the inline range of that level that covers the offset; stop
@@ -56,10 +59,11 @@
 //! size, the header checksum, and that every section lies inside the file, in order, with a
 //! length that is a multiple of its entry size and counts that agree. It reads no section
 //! but META. Every later read is bounds-checked, so a corrupt file yields an error or a
-//! wrong answer, never a panic or undefined behaviour; strings are returned without a UTF-8
-//! check only from 4 KB blocks of STRINGS found to be all ASCII (checked once per block per
-//! open index), others are checked per string. [`Index::verify`] checks the CRC of the
-//! whole body for callers that want to detect silent corruption.
+//! wrong answer, never a panic or undefined behaviour; strings of STRINGS are returned
+//! without a UTF-8 check only from 4 KB blocks found to be all ASCII (checked once per block
+//! per open index), others are checked per string, as is a symbol name in its record.
+//! [`Index::verify`] checks the CRC of the whole body for callers that want to detect
+//! silent corruption.
 
 mod builder;
 #[cfg(test)]
@@ -100,19 +104,19 @@ mod golden_tests {
     #[test]
     fn the_index_of_cdemo_sym_is_pinned() {
         let (len, crc) = pinned("generated/cdemo.sym");
-        assert_eq!((len, format!("{crc:08x}").as_str()), (17168, "21c9cf7c"));
+        assert_eq!((len, format!("{crc:08x}").as_str()), (16728, "68f70203"));
     }
 
     #[test]
     fn the_index_of_cppdemo_sym_is_pinned() {
         let (len, crc) = pinned("generated/cppdemo.sym");
-        assert_eq!((len, format!("{crc:08x}").as_str()), (347664, "6f9eb053"));
+        assert_eq!((len, format!("{crc:08x}").as_str()), (344776, "f9a85efe"));
     }
 
     #[test]
     fn the_index_of_show_sse_config_sym_is_pinned() {
         let (len, crc) = pinned("tecken/symbols/ShowSSEConfig.exe/6A4B9A365000/ShowSSEConfig.sym");
-        assert_eq!((len, format!("{crc:08x}").as_str()), (21064, "ee31b94f"));
+        assert_eq!((len, format!("{crc:08x}").as_str()), (20456, "71f6441e"));
     }
 
     /// The bytes of section `id` of an index.
@@ -131,6 +135,36 @@ mod golden_tests {
     }
 
     #[test]
+    fn a_func_record_is_the_documented_bytes() {
+        let sym = b"MODULE Linux x86_64 0123456789ABCDEF0123456789ABCDEF0 a.so\n\
+FILE 0 a.c\nINLINE_ORIGIN 0 inl\nFUNC m 1000 20 4 fn\n1000 8 1 0\n1010 8 2 0\n\
+INLINE 0 7 0 0 1004 8\nINLINE 1 9 0 0 1006 2\n";
+        let (idx, _) = build(sym, &BuildOptions::default()).unwrap();
+        let b = idx.as_bytes();
+        let le32 = |v: &[u32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let gap = format::GAP;
+        let mut want = Vec::new();
+        want.extend(0x1020u64.to_le_bytes());
+        want.extend(0x1000u64.to_le_bytes());
+        // Parameter size, name length, 4 line entries; 2 depths, flags `m`.
+        want.extend(le32(&[4, 2, 4]));
+        want.extend(2u16.to_le_bytes());
+        want.extend(format::FLAG_MULTIPLE.to_le_bytes());
+        want.extend(b"fn\0\0");
+        // Line offsets (gap markers where no line record covers the bytes), then the
+        // entries (line, file).
+        want.extend(le32(&[0, 8, 0x10, 0x18]));
+        want.extend(le32(&[1, 0, 0, gap, 2, 0, 0, gap]));
+        // Depth ends, then the ranges: start, end, origin, call file, call line.
+        want.extend(le32(&[1, 2]));
+        want.extend(le32(&[4, 0xc, 0, 0, 7, 6, 8, 0, 0, 9]));
+        assert_eq!(section(b, format::section::RECORDS), want);
+        assert_eq!(section(b, format::section::OFFSETS), le32(&[0]));
+        let f = idx.lookup(0x1007).unwrap();
+        assert_eq!((f.function, f.line, f.inlines.len()), ("fn", Some(7), 2));
+    }
+
+    #[test]
     fn the_unwind_sections_are_the_documented_bytes() {
         use format::section::*;
         let sym = b"MODULE windows x86 0123456789ABCDEF0123456789ABCDEF1 a.pdb\n\
@@ -142,8 +176,22 @@ STACK WIN 4 1000 20 3 0 8 4 c 0 1 $T0 $ebp =\nSTACK WIN 0 1040 10 1 2 3 4 5 6 0 
         let b = idx.as_bytes();
         let le32 = |v: &[u32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
         assert_eq!(u32::from_le_bytes(b[8..12].try_into().unwrap()), 3);
-        // Intervals: FUNC f, PUBLIC p.
-        assert_eq!(section(b, PARAMS), le32(&[8, 0xc]));
+        // Intervals: FUNC f, PUBLIC p; each record a 32-byte header and its name, padded.
+        assert_eq!(section(b, OFFSETS), le32(&[0, 9]));
+        let mut records = Vec::new();
+        for (end, address, param, flags, name) in [
+            (0x1020u64, 0x1000u64, 8u32, 0u16, b"f"),
+            (u64::MAX, 0x2000, 0xc, 1, b"p"),
+        ] {
+            records.extend(end.to_le_bytes());
+            records.extend(address.to_le_bytes());
+            records.extend(le32(&[param, 1, 0]));
+            records.extend(0u16.to_le_bytes());
+            records.extend(flags.to_le_bytes());
+            records.extend(name);
+            records.extend([0, 0, 0]);
+        }
+        assert_eq!(section(b, RECORDS), records);
         assert_eq!(
             section(b, CFI_STARTS),
             [0x1000u64.to_le_bytes(), 0x1020u64.to_le_bytes()].concat()

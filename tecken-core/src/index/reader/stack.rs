@@ -1,5 +1,6 @@
 //! The unwind records and the frame details a crash processor reads besides the
-//! [`Frame`](crate::Frame): answered from the CFI, WIN, RULES and PARAMS sections in place,
+//! [`Frame`](crate::Frame): answered from the CFI, WIN and RULES sections and the interval
+//! records in place,
 //! every read bounds-checked (a corrupt index gives `None`, never a panic).
 
 use super::{upper_bound, Index};
@@ -119,27 +120,31 @@ impl Index {
     /// range start. `None` exactly when [`Index::lookup_with`] finds no symbol.
     pub fn frame_details(&self, address: u64, opts: &LookupOptions) -> Option<FrameDetails> {
         let i = self.find_interval(address)?;
-        let s = self.sym(i);
+        let r = self.record(i)?;
+        let s = r.h;
         if (address >= s.end && s.end != UNBOUNDED) || address < s.address {
             return None;
         }
         let b = self.bytes();
         let mut d = FrameDetails {
-            parameter_size: u32::read_le(b, self.params.start + i * PARAM_SIZE),
+            parameter_size: s.param_size,
             line_address: None,
             inline_address: None,
         };
         let rel = u32::try_from(address - s.address).ok();
-        if let (0, Some(rel)) = (s.flags & FLAG_PUBLIC, rel) {
-            if let Some((_, _, k)) = self.line_for(s.line_start, s.line_count, rel, opts) {
-                let off = u32::read_le(b, self.line_offsets.start + k * LINE_OFFSET_SIZE);
+        let tables = if s.flags & FLAG_PUBLIC == 0 {
+            self.tables(&r)
+        } else {
+            None
+        };
+        if let (Some(t), Some(rel)) = (tables, rel) {
+            if let Some((_, _, k)) = self.line_for(&t, rel, opts) {
+                let off = u32::read_le(b, t.lines + k * LINE_OFFSET_SIZE);
                 d.line_address = s.address.checked_add(u64::from(off));
             }
-            if s.level_count > 0 {
-                if let Some(at) = self.inline_pos(s.level_start as usize, rel) {
-                    let off = u32::read_le(b, at + InlineEntry::START);
-                    d.inline_address = s.address.checked_add(u64::from(off));
-                }
+            if let Some(at) = self.inline_pos(&t, 0, rel) {
+                let off = u32::read_le(b, at + InlineEntry::START);
+                d.inline_address = s.address.checked_add(u64::from(off));
             }
         }
         self.check().ok()?;
