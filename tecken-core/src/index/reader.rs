@@ -95,6 +95,16 @@ fn upper_bound(len: usize, le: impl Fn(usize) -> bool) -> usize {
     base + usize::from(le(base))
 }
 
+/// The `count` entries of `W` bytes at `b[at..]`, as a view checked once (empty when they
+/// do not all lie inside `b`), so that a search reads each probe with one comparison.
+#[inline(always)]
+fn entries<const W: usize>(b: &[u8], at: usize, count: usize) -> &[[u8; W]] {
+    count
+        .checked_mul(W)
+        .and_then(|len| b.get(at..at.checked_add(len)?))
+        .map_or(&[], |s| s.as_chunks::<W>().0)
+}
+
 impl Index {
     /// Whether `prefix` (a file's first bytes) starts with the index magic: the file is an
     /// index of some format version (it may still be corrupt, too old or too new: see
@@ -330,10 +340,8 @@ impl Index {
     #[inline]
     fn find_interval(&self, addr: u64) -> Option<usize> {
         let b = self.bytes();
-        let ntop = self.top.len() / ADDR_SIZE;
-        let block = upper_bound(ntop, |i| {
-            u64::read_le(b, self.top.start + i * ADDR_SIZE) <= addr
-        });
+        let top = entries::<ADDR_SIZE>(b, self.top.start, self.top.len() / ADDR_SIZE);
+        let block = upper_bound(top.len(), |i| u64::from_le_bytes(top[i]) <= addr);
         let lo = block.checked_sub(1)? * TOP_STRIDE;
         let len = TOP_STRIDE.min(self.n.saturating_sub(lo));
         let base = self.starts.start + lo * ADDR_SIZE;
@@ -343,7 +351,8 @@ impl Index {
             self.offsets.start + lo * RECORD_OFFSET_SIZE,
             len * RECORD_OFFSET_SIZE,
         );
-        let j = upper_bound(len, |i| u64::read_le(b, base + i * ADDR_SIZE) <= addr);
+        let starts = entries::<ADDR_SIZE>(b, base, len);
+        let j = upper_bound(starts.len(), |i| u64::from_le_bytes(starts[i]) <= addr);
         (lo + j).checked_sub(1)
     }
 
@@ -452,10 +461,9 @@ impl Index {
     /// index)`.
     fn line_for(&self, t: &Tables, rel: u32, opts: &LookupOptions) -> Option<(u32, u32, usize)> {
         let b = self.bytes();
-        let mut i = upper_bound(t.count, |k| {
-            u32::read_le(b, t.lines + k * LINE_OFFSET_SIZE) <= rel
-        })
-        .checked_sub(1)?;
+        let offsets = entries::<LINE_OFFSET_SIZE>(b, t.lines, t.count);
+        let mut i =
+            upper_bound(offsets.len(), |k| u32::from_le_bytes(offsets[k]) <= rel).checked_sub(1)?;
         // Only the entry's file is read first: most lookups need the line of this entry,
         // but a gap marker sends the lookup one entry back.
         let mut file = u32::read_le(b, t.entries + i * LineEntry::SIZE + LineEntry::FILE);
@@ -503,8 +511,9 @@ impl Index {
         if end > self.records.end || count == 0 {
             return None;
         }
-        let k = upper_bound(count, |k| {
-            u32::read_le(b, first + k * InlineEntry::SIZE + InlineEntry::START) <= rel
+        let ranges = entries::<{ InlineEntry::SIZE }>(b, first, count);
+        let k = upper_bound(ranges.len(), |k| {
+            u32::read_le(&ranges[k], InlineEntry::START) <= rel
         });
         let at = first + k.checked_sub(1)? * InlineEntry::SIZE;
         // The end first: the call site is read only when the range covers `rel`.
