@@ -27,8 +27,8 @@ impl Index {
     /// INIT` range covering it, with its deltas at or below the address in the order they
     /// apply. `None` when no range covers the address (or the index is damaged).
     ///
-    /// Overlapping ranges were resolved when the index was built (see the
-    /// [format](crate::index::format#unwind-sections)); allocates only the delta list.
+    /// Overlapping ranges were resolved when the index was built, as `breakpad-symbols`
+    /// resolves them when it loads a file; allocates only the delta list.
     pub fn cfi_rules(&self, address: u64) -> Option<CfiRules<'_>> {
         let b = self.bytes();
         let n = self.cfi_starts.len() / ADDR_SIZE;
