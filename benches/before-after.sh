@@ -46,6 +46,11 @@ trap cleanup EXIT
 build_into() { # source checkout, destination directory for the binaries
     (
         cd "$1"
+        # The workspace's own crates have the same names and versions on both sides, so
+        # cargo gives their artifacts the same names and would take the other side's as
+        # fresh (their recorded sources, of the other checkout, are unchanged): remove them
+        # first. The dependencies stay.
+        cargo clean --release -q -p tecken-core -p tecken-server -p tecken-cli -p tecken-benches
         cargo build --release -q -p tecken-benches \
             --bin compare --bin gen-sym --bin gen-loadtest --bin prof
         cargo build --release -q -p tecken-cli --bin tecken

@@ -115,7 +115,8 @@ pub use index::{
     build_to_writer as build_index_to_writer, BuildOptions, BuildReport, Index, IndexMeta,
 };
 pub use lookup::{
-    Frame, InlineFrame, LookupOptions, OwnedFrame, OwnedInlineFrame, SourceFile, SymbolKind,
+    Frame, FrameDetails, InlineFrame, LookupOptions, OwnedFrame, OwnedInlineFrame, SourceFile,
+    SymbolKind,
 };
 pub use path::clean_path;
 

@@ -68,6 +68,23 @@ pub struct Frame<'a> {
     pub inlines: Vec<InlineFrame<'a>>,
 }
 
+/// What a crash processor needs for a frame besides its [`Frame`], from
+/// [`crate::Index::frame_details`]. Addresses are module-relative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct FrameDetails {
+    /// The FUNC's or PUBLIC's parameter size (bytes of parameters on the stack).
+    /// `breakpad-symbols` prefers the covering STACK WIN record's
+    /// ([`crate::Index::preferred_stack_win`]) when there is one.
+    pub parameter_size: u32,
+    /// Start of the line record that gives the frame's line (as clamped to its FUNC and
+    /// cut by earlier overlapping records when the index was built), or `None`.
+    pub line_address: Option<u64>,
+    /// Start of the depth-0 inline range covering the address, or `None` outside inlined
+    /// code. `breakpad-symbols` reports this one, when present, as the source location's
+    /// address, else the line's.
+    pub inline_address: Option<u64>,
+}
+
 impl Frame<'_> {
     /// An empty frame, for [`crate::Index::lookup_into`] to fill.
     pub fn empty() -> Self {

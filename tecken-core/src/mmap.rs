@@ -159,6 +159,12 @@ impl Mapping {
 /// without this every probe of a block that is not in cache is a miss of its own.
 #[inline(always)]
 pub(crate) fn prefetch(b: &[u8], at: usize, len: usize) {
+    prefetch_lines::<8>(b, at, len);
+}
+
+/// [`prefetch`], up to `MAX` cache lines.
+#[inline(always)]
+pub(crate) fn prefetch_lines<const MAX: usize>(b: &[u8], at: usize, len: usize) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
@@ -169,7 +175,7 @@ pub(crate) fn prefetch(b: &[u8], at: usize, len: usize) {
         // The first cache line holding `b[at]` (an owned buffer need not be 64-aligned).
         let mut p = at.saturating_sub((b.as_ptr() as usize).wrapping_add(at) & 63);
         let mut n = 0;
-        while p < end && n < 8 {
+        while p < end && n < MAX {
             // SAFETY: a prefetch is a hint that never faults, and `p` is inside `b`.
             unsafe { _mm_prefetch::<_MM_HINT_T0>(b.as_ptr().add(p).cast::<i8>()) };
             p += 64;
@@ -363,16 +369,6 @@ impl IndexBytes {
                 ascii
             }
         }
-    }
-
-    /// Starts loading the first cache line of the string at `off` (see [`prefetch`]).
-    #[inline]
-    pub(crate) fn prefetch_str(&self, off: u32) {
-        prefetch(
-            self.as_slice(),
-            self.strings.start.saturating_add(off as usize),
-            1,
-        );
     }
 
     /// The string at `off..off + len` of the string table; `""` when it is out of bounds or

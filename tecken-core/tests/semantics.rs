@@ -698,6 +698,7 @@ STACK CFI INIT 1000 20 .cfa: $rsp 8 +\nSTACK CFI 1004 .cfa: $rsp 16 +\nSTACK WIN
             multiple: true,
             address: 0x1000,
             size: 0x20,
+            parameter_size: 8,
             name: b"f(int)"
         }
     );
@@ -722,12 +723,26 @@ STACK CFI INIT 1000 20 .cfa: $rsp 8 +\nSTACK CFI 1004 .cfa: $rsp 16 +\nSTACK WIN
         Record::Public {
             multiple: true,
             address: 0x2000,
+            parameter_size: 0,
             name: b"p"
         }
     );
-    assert_eq!(recs[8].1, Record::StackCfiInit(b"1000 20 .cfa: $rsp 8 +"));
-    assert_eq!(recs[9].1, Record::StackCfi(b"1004 .cfa: $rsp 16 +"));
-    assert!(matches!(recs[10].1, Record::StackWin(_)));
+    assert_eq!(
+        recs[8].1,
+        Record::StackCfiInit {
+            address: 0x1000,
+            size: 0x20,
+            rules: ".cfa: $rsp 8 +"
+        }
+    );
+    assert_eq!(
+        recs[9].1,
+        Record::StackCfi {
+            address: 0x1004,
+            rules: ".cfa: $rsp 16 +"
+        }
+    );
+    assert!(matches!(&recs[10].1, Record::StackWin(w) if w.program_string == Some("x")));
     for (n, r) in &recs[11..] {
         assert!(matches!(r, Record::Malformed { .. }), "line {n}: {r:?}");
     }

@@ -27,6 +27,7 @@ mod chunk;
 mod fast_line;
 mod layout;
 mod merge;
+mod stack;
 mod tables;
 
 #[cfg(unix)]

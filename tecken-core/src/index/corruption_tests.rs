@@ -10,10 +10,23 @@ use crate::{ErrorKind, LookupOptions};
 const MODULE: &str = "MODULE Linux x86_64 0123456789ABCDEF0123456789ABCDEF0 bad.so\n";
 
 /// Looks up addresses all over the place, in both modes, touching every field of the
-/// answer: whatever the index holds, this must not panic.
+/// answer, and the unwind records there: whatever the index holds, this must not panic.
 fn exercise(index: &Index, probes: &[u64]) -> usize {
     let mut found = 0;
     for &a in probes {
+        if let Some(r) = index.cfi_rules(a) {
+            found += 1;
+            let n: usize = r.deltas.iter().map(|d| d.1.len()).sum();
+            std::hint::black_box(n + r.init_rules.len());
+        }
+        for kind in [crate::WinKind::FrameData, crate::WinKind::Fpo] {
+            if let Some(w) = index.stack_win(a, kind) {
+                found += 1;
+                std::hint::black_box(w.program_string.map_or(0, str::len));
+            }
+        }
+        std::hint::black_box(index.preferred_stack_win(a));
+        std::hint::black_box(index.frame_details(a, &LookupOptions::default()));
         for opts in [
             LookupOptions::default(),
             LookupOptions { strict_lines: true },
@@ -77,7 +90,11 @@ fn small_index_bytes() -> Vec<u8> {
     let sym = format!(
         "{MODULE}INFO CODE_ID 1234 bad.dll\nFILE 0 /src/a.c\nFILE 1 /src/../b.h\nINLINE_ORIGIN 0 inl\n\
          FUNC 1000 40 0 f\n1000 10 1 0\n1010 10 2 1\n1030 10 3 0\nINLINE 0 7 0 0 1010 20\nINLINE 1 8 1 0 1018 8\n\
-         FUNC m 1040 20 0 g\n1040 20 4 1\nPUBLIC 1030 0 inside\nPUBLIC 2000 0 p\nPUBLIC m 3000 0 q\n"
+         FUNC m 1040 20 0 g\n1040 20 4 1\nPUBLIC 1030 0 inside\nPUBLIC 2000 0 p\nPUBLIC m 3000 0 q\n\
+         STACK CFI INIT 1000 40 .cfa: $rsp 8 + .ra: .cfa -8 + ^\nSTACK CFI 1001 .cfa: $rsp 16 +\n\
+         STACK CFI 1010 .cfa: $rsp 24 + $rbx: .cfa -24 + ^\nSTACK CFI INIT 1040 20 .cfa: $rsp 8 + .ra: .cfa -8 + ^\n\
+         STACK WIN 4 1000 30 4 0 8 0 10 0 1 $T0 .raSearch = $eip $T0 ^ = $esp $T0 4 + =\n\
+         STACK WIN 0 1020 30 4 0 8 4 10 0 0 1\n"
     );
     let mut out = std::io::Cursor::new(Vec::new());
     super::build_to_writer(sym.as_bytes(), &mut out, &BuildOptions::default()).unwrap();
@@ -93,6 +110,10 @@ fn the_small_index_is_valid() {
     idx.verify().unwrap();
     let f = idx.lookup(0x101a).unwrap();
     assert_eq!((f.function, f.line, f.inlines.len()), ("f", Some(7), 2));
+    assert_eq!(idx.cfi_rules(0x1010).unwrap().deltas.len(), 2);
+    assert_eq!(idx.cfi_rules(0x1041).unwrap().init_address, 0x1040);
+    assert!(idx.stack_win(0x1000, crate::WinKind::FrameData).is_some());
+    assert!(idx.stack_win(0x1030, crate::WinKind::Fpo).is_some());
     let names: Vec<Option<&str>> = [
         0xfff,
         0x1000,
@@ -306,4 +327,76 @@ fn a_version_too_old_or_too_new_has_its_own_error_kind() {
         ErrorKind::IndexTooOld.as_str(),
         ErrorKind::IndexTooNew.as_str()
     );
+}
+
+/// The byte range of section `id` in an index file.
+fn section_range(b: &[u8], id: u32) -> std::ops::Range<usize> {
+    let i = section::ALL.iter().position(|s| s.0 == id).unwrap();
+    let e = super::format::SectionEntry::decode(b, HEADER_SIZE + i * SECTION_ENTRY_SIZE);
+    e.offset as usize..(e.offset + e.len) as usize
+}
+
+#[test]
+fn hostile_record_offsets_and_fields_never_panic() {
+    let bytes = small_index_bytes();
+    let original = Index::from_bytes(bytes.clone()).unwrap();
+    let offsets = section_range(&bytes, section::OFFSETS);
+    let records = section_range(&bytes, section::RECORDS);
+    assert!(!offsets.is_empty() && records.len() > 100);
+    let probes = probes();
+    let words = (records.len() / 4) as u32;
+    // Every 4-byte word of OFFSETS and RECORDS (record headers with their u16 pairs,
+    // names, line offsets and entries, depth ends, inline ranges) set to values that point
+    // nowhere, at the end of the section, or make a count or length overflow.
+    let values = [
+        0,
+        1,
+        words - 1,
+        words,
+        words + 1,
+        0x7fff_ffff,
+        0xffff_fffe,
+        0xffff_ffff,
+    ];
+    let mut changed = 0;
+    for at in offsets.clone().chain(records.clone()).step_by(4) {
+        for v in values {
+            let mut b = bytes.clone();
+            b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+            if b == bytes {
+                continue;
+            }
+            // The structure checks at open time read no record: the index opens, and
+            // `verify` finds the change.
+            let idx = Index::from_bytes(b).unwrap();
+            exercise(&idx, &probes);
+            assert_eq!(idx.verify().unwrap_err().kind(), ErrorKind::CorruptIndex);
+            if probes.iter().any(|&a| idx.lookup(a) != original.lookup(a)) {
+                changed += 1;
+            }
+        }
+    }
+    // Most of these change some answer: the fields are the ones lookups read.
+    assert!(changed > (offsets.len() + records.len()) / 4, "{changed}");
+}
+
+#[test]
+fn a_record_running_past_its_section_answers_without_its_tables() {
+    let bytes = small_index_bytes();
+    let offsets = section_range(&bytes, section::OFFSETS);
+    let records = section_range(&bytes, section::RECORDS);
+    // The first interval is FUNC f: give it more line entries than RECORDS holds.
+    let count_at = records.start + super::format::RecordHeader::LINE_COUNT;
+    let mut b = bytes.clone();
+    b[count_at..count_at + 4].copy_from_slice(&(records.len() as u32).to_le_bytes());
+    let idx = Index::from_bytes(b).unwrap();
+    let f = idx.lookup(0x101a).unwrap();
+    assert_eq!((f.function, f.line, f.inlines.len()), ("f", None, 0));
+    // Its record placed at the very end of RECORDS: no header fits, no symbol.
+    let mut b = bytes.clone();
+    let last = ((records.len() - 4) / 4) as u32;
+    b[offsets.start..offsets.start + 4].copy_from_slice(&last.to_le_bytes());
+    let idx = Index::from_bytes(b).unwrap();
+    assert_eq!(idx.lookup(0x101a), None);
+    assert_eq!(idx.frame_details(0x101a, &LookupOptions::default()), None);
 }

@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 use super::format::*;
 use crate::error::{Error, ErrorKind, Result};
 use crate::lookup::{Frame, InlineFrame, LookupOptions, SourceFile, SymbolKind};
-use crate::mmap::{prefetch, Bytes, IndexBytes};
+use crate::mmap::{prefetch, prefetch_lines, Bytes, IndexBytes};
 use crate::sym::{ParseReport, SymHeader};
+
+mod stack;
 
 /// The metadata stored in an index's META section.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -33,14 +35,45 @@ pub struct Index {
     n: usize,
     top: Range<usize>,
     starts: Range<usize>,
-    syms: Range<usize>,
-    line_offsets: Range<usize>,
-    lines: Range<usize>,
-    levels: Range<usize>,
-    inlines: Range<usize>,
+    offsets: Range<usize>,
+    records: Range<usize>,
     files: Range<usize>,
     origins: Range<usize>,
+    cfi_starts: Range<usize>,
+    cfi_inits: Range<usize>,
+    cfi_deltas: Range<usize>,
+    win_framedata: Range<usize>,
+    win_fpo: Range<usize>,
+    rules: Range<usize>,
     crc: u32,
+}
+
+/// An interval's record: its file position and header.
+pub(super) struct Record {
+    at: usize,
+    h: RecordHeader,
+    /// Its size as OFFSETS tell it (only a prefetch hint: every read is checked anyway).
+    size: usize,
+}
+
+/// Cache lines of a record loaded at once (1 KB: the whole record of most FUNCs).
+const RECORD_PREFETCH: usize = 16;
+
+/// Where a FUNC record's tables lie (file positions), every part but the inline ranges
+/// checked to lie inside RECORDS.
+pub(super) struct Tables {
+    /// The line offsets.
+    lines: usize,
+    /// The line entries, parallel to them.
+    entries: usize,
+    /// The number of line entries.
+    count: usize,
+    /// The depth ends.
+    levels: usize,
+    /// The number of depths.
+    depth: usize,
+    /// The inline ranges.
+    inlines: usize,
 }
 
 /// The number of leading indexes in `0..len` for which `le` holds (`le` must be true on a
@@ -60,6 +93,16 @@ fn upper_bound(len: usize, le: impl Fn(usize) -> bool) -> usize {
         size -= half;
     }
     base + usize::from(le(base))
+}
+
+/// The `count` entries of `W` bytes at `b[at..]`, as a view checked once (empty when they
+/// do not all lie inside `b`), so that a search reads each probe with one comparison.
+#[inline(always)]
+fn entries<const W: usize>(b: &[u8], at: usize, count: usize) -> &[[u8; W]] {
+    count
+        .checked_mul(W)
+        .and_then(|len| b.get(at..at.checked_add(len)?))
+        .map_or(&[], |s| s.as_chunks::<W>().0)
 }
 
 impl Index {
@@ -164,17 +207,17 @@ impl Index {
         let count = |r: &Range<usize>, esize: usize| r.len() / esize;
         if count(&ranges[slot::TOP], ADDR_SIZE) != n.div_ceil(TOP_STRIDE)
             || count(&ranges[slot::STARTS], ADDR_SIZE) != n
-            || count(&ranges[slot::SYMS], SymEntry::SIZE) != n
+            || count(&ranges[slot::OFFSETS], RECORD_OFFSET_SIZE) != n
         {
             return Err(Error::corrupt(
-                "interval count does not match the TOP/STARTS/SYMS sections",
+                "interval count does not match the TOP/STARTS/OFFSETS sections",
             ));
         }
-        if count(&ranges[slot::LINE_OFFSETS], LINE_OFFSET_SIZE)
-            != count(&ranges[slot::LINES], LineEntry::SIZE)
+        if count(&ranges[slot::CFI_STARTS], ADDR_SIZE)
+            != count(&ranges[slot::CFI_INITS], CfiInitEntry::SIZE)
         {
             return Err(Error::corrupt(
-                "LINE_OFFSETS and LINES have different lengths",
+                "CFI_STARTS and CFI_INITS have different lengths",
             ));
         }
         if ranges[slot::STRINGS].len() > u32::MAX as usize + 1 {
@@ -182,12 +225,8 @@ impl Index {
         }
         let meta: IndexMeta = serde_json::from_slice(&b[ranges[slot::META].clone()])
             .map_err(|e| Error::corrupt(format!("bad metadata: {e}")))?;
-        let mut it = ranges.into_iter();
-        let mut next = || it.next().unwrap_or(0..0);
-        let _meta = next();
-        let (top, starts, syms, line_offsets, lines) = (next(), next(), next(), next(), next());
-        let (levels, inlines, files, origins, strings) = (next(), next(), next(), next(), next());
-        data.set_strings(strings);
+        let section = |s: usize| ranges.get(s).cloned().unwrap_or(0..0);
+        data.set_strings(section(slot::STRINGS));
         if data.bytes().is_damaged() {
             return Err(Error::corrupt("index file truncated while being opened"));
         }
@@ -195,15 +234,18 @@ impl Index {
             data,
             meta,
             n,
-            top,
-            starts,
-            syms,
-            line_offsets,
-            lines,
-            levels,
-            inlines,
-            files,
-            origins,
+            top: section(slot::TOP),
+            starts: section(slot::STARTS),
+            offsets: section(slot::OFFSETS),
+            records: section(slot::RECORDS),
+            files: section(slot::FILES),
+            origins: section(slot::ORIGINS),
+            cfi_starts: section(slot::CFI_STARTS),
+            cfi_inits: section(slot::CFI_INITS),
+            cfi_deltas: section(slot::CFI_DELTAS),
+            win_framedata: section(slot::WIN_FRAMEDATA),
+            win_fpo: section(slot::WIN_FPO),
+            rules: section(slot::RULES),
             crc,
         })
     }
@@ -292,27 +334,95 @@ impl Index {
         self.data.str_at(off, len)
     }
 
-    #[inline]
-    fn sym(&self, i: usize) -> SymEntry {
-        SymEntry::decode(self.bytes(), self.syms.start + i * SymEntry::SIZE)
-    }
-
     /// Index of the last interval whose start is `<= addr`: a search of TOP (every 64th
     /// start, ~40 KB for a libxul-sized file, stays in cache), then of one 64-entry block
-    /// of STARTS (512 bytes, one page).
+    /// of STARTS (512 bytes), whose 256 bytes of OFFSETS are loaded at the same time.
     #[inline]
     fn find_interval(&self, addr: u64) -> Option<usize> {
         let b = self.bytes();
-        let ntop = self.top.len() / ADDR_SIZE;
-        let block = upper_bound(ntop, |i| {
-            u64::read_le(b, self.top.start + i * ADDR_SIZE) <= addr
-        });
+        let top = entries::<ADDR_SIZE>(b, self.top.start, self.top.len() / ADDR_SIZE);
+        let block = upper_bound(top.len(), |i| u64::from_le_bytes(top[i]) <= addr);
         let lo = block.checked_sub(1)? * TOP_STRIDE;
         let len = TOP_STRIDE.min(self.n.saturating_sub(lo));
         let base = self.starts.start + lo * ADDR_SIZE;
         prefetch(b, base, len * ADDR_SIZE);
-        let j = upper_bound(len, |i| u64::read_le(b, base + i * ADDR_SIZE) <= addr);
+        prefetch(
+            b,
+            self.offsets.start + lo * RECORD_OFFSET_SIZE,
+            len * RECORD_OFFSET_SIZE,
+        );
+        let starts = entries::<ADDR_SIZE>(b, base, len);
+        let j = upper_bound(starts.len(), |i| u64::from_le_bytes(starts[i]) <= addr);
         (lo + j).checked_sub(1)
+    }
+
+    /// The record of interval `i` (`< n`), if its header lies inside RECORDS. The whole
+    /// record (up to [`RECORD_PREFETCH`] lines; the next interval's offset, in the same
+    /// cache line as this one's, gives its size) starts loading before its header is read,
+    /// so the line and inline searches find their lines on the way.
+    #[inline(always)]
+    fn record(&self, i: usize) -> Option<Record> {
+        let b = self.bytes();
+        let word = |i: usize| u32::read_le(b, self.offsets.start + i * RECORD_OFFSET_SIZE) as usize;
+        let w = word(i);
+        let at = self
+            .records
+            .start
+            .checked_add(w.checked_mul(RECORD_ALIGN)?)?;
+        if at.checked_add(RecordHeader::SIZE)? > self.records.end {
+            return None;
+        }
+        let next = if i + 1 < self.n {
+            self.records
+                .start
+                .saturating_add(word(i + 1).saturating_mul(RECORD_ALIGN))
+        } else {
+            self.records.end
+        };
+        let size = next.saturating_sub(at).max(RecordHeader::SIZE);
+        prefetch_lines::<RECORD_PREFETCH>(b, at, size);
+        let h = RecordHeader::decode(b, at);
+        Some(Record { at, h, size })
+    }
+
+    /// The name of the record at `r`; `""` when it does not lie inside RECORDS or is not
+    /// UTF-8.
+    #[inline]
+    fn record_name(&self, r: &Record) -> &str {
+        let start = r.at + RecordHeader::SIZE;
+        let Some(end) = start.checked_add(r.h.name_len as usize) else {
+            return "";
+        };
+        if end > self.records.end {
+            return "";
+        }
+        self.bytes()
+            .get(start..end)
+            .and_then(|s| std::str::from_utf8(s).ok())
+            .unwrap_or("")
+    }
+
+    /// Where the line and inline tables of a FUNC record lie; `None` when the line
+    /// offsets, line entries and depth ends do not lie inside RECORDS.
+    #[inline]
+    fn tables(&self, r: &Record) -> Option<Tables> {
+        let lines = r.at.checked_add(record_tables_at(r.h.name_len as usize))?;
+        let count = r.h.line_count as usize;
+        let entries = lines.checked_add(count.checked_mul(LINE_OFFSET_SIZE)?)?;
+        let levels = entries.checked_add(count.checked_mul(LineEntry::SIZE)?)?;
+        let depth = r.h.level_count as usize;
+        let inlines = levels + depth * LEVEL_SIZE;
+        if inlines > self.records.end {
+            return None;
+        }
+        Some(Tables {
+            lines,
+            entries,
+            count,
+            levels,
+            depth,
+            inlines,
+        })
     }
 
     fn file(&self, idx: u32) -> Option<SourceFile<'_>> {
@@ -347,80 +457,70 @@ impl Index {
         self.str_at(e.off, e.len)
     }
 
-    /// The line entry covering `rel` among `count` entries from `start`: `(line, file)`.
-    fn line_for(
-        &self,
-        start: u32,
-        count: u32,
-        rel: u32,
-        opts: &LookupOptions,
-    ) -> Option<(u32, u32)> {
+    /// The line entry covering `rel` in a record's line table: `(line, file, entry
+    /// index)`.
+    fn line_for(&self, t: &Tables, rel: u32, opts: &LookupOptions) -> Option<(u32, u32, usize)> {
         let b = self.bytes();
-        let (start, count) = (start as usize, count as usize);
-        let end = start.checked_add(count)?;
-        if end > self.lines.len() / LineEntry::SIZE
-            || end > self.line_offsets.len() / LINE_OFFSET_SIZE
-        {
-            return None;
-        }
-        let offs = self.line_offsets.start + start * LINE_OFFSET_SIZE;
-        let mut i = upper_bound(count, |k| {
-            u32::read_le(b, offs + k * LINE_OFFSET_SIZE) <= rel
-        })
-        .checked_sub(1)?;
+        let offsets = entries::<LINE_OFFSET_SIZE>(b, t.lines, t.count);
+        let mut i =
+            upper_bound(offsets.len(), |k| u32::from_le_bytes(offsets[k]) <= rel).checked_sub(1)?;
         // Only the entry's file is read first: most lookups need the line of this entry,
         // but a gap marker sends the lookup one entry back.
-        let first = self.lines.start + start * LineEntry::SIZE;
-        let mut file = u32::read_le(b, first + i * LineEntry::SIZE + LineEntry::FILE);
+        let mut file = u32::read_le(b, t.entries + i * LineEntry::SIZE + LineEntry::FILE);
         if file == GAP {
             if opts.strict_lines {
                 return None;
             }
             i = i.checked_sub(1)?;
-            file = u32::read_le(b, first + i * LineEntry::SIZE + LineEntry::FILE);
+            file = u32::read_le(b, t.entries + i * LineEntry::SIZE + LineEntry::FILE);
             if file == GAP {
                 return None;
             }
         }
         Some((
-            u32::read_le(b, first + i * LineEntry::SIZE + LineEntry::LINE),
+            u32::read_le(b, t.entries + i * LineEntry::SIZE + LineEntry::LINE),
             file,
+            i,
         ))
     }
 
-    /// The inline range covering `rel` in level `level`: `(origin, call_file, call_line)`.
-    fn inline_at(&self, level: usize, rel: u32) -> Option<(u32, u32, u32)> {
+    /// The inline range covering `rel` at depth `d` of a record's tables:
+    /// `(origin, call_file, call_line)`.
+    fn inline_at(&self, t: &Tables, d: usize, rel: u32) -> Option<(u32, u32, u32)> {
         let b = self.bytes();
-        let lat = self
-            .levels
-            .start
-            .checked_add(level.checked_mul(LevelEntry::SIZE)?)?;
-        if lat + LevelEntry::SIZE > self.levels.end {
-            return None;
-        }
-        let lv = LevelEntry::decode(b, lat);
-        let (start, count) = (lv.first as usize, lv.count as usize);
-        let first = self
-            .inlines
-            .start
-            .checked_add(start.checked_mul(InlineEntry::SIZE)?)?;
-        let end = first.checked_add(count.checked_mul(InlineEntry::SIZE)?)?;
-        if end > self.inlines.end || count == 0 {
-            return None;
-        }
-        let lo = upper_bound(count, |k| {
-            u32::read_le(b, first + k * InlineEntry::SIZE + InlineEntry::START) <= rel
-        });
-        let at = first + lo.checked_sub(1)? * InlineEntry::SIZE;
-        // The end first: the call site is read only when the range covers `rel`.
-        if rel >= u32::read_le(b, at + InlineEntry::END) {
-            return None;
-        }
+        let at = self.inline_pos(t, d, rel)?;
         Some((
             u32::read_le(b, at + InlineEntry::ORIGIN),
             u32::read_le(b, at + InlineEntry::CALL_FILE),
             u32::read_le(b, at + InlineEntry::CALL_LINE),
         ))
+    }
+
+    /// The file position of the inline range covering `rel` at depth `d`.
+    fn inline_pos(&self, t: &Tables, d: usize, rel: u32) -> Option<usize> {
+        if d >= t.depth {
+            return None;
+        }
+        let b = self.bytes();
+        let end_at = |d: usize| u32::read_le(b, t.levels + d * LEVEL_SIZE) as usize;
+        let lo = if d == 0 { 0 } else { end_at(d - 1) };
+        let hi = end_at(d);
+        let count = hi.checked_sub(lo)?;
+        let first = t.inlines.checked_add(lo.checked_mul(InlineEntry::SIZE)?)?;
+        let end = first.checked_add(count.checked_mul(InlineEntry::SIZE)?)?;
+        if end > self.records.end || count == 0 {
+            return None;
+        }
+        let ranges = entries::<{ InlineEntry::SIZE }>(b, first, count);
+        let k = upper_bound(ranges.len(), |k| {
+            u32::read_le(&ranges[k], InlineEntry::START) <= rel
+        });
+        let at = first + k.checked_sub(1)? * InlineEntry::SIZE;
+        // The end first: the call site is read only when the range covers `rel`.
+        if rel >= u32::read_le(b, at + InlineEntry::END) {
+            return None;
+        }
+        Some(at)
     }
 
     /// Looks up a module-relative address with the default (Eliot-compatible) options.
@@ -475,37 +575,33 @@ impl Index {
         let Some(i) = self.find_interval(addr) else {
             return false;
         };
-        let s = self.sym(i);
+        let Some(r) = self.record(i) else {
+            return false;
+        };
+        let s = r.h;
         // `end` is exclusive, except UNBOUNDED (the last PUBLIC's run), which means "to the
         // end of the address space" and so also covers `u64::MAX` itself.
         if (addr >= s.end && s.end != UNBOUNDED) || addr < s.address {
             return false;
         }
-        // Everything below depends only on `s`: start loading the FUNC's line offsets and
-        // lines, its inline levels and its name now, so the misses overlap instead of
+        // Everything below depends only on the header: start loading the rest of the
+        // FUNC's line table and its inline tables now, so the misses overlap instead of
         // queueing behind the line search.
-        if s.flags & FLAG_PUBLIC == 0 {
+        let tables = if s.flags & FLAG_PUBLIC == 0 {
+            self.tables(&r)
+        } else {
+            None
+        };
+        // A record too large to have been loaded whole: its line offsets and inline tables
+        // now (the line entries are found by the search).
+        if let Some(t) = tables.as_ref().filter(|_| r.size > RECORD_PREFETCH * 64) {
             let b = self.bytes();
-            let (ls, lc) = (s.line_start as usize, s.line_count as usize);
-            prefetch(
-                b,
-                self.line_offsets.start + ls * LINE_OFFSET_SIZE,
-                lc * LINE_OFFSET_SIZE,
-            );
-            prefetch(
-                b,
-                self.lines.start + ls * LineEntry::SIZE,
-                lc * LineEntry::SIZE,
-            );
-            let levels = s.level_count as usize * LevelEntry::SIZE;
-            prefetch(
-                b,
-                self.levels.start + s.level_start as usize * LevelEntry::SIZE,
-                levels,
-            );
+            prefetch(b, t.lines, t.count * LINE_OFFSET_SIZE);
+            if t.depth > 0 {
+                prefetch(b, t.levels, t.depth * LEVEL_SIZE + 8 * InlineEntry::SIZE);
+            }
         }
-        self.data.prefetch_str(s.name_off);
-        frame.function = self.str_at(s.name_off, s.name_len);
+        frame.function = self.record_name(&r);
         frame.function_address = s.address;
         frame.function_offset = addr - s.address;
         frame.multiple = s.flags & FLAG_MULTIPLE != 0;
@@ -519,14 +615,13 @@ impl Index {
         let Ok(rel) = u32::try_from(addr - s.address) else {
             return true;
         };
-        let (line, file) = self
-            .line_for(s.line_start, s.line_count, rel, opts)
-            .unwrap_or((0, NO_FILE));
+        let Some(t) = tables else {
+            return true;
+        };
+        let (line, file, _) = self.line_for(&t, rel, opts).unwrap_or((0, NO_FILE, 0));
         // Walk the inline levels outermost first, collecting each level's call site.
-        for d in 0..s.level_count as usize {
-            let Some((origin, call_file, call_line)) =
-                self.inline_at(s.level_start as usize + d, rel)
-            else {
+        for d in 0..t.depth {
+            let Some((origin, call_file, call_line)) = self.inline_at(&t, d, rel) else {
                 break;
             };
             frame.inlines.push(InlineFrame {

@@ -37,7 +37,8 @@ pub use file::{read_file, DEFAULT_MAX_SYM_BYTES};
 pub(crate) use header::parse_module as header_parse_module;
 pub use header::{parse_header, CodeId, SymHeader};
 pub(crate) use record::{
-    parse_file_or_origin, parse_func, parse_inline, parse_line_record, parse_public, LineFields,
+    parse_file_or_origin, parse_func, parse_inline, parse_line_record, parse_public,
+    parse_stack_cfi, parse_stack_cfi_init, parse_stack_win, LineFields, WinParsed,
 };
 pub use record::{records, InlineRecord, Record, Records};
 

@@ -6,6 +6,7 @@
 
 use super::header::{parse_module, SymHeader};
 use super::Lines;
+use crate::unwind::{StackWin, WinKind};
 
 /// Parses hex digits; `None` on an empty field, a non-hex byte or overflow past 64 bits.
 #[inline]
@@ -107,7 +108,15 @@ pub(crate) struct FuncFields<'a> {
     pub multiple: bool,
     pub address: u64,
     pub size: u64,
+    pub param_size: u32,
     pub name: &'a [u8],
+}
+
+/// A parameter size (hex). Values past `u32` (Breakpad's type for it) are accepted, as they
+/// always were, and saturate.
+#[inline]
+fn param_size(field: &[u8]) -> Option<u32> {
+    hex_u64(field).map(|v| u32::try_from(v).unwrap_or(u32::MAX))
 }
 
 /// Parses a FUNC line after `FUNC `.
@@ -119,11 +128,12 @@ pub(crate) fn parse_func(rest: &[u8]) -> Result<FuncFields<'_>, &'static str> {
     let (param, rest) = split_fields(rest);
     let address = hex_u64(addr).ok_or("FUNC: bad address")?;
     let size = hex_u64(size).ok_or("FUNC: bad size")?;
-    hex_u64(param).ok_or("FUNC: bad parameter size")?;
+    let param_size = param_size(param).ok_or("FUNC: bad parameter size")?;
     Ok(FuncFields {
         multiple,
         address,
         size,
+        param_size,
         name: trim_end(trim_start(rest)),
     })
 }
@@ -133,6 +143,7 @@ pub(crate) fn parse_func(rest: &[u8]) -> Result<FuncFields<'_>, &'static str> {
 pub(crate) struct PublicFields<'a> {
     pub multiple: bool,
     pub address: u64,
+    pub param_size: u32,
     pub name: &'a [u8],
 }
 
@@ -143,10 +154,11 @@ pub(crate) fn parse_public(rest: &[u8]) -> Result<PublicFields<'_>, &'static str
     let (addr, rest) = split_fields(rest);
     let (param, rest) = split_fields(rest);
     let address = hex_u64(addr).ok_or("PUBLIC: bad address")?;
-    hex_u64(param).ok_or("PUBLIC: bad parameter size")?;
+    let param_size = param_size(param).ok_or("PUBLIC: bad parameter size")?;
     Ok(PublicFields {
         multiple,
         address,
+        param_size,
         name: trim_end(trim_start(rest)),
     })
 }
@@ -189,6 +201,127 @@ pub(crate) fn parse_file_or_origin(rest: &[u8]) -> Result<(u32, &[u8]), &'static
     let (id, rest) = split_fields(rest);
     let id = dec_u32(id).ok_or("bad id")?;
     Ok((id, trim_end(trim_start(rest))))
+}
+
+/// The rules of a STACK record: the rest of the line after the fields, as written (trailing
+/// blanks kept, as `breakpad-symbols` keeps them). Empty or non-UTF-8 rules are malformed:
+/// they cannot be evaluated.
+#[inline]
+fn stack_rules<'a>(rest: &'a [u8], empty: &'static str) -> Result<&'a str, &'static str> {
+    let rules = trim_start(rest);
+    if rules.is_empty() {
+        return Err(empty);
+    }
+    std::str::from_utf8(rules).map_err(|_| "STACK: rules are not UTF-8")
+}
+
+/// The fields of a `STACK CFI INIT <address> <size> <rules>` line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CfiInitFields<'a> {
+    pub address: u64,
+    pub size: u32,
+    pub rules: &'a str,
+}
+
+/// Parses a STACK CFI INIT line after `STACK CFI INIT `. The size is a `u32`, as in
+/// Breakpad's and `breakpad-symbols`' parsers.
+#[inline]
+pub(crate) fn parse_stack_cfi_init(rest: &[u8]) -> Result<CfiInitFields<'_>, &'static str> {
+    let (addr, rest) = split_fields(rest);
+    let (size, rest) = split_fields(rest);
+    let address = hex_u64(addr).ok_or("STACK CFI INIT: bad address")?;
+    let size = hex_u64(size)
+        .and_then(|s| u32::try_from(s).ok())
+        .ok_or("STACK CFI INIT: bad size")?;
+    let rules = stack_rules(rest, "STACK CFI INIT: no rules")?;
+    Ok(CfiInitFields {
+        address,
+        size,
+        rules,
+    })
+}
+
+/// Parses a STACK CFI (delta) line after `STACK CFI `: `(address, rules)`.
+#[inline]
+pub(crate) fn parse_stack_cfi(rest: &[u8]) -> Result<(u64, &str), &'static str> {
+    let (addr, rest) = split_fields(rest);
+    let address = hex_u64(addr).ok_or("STACK CFI: bad address")?;
+    Ok((address, stack_rules(rest, "STACK CFI: no rules")?))
+}
+
+/// A parsed STACK WIN line: a record of a kind the unwinder uses, or one of another kind
+/// (1: trap, 2: TSS, 3: standard frame), which Breakpad's tools do not unwind with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum WinParsed<'a> {
+    /// FrameData (4) or FPO (0).
+    Known(StackWin<'a>),
+    /// Another type, well-formed but unused.
+    Other,
+}
+
+/// Parses a STACK WIN line after `STACK WIN `: `type rva code_size prologue_size
+/// epilogue_size parameter_size saved_register_size local_size max_stack_size
+/// has_program_string program_string_OR_allocates_base_pointer`, numbers in hex.
+///
+/// `has_program_string` must agree with the type (1 for FrameData, 0 otherwise): a record
+/// where it does not is malformed (`breakpad-symbols` discards it as corrupt, as its
+/// fields cannot be trusted).
+pub(crate) fn parse_stack_win(rest: &[u8]) -> Result<WinParsed<'_>, &'static str> {
+    let (ty, mut rest) = split_fields(rest);
+    let ty = match ty {
+        [d] if d.is_ascii_hexdigit() => hex_u64(ty).unwrap_or(u64::MAX),
+        _ => return Err("STACK WIN: bad type"),
+    };
+    let (addr, r) = split_fields(rest);
+    rest = r;
+    let address = hex_u64(addr).ok_or("STACK WIN: bad address")?;
+    let mut nums = [0u32; 7];
+    for n in &mut nums {
+        let (f, r) = split_fields(rest);
+        rest = r;
+        *n = hex_u64(f)
+            .and_then(|v| u32::try_from(v).ok())
+            .ok_or("STACK WIN: bad size field")?;
+    }
+    let (has_program, r) = split_fields(rest);
+    let has_program = match has_program {
+        b"0" => false,
+        b"1" => true,
+        _ => return Err("STACK WIN: bad has_program_string"),
+    };
+    let last = trim_start(r);
+    if last.is_empty() {
+        return Err("STACK WIN: no program string or base pointer flag");
+    }
+    if has_program != (ty == 4) {
+        return Err("STACK WIN: has_program_string disagrees with the type");
+    }
+    let kind = match ty {
+        0 => WinKind::Fpo,
+        4 => WinKind::FrameData,
+        _ => return Ok(WinParsed::Other),
+    };
+    let (program_string, allocates_base_pointer) = if has_program {
+        let p = std::str::from_utf8(last).map_err(|_| "STACK WIN: program string is not UTF-8")?;
+        (Some(p), false)
+    } else {
+        (None, last == b"1")
+    };
+    let [size, prologue_size, epilogue_size, parameter_size, saved_register_size, local_size, max_stack_size] =
+        nums;
+    Ok(WinParsed::Known(StackWin {
+        kind,
+        address,
+        size,
+        prologue_size,
+        epilogue_size,
+        parameter_size,
+        saved_register_size,
+        local_size,
+        max_stack_size,
+        program_string,
+        allocates_base_pointer,
+    }))
 }
 
 /// An `INLINE <depth> <call_line> <call_file> <origin> (<address> <size>)+` record.
@@ -282,6 +415,8 @@ pub enum Record<'a> {
         address: u64,
         /// Size in bytes.
         size: u64,
+        /// Bytes of parameters the function takes on the stack.
+        parameter_size: u32,
         /// Function name.
         name: &'a [u8],
     },
@@ -304,15 +439,31 @@ pub enum Record<'a> {
         multiple: bool,
         /// Address, module-relative.
         address: u64,
+        /// Bytes of parameters the function takes on the stack.
+        parameter_size: u32,
         /// Symbol name.
         name: &'a [u8],
     },
-    /// `STACK CFI INIT ...` (kept raw; a later version will parse it).
-    StackCfiInit(&'a [u8]),
-    /// `STACK CFI ...`.
-    StackCfi(&'a [u8]),
-    /// `STACK WIN ...`.
-    StackWin(&'a [u8]),
+    /// `STACK CFI INIT <address> <size> <rules>`.
+    StackCfiInit {
+        /// Start address, module-relative.
+        address: u64,
+        /// Size of the range the rules cover.
+        size: u32,
+        /// The initial rules (`.cfa: $rsp 8 + .ra: .cfa -8 + ^`).
+        rules: &'a str,
+    },
+    /// `STACK CFI <address> <rules>`: a change to the rules of the INIT record above it.
+    StackCfi {
+        /// Address from which the change applies.
+        address: u64,
+        /// The changed rules.
+        rules: &'a str,
+    },
+    /// `STACK WIN ...` of type 4 (FrameData) or 0 (FPO).
+    StackWin(StackWin<'a>),
+    /// `STACK WIN ...` of another type (1, 2 or 3), well-formed but not used to unwind.
+    StackWinOther(&'a [u8]),
     /// A malformed line, skipped.
     Malformed {
         /// Why it was rejected.
@@ -384,6 +535,7 @@ pub(crate) fn classify(line: &[u8]) -> Record<'_> {
                 multiple: f.multiple,
                 address: f.address,
                 size: f.size,
+                parameter_size: f.param_size,
                 name: f.name,
             },
             Err(r) => malformed(r, line),
@@ -419,6 +571,7 @@ pub(crate) fn classify(line: &[u8]) -> Record<'_> {
             Ok(p) => Record::Public {
                 multiple: p.multiple,
                 address: p.address,
+                parameter_size: p.param_size,
                 name: p.name,
             },
             Err(r) => malformed(r, line),
@@ -426,13 +579,27 @@ pub(crate) fn classify(line: &[u8]) -> Record<'_> {
     }
     if let Some(rest) = line.strip_prefix(b"STACK ") {
         if let Some(r) = rest.strip_prefix(b"CFI INIT ") {
-            return Record::StackCfiInit(r);
+            return match parse_stack_cfi_init(r) {
+                Ok(f) => Record::StackCfiInit {
+                    address: f.address,
+                    size: f.size,
+                    rules: f.rules,
+                },
+                Err(reason) => malformed(reason, line),
+            };
         }
         if let Some(r) = rest.strip_prefix(b"CFI ") {
-            return Record::StackCfi(r);
+            return match parse_stack_cfi(r) {
+                Ok((address, rules)) => Record::StackCfi { address, rules },
+                Err(reason) => malformed(reason, line),
+            };
         }
         if let Some(r) = rest.strip_prefix(b"WIN ") {
-            return Record::StackWin(r);
+            return match parse_stack_win(r) {
+                Ok(WinParsed::Known(w)) => Record::StackWin(w),
+                Ok(WinParsed::Other) => Record::StackWinOther(r),
+                Err(reason) => malformed(reason, line),
+            };
         }
         return malformed("STACK: unknown kind", line);
     }
@@ -528,11 +695,120 @@ STACK CFI 11 .cfa: $rsp 16 +\nSTACK WIN 4 10 20 0 0 0 0 0 0 1 x\n10 4 -1 0\n\nga
                 ..
             }
         ));
-        assert!(matches!(recs[8].1, Record::StackCfiInit(_)));
-        assert!(matches!(recs[9].1, Record::StackCfi(_)));
-        assert!(matches!(recs[10].1, Record::StackWin(_)));
+        assert_eq!(
+            recs[8].1,
+            Record::StackCfiInit {
+                address: 0x10,
+                size: 0x20,
+                rules: ".cfa: $rsp 8 +"
+            }
+        );
+        assert_eq!(
+            recs[9].1,
+            Record::StackCfi {
+                address: 0x11,
+                rules: ".cfa: $rsp 16 +"
+            }
+        );
+        assert!(matches!(
+            &recs[10].1,
+            Record::StackWin(StackWin {
+                kind: WinKind::FrameData,
+                address: 0x10,
+                size: 0x20,
+                program_string: Some("x"),
+                ..
+            })
+        ));
         assert!(matches!(recs[11].1, Record::Malformed { .. }));
         assert_eq!(recs[12].0, 14, "blank line skipped but counted");
         assert!(matches!(recs[12].1, Record::Malformed { .. }));
+    }
+
+    #[test]
+    fn stack_cfi_records_parse_and_reject_what_cannot_unwind() {
+        let f = parse_stack_cfi_init(b"1440  22\t.cfa: $rsp 8 + .ra: .cfa -8 + ^ ").unwrap();
+        assert_eq!((f.address, f.size), (0x1440, 0x22));
+        assert_eq!(
+            f.rules, ".cfa: $rsp 8 + .ra: .cfa -8 + ^ ",
+            "trailing blanks kept"
+        );
+        assert_eq!(
+            parse_stack_cfi(b"1441 .cfa: $rsp 16 +"),
+            Ok((0x1441, ".cfa: $rsp 16 +"))
+        );
+        for bad in [
+            &b"1440 22"[..],
+            b"1440 22 ",
+            b"zz 22 .cfa: x",
+            b"1440 100000000 .cfa: x",
+            b"1440 -1 .cfa: x",
+            b"1440 22 .cfa: \xff",
+        ] {
+            assert!(parse_stack_cfi_init(bad).is_err(), "{bad:?}");
+        }
+        for bad in [&b"1441"[..], b"1441 ", b"g .cfa: x", b""] {
+            assert!(parse_stack_cfi(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn stack_win_records_parse_by_type() {
+        let w = parse_stack_win(b"4 2170 14 a1 b2 c3 d4 e5 f6 1 $eip 4 + ^ = $esp $ebp 8 + =");
+        let Ok(WinParsed::Known(w)) = w else {
+            panic!("{w:?}")
+        };
+        assert_eq!(
+            w,
+            StackWin {
+                kind: WinKind::FrameData,
+                address: 0x2170,
+                size: 0x14,
+                prologue_size: 0xa1,
+                epilogue_size: 0xb2,
+                parameter_size: 0xc3,
+                saved_register_size: 0xd4,
+                local_size: 0xe5,
+                max_stack_size: 0xf6,
+                program_string: Some("$eip 4 + ^ = $esp $ebp 8 + ="),
+                allocates_base_pointer: false,
+            }
+        );
+        let Ok(WinParsed::Known(w)) = parse_stack_win(b"0 1000 30 1 2 3 4 5 6 0 1") else {
+            panic!()
+        };
+        assert_eq!(
+            (w.kind, w.program_string, w.allocates_base_pointer),
+            (WinKind::Fpo, None, true)
+        );
+        let Ok(WinParsed::Known(w)) = parse_stack_win(b"0 1000 30 1 2 3 4 5 6 0 0") else {
+            panic!()
+        };
+        assert!(!w.allocates_base_pointer);
+        assert_eq!(
+            parse_stack_win(b"3 1000 30 1 2 3 4 5 6 0 0"),
+            Ok(WinParsed::Other)
+        );
+        for bad in [
+            // has_program_string disagrees with the type (breakpad-symbols' corrupt entries).
+            &b"0 1d93e 4 4 0 0 10 0 0 1 1"[..],
+            b"4 5d93e 4 4 0 0 10 0 0 0 1",
+            b"3 5d93e 4 4 0 0 10 0 0 1 x",
+            // Missing, extra-wide or non-hex fields.
+            b"4 1000 30 1 2 3 4 5 6 1",
+            b"4 1000 30 1 2 3 4 5 6 1 ",
+            b"4 1000 30 1 2 3 4 5",
+            b"44 1000 30 1 2 3 4 5 6 1 x",
+            b"4 1000 100000000 1 2 3 4 5 6 1 x",
+            b"4 1000 30 1 2 3 4 5 6 2 x",
+            b"4 1000 30 1 2 3 4 5 g 1 x",
+            b"",
+        ] {
+            assert!(
+                parse_stack_win(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 }

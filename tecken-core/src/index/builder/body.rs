@@ -1,8 +1,8 @@
 //! Writes the body of an index (every section after the section table) in parts, one per
 //! thread.
 //!
-//! Each per-interval section (TOP, STARTS, SYMS, LINE_OFFSETS, LINES, LEVELS, INLINES) is cut
-//! at the same interval boundaries, the string table into equal byte ranges, and part `k`
+//! Each per-interval section (TOP, STARTS, OFFSETS, RECORDS) is cut at the same interval
+//! boundaries, the string table into equal byte ranges, and part `k`
 //! writes its share of every section: a set of disjoint byte ranges ("regions") of the file,
 //! whose offsets are known before anything is written. Each region gets its own CRC-32; the
 //! body's CRC is their combination in file order, with the zero padding between sections.
@@ -16,35 +16,57 @@ use std::io::{self, Write};
 use super::super::format::*;
 use super::chunk::Chunk;
 use super::merge::{Interval, Remap, Sym};
-use super::tables::LineOut;
+use super::stack::Unwind;
 
 use super::super::format::slot::{
-    COUNT as N_SECTIONS, FILES, INLINES, LEVELS, LINES, LINE_OFFSETS, META, ORIGINS, STARTS,
-    STRINGS, SYMS, TOP,
+    CFI_DELTAS, CFI_INITS, CFI_STARTS, COUNT as N_SECTIONS, FILES, META, OFFSETS, ORIGINS, RECORDS,
+    RULES, STARTS, STRINGS, TOP, WIN_FPO, WIN_FRAMEDATA,
 };
 
 /// A string in the string table: (offset, length).
 pub(super) type StrRef = (u32, u32);
 
-/// Where a part starts: its first interval and the running entry counts there.
+/// Where a part starts: its first interval and the position of its record in RECORDS.
 #[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
 pub(super) struct PartStart {
     pub iv: usize,
-    pub line: u32,
-    pub level: u32,
-    pub inline: u32,
+    pub rec: u64,
+}
+
+/// Where an interval's name comes from: bytes of the input, or of the buffer of names
+/// that were not UTF-8, lossily converted.
+#[derive(Clone, Copy)]
+pub(super) enum NameRef {
+    Input(usize, u32),
+    Lossy(usize, u32),
+}
+
+impl NameRef {
+    pub(super) fn len(self) -> u32 {
+        match self {
+            NameRef::Input(_, n) | NameRef::Lossy(_, n) => n,
+        }
+    }
 }
 
 /// Everything needed to write any part of the body.
 pub(super) struct Body<'a> {
     pub chunks: &'a [Chunk],
     pub intervals: &'a [Interval],
-    pub name_refs: &'a [StrRef],
+    /// The `.sym` input (the names are read from it).
+    pub sym: &'a [u8],
+    /// The names that were not UTF-8, converted.
+    pub lossy: &'a [u8],
+    pub name_refs: &'a [NameRef],
     pub file_map: &'a Remap,
     pub origin_map: &'a Remap,
     /// Raw and cleaned path of each file.
     pub file_refs: &'a [(StrRef, StrRef)],
     pub origin_refs: &'a [StrRef],
+    /// The unwind sections' entries.
+    pub unwind: &'a Unwind,
+    /// Each rule string in the string table.
+    pub rule_refs: &'a [StrRef],
     pub strings: &'a [u8],
     pub meta_json: &'a [u8],
     /// File offset of each section.
@@ -55,41 +77,46 @@ pub(super) struct Body<'a> {
     pub parts: &'a [PartStart],
 }
 
-/// Entry counts of a FUNC interval: (lines, levels, inline ranges).
-fn counts(chunks: &[Chunk], iv: &Interval) -> (u32, u32, u32) {
+/// Size in bytes of an interval's record (see the [format](super::super::format)).
+pub(super) fn record_size(chunks: &[Chunk], iv: &Interval, name: NameRef) -> u64 {
+    let head = record_tables_at(name.len() as usize) as u64;
     match iv.sym {
         Sym::Func { chunk, idx } => {
             let c = &chunks[chunk as usize];
             let f = &c.funcs[idx as usize];
             let levels =
                 &c.levels[f.level_start as usize..f.level_start as usize + f.level_count as usize];
-            let inlines = levels.iter().map(|l| l.1).sum::<u32>();
-            (f.line_count, u32::from(f.level_count), inlines)
+            let inlines = levels.iter().map(|l| u64::from(l.1)).sum::<u64>();
+            head + u64::from(f.line_count) * (LINE_OFFSET_SIZE + LineEntry::SIZE) as u64
+                + u64::from(f.level_count) * LEVEL_SIZE as u64
+                + inlines * InlineEntry::SIZE as u64
         }
-        Sym::Public { .. } => (0, 0, 0),
+        Sym::Public { .. } => head,
     }
 }
 
 /// Cuts the intervals into `parts` parts of about equal output bytes, at multiples of
 /// [`TOP_STRIDE`] (so each part's TOP entries are its own). Returns the boundaries: at most
 /// `parts + 1` (fewer parts when there are few intervals), the last one holding the totals;
-/// or `None` when a count overflows the format's `u32` positions.
+/// or `None` when a record lies beyond what OFFSETS can address.
 pub(super) fn plan(
     chunks: &[Chunk],
     intervals: &[Interval],
+    names: &[NameRef],
     parts: usize,
 ) -> Option<Vec<PartStart>> {
-    let weight = |(l, v, i): (u32, u32, u32)| {
-        (ADDR_SIZE + SymEntry::SIZE) as u64
-            + u64::from(l) * (LINE_OFFSET_SIZE + LineEntry::SIZE) as u64
-            + u64::from(v) * LevelEntry::SIZE as u64
-            + u64::from(i) * InlineEntry::SIZE as u64
-    };
-    let total: u64 = intervals.iter().map(|iv| weight(counts(chunks, iv))).sum();
+    let fixed = (ADDR_SIZE + RECORD_OFFSET_SIZE) as u64;
+    let sizes: Vec<u64> = intervals
+        .iter()
+        .zip(names)
+        .map(|(iv, &name)| record_size(chunks, iv, name))
+        .collect();
+    let total: u64 = sizes.iter().map(|s| s + fixed).sum();
     let parts = parts.max(1) as u64;
     let mut out = vec![PartStart::default()];
     let (mut cur, mut done) = (PartStart::default(), 0u64);
-    for (i, iv) in intervals.iter().enumerate() {
+    let max_rec = u64::from(u32::MAX) * RECORD_ALIGN as u64;
+    for (i, size) in sizes.iter().enumerate() {
         if i > 0
             && i % TOP_STRIDE == 0
             && (out.len() as u64) < parts
@@ -97,12 +124,12 @@ pub(super) fn plan(
         {
             out.push(cur);
         }
-        let c = counts(chunks, iv);
-        done += weight(c);
+        if cur.rec > max_rec {
+            return None;
+        }
+        done += size + fixed;
         cur.iv = i + 1;
-        cur.line = cur.line.checked_add(c.0)?;
-        cur.level = cur.level.checked_add(c.1)?;
-        cur.inline = cur.inline.checked_add(c.2)?;
+        cur.rec += size;
     }
     out.push(cur);
     Some(out)
@@ -146,11 +173,8 @@ impl Body<'_> {
                 span(x, y, ADDR_SIZE)
             }
             STARTS => span(a.iv, b.iv, ADDR_SIZE),
-            SYMS => span(a.iv, b.iv, SymEntry::SIZE),
-            LINE_OFFSETS => span(a.line as usize, b.line as usize, LINE_OFFSET_SIZE),
-            LINES => span(a.line as usize, b.line as usize, LineEntry::SIZE),
-            LEVELS => span(a.level as usize, b.level as usize, LevelEntry::SIZE),
-            INLINES => span(a.inline as usize, b.inline as usize, InlineEntry::SIZE),
+            OFFSETS => span(a.iv, b.iv, RECORD_OFFSET_SIZE),
+            RECORDS => (a.rec, b.rec - a.rec),
             STRINGS => {
                 let (n, len) = (self.n_parts() as u64, self.lens[s]);
                 let (x, y) = (len * k as u64 / n, len * (k as u64 + 1) / n);
@@ -159,32 +183,6 @@ impl Body<'_> {
             _ => whole,
         };
         (self.offsets[s] + rel, len)
-    }
-
-    /// Lines of a FUNC interval (none for a PUBLIC).
-    fn func_lines(&self, iv: &Interval) -> &[LineOut] {
-        match iv.sym {
-            Sym::Func { chunk, idx } => {
-                let c = &self.chunks[chunk as usize];
-                let f = &c.funcs[idx as usize];
-                &c.lines[f.line_start as usize..(f.line_start + f.line_count) as usize]
-            }
-            Sym::Public { .. } => &[],
-        }
-    }
-
-    /// Inline levels of a FUNC interval: `(start, count)` into its chunk's inline ranges.
-    fn func_levels(&self, iv: &Interval) -> (&Chunk, &[(u32, u32)]) {
-        match iv.sym {
-            Sym::Func { chunk, idx } => {
-                let c = &self.chunks[chunk as usize];
-                let f = &c.funcs[idx as usize];
-                let l = &c.levels
-                    [f.level_start as usize..f.level_start as usize + f.level_count as usize];
-                (c, l)
-            }
-            Sym::Public { chunk, .. } => (&self.chunks[chunk as usize], &[]),
-        }
     }
 
     /// Writes part `k` of every section and returns each region's CRC.
@@ -211,56 +209,14 @@ impl Body<'_> {
                         out.put(&iv.start.to_le_bytes())?;
                     }
                 }
-                SYMS => self.write_syms(a, ivs, &self.name_refs[a.iv..b.iv], out)?,
-                LINE_OFFSETS => {
-                    for iv in ivs {
-                        for l in self.func_lines(iv) {
-                            out.put(&l.rel.to_le_bytes())?;
-                        }
+                OFFSETS => {
+                    let mut pos = a.rec;
+                    for (iv, &name) in ivs.iter().zip(&self.name_refs[a.iv..b.iv]) {
+                        out.put(&((pos / RECORD_ALIGN as u64) as u32).to_le_bytes())?;
+                        pos += record_size(self.chunks, iv, name);
                     }
                 }
-                LINES => {
-                    for iv in ivs {
-                        for l in self.func_lines(iv) {
-                            let file = if l.file == GAP {
-                                GAP
-                            } else {
-                                self.file_map.get(l.file, NO_FILE)
-                            };
-                            out.put(&LineEntry { line: l.line, file }.encode())?;
-                        }
-                    }
-                }
-                LEVELS => {
-                    let mut inline_pos = a.inline;
-                    for iv in ivs {
-                        for &(_, count) in self.func_levels(iv).1 {
-                            let e = LevelEntry {
-                                first: inline_pos,
-                                count,
-                            };
-                            out.put(&e.encode())?;
-                            inline_pos += count;
-                        }
-                    }
-                }
-                INLINES => {
-                    for iv in ivs {
-                        let (c, levels) = self.func_levels(iv);
-                        for &(start, count) in levels {
-                            for r in &c.inlines[start as usize..(start + count) as usize] {
-                                let e = InlineEntry {
-                                    start: r.start,
-                                    end: r.end,
-                                    origin: self.origin_map.get(r.origin, NO_ORIGIN),
-                                    call_file: self.file_map.get(r.call_file, NO_FILE),
-                                    call_line: r.call_line,
-                                };
-                                out.put(&e.encode())?;
-                            }
-                        }
-                    }
-                }
+                RECORDS => self.write_records(ivs, &self.name_refs[a.iv..b.iv], out)?,
                 FILES if k == 0 => {
                     for &((raw_off, raw_len), (cleaned_off, cleaned_len)) in self.file_refs {
                         let e = FileEntry {
@@ -277,6 +233,36 @@ impl Body<'_> {
                         out.put(&OriginEntry { off, len }.encode())?;
                     }
                 }
+                CFI_STARTS if k == 0 => {
+                    for start in &self.unwind.cfi_starts {
+                        out.put(&start.to_le_bytes())?;
+                    }
+                }
+                CFI_INITS if k == 0 => {
+                    for e in &self.unwind.cfi_inits {
+                        out.put(&e.encode())?;
+                    }
+                }
+                CFI_DELTAS if k == 0 => {
+                    for e in &self.unwind.cfi_deltas {
+                        out.put(&e.encode())?;
+                    }
+                }
+                WIN_FRAMEDATA if k == 0 => {
+                    for e in &self.unwind.framedata {
+                        out.put(&e.encode())?;
+                    }
+                }
+                WIN_FPO if k == 0 => {
+                    for e in &self.unwind.fpo {
+                        out.put(&e.encode())?;
+                    }
+                }
+                RULES if k == 0 => {
+                    for &(off, len) in self.rule_refs {
+                        out.put(&RuleEntry { off, len }.encode())?;
+                    }
+                }
                 STRINGS => {
                     let rel = (off - self.offsets[STRINGS]) as usize;
                     out.put(&self.strings[rel..rel + len as usize])?;
@@ -288,40 +274,83 @@ impl Body<'_> {
         Ok(crcs)
     }
 
-    fn write_syms(
+    fn name_bytes(&self, name: NameRef) -> &[u8] {
+        match name {
+            NameRef::Input(off, len) => &self.sym[off..off + len as usize],
+            NameRef::Lossy(off, len) => &self.lossy[off..off + len as usize],
+        }
+    }
+
+    /// Writes the records of `ivs`, whose names are `names`.
+    fn write_records(
         &self,
-        a: PartStart,
         ivs: &[Interval],
-        names: &[(u32, u32)],
+        names: &[NameRef],
         out: &mut impl PartOut,
     ) -> io::Result<()> {
-        let (mut line_pos, mut level_pos) = (a.line, a.level);
-        for (iv, &(name_off, name_len)) in ivs.iter().zip(names) {
-            let mut e = SymEntry {
+        for (iv, &name) in ivs.iter().zip(names) {
+            let name = self.name_bytes(name);
+            let mut h = RecordHeader {
                 end: iv.end,
-                name_off,
-                name_len,
-                ..SymEntry::default()
+                name_len: name.len() as u32,
+                ..RecordHeader::default()
             };
-            match iv.sym {
+            let func = match iv.sym {
                 Sym::Func { chunk, idx } => {
-                    let f = &self.chunks[chunk as usize].funcs[idx as usize];
-                    e.address = f.addr;
-                    e.line_start = line_pos;
-                    e.line_count = f.line_count;
-                    e.level_start = level_pos;
-                    e.level_count = f.level_count;
-                    e.flags = if f.multiple { FLAG_MULTIPLE } else { 0 };
-                    line_pos += f.line_count;
-                    level_pos += u32::from(f.level_count);
+                    let c = &self.chunks[chunk as usize];
+                    let f = &c.funcs[idx as usize];
+                    h.address = f.addr;
+                    h.param_size = f.param_size;
+                    h.line_count = f.line_count;
+                    h.level_count = f.level_count;
+                    h.flags = if f.multiple { FLAG_MULTIPLE } else { 0 };
+                    Some((c, f))
                 }
                 Sym::Public { chunk, idx } => {
                     let p = &self.chunks[chunk as usize].publics[idx as usize];
-                    e.address = p.addr;
-                    e.flags = FLAG_PUBLIC | if p.multiple { FLAG_MULTIPLE } else { 0 };
+                    h.address = p.addr;
+                    h.param_size = p.param_size;
+                    h.flags = FLAG_PUBLIC | if p.multiple { FLAG_MULTIPLE } else { 0 };
+                    None
+                }
+            };
+            out.put(&h.encode())?;
+            out.put(name)?;
+            out.put(&[0u8; RECORD_ALIGN][..align4(name.len()) - name.len()])?;
+            let Some((c, f)) = func else {
+                continue;
+            };
+            let lines = &c.lines[f.line_start as usize..(f.line_start + f.line_count) as usize];
+            for l in lines {
+                out.put(&l.rel.to_le_bytes())?;
+            }
+            for l in lines {
+                let file = if l.file == GAP {
+                    GAP
+                } else {
+                    self.file_map.get(l.file, NO_FILE)
+                };
+                out.put(&LineEntry { line: l.line, file }.encode())?;
+            }
+            let levels =
+                &c.levels[f.level_start as usize..f.level_start as usize + f.level_count as usize];
+            let mut end = 0u32;
+            for &(_, count) in levels {
+                end += count;
+                out.put(&end.to_le_bytes())?;
+            }
+            for &(start, count) in levels {
+                for r in &c.inlines[start as usize..(start + count) as usize] {
+                    let e = InlineEntry {
+                        start: r.start,
+                        end: r.end,
+                        origin: self.origin_map.get(r.origin, NO_ORIGIN),
+                        call_file: self.file_map.get(r.call_file, NO_FILE),
+                        call_line: r.call_line,
+                    };
+                    out.put(&e.encode())?;
                 }
             }
-            out.put(&e.encode())?;
         }
         Ok(())
     }

@@ -7,9 +7,11 @@ use super::tables::{finalize_inlines, finalize_lines, InlineOut, LineOut, TmpInl
 use super::{thread_count, PARALLEL_THRESHOLD};
 use crate::error::{Error, ErrorKind, Result};
 use crate::sym::{
-    parse_file_or_origin, parse_func, parse_inline, parse_line_record, parse_public, LineFields,
-    ParseOptions, ParseReport, SymHeader,
+    parse_file_or_origin, parse_func, parse_inline, parse_line_record, parse_public,
+    parse_stack_cfi, parse_stack_cfi_init, parse_stack_win, LineFields, ParseOptions, ParseReport,
+    SymHeader, WinParsed,
 };
+use crate::unwind::WinKind;
 
 /// Chunks per parser thread (see `parse_chunks`).
 const CHUNKS_PER_THREAD: usize = 8;
@@ -29,21 +31,91 @@ pub(super) struct FuncRec {
     pub(super) line_count: u32,
     pub(super) level_start: u32,
     pub(super) level_count: u16,
+    pub(super) param_size: u32,
 }
 
 #[derive(Clone, Copy)]
 pub(super) struct PubRec {
     pub(super) addr: u64,
     pub(super) multiple: bool,
+    pub(super) param_size: u32,
     pub(super) name_off: usize,
     pub(super) name_len: u32,
     /// The name is valid UTF-8 (checked by the parser thread).
     pub(super) name_utf8: bool,
 }
 
+/// A `STACK CFI INIT` record; its deltas are `cfi_deltas[delta_start..][..delta_count]`.
+#[derive(Clone, Copy)]
+pub(super) struct CfiInitRec {
+    pub(super) addr: u64,
+    pub(super) size: u32,
+    /// Index into the chunk's `rules`.
+    pub(super) rules: u32,
+    pub(super) delta_start: u32,
+    pub(super) delta_count: u32,
+}
+
+/// A `STACK CFI` delta record.
+#[derive(Clone, Copy)]
+pub(super) struct CfiDeltaRec {
+    pub(super) addr: u64,
+    /// Index into the chunk's `rules`.
+    pub(super) rules: u32,
+}
+
+/// A `STACK WIN` record of type 4 or 0.
+#[derive(Clone, Copy)]
+pub(super) struct WinRec {
+    pub(super) kind: WinKind,
+    pub(super) addr: u64,
+    /// size, prologue, epilogue, parameter, saved registers, locals, max stack.
+    pub(super) sizes: [u32; 7],
+    /// FrameData: index into the chunk's `rules`; FPO: `allocates_base_pointer`.
+    pub(super) program: u32,
+}
+
+/// A fast hasher for the rule strings (short, ASCII, hashed once per STACK line): a
+/// word at a time, multiply-rotate. Not collision-resistant, which a per-build table of
+/// a few thousand keys does not need.
+#[derive(Default)]
+pub(super) struct WordHasher(u64);
+
+impl std::hash::Hasher for WordHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(w);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(a)).wrapping_mul(K);
+        }
+        let mut a = [0u8; 8];
+        let tail = words.remainder();
+        a[..tail.len()].copy_from_slice(tail);
+        self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(a)).wrapping_mul(K);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0.rotate_left(5) ^ n as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A map keyed by rule strings.
+pub(super) type RuleMap<'a> =
+    std::collections::HashMap<&'a [u8], u32, std::hash::BuildHasherDefault<WordHasher>>;
+
 struct CurFunc {
     addr: u64,
     size: u32,
+    param_size: u32,
     multiple: bool,
     name_off: usize,
     name_len: u32,
@@ -73,6 +145,15 @@ pub(super) struct Chunk {
     pub(super) module: Option<(u64, SymHeader)>,
     /// INFO records: (offset, length) of the text after `INFO `.
     pub(super) infos: Vec<(usize, u32)>,
+    /// STACK CFI INIT records, in file order.
+    pub(super) cfi_inits: Vec<CfiInitRec>,
+    /// STACK CFI delta records, each INIT's after one another.
+    pub(super) cfi_deltas: Vec<CfiDeltaRec>,
+    /// STACK WIN records of type 4 and 0, in file order.
+    pub(super) wins: Vec<WinRec>,
+    /// The chunk's distinct rule and program strings, in order of first appearance:
+    /// (offset, length); the records above name them by index.
+    pub(super) rules: Vec<(usize, u32)>,
     /// Record counts and malformed lines.
     pub(super) report: ParseReport,
     /// The first malformed line (local line number, reason), for strict mode.
@@ -91,9 +172,104 @@ struct ChunkParser<'a> {
     cur_dropped: bool,
     tmp_lines: Vec<TmpLine>,
     tmp_inlines: Vec<TmpInline>,
+    /// Whether a STACK CFI delta here belongs to the last STACK CFI INIT: FUNC, PUBLIC and
+    /// the other STACK records end an INIT's deltas, as FUNC and PUBLIC end a FUNC's
+    /// line records (FILE, INLINE_ORIGIN and INFO records may come in between).
+    cfi_open: bool,
+    /// The chunk's rule strings, to their index in `out.rules`.
+    rule_ids: RuleMap<'a>,
 }
 
 impl<'a> ChunkParser<'a> {
+    /// The index of a rule string in the chunk's table, adding it when new.
+    #[inline]
+    fn rule_id(&mut self, rules: &'a str) -> u32 {
+        let bytes = rules.as_bytes();
+        if let Some(&id) = self.rule_ids.get(bytes) {
+            return id;
+        }
+        let id = self.out.rules.len() as u32;
+        let off = self.base + self.offset_of(bytes);
+        self.out.rules.push((off, bytes.len() as u32));
+        self.rule_ids.insert(bytes, id);
+        id
+    }
+
+    /// A STACK line. A STACK record ends the current FUNC, as any record but a line or
+    /// INLINE record does in `breakpad-symbols` (Breakpad's C++ keeps the FUNC open, but
+    /// `dump_syms` never writes line records after STACK ones): so the parse can be split
+    /// at STACK CFI INIT and STACK WIN lines too, and a CFI-heavy tail is parsed in
+    /// parallel like the FUNCs.
+    fn stack_record(&mut self, rest: &'a [u8], line_no: u64) {
+        self.close_func();
+        self.cur_dropped = false;
+        if let Some(r) = rest.strip_prefix(b"CFI INIT ") {
+            self.out.report.stack_cfi_init += 1;
+            self.cfi_open = false;
+            match parse_stack_cfi_init(r) {
+                Ok(f) => {
+                    let rules = self.rule_id(f.rules);
+                    self.out.cfi_inits.push(CfiInitRec {
+                        addr: f.address,
+                        size: f.size,
+                        rules,
+                        delta_start: self.out.cfi_deltas.len() as u32,
+                        delta_count: 0,
+                    });
+                    self.cfi_open = true;
+                }
+                Err(reason) => self.error(line_no, reason),
+            }
+        } else if let Some(r) = rest.strip_prefix(b"CFI ") {
+            self.out.report.stack_cfi += 1;
+            match parse_stack_cfi(r) {
+                Ok((addr, rules)) => {
+                    if !self.cfi_open {
+                        self.error(line_no, "STACK CFI outside a STACK CFI INIT");
+                        return;
+                    }
+                    let rules = self.rule_id(rules);
+                    if let Some(init) = self.out.cfi_inits.last_mut() {
+                        init.delta_count += 1;
+                    }
+                    self.out.cfi_deltas.push(CfiDeltaRec { addr, rules });
+                }
+                // A malformed delta is skipped; the INIT keeps its other deltas.
+                Err(reason) => self.error(line_no, reason),
+            }
+        } else if let Some(r) = rest.strip_prefix(b"WIN ") {
+            self.out.report.stack_win += 1;
+            self.cfi_open = false;
+            match parse_stack_win(r) {
+                Ok(WinParsed::Known(w)) => {
+                    let program = match w.program_string {
+                        Some(p) => self.rule_id(p),
+                        None => u32::from(w.allocates_base_pointer),
+                    };
+                    self.out.wins.push(WinRec {
+                        kind: w.kind,
+                        addr: w.address,
+                        sizes: [
+                            w.size,
+                            w.prologue_size,
+                            w.epilogue_size,
+                            w.parameter_size,
+                            w.saved_register_size,
+                            w.local_size,
+                            w.max_stack_size,
+                        ],
+                        program,
+                    });
+                }
+                Ok(WinParsed::Other) => {}
+                Err(reason) => self.error(line_no, reason),
+            }
+        } else {
+            self.cfi_open = false;
+            self.error(line_no, "STACK: unknown kind");
+        }
+    }
+
     fn error(&mut self, line_no: u64, reason: &'static str) {
         self.out
             .report
@@ -133,6 +309,7 @@ impl<'a> ChunkParser<'a> {
             line_count,
             level_start,
             level_count,
+            param_size: f.param_size,
         });
     }
 
@@ -222,10 +399,19 @@ impl<'a> ChunkParser<'a> {
         }
     }
 
-    #[cold]
     fn other_record(&mut self, line: &'a [u8], line_no: u64) {
+        if let Some(rest) = line.strip_prefix(b"STACK ") {
+            self.stack_record(rest, line_no);
+            return;
+        }
+        self.other_symbol_record(line, line_no);
+    }
+
+    #[cold]
+    fn other_symbol_record(&mut self, line: &'a [u8], line_no: u64) {
         if let Some(rest) = line.strip_prefix(b"FUNC ") {
             self.close_func();
+            self.cfi_open = false;
             self.out.report.funcs += 1;
             self.cur_dropped = true;
             match parse_func(rest) {
@@ -241,6 +427,7 @@ impl<'a> ChunkParser<'a> {
                         self.cur = Some(CurFunc {
                             addr: f.address,
                             size: f.size as u32,
+                            param_size: f.param_size,
                             multiple: f.multiple,
                             name_off: self.base + self.offset_of(f.name),
                             name_len: f.name.len() as u32,
@@ -317,26 +504,18 @@ impl<'a> ChunkParser<'a> {
             self.out.report.publics += 1;
             // Breakpad: a PUBLIC ends the current FUNC; line records after it are orphans.
             self.close_func();
+            self.cfi_open = false;
             self.cur_dropped = false;
             match parse_public(rest) {
                 Ok(p) => self.out.publics.push(PubRec {
                     addr: p.address,
                     multiple: p.multiple,
+                    param_size: p.param_size,
                     name_off: self.base + self.offset_of(p.name),
                     name_len: p.name.len() as u32,
                     name_utf8: std::str::from_utf8(p.name).is_ok(),
                 }),
                 Err(reason) => self.error(line_no, reason),
-            }
-        } else if let Some(rest) = line.strip_prefix(b"STACK ") {
-            if rest.starts_with(b"CFI INIT ") {
-                self.out.report.stack_cfi_init += 1;
-            } else if rest.starts_with(b"CFI ") {
-                self.out.report.stack_cfi += 1;
-            } else if rest.starts_with(b"WIN ") {
-                self.out.report.stack_win += 1;
-            } else {
-                self.error(line_no, "STACK: unknown kind");
             }
         } else if let Some(rest) = line.strip_prefix(b"INFO ") {
             self.out.report.infos += 1;
@@ -356,8 +535,31 @@ impl<'a> ChunkParser<'a> {
     }
 }
 
-/// Splits `input` into at most `n` chunks that each start at a line beginning with `FUNC `
-/// (except the first).
+/// Whether a chunk may start at a line starting with `line`: a record that nothing before
+/// it continues (a FUNC's line and INLINE records follow it, an INIT's deltas follow it).
+#[inline]
+fn starts_chunk(line: &[u8]) -> bool {
+    line.starts_with(b"FUNC ")
+        || line.starts_with(b"STACK CFI INIT ")
+        || line.starts_with(b"STACK WIN ")
+}
+
+/// The start of the first line at or after `from` (not at `from` itself unless it is 0)
+/// that may start a chunk.
+fn next_chunk_start(input: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    while let Some(i) = memchr::memchr(b'\n', input.get(at..)?) {
+        let s = at + i + 1;
+        if starts_chunk(input.get(s..)?) {
+            return Some(s);
+        }
+        at = s;
+    }
+    None
+}
+
+/// Splits `input` into at most `n` chunks that each start at a line beginning with `FUNC `,
+/// `STACK CFI INIT ` or `STACK WIN ` (except the first).
 fn split_chunks(input: &[u8], n: usize) -> Vec<(usize, usize)> {
     let mut bounds = vec![0usize];
     for k in 1..n {
@@ -366,8 +568,8 @@ fn split_chunks(input: &[u8], n: usize) -> Vec<(usize, usize)> {
         if from >= input.len() {
             break;
         }
-        match memchr::memmem::find(&input[from..], b"\nFUNC ") {
-            Some(i) => bounds.push(from + i + 1),
+        match next_chunk_start(input, from) {
+            Some(i) => bounds.push(i),
             None => break,
         }
     }
@@ -395,6 +597,8 @@ pub(super) fn parse_chunks(input: &[u8], opts: &ParseOptions) -> Result<Vec<Chun
         cur_dropped: false,
         tmp_lines: Vec::new(),
         tmp_inlines: Vec::new(),
+        cfi_open: false,
+        rule_ids: RuleMap::default(),
     };
     if threads == 1 {
         return Ok(vec![make(0).parse(input)]);
@@ -455,5 +659,18 @@ mod tests {
         }
         assert_eq!(ranges.last().unwrap().1, text.len());
         assert_eq!(ranges[0].0, 0);
+        // And in the STACK records after the FUNCs, never before a delta.
+        let text =
+            b"MODULE a b C d\nFUNC 1 1 0 a\nSTACK CFI INIT 1 1 r\nSTACK CFI 1 r\nSTACK CFI 1 r\n\
+STACK CFI INIT 2 1 r\nSTACK CFI 2 r\nSTACK WIN 4 1 1 0 0 0 0 0 0 1 p\nSTACK CFI INIT 3 1 r\n";
+        let ranges = split_chunks(text, 8);
+        assert!(ranges.len() > 3, "{ranges:?}");
+        for &(s, _) in &ranges[1..] {
+            assert!(
+                starts_chunk(&text[s..]),
+                "{:?}",
+                String::from_utf8_lossy(&text[s..])
+            );
+        }
     }
 }

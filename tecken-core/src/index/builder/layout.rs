@@ -1,16 +1,17 @@
 //! Laying the index out: the string table, the section lengths and offsets, the header
 //! and section table; everything a build resolves before the body is written.
 
-use super::body::{self, Body, PartStart, StrRef};
+use super::body::{self, Body, NameRef, PartStart, StrRef};
 use super::chunk::{parse_chunks, Chunk};
 use super::merge::{dedup_defs, header_and_report, resolve_intervals, Interval, Remap, Sym};
+use super::stack::{self, Unwind};
 use super::{BuildOptions, BuildReport};
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::format::*;
 use crate::index::IndexMeta;
 use crate::path::clean_path;
 
-/// The STRINGS section being built: symbol names, then file paths, then origin names.
+/// The STRINGS section being built: file paths, then origin names, then rule strings.
 struct Strings {
     buf: Vec<u8>,
 }
@@ -37,14 +38,18 @@ impl Strings {
 
 /// Everything a build resolved before writing: the parsed chunks, the string table and the
 /// file layout.
-pub(super) struct Prepared {
+pub(super) struct Prepared<'s> {
+    pub(super) sym: &'s [u8],
     pub(super) chunks: Vec<Chunk>,
     pub(super) intervals: Vec<Interval>,
-    pub(super) name_refs: Vec<(u32, u32)>,
+    pub(super) name_refs: Vec<NameRef>,
+    pub(super) lossy: Vec<u8>,
     pub(super) file_map: Remap,
     pub(super) origin_map: Remap,
     pub(super) file_refs: Vec<(StrRef, StrRef)>,
     pub(super) origin_refs: Vec<(u32, u32)>,
+    pub(super) unwind: Unwind,
+    pub(super) rule_refs: Vec<(u32, u32)>,
     pub(super) strings: Vec<u8>,
     pub(super) meta_json: Vec<u8>,
     pub(super) offsets: [u64; slot::COUNT],
@@ -53,16 +58,20 @@ pub(super) struct Prepared {
     pub(super) report: BuildReport,
 }
 
-impl Prepared {
+impl Prepared<'_> {
     pub(super) fn body(&self) -> Body<'_> {
         Body {
             chunks: &self.chunks,
             intervals: &self.intervals,
+            sym: self.sym,
+            lossy: &self.lossy,
             name_refs: &self.name_refs,
             file_map: &self.file_map,
             origin_map: &self.origin_map,
             file_refs: &self.file_refs,
             origin_refs: &self.origin_refs,
+            unwind: &self.unwind,
+            rule_refs: &self.rule_refs,
             strings: &self.strings,
             meta_json: &self.meta_json,
             offsets: self.offsets,
@@ -107,7 +116,11 @@ impl Prepared {
 }
 
 /// Parses `sym` and lays the index out, for a body written in up to `parts` parts.
-pub(super) fn prepare(sym: &[u8], opts: &BuildOptions, parts: usize) -> Result<Prepared> {
+pub(super) fn prepare<'s>(
+    sym: &'s [u8],
+    opts: &BuildOptions,
+    parts: usize,
+) -> Result<Prepared<'s>> {
     let popts = &opts.parse;
     let chunks = parse_chunks(sym, popts)?;
 
@@ -122,31 +135,36 @@ pub(super) fn prepare(sym: &[u8], opts: &BuildOptions, parts: usize) -> Result<P
     let file_map = Remap::new(&file_ids);
     let origin_map = Remap::new(&origin_ids);
 
-    // Strings: symbol names in interval order, then files (raw, cleaned), then origins.
-    let name_of = |iv: &Interval| match iv.sym {
-        Sym::Func { chunk, idx } => {
-            let f = &chunks[chunk as usize].funcs[idx as usize];
-            (f.name_off, f.name_len, f.name_utf8)
-        }
-        Sym::Public { chunk, idx } => {
-            let p = &chunks[chunk as usize].publics[idx as usize];
-            (p.name_off, p.name_len, p.name_utf8)
-        }
-    };
-    let name_bytes: usize = intervals.iter().map(|iv| name_of(iv).1 as usize).sum();
-    let mut strings = Strings {
-        buf: Vec::with_capacity(name_bytes),
-    };
+    // Names go into the records, as they are in the input when they are UTF-8 (checked
+    // by the parser threads), converted otherwise.
+    let mut lossy = Vec::new();
     let mut name_refs = Vec::with_capacity(intervals.len());
     for iv in &intervals {
-        let (off, len, utf8) = name_of(iv);
+        let (off, len, utf8) = match iv.sym {
+            Sym::Func { chunk, idx } => {
+                let f = &chunks[chunk as usize].funcs[idx as usize];
+                (f.name_off, f.name_len, f.name_utf8)
+            }
+            Sym::Public { chunk, idx } => {
+                let p = &chunks[chunk as usize].publics[idx as usize];
+                (p.name_off, p.name_len, p.name_utf8)
+            }
+        };
         let bytes = &sym[off..off + len as usize];
-        name_refs.push(if utf8 {
-            strings.push_utf8(bytes)?
+        name_refs.push(if utf8 || std::str::from_utf8(bytes).is_ok() {
+            NameRef::Input(off, len)
         } else {
-            strings.push(bytes)?
+            let s = String::from_utf8_lossy(bytes);
+            let at = lossy.len();
+            lossy.extend_from_slice(s.as_bytes());
+            let len = u32::try_from(s.len()).map_err(|_| {
+                Error::new(ErrorKind::LimitExceeded, "symbol name longer than 4 GiB")
+            })?;
+            NameRef::Lossy(at, len)
         });
     }
+    // Strings: files (raw, cleaned), then origins, then rule strings.
+    let mut strings = Strings { buf: Vec::new() };
     let mut file_refs = Vec::with_capacity(files.len());
     for &(_, off, len) in &files {
         let raw_bytes = &sym[off..off + len as usize];
@@ -164,19 +182,20 @@ pub(super) fn prepare(sym: &[u8], opts: &BuildOptions, parts: usize) -> Result<P
     for &(_, off, len) in &origins {
         origin_refs.push(strings.push(&sym[off..off + len as usize])?);
     }
+    let unwind = stack::resolve(sym, &chunks)?;
+    let mut rule_refs = Vec::with_capacity(unwind.rules.len());
+    for &(off, len) in &unwind.rules {
+        // The parser checked that rule strings are UTF-8.
+        rule_refs.push(strings.push_utf8(&sym[off..off + len as usize])?);
+    }
 
-    let Some(parts) = body::plan(&chunks, &intervals, parts) else {
+    let Some(parts) = body::plan(&chunks, &intervals, &name_refs, parts) else {
         return Err(Error::new(
             ErrorKind::LimitExceeded,
             "too many line or inline records for one index",
         ));
     };
-    let total = parts[parts.len() - 1];
-    let (n_lines, n_levels, n_inlines) = (
-        u64::from(total.line),
-        u64::from(total.level),
-        u64::from(total.inline),
-    );
+    let records_len = parts[parts.len() - 1].rec;
 
     let meta = IndexMeta {
         header: header.clone(),
@@ -191,23 +210,31 @@ pub(super) fn prepare(sym: &[u8], opts: &BuildOptions, parts: usize) -> Result<P
     lens[slot::META] = meta_json.len() as u64;
     lens[slot::TOP] = n_top * ADDR_SIZE as u64;
     lens[slot::STARTS] = n * ADDR_SIZE as u64;
-    lens[slot::SYMS] = n * SymEntry::SIZE as u64;
-    lens[slot::LINE_OFFSETS] = n_lines * LINE_OFFSET_SIZE as u64;
-    lens[slot::LINES] = n_lines * LineEntry::SIZE as u64;
-    lens[slot::LEVELS] = n_levels * LevelEntry::SIZE as u64;
-    lens[slot::INLINES] = n_inlines * InlineEntry::SIZE as u64;
+    lens[slot::OFFSETS] = n * RECORD_OFFSET_SIZE as u64;
+    lens[slot::RECORDS] = records_len;
     lens[slot::FILES] = files.len() as u64 * FileEntry::SIZE as u64;
     lens[slot::ORIGINS] = origins.len() as u64 * OriginEntry::SIZE as u64;
+    let count = |n: usize, size: usize| n as u64 * size as u64;
+    lens[slot::CFI_STARTS] = count(unwind.cfi_starts.len(), ADDR_SIZE);
+    lens[slot::CFI_INITS] = count(unwind.cfi_inits.len(), CfiInitEntry::SIZE);
+    lens[slot::CFI_DELTAS] = count(unwind.cfi_deltas.len(), CfiDeltaEntry::SIZE);
+    lens[slot::WIN_FRAMEDATA] = count(unwind.framedata.len(), WinEntry::SIZE);
+    lens[slot::WIN_FPO] = count(unwind.fpo.len(), WinEntry::SIZE);
+    lens[slot::RULES] = count(rule_refs.len(), RuleEntry::SIZE);
     lens[slot::STRINGS] = strings.buf.len() as u64;
     let (offsets, pos) = section_offsets(&lens);
     Ok(Prepared {
+        sym,
         chunks,
         intervals,
         name_refs,
+        lossy,
         file_map,
         origin_map,
         file_refs,
         origin_refs,
+        unwind,
+        rule_refs,
         strings: strings.buf,
         meta_json,
         offsets,
