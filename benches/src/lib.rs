@@ -6,7 +6,8 @@
 //! - [`peers`]: the three implementations behind one interface;
 //! - [`addrs`]: the lookup workload, [`cold`]: page-cache eviction;
 //! - [`alloc`]: the counting global allocator for peak-heap numbers;
-//! - [`rng`]: the seeded PRNG the generator and the workload share.
+//! - [`rng`]: the seeded PRNG the generator and the workload share;
+//! - [`unwind`]: tecken-core's unwind evaluators next to breakpad-symbols' walker.
 
 #![deny(missing_docs)]
 
@@ -18,3 +19,4 @@ pub mod gen;
 pub mod peers;
 pub mod report;
 pub mod rng;
+pub mod unwind;

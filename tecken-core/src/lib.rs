@@ -128,8 +128,10 @@ pub use store::{S3Config, S3Store};
 // Missing-symbol records.
 pub use missing::{CsvOptions, MissingSymbol, MissingSymbols};
 
-// Stack unwinding: the records and the interface to the stack walker.
-pub use unwind::{CfiRules, FrameWalker, StackWin, WinKind};
+// Stack unwinding: the records, the interface to the stack walker, and the evaluators.
+pub use unwind::{
+    walk_cfi, walk_cfi_in_module, walk_win, CfiRules, FrameWalker, StackWin, UnwindCache, WinKind,
+};
 
 // Uploads.
 pub use upload::{

@@ -5,12 +5,29 @@
 //! Breakpad's and rust-minidump's `breakpad-symbols` semantics. The caller (a stack walker
 //! such as rust-minidump's `minidump-unwind`) implements [`FrameWalker`]: the trait has the
 //! same methods as `breakpad_symbols::FrameWalker`, so an adapter is one line a method.
+//!
+//! [`walk_cfi`] evaluates `STACK CFI` rules and [`walk_win`] `STACK WIN` records (their
+//! languages are described in their modules); neither allocates, and hostile rule strings
+//! end in "cannot unwind" (`None`) within fixed limits, never a panic. [`UnwindCache`]
+//! compiles the rule strings once for walkers that unwind many frames.
+
+mod cache;
+mod cfi;
+mod postfix;
+#[cfg(test)]
+mod test_walker;
+mod win;
+
+pub use cache::UnwindCache;
+pub use cfi::{walk_cfi, walk_cfi_in_module};
+pub use win::walk_win;
 
 /// The caller's view of the frame being unwound: the callee's registers and the stack
 /// memory, and where the caller's registers are written.
 ///
-/// Register names are Breakpad's (`$rsp`, `$eip`, `rbp`, `x29`, `sp`, `pc`, ...), given as
-/// the `.sym` file writes them; the walker maps them to its own.
+/// Register names are Breakpad's without the `$` the `.sym` file may write (`rsp`, `eip`,
+/// `rbp`, `x29`, `sp`, `pc`, ...), as breakpad-symbols passes them; the walker maps them to
+/// its own and refuses (or reads as unknown) names it does not have.
 pub trait FrameWalker {
     /// The instruction address being unwound from (module-relative addresses are the
     /// index's business; this is the absolute one).
