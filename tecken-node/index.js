@@ -312,8 +312,10 @@ if (!nativeBinding) {
   throw new Error(`Failed to load native binding`)
 }
 
-const { parseSymHeader, parseSymHeaderSync, buildIndex, buildIndexSync, Index, SymbolStore, Symbolicator, version } = nativeBinding
+const { binaryId, binaryIdSync, parseSymHeader, parseSymHeaderSync, buildIndex, buildIndexSync, Index, SymbolStore, Symbolicator, version } = nativeBinding
 
+module.exports.binaryId = binaryId
+module.exports.binaryIdSync = binaryIdSync
 module.exports.parseSymHeader = parseSymHeader
 module.exports.parseSymHeaderSync = parseSymHeaderSync
 module.exports.buildIndex = buildIndex

@@ -12,6 +12,8 @@ export const {
   parseSymHeaderSync,
   buildIndex,
   buildIndexSync,
+  binaryId,
+  binaryIdSync,
   version,
 } = binding
 export default binding

@@ -5,6 +5,7 @@
 //! tecken lookup FILE [ADDR ...] [--addrs-file F]
 //! tecken index FILE.sym -o FILE.idx
 //! tecken info FILE
+//! tecken id BINARY [--json] [--arch ARCH] [--fetch --symbols SPEC [-o FILE]]
 //! tecken upload ARCHIVE.zip --store DIR|s3://bucket/prefix [--try]
 //! tecken get KEY --store SPEC [-o FILE]
 //! tecken syminfo CODE_FILE CODE_ID --store SPEC
@@ -18,6 +19,7 @@
 //! index), and 2 on a usage error.
 
 mod files;
+mod id;
 mod lookup;
 mod serve;
 mod store;
@@ -65,6 +67,9 @@ enum Command {
     Get(store::GetArgs),
     /// Which debug file and id a code file and code id belong to (Tecken's syminfo).
     Syminfo(store::SyminfoArgs),
+    /// Print the ids dump_syms writes for an ELF, Mach-O or PE binary, and its store key;
+    /// with --fetch, download its .sym file.
+    Id(id::Args),
     /// Serve Tecken's and Eliot's HTTP APIs.
     Serve(serve::Args),
     /// Print the header and record counts of a .sym or index file.
@@ -105,6 +110,7 @@ fn main() -> ExitCode {
         Command::Upload(args) => store::upload(args),
         Command::Get(args) => store::get(args),
         Command::Syminfo(args) => store::syminfo(args),
+        Command::Id(args) => id::run(args),
         Command::Serve(args) => serve::run(args),
     };
     match result {

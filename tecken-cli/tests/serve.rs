@@ -7,7 +7,6 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -114,12 +113,7 @@ fn observed_eliot_cases_over_http() {
 
 #[test]
 fn golden_suite_over_http() {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures().join("golden"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().ends_with(".v5.json"))
-        .collect();
-    files.sort();
+    let files = tecken_testutil::golden_files();
     assert!(files.len() >= 10);
     for path in &files {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();

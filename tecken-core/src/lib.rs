@@ -20,7 +20,8 @@
 //!    syminfo, code ids, gzip and its metadata); [`StoreSpec`] reads `DIR`, `s3://...` and
 //!    `https://...` the same way in Rust, the CLI, the server and both bindings.
 //!    [`upload_archive`] stores Tecken's upload archives; [`MissingSymbols`] records misses
-//!    as Tecken's CSV.
+//!    as Tecken's CSV. [`binary_id`] reads from an ELF, Mach-O or PE file the ids `dump_syms`
+//!    writes for it ([`BinaryId`]), and so the key of its `.sym`.
 //! 4. **The symbolicator**: [`Symbolicator`] loads modules on demand from [`SymbolStore`]s,
 //!    building indexes into a cache directory shared by processes and keeping open ones in a
 //!    byte-bounded LRU; it is a [`ModuleProvider`].
@@ -71,6 +72,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod binary_id;
 mod date;
 mod error;
 mod fsutil;
@@ -127,6 +129,9 @@ pub use store::{S3Config, S3Store};
 
 // Missing-symbol records.
 pub use missing::{CsvOptions, MissingSymbol, MissingSymbols};
+
+// Binaries: the ids `dump_syms` writes for an ELF, Mach-O or PE file, and their store key.
+pub use binary_id::{binary_id, BinaryId};
 
 // Stack unwinding: the records, the interface to the stack walker, and the evaluators.
 pub use unwind::{

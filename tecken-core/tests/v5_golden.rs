@@ -10,12 +10,7 @@ use v5_common::{dumps, fixtures, parse, Py, SymProvider};
 
 #[test]
 fn golden_v5_responses() {
-    let mut files: Vec<_> = std::fs::read_dir(fixtures().join("golden"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().ends_with(".v5.json"))
-        .collect();
-    files.sort();
+    let files = tecken_testutil::golden_files();
     let (mut frames, mut bad) = (0, 0);
     for path in &files {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();

@@ -12,11 +12,13 @@
 //! - [`symbolicator`]: `Symbolicator` with `symbolicateV5` / `symbolicateV4`.
 //! - [`upload`]: `SymbolStore.uploadArchive` with progress events.
 //! - [`index`]: `parseSymHeader`, `buildIndex`, `Index.open` and `lookup`.
+//! - [`binary`]: `binaryId`, the ids of an ELF, Mach-O or PE binary.
 
 // No `deny(missing_docs)`: the napi macros generate undocumented public items. The doc
 // comments here become the JSDoc of index.d.ts.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod binary;
 pub mod convert;
 pub mod error;
 pub mod index;

@@ -7,7 +7,7 @@ const cjs = require('..')
 
 test('require() and import() give the same module', async () => {
   const esm = await import('../index.mjs')
-  for (const name of ['SymbolStore', 'Symbolicator', 'Index', 'parseSymHeader', 'buildIndex', 'version']) {
+  for (const name of ['SymbolStore', 'Symbolicator', 'Index', 'parseSymHeader', 'buildIndex', 'binaryId', 'version']) {
     assert.equal(typeof cjs[name], 'function', name)
     assert.equal(esm[name], cjs[name], name)
   }

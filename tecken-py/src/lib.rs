@@ -8,6 +8,7 @@
 
 #![deny(missing_docs)]
 
+mod binary;
 mod convert;
 mod errors;
 mod frames;
@@ -38,6 +39,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<frames::JobResult>()?;
     m.add_function(wrap_pyfunction!(index::build_index, m)?)?;
     m.add_function(wrap_pyfunction!(index::parse_sym_header, m)?)?;
+    m.add_function(wrap_pyfunction!(binary::binary_id, m)?)?;
     m.add_function(wrap_pyfunction!(_test_panic, m)?)?;
     Ok(())
 }

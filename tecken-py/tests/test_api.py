@@ -113,6 +113,56 @@ def test_index_errors(tmp_path: Path) -> None:
         tecken_core.parse_sym_header(b"")
 
 
+# --- binaries ------------------------------------------------------------------------------
+
+
+def test_binary_id_of_an_elf_matches_its_sym_file() -> None:
+    elf = (ROOT / "fixtures" / "generated" / "cdemo.elf").read_bytes()
+    header = tecken_core.parse_sym_header((ROOT / "fixtures" / "generated" / "cdemo.sym").read_bytes())
+    bid = tecken_core.binary_id(elf, "cdemo")
+    assert (bid["os"], bid["arch"], bid["debug_id"], bid["debug_file"]) == (
+        header["os"],
+        header["arch"],
+        header["debug_id"],
+        header["debug_file"],
+    )
+    assert header["code_id"] is not None and bid["code_id"] == header["code_id"]["id"]
+    assert bid["code_file"] is None
+    assert bid["key"] == f"cdemo/{header['debug_id']}/cdemo.sym"
+    # Any bytes-like input; a path as the name is cut to its basename.
+    assert tecken_core.binary_id(memoryview(elf), Path("/usr/bin/cdemo")) == bid
+
+
+def test_binary_id_of_a_pe_and_a_universal_mach_o() -> None:
+    binaries = ROOT / "fixtures" / "binaries"
+    bid = tecken_core.binary_id((binaries / "tiny64.dll").read_bytes(), "tiny64.dll")
+    assert bid == {
+        "os": "windows",
+        "arch": "x86_64",
+        "debug_id": "B1EF22ADB043FF764C4C44205044422E1",
+        "debug_file": "tiny64.pdb",
+        "code_id": "18C8E99ED000",
+        "code_file": "tiny64.dll",
+        "key": "tiny64.pdb/B1EF22ADB043FF764C4C44205044422E1/tiny64.sym",
+    }
+    fat = (binaries / "libtiny_fat.dylib").read_bytes()
+    arm = tecken_core.binary_id(fat, "libtiny.dylib", arch="arm64")
+    assert (arm["os"], arm["arch"], arm["debug_id"]) == ("Mac", "arm64", "4C4C447455553144A156208E8F08E9500")
+    with pytest.raises(tecken_core.InvalidInputError) as e:
+        tecken_core.binary_id(fat, "libtiny.dylib")
+    assert e.value.kind == "invalid_input" and isinstance(e.value, ValueError)
+    with pytest.raises(tecken_core.NotFoundError):
+        tecken_core.binary_id(fat, "libtiny.dylib", arch="ppc")
+
+
+def test_binary_id_rejects_what_is_not_a_binary() -> None:
+    for data in (b"", b"MODULE Linux x86_64 0 x\n", b"\x7fELF\x02\x01"):
+        with pytest.raises(tecken_core.InvalidInputError):
+            tecken_core.binary_id(data, "x")
+    with pytest.raises(TypeError):
+        tecken_core.binary_id("not bytes", "x")  # type: ignore[arg-type]
+
+
 # --- symbolication ------------------------------------------------------------------------
 
 

@@ -33,4 +33,7 @@ def usage(root: Path) -> None:
         debug_id: str = ix.header["debug_id"]
     header = tecken_core.parse_sym_header(b"MODULE Linux x86_64 AB x\n")
     code = header["code_id"]
+    bid = tecken_core.binary_id(b"", root / "libx.so", arch="x86_64")
+    bid_key: str | None = bid["key"]
+    print(bid["debug_id"], bid_key)
     print(status, body, name, found, keys, in_try, line, debug_id, code, tecken_core.__version__)

@@ -65,6 +65,17 @@ pub fn eliot_deliberate_difference(name: &str) -> Option<(u16, String)> {
     Some((u16::try_from(status).unwrap(), body.to_owned()))
 }
 
+/// The golden v5 cases, `fixtures/tecken/golden/*.v5.json`, sorted by name.
+pub fn golden_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(tecken_fixtures().join("golden"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".v5.json"))
+        .collect();
+    files.sort();
+    files
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,6 +35,7 @@ from ._native import (
     SymbolStore,
     TeckenError,
     __version__,
+    binary_id,
     build_index,
     parse_sym_header,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "SymbolStore",
     "TeckenError",
     "__version__",
+    "binary_id",
     "build_index",
     "parse_sym_header",
 ]

@@ -7,7 +7,7 @@ from typing import Literal, TypedDict, final
 
 from typing_extensions import Self
 
-from .types import BytesLike, DownloadResult, IndexMeta, SourceLike, StrPath, SymHeader, SymInfo, UploadResult
+from .types import BinaryId, BytesLike, DownloadResult, IndexMeta, SourceLike, StrPath, SymHeader, SymInfo, UploadResult
 
 __version__: str
 
@@ -144,6 +144,7 @@ def build_index(
     threads: int = 0,
 ) -> Index: ...
 def parse_sym_header(data: BytesLike) -> SymHeader: ...
+def binary_id(data: BytesLike, name: StrPath, *, arch: str | None = None) -> BinaryId: ...
 
 # ---------------------------------------------------------------------------------------
 # Store

@@ -34,6 +34,15 @@ class SymHeader(TypedDict):
     info: list[list[str]]
     first_info_is_pe_code_id: bool
 
+class BinaryId(TypedDict):
+    os: str  # "Linux", "Mac" or "windows"
+    arch: str  # "x86_64", "arm64", ... ("unknown" for a machine Breakpad has no name for)
+    debug_id: str
+    debug_file: str  # the PDB's basename for PE, else the binary's name
+    code_id: str | None
+    code_file: str | None  # the PE file's name; None for ELF and Mach-O
+    key: str | None  # the .sym's key, {debug_file}/{debug_id}/{sym_file}
+
 class LineError(TypedDict):
     line: int
     reason: str
