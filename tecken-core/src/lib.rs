@@ -73,6 +73,8 @@
 )]
 
 mod binary_id;
+#[cfg(feature = "minidump-unwind")]
+mod crash;
 mod date;
 mod error;
 mod fsutil;
@@ -137,6 +139,9 @@ pub use binary_id::{binary_id, BinaryId};
 pub use unwind::{
     walk_cfi, walk_cfi_in_module, walk_win, CfiRules, FrameWalker, StackWin, UnwindCache, WinKind,
 };
+// rust-minidump's stack walker over a symbolicator (feature `minidump-unwind`).
+#[cfg(feature = "minidump-unwind")]
+pub use crash::TeckenSymbolProvider;
 
 // Uploads.
 pub use upload::{
