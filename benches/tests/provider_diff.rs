@@ -21,6 +21,7 @@ use debugid::DebugId;
 use minidump_unwind::SymbolProvider;
 use tecken_benches::gen::{generate, GenOptions};
 use tecken_benches::rng::Rng;
+use tecken_benches::unwind::{cfi_case, win_case, MODULE_BASE};
 use tecken_core::{Symbolicator, TeckenSymbolProvider};
 
 const BASE: u64 = 0x7f00_0000_0000;
@@ -298,4 +299,53 @@ fn no_symbols_is_an_error_and_counted() {
     assert!(!stats["missing.pdb"].loaded_symbols);
     assert!(stats["there.pdb"].loaded_symbols);
     assert!(!stats["there.pdb"].corrupt_symbols);
+}
+
+/// `walk_frame` through the provider (module lookup, STACK WIN before STACK CFI, the
+/// shared `UnwindCache`) against breakpad-symbols' `SymbolFile::walk_frame`, on the unwind
+/// differential test's random records: the same registers set and cleared, the same result.
+#[test]
+fn walk_frame_matches_breakpad_symbols() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng::new(0x3a1c);
+    let mut cases = Vec::new();
+    for n in 0..4_000u32 {
+        let case = if n % 2 == 0 {
+            cfi_case(&mut rng)
+        } else {
+            win_case(&mut rng)
+        };
+        let id = format!("{n:08X}AAAABBBBCCCCDDDDEEEEFFFF0");
+        let mut text = case
+            .sym()
+            .replacen("000102030405060708090A0B0C0D0E0F0", &id, 1);
+        // A quarter of the CFI cases also have a STACK WIN record at the address: it is
+        // tried first, and CFI only when it cannot unwind.
+        if n % 4 == 2 {
+            let win = win_case(&mut rng).sym();
+            text.extend(win.lines().skip(1).map(|l| format!("{l}\n")));
+        }
+        store(dir.path(), "test", &id, &text);
+        cases.push((case, id, text));
+    }
+    let provider =
+        TeckenSymbolProvider::new(Arc::new(Symbolicator::local(dir.path(), None).unwrap()));
+    let mut unwound = 0;
+    for (case, id, text) in &cases {
+        let sym = SymbolFile::from_bytes(text.as_bytes()).unwrap();
+        let mut m = module("test", id);
+        m.base_address = Some(MODULE_BASE);
+        let mut theirs = case.fresh_walker();
+        theirs.out.result = sym.walk_frame(&m, &mut theirs);
+        let mut ours = case.fresh_walker();
+        ours.out.result = now(provider.walk_frame(&m, &mut ours));
+        assert_eq!(
+            ours.out, theirs.out,
+            "tecken (left) and breakpad-symbols (right) differ on\n{text}\nwalker: {:?}",
+            case.walker
+        );
+        unwound += usize::from(ours.out.result.is_some());
+    }
+    eprintln!("{} walks, {unwound} unwound", cases.len());
+    assert!(unwound > cases.len() / 5 && unwound < cases.len() * 9 / 10);
 }
