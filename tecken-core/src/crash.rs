@@ -131,7 +131,8 @@ impl TeckenSymbolProvider {
         });
     }
 
-    /// The module's symbols, loaded once per provider.
+    /// The module's symbols, loaded once per provider (by module key, as breakpad-symbols
+    /// caches them).
     fn load(&self, module: &(dyn DumpModule + Sync)) -> Loaded {
         let key = dump_key(module);
         let cell = match self.modules.lock() {
@@ -139,19 +140,23 @@ impl TeckenSymbolProvider {
             // A panic elsewhere poisoned the map: answer without remembering.
             Err(_) => Arc::new(OnceLock::new()),
         };
-        cell.get_or_init(|| {
-            let loaded = self.fetch(module);
-            let stats = SymbolStats {
-                loaded_symbols: !matches!(loaded, Loaded::Missing),
-                corrupt_symbols: matches!(loaded, Loaded::Corrupt),
-                ..SymbolStats::default()
-            };
-            if let Ok(mut s) = self.stats.lock() {
-                s.insert(leaf(&module.code_file()).to_owned(), stats);
-            }
-            loaded
-        })
-        .clone()
+        cell.get_or_init(|| self.fetch(module)).clone()
+    }
+
+    /// The module's symbols for the walk: [`Self::load`], and the module counted in the
+    /// stats. Only modules the walk asks for are counted (not those merely prefetched):
+    /// minidump-processor reports a module's symbols as missing only when they were.
+    fn request(&self, module: &(dyn DumpModule + Sync)) -> Loaded {
+        let loaded = self.load(module);
+        if let Ok(mut s) = self.stats.lock() {
+            s.entry(leaf(&module.code_file()).to_owned())
+                .or_insert_with(|| SymbolStats {
+                    loaded_symbols: !matches!(loaded, Loaded::Missing),
+                    corrupt_symbols: matches!(loaded, Loaded::Corrupt),
+                    ..SymbolStats::default()
+                });
+        }
+        loaded
     }
 
     fn fetch(&self, module: &(dyn DumpModule + Sync)) -> Loaded {
@@ -174,7 +179,7 @@ impl TeckenSymbolProvider {
         module: &(dyn DumpModule + Sync),
         frame: &mut (dyn FrameSymbolizer + Send),
     ) -> Result<(), FillSymbolError> {
-        let Loaded::Found(m) = self.load(module) else {
+        let Loaded::Found(m) = self.request(module) else {
             return Err(FillSymbolError {});
         };
         fill_frame(&m, module.base_address(), frame);
@@ -187,7 +192,7 @@ impl TeckenSymbolProvider {
         module: &(dyn DumpModule + Sync),
         walker: &mut (dyn DumpWalker + Send),
     ) -> Option<()> {
-        let Loaded::Found(m) = self.load(module) else {
+        let Loaded::Found(m) = self.request(module) else {
             return None;
         };
         let base = module.base_address();
