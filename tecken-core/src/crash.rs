@@ -342,3 +342,91 @@ impl SymbolProvider for TeckenSymbolProvider {
         self.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use debugid::{CodeId, DebugId};
+
+    use super::*;
+
+    struct M {
+        code_file: &'static str,
+        debug_file: Option<&'static str>,
+        debug_id: Option<&'static str>,
+    }
+
+    impl DumpModule for M {
+        fn base_address(&self) -> u64 {
+            0x1000
+        }
+        fn size(&self) -> u64 {
+            0x1000
+        }
+        fn code_file(&self) -> Cow<'_, str> {
+            Cow::Borrowed(self.code_file)
+        }
+        fn code_identifier(&self) -> Option<CodeId> {
+            None
+        }
+        fn debug_file(&self) -> Option<Cow<'_, str>> {
+            self.debug_file.map(Cow::Borrowed)
+        }
+        fn debug_identifier(&self) -> Option<DebugId> {
+            self.debug_id.map(|d| DebugId::from_breakpad(d).unwrap())
+        }
+        fn version(&self) -> Option<Cow<'_, str>> {
+            None
+        }
+    }
+
+    const ID: &str = "ABCDEF0123456789ABCDEF0123456789a";
+
+    #[test]
+    fn symbol_key_is_breakpad_symbols_lookup_key() {
+        let key = |code_file, debug_file, debug_id| {
+            symbol_key(&M {
+                code_file,
+                debug_file,
+                debug_id,
+            })
+        };
+        let id = "ABCDEF0123456789ABCDEF0123456789A".to_owned();
+        // Windows paths lose their directories whatever the host's separator.
+        assert_eq!(
+            key("c:\\app\\xul.dll", Some("c:\\build\\xul.pdb"), Some(ID)),
+            Some(("xul.pdb".to_owned(), id.clone()))
+        );
+        assert_eq!(
+            key("/usr/lib/libxul.so", Some("/usr/lib/libxul.so"), Some(ID)),
+            Some(("libxul.so".to_owned(), id.clone()))
+        );
+        // An empty debug file (MinGW builds): the code file's name.
+        assert_eq!(
+            key("c:\\app\\gcc.dll", Some(""), Some(ID)),
+            Some(("gcc.dll".to_owned(), id))
+        );
+        assert_eq!(key("c:\\app\\x.dll", None, Some(ID)), None);
+        assert_eq!(key("c:\\app\\x.dll", Some("x.pdb"), None), None);
+    }
+
+    #[test]
+    fn a_module_without_ids_has_no_symbols_and_is_counted_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let sym = Arc::new(Symbolicator::local(dir.path(), None).unwrap());
+        let provider = TeckenSymbolProvider::new(sym);
+        let m = M {
+            code_file: "c:\\app\\x.dll",
+            debug_file: None,
+            debug_id: None,
+        };
+        // Prefetching does not count a module; asking for it does.
+        provider.prefetch([&m], 4);
+        assert!(provider.stats().is_empty());
+        assert!(matches!(provider.request(&m), Loaded::Missing));
+        let stats = provider.stats();
+        assert!(!stats["x.dll"].loaded_symbols);
+        assert!(!stats["x.dll"].corrupt_symbols);
+    }
+}
