@@ -141,6 +141,11 @@ fn compare(name: &str, dump_bytes: Vec<u8>, libs: &[Lib]) -> serde_json::Value {
     let mut text = Vec::new();
     state.print(&mut text).unwrap();
 
+    // The frames first: a different walk also changes which modules were asked for.
+    assert_eq!(
+        ours_json["threads"], theirs_json["threads"],
+        "{name}: threads differ, tecken (left), breakpad-symbols (right)"
+    );
     for (k, theirs) in theirs_json.as_object().unwrap() {
         assert_eq!(
             &ours_json[k], theirs,
@@ -148,13 +153,12 @@ fn compare(name: &str, dump_bytes: Vec<u8>, libs: &[Lib]) -> serde_json::Value {
         );
     }
     assert_eq!(ours_json, theirs_json);
-    eprintln!("{name}: {:?}", frames(&ours_json));
     assert_eq!(ours_text, String::from_utf8(text).unwrap(), "{name}: text");
     ours_json
 }
 
 /// The frames of the one thread: `(function, trust)`.
-fn frames(json: &serde_json::Value) -> Vec<(String, String)> {
+fn frames_of(json: &serde_json::Value) -> Vec<(String, String)> {
     json["threads"][0]["frames"]
         .as_array()
         .unwrap()
@@ -241,7 +245,7 @@ fn x86_64_cfi_matches_breakpad_symbols() {
         &libs,
     );
     let json = compare("x86_64", d, &libs);
-    let f = frames(&json);
+    let f = frames_of(&json);
     assert_eq!(f[0], ("crash_here()".into(), "context".into()));
     assert_eq!(f[1], ("caller(int)".into(), "cfi".into()));
     assert_eq!(f[2], ("public_thunk".into(), "cfi".into()));
@@ -302,7 +306,7 @@ fn arm64_cfi_matches_breakpad_symbols() {
         &libs,
     );
     let json = compare("arm64", d, &libs);
-    let f = frames(&json);
+    let f = frames_of(&json);
     assert_eq!(f[0], ("crash_here".into(), "context".into()));
     assert_eq!(f[1], ("caller".into(), "cfi".into()));
     assert_eq!(f.len(), 3);
@@ -359,9 +363,256 @@ fn x86_stack_win_matches_breakpad_symbols() {
         &libs,
     );
     let json = compare("x86", d, &libs);
-    let f = frames(&json);
+    let f = frames_of(&json);
     assert_eq!(f[0], ("crash_here(int)".into(), "context".into()));
     assert_eq!(f[1], ("fpo_caller".into(), "cfi".into()));
     assert_eq!(f[2], ("cfi_caller".into(), "cfi".into()));
     assert_eq!(f.len(), 4);
+}
+
+#[test]
+fn cache_is_used_and_errors_have_their_exit_codes() {
+    let libs = [Lib {
+        code_file: "app.exe",
+        pdb: "app.pdb",
+        base: 0x40_0000,
+        guid_data1: 0x29,
+        sym: Some(APP_X64),
+    }];
+    let dir = tempfile::tempdir().unwrap();
+    let syms = dir.path().join("symbols");
+    let cache = dir.path().join("cache");
+    symbols(&syms, &libs);
+    let dump_path = dir.path().join("a.dmp");
+    let d = dump(
+        md::ProcessorArchitecture::PROCESSOR_ARCHITECTURE_AMD64,
+        amd64_context(Endian::Little, 0x40_1020, STACK),
+        stack(0x100, 8, &[(16, 0x40_2050)]),
+        &libs,
+    );
+    std::fs::write(&dump_path, d).unwrap();
+    let run = |dump: &Path, symbols: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_tecken"))
+            .arg("stackwalk")
+            .arg(dump)
+            .arg("--symbols")
+            .arg(symbols)
+            .arg("--cache")
+            .arg(&cache)
+            .args(["--json", "--pretty"])
+            .output()
+            .unwrap()
+    };
+    let first = run(&dump_path, &syms);
+    assert!(first.status.success());
+    assert!(std::fs::read_dir(&cache).unwrap().next().is_some());
+    // The second run answers from the cache alone: the symbols are gone.
+    std::fs::remove_dir_all(syms.join("app.pdb")).unwrap();
+    let second = run(&dump_path, &syms);
+    assert!(second.status.success());
+    assert_eq!(first.stdout, second.stdout);
+    let json: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(json["threads"][0]["frames"][1]["function"], "caller(int)");
+
+    // Not a minidump: the work failed (1). No --symbols: usage (2).
+    let not_dump = dir.path().join("not.dmp");
+    std::fs::write(&not_dump, b"MDMP but not really").unwrap();
+    assert_eq!(run(&not_dump, &syms).status.code(), Some(1));
+    let o = Command::new(env!("CARGO_BIN_EXE_tecken"))
+        .args(["stackwalk", "x.dmp"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// SplitMix64: the random walks below are the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Arch {
+    X86_64,
+    Arm64,
+    X86,
+}
+
+/// A random chain of frames through two modules' functions, each unwound by its own
+/// record (STACK CFI with a delta at times; on x86 STACK WIN FrameData or FPO, whose frame
+/// size depends on the grand-callee's parameter size), then a return into a module without
+/// symbols. Returns the dump and the libraries.
+fn random_walk(rng: &mut Rng, arch: Arch, n: u32) -> (Vec<u8>, Vec<Lib>, usize) {
+    const FUNCS: u64 = 8;
+    let w: u64 = if arch == Arch::X86 { 4 } else { 8 };
+    // Per module and function: the frame size before and after offset 0x20, and for x86
+    // whether it is FPO, and its STACK WIN parameter size.
+    struct F {
+        sizes: [u64; 2],
+        fpo: bool,
+        params: u64,
+        locals: u64,
+        saved: u64,
+    }
+    let mut funcs: Vec<Vec<F>> = Vec::new();
+    let mut syms = Vec::new();
+    for _ in 0..2 {
+        let mut text = String::from("FILE 0 c:\\src\\f.cpp\n");
+        let mut fs = Vec::new();
+        for i in 0..FUNCS {
+            let a = 0x1000 + i * 0x100;
+            let f = F {
+                sizes: [w * (1 + rng.below(6)), w * (1 + rng.below(10))],
+                fpo: arch == Arch::X86 && rng.below(2) == 0,
+                params: 4 * rng.below(4),
+                locals: 4 * rng.below(8),
+                saved: 4 * rng.below(3),
+            };
+            text += &format!(
+                "FUNC {a:x} 100 {:x} f{i}\n{a:x} 100 {} 0\n",
+                f.params + 4,
+                i + 1
+            );
+            match arch {
+                Arch::X86_64 => {
+                    text += &format!(
+                        "STACK CFI INIT {a:x} 100 .cfa: $rsp {} + .ra: .cfa -8 + ^\n",
+                        f.sizes[0]
+                    );
+                    text += &format!("STACK CFI {:x} .cfa: $rsp {} +\n", a + 0x20, f.sizes[1]);
+                }
+                Arch::Arm64 => {
+                    text += &format!(
+                        "STACK CFI INIT {a:x} 100 .cfa: sp {} + .ra: .cfa -8 + ^\n",
+                        f.sizes[0]
+                    );
+                    text += &format!("STACK CFI {:x} .cfa: sp {} +\n", a + 0x20, f.sizes[1]);
+                }
+                Arch::X86 if f.fpo => {
+                    text += &format!(
+                        "STACK WIN 0 {a:x} 100 0 0 {:x} {:x} {:x} 0 0 0\n",
+                        f.params, f.saved, f.locals
+                    );
+                }
+                Arch::X86 => {
+                    // Both halves the same size: a FrameData record covers the function.
+                    text += &format!(
+                        "STACK WIN 4 {a:x} 100 0 0 {:x} 0 0 0 1 $T0 $esp {} + = $eip $T0 ^ = $esp $T0 4 + =\n",
+                        f.params,
+                        f.sizes[0] - 4
+                    );
+                }
+            }
+            fs.push(f);
+        }
+        funcs.push(fs);
+        syms.push(text);
+    }
+    let libs = vec![
+        Lib {
+            code_file: "a.dll",
+            pdb: "a.pdb",
+            base: 0x40_0000,
+            guid_data1: 0x1000 + n,
+            sym: Some(Box::leak(syms[0].clone().into_boxed_str())),
+        },
+        Lib {
+            code_file: "b.dll",
+            pdb: "b.pdb",
+            base: 0x50_0000,
+            guid_data1: 0x2000 + n,
+            sym: Some(Box::leak(syms[1].clone().into_boxed_str())),
+        },
+        Lib {
+            code_file: "c.dll",
+            pdb: "c.pdb",
+            base: 0x60_0000,
+            guid_data1: 0x3000 + n,
+            sym: None,
+        },
+    ];
+    let frames = 1 + rng.below(10) as usize;
+    let mut words = Vec::new();
+    let mut sp = 0u64;
+    let mut grand_callee_params = 0;
+    let pick = |rng: &mut Rng, j: usize| {
+        let (m, i) = (rng.below(2) as usize, rng.below(FUNCS));
+        // Distinct offsets: no return address equals the instruction it returns from.
+        // Callers are looked up at the return address - 1: never at a delta's address.
+        let off = 0x04 + j as u64 + 0x20 * rng.below(2);
+        (m, i, libs[m].base + 0x1000 + i * 0x100 + off, off)
+    };
+    let (mut m, mut i, pc0, mut off) = pick(rng, 0);
+    for j in 0..frames {
+        let f = &funcs[m][i as usize];
+        let size = if f.fpo {
+            f.locals + f.saved + grand_callee_params + 4
+        } else if arch == Arch::X86 {
+            f.sizes[0]
+        } else {
+            f.sizes[usize::from(off >= 0x20)]
+        };
+        grand_callee_params = f.params;
+        let ra_at = sp + size - w;
+        let next = if j + 1 == frames {
+            (0, 0, 0x60_0100, 0)
+        } else {
+            pick(rng, j + 1)
+        };
+        words.push((ra_at, next.2));
+        sp += size;
+        (m, i, off) = (next.0, next.1, next.3);
+    }
+    let stack_bytes = stack(0x400, w as u8, &words);
+    let d = match arch {
+        Arch::X86_64 => dump(
+            md::ProcessorArchitecture::PROCESSOR_ARCHITECTURE_AMD64,
+            amd64_context(Endian::Little, pc0, STACK),
+            stack_bytes,
+            &libs,
+        ),
+        Arch::Arm64 => dump(
+            md::ProcessorArchitecture::PROCESSOR_ARCHITECTURE_ARM64,
+            arm64_context(Endian::Little, pc0, STACK),
+            stack_bytes,
+            &libs,
+        ),
+        Arch::X86 => dump(
+            md::ProcessorArchitecture::PROCESSOR_ARCHITECTURE_INTEL,
+            x86_context(Endian::Little, pc0 as u32, STACK as u32),
+            stack_bytes,
+            &libs,
+        ),
+    };
+    (d, libs, frames)
+}
+
+#[test]
+fn random_walks_match_breakpad_symbols() {
+    let mut rng = Rng(0x57ac);
+    for arch in [Arch::X86_64, Arch::Arm64, Arch::X86] {
+        let mut walked = 0;
+        for n in 0..25 {
+            let (d, libs, frames) = random_walk(&mut rng, arch, n);
+            let json = compare(&format!("{arch:?} walk {n}"), d, &libs);
+            let f = frames_of(&json);
+            // Every designed frame was unwound by its record.
+            let by_records = f.iter().skip(1).take_while(|(_, t)| t == "cfi").count();
+            walked += usize::from(by_records >= frames);
+        }
+        assert_eq!(
+            walked, 25,
+            "{arch:?}: {walked} of 25 walks went as designed"
+        );
+    }
 }
