@@ -103,9 +103,20 @@ fn stack(size: usize, word: u8, words: &[(u64, u64)]) -> Section {
 
 /// Runs both and compares their JSON and text.
 fn compare(name: &str, dump_bytes: Vec<u8>, libs: &[Lib]) -> serde_json::Value {
+    compare_with(name, dump_bytes, libs, |_| {})
+}
+
+/// [`compare`], with `edit` changing the symbols directory first.
+fn compare_with(
+    name: &str,
+    dump_bytes: Vec<u8>,
+    libs: &[Lib],
+    edit: impl FnOnce(&Path),
+) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let syms = dir.path().join("symbols");
     symbols(&syms, libs);
+    edit(&syms);
     let dump_path = dir.path().join(format!("{name}.dmp"));
     std::fs::write(&dump_path, &dump_bytes).unwrap();
 
@@ -615,4 +626,52 @@ fn random_walks_match_breakpad_symbols() {
             "{arch:?}: {walked} of 25 walks went as designed"
         );
     }
+}
+
+#[test]
+fn unusable_symbols_are_corrupt_as_in_breakpad_symbols() {
+    let libs = [Lib {
+        code_file: "app.exe",
+        pdb: "app.pdb",
+        base: 0x40_0000,
+        guid_data1: 0x77,
+        sym: Some(APP_X64),
+    }];
+    let d = || {
+        dump(
+            md::ProcessorArchitecture::PROCESSOR_ARCHITECTURE_AMD64,
+            amd64_context(Endian::Little, 0x40_1020, STACK),
+            stack(0x100, 8, &[(16, 0x40_2050)]),
+            &libs,
+        )
+    };
+    let sym_path = |syms: &Path| {
+        syms.join("app.pdb")
+            .join(libs[0].debug_id())
+            .join("app.sym")
+    };
+    let json = compare_with("not a .sym", d(), &libs, |syms| {
+        std::fs::write(sym_path(syms), "\0\u{1}not a sym file\n").unwrap();
+    });
+    assert_eq!(json["modules"][0]["corrupt_symbols"], true);
+    assert_eq!(json["modules"][0]["loaded_symbols"], true);
+
+    // An empty file: breakpad-symbols counts it corrupt, tecken missing (the symbolicator
+    // tells an empty file from none only by its size).
+    let dir = tempfile::tempdir().unwrap();
+    let syms = dir.path().join("symbols");
+    symbols(&syms, &libs);
+    std::fs::write(sym_path(&syms), "").unwrap();
+    let dump_path = dir.path().join("a.dmp");
+    std::fs::write(&dump_path, d()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tecken"))
+        .arg("stackwalk")
+        .arg(&dump_path)
+        .arg("--symbols")
+        .arg(&syms)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let ours: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ours["modules"][0]["missing_symbols"], true);
 }

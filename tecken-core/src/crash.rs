@@ -163,10 +163,16 @@ impl TeckenSymbolProvider {
         let Some((file, id)) = symbol_key(module) else {
             return Loaded::Missing;
         };
-        match self.symbolicator.module(&file, &id).0 {
-            ModuleStatus::Found(m) => Loaded::Found(m),
-            ModuleStatus::NotFound => Loaded::Missing,
-            ModuleStatus::Failed(e) => match e.kind() {
+        match self.symbolicator.module(&file, &id) {
+            (ModuleStatus::Found(m), _) => Loaded::Found(m),
+            // A `.sym` was read but is unusable (no MODULE line, not a `.sym`): counted as
+            // corrupt, as breakpad-symbols counts a file it cannot parse. Unlike there, an
+            // empty file, or one whose MODULE line names another module (breakpad-symbols
+            // uses it), is missing; so is a module the symbolicator found unusable
+            // earlier (it remembers only "not found").
+            (ModuleStatus::NotFound, stats) if stats.download_bytes > 0 => Loaded::Corrupt,
+            (ModuleStatus::NotFound, _) => Loaded::Missing,
+            (ModuleStatus::Failed(e), _) => match e.kind() {
                 ErrorKind::MalformedSym | ErrorKind::CorruptIndex => Loaded::Corrupt,
                 _ => Loaded::Missing,
             },
