@@ -24,7 +24,9 @@
 //!    writes for it ([`BinaryId`]), and so the key of its `.sym`.
 //! 4. **The symbolicator**: [`Symbolicator`] loads modules on demand from [`SymbolStore`]s,
 //!    building indexes into a cache directory shared by processes and keeping open ones in a
-//!    byte-bounded LRU; it is a [`ModuleProvider`].
+//!    byte-bounded LRU; it is a [`ModuleProvider`]. With the feature `minidump-unwind`,
+//!    `TeckenSymbolProvider` puts it under rust-minidump's stack walker (a
+//!    `minidump_unwind::SymbolProvider`: symbols per frame, STACK WIN / STACK CFI unwinding).
 //! 5. **Eliot's API**: [`symbolicate_v5`] and [`symbolicate_v4`] answer request bodies byte
 //!    for byte as Eliot does, over any [`ModuleProvider`]; [`symbolicate`] and
 //!    [`symbolicate_jobs`] take typed stacks. [`python_json`] writes JSON as Python's
