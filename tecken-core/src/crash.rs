@@ -5,7 +5,10 @@
 //! The answers are `breakpad-symbols` 0.27's (its `Symbolizer` over the same files): the
 //! same module key, the same calls on the frame, the same registers set. The index answers
 //! with Breakpad's strict line rule (no line between two line records), as
-//! `breakpad-symbols` does.
+//! `breakpad-symbols` does. Where FUNC records overlap, the index keeps the first in the
+//! file (the crate's lookup contract, as Eliot answers), where
+//! `breakpad-symbols` keeps the lowest start address (the shorter on a tie); overlapping
+//! STACK records are resolved as `breakpad-symbols` does.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
