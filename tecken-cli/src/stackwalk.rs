@@ -6,9 +6,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use minidump::{Minidump, MinidumpModuleList};
-use minidump_processor::{process_minidump_with_options, ProcessorOptions};
-use tecken_core::{Symbolicator, SymbolicatorConfig, TeckenSymbolProvider};
+use tecken_core::{stackwalk, Error, MinidumpSource, StackwalkOptions};
+use tecken_core::{Symbolicator, SymbolicatorConfig};
 
 use crate::symbolicate::sources;
 use crate::{CliError, CliResult};
@@ -43,38 +42,27 @@ pub struct Args {
 /// Runs `tecken stackwalk`.
 pub fn run(args: Args) -> CliResult {
     let sources = sources(&args.symbols)?;
-    let dump = Minidump::read_path(&args.minidump)
-        .map_err(|e| CliError::Failed(format!("{}: {e}", args.minidump.display())))?;
     let config = SymbolicatorConfig {
         cache_dir: args.cache.clone(),
         ..SymbolicatorConfig::default()
     };
-    let provider = TeckenSymbolProvider::new(Arc::new(Symbolicator::new(sources, config)));
-    if let Ok(modules) = dump.get_stream::<MinidumpModuleList>() {
-        provider.prefetch(modules.iter(), args.load_threads);
-    }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .map_err(|e| CliError::Failed(format!("starting the runtime: {e}")))?;
-    let state = runtime
-        .block_on(process_minidump_with_options(
-            &dump,
-            &provider,
-            ProcessorOptions::default(),
-        ))
-        .map_err(|e| CliError::Failed(format!("{}: {e}", args.minidump.display())))?;
+    let options = StackwalkOptions {
+        load_threads: args.load_threads,
+    };
+    let walk = stackwalk(
+        MinidumpSource::Path(&args.minidump),
+        Arc::new(Symbolicator::new(sources, config)),
+        &options,
+    )
+    .map_err(|e| CliError::Failed(e.to_string()))?;
     let mut out = std::io::stdout().lock();
     let written = if args.json {
-        state
-            .print_json(&mut out, args.pretty)
-            .map_err(std::io::Error::from)
-            .and_then(|()| writeln!(out))
-    } else if args.brief {
-        state.print_brief(&mut out)
+        walk.write_json(&mut out, args.pretty)
+            .and_then(|()| writeln!(out).map_err(|e| Error::io("standard output", e)))
     } else {
-        state.print(&mut out)
+        walk.write_text(&mut out, args.brief)
     };
     written
-        .and_then(|()| out.flush())
+        .and_then(|()| out.flush().map_err(|e| Error::io("standard output", e)))
         .map_err(|e| CliError::Failed(format!("writing the output: {e}")))
 }

@@ -87,6 +87,8 @@ mod missing;
 mod mmap;
 mod path;
 mod pyjson;
+#[cfg(feature = "minidump-unwind")]
+mod stackwalk;
 mod store;
 mod sym;
 mod symbolicator;
@@ -144,6 +146,9 @@ pub use unwind::{
 // rust-minidump's stack walker over a symbolicator (feature `minidump-unwind`).
 #[cfg(feature = "minidump-unwind")]
 pub use crash::TeckenSymbolProvider;
+// Processing a whole minidump as `minidump-stackwalk` does (feature `minidump-unwind`).
+#[cfg(feature = "minidump-unwind")]
+pub use stackwalk::{stackwalk, MinidumpSource, Stackwalk, StackwalkOptions};
 
 // Uploads.
 pub use upload::{
