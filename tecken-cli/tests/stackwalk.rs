@@ -209,9 +209,10 @@ FUNC 100 80 0 lib_entry
 STACK CFI INIT 100 80 .cfa: $rsp 32 + .ra: .cfa -8 + ^
 ";
 
-#[test]
-fn x86_64_cfi_matches_breakpad_symbols() {
-    let libs = [
+/// The x86_64 dump: STACK CFI with deltas, an inlined call, a PUBLIC, a module without
+/// symbols.
+fn case_x86_64() -> (Vec<u8>, Vec<Lib>) {
+    let libs = vec![
         Lib {
             code_file: "app.exe",
             pdb: "app.pdb",
@@ -255,6 +256,12 @@ fn x86_64_cfi_matches_breakpad_symbols() {
         s,
         &libs,
     );
+    (d, libs)
+}
+
+#[test]
+fn x86_64_cfi_matches_breakpad_symbols() {
+    let (d, libs) = case_x86_64();
     let json = compare("x86_64", d, &libs);
     let f = frames_of(&json);
     assert_eq!(f[0], ("crash_here()".into(), "context".into()));
@@ -280,9 +287,9 @@ STACK CFI 1008 .cfa: sp 32 + .ra: .cfa -8 + ^ x29: .cfa -16 + ^
 STACK CFI INIT 2000 100 .cfa: x29 16 + .ra: .cfa -8 + ^ x29: .cfa -16 + ^
 ";
 
-#[test]
-fn arm64_cfi_matches_breakpad_symbols() {
-    let libs = [
+/// The ARM64 dump: STACK CFI from sp, then from x29, into a module without symbols.
+fn case_arm64() -> (Vec<u8>, Vec<Lib>) {
+    let libs = vec![
         Lib {
             code_file: "app.exe",
             pdb: "app.pdb",
@@ -316,6 +323,12 @@ fn arm64_cfi_matches_breakpad_symbols() {
         s,
         &libs,
     );
+    (d, libs)
+}
+
+#[test]
+fn arm64_cfi_matches_breakpad_symbols() {
+    let (d, libs) = case_arm64();
     let json = compare("arm64", d, &libs);
     let f = frames_of(&json);
     assert_eq!(f[0], ("crash_here".into(), "context".into()));
@@ -336,9 +349,9 @@ STACK WIN 0 2000 100 4 0 c 4 8 0 0 0
 STACK CFI INIT 3000 100 .cfa: $esp 8 + .ra: .cfa -4 + ^
 ";
 
-#[test]
-fn x86_stack_win_matches_breakpad_symbols() {
-    let libs = [
+/// The x86 dump: STACK WIN FrameData, FPO, then STACK CFI.
+fn case_x86() -> (Vec<u8>, Vec<Lib>) {
+    let libs = vec![
         Lib {
             code_file: "app.exe",
             pdb: "app.pdb",
@@ -373,6 +386,12 @@ fn x86_stack_win_matches_breakpad_symbols() {
         s,
         &libs,
     );
+    (d, libs)
+}
+
+#[test]
+fn x86_stack_win_matches_breakpad_symbols() {
+    let (d, libs) = case_x86();
     let json = compare("x86", d, &libs);
     let f = frames_of(&json);
     assert_eq!(f[0], ("crash_here(int)".into(), "context".into()));
@@ -674,4 +693,208 @@ fn unusable_symbols_are_corrupt_as_in_breakpad_symbols() {
         .unwrap();
     let ours: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(ours["modules"][0]["missing_symbols"], true);
+}
+
+/// minidump-processor's JSON over breakpad-symbols' provider (`Symbolizer` over a
+/// `SimpleSymbolSupplier` of `syms`): what `minidump-stackwalk` prints.
+fn breakpad_symbols_json(dump_bytes: &[u8], syms: &Path, pretty: bool) -> String {
+    let dump = Minidump::read(dump_bytes).unwrap();
+    let provider = Symbolizer::new(simple_symbol_supplier(vec![syms.to_path_buf()]));
+    let state = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(process_minidump(&dump, &provider))
+        .unwrap();
+    let mut json = Vec::new();
+    state.print_json(&mut json, pretty).unwrap();
+    json.push(b'\n');
+    String::from_utf8(json).unwrap()
+}
+
+/// The repository's `fixtures/minidumps/`.
+fn fixtures_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/minidumps")
+}
+
+/// The bundled dumps: `(name, dump, libraries)`.
+fn bundled() -> Vec<(&'static str, Vec<u8>, Vec<Lib>)> {
+    let (a, al) = case_x86_64();
+    let (b, bl) = case_arm64();
+    let (c, cl) = case_x86();
+    vec![("x86_64", a, al), ("arm64", b, bl), ("x86", c, cl)]
+}
+
+/// The hostile dumps made from the x86_64 one: cut in half (the stream directory, at the
+/// end, is lost), and with the thread's stack memory claiming ~4 GiB (in the thread list
+/// and in the memory list), so that no stack can be read.
+fn hostile(x86_64: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
+    let truncated = x86_64[..x86_64.len() / 2].to_vec();
+    let word = |at: usize| u32::from_le_bytes(x86_64[at..at + 4].try_into().unwrap()) as usize;
+    let (count, dir) = (word(8), word(12));
+    let stream = |ty: u32| {
+        (0..count)
+            .map(|i| dir + 12 * i)
+            .find(|&e| word(e) == ty as usize)
+            .map(|e| word(e + 8))
+            .unwrap()
+    };
+    let mut lying = x86_64.to_vec();
+    let huge = 0xffff_fff0u32.to_le_bytes();
+    // MINIDUMP_THREAD: id, suspend count, priority class, priority, TEB (8), then the stack
+    // descriptor: start (8), size, RVA. MINIDUMP_MEMORY_LIST: count, then descriptors.
+    let thread_stack_size = stream(md::MINIDUMP_STREAM_TYPE::ThreadListStream as u32) + 4 + 24 + 8;
+    let memory_size = stream(md::MINIDUMP_STREAM_TYPE::MemoryListStream as u32) + 4 + 8;
+    lying[thread_stack_size..thread_stack_size + 4].copy_from_slice(&huge);
+    lying[memory_size..memory_size + 4].copy_from_slice(&huge);
+    vec![("x86_64-truncated", truncated), ("x86_64-lying", lying)]
+}
+
+/// `fixtures/minidumps/` holds the synthetic dumps above, their `.sym` files and the JSON
+/// minidump-processor prints for them over breakpad-symbols, for the bindings' tests:
+/// regenerated here and compared byte for byte (`TECKEN_BLESS_MINIDUMPS=1` writes them
+/// after a deliberate change), then `tecken stackwalk --json` on the committed files must
+/// print that JSON.
+#[test]
+fn bundled_minidumps_are_current_and_tecken_matches_their_json() {
+    let bless = std::env::var_os("TECKEN_BLESS_MINIDUMPS").is_some();
+    let dir = fixtures_dir();
+    let tmp = tempfile::tempdir().unwrap();
+    let fresh = tmp.path().join("symbols");
+    let mut files: Vec<(std::path::PathBuf, Vec<u8>)> = Vec::new();
+    let cases = bundled();
+    for (name, d, libs) in &cases {
+        symbols(&fresh, libs);
+        let json = breakpad_symbols_json(d, &fresh, true);
+        files.push((dir.join(format!("{name}.dmp")), d.clone()));
+        files.push((dir.join(format!("{name}.json")), json.into_bytes()));
+        for lib in libs.iter().filter(|l| l.sym.is_some()) {
+            let rel = Path::new(lib.pdb)
+                .join(lib.debug_id())
+                .join(format!("{}.sym", lib.pdb.strip_suffix(".pdb").unwrap()));
+            let text = std::fs::read(fresh.join(&rel)).unwrap();
+            files.push((dir.join("symbols").join(rel), text));
+        }
+    }
+    for (name, d) in hostile(&cases[0].1) {
+        files.push((dir.join(format!("{name}.dmp")), d));
+    }
+    for (path, bytes) in &files {
+        if bless {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, bytes).unwrap();
+        }
+        let committed = std::fs::read(path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (TECKEN_BLESS_MINIDUMPS=1 writes it)",
+                path.display()
+            )
+        });
+        assert!(
+            committed == *bytes,
+            "{} is not what this test makes (TECKEN_BLESS_MINIDUMPS=1 rewrites it)",
+            path.display()
+        );
+    }
+
+    for (name, _, _) in &cases {
+        let out = Command::new(env!("CARGO_BIN_EXE_tecken"))
+            .arg("stackwalk")
+            .arg(dir.join(format!("{name}.dmp")))
+            .arg("--symbols")
+            .arg(dir.join("symbols"))
+            .args(["--json", "--pretty"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name}");
+        let expected = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), expected, "{name}");
+    }
+}
+
+/// How `tecken_core::stackwalk` answers a dump: its JSON, or its error's kind and message.
+fn walk_in_process(
+    bytes: &[u8],
+    symbolicator: &std::sync::Arc<tecken_core::Symbolicator>,
+) -> Result<String, (tecken_core::ErrorKind, String)> {
+    tecken_core::stackwalk(
+        tecken_core::MinidumpSource::Bytes(bytes),
+        symbolicator.clone(),
+        &tecken_core::StackwalkOptions::default(),
+    )
+    .and_then(|w| w.to_json(false))
+    .map_err(|e| (e.kind(), e.to_string()))
+}
+
+/// Every prefix of each bundled dump, and each dump with any one 32-bit word replaced by a
+/// lie (huge, or past the end): an answer or an `invalid_input` error, never a panic (the
+/// core would answer `internal`).
+#[test]
+fn truncated_and_lying_dumps_are_errors_or_short_walks_never_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let syms = dir.path().join("symbols");
+    let mut all = Vec::new();
+    for (name, d, libs) in bundled() {
+        symbols(&syms, &libs);
+        all.push((name, d));
+    }
+    let symbolicator = std::sync::Arc::new(tecken_core::Symbolicator::local(&syms, None).unwrap());
+    let (mut errors, mut answers) = (0, 0);
+    let mut check = |what: String, bytes: &[u8]| match walk_in_process(bytes, &symbolicator) {
+        Ok(json) => {
+            serde_json::from_str::<serde_json::Value>(&json).unwrap();
+            answers += 1;
+        }
+        Err((kind, message)) => {
+            assert_eq!(
+                kind,
+                tecken_core::ErrorKind::InvalidInput,
+                "{what}: {message}"
+            );
+            assert!(message.contains("minidump"), "{what}: {message}");
+            errors += 1;
+        }
+    };
+    for (name, d) in &all {
+        for len in (0..d.len()).step_by(5) {
+            check(format!("{name} cut at {len}"), &d[..len]);
+        }
+        for at in (0..d.len() - 3).step_by(4) {
+            for lie in [0xffff_fff0u32, 0x7fff_ffff, d.len() as u32 - 2] {
+                let mut bad = d.clone();
+                bad[at..at + 4].copy_from_slice(&lie.to_le_bytes());
+                check(format!("{name} with {lie:#x} at {at}"), &bad);
+            }
+        }
+    }
+    assert!(
+        errors > 0 && answers > 0,
+        "{errors} errors, {answers} answers"
+    );
+
+    // The committed hostile dumps, through the CLI: a message and exit code 1, or JSON with
+    // the one frame the context gives (no stack memory to unwind with).
+    let fixtures = fixtures_dir();
+    for (name, expect_error) in [("x86_64-truncated", true), ("x86_64-lying", false)] {
+        let out = Command::new(env!("CARGO_BIN_EXE_tecken"))
+            .arg("stackwalk")
+            .arg(fixtures.join(format!("{name}.dmp")))
+            .arg("--symbols")
+            .arg(fixtures.join("symbols"))
+            .arg("--json")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        println!("{name}: {:?} {stderr}", out.status.code());
+        if expect_error {
+            assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+            assert!(stderr.contains("minidump"), "{name}: {stderr}");
+        } else {
+            assert!(out.status.success(), "{name}: {stderr}");
+            let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(
+                frames_of(&json),
+                [("crash_here()".into(), "context".into())]
+            );
+        }
+    }
 }
