@@ -13,6 +13,7 @@ mod convert;
 mod errors;
 mod frames;
 mod index;
+mod stackwalk;
 mod store;
 mod symbolicator;
 
@@ -40,6 +41,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(index::build_index, m)?)?;
     m.add_function(wrap_pyfunction!(index::parse_sym_header, m)?)?;
     m.add_function(wrap_pyfunction!(binary::binary_id, m)?)?;
+    m.add_function(wrap_pyfunction!(stackwalk::stackwalk, m)?)?;
     m.add_function(wrap_pyfunction!(_test_panic, m)?)?;
     Ok(())
 }

@@ -38,6 +38,7 @@ from ._native import (
     binary_id,
     build_index,
     parse_sym_header,
+    stackwalk,
 )
 
 __all__ = [
@@ -65,4 +66,5 @@ __all__ = [
     "binary_id",
     "build_index",
     "parse_sym_header",
+    "stackwalk",
 ]

@@ -145,6 +145,14 @@ def build_index(
 ) -> Index: ...
 def parse_sym_header(data: BytesLike) -> SymHeader: ...
 def binary_id(data: BytesLike, name: StrPath, *, arch: str | None = None) -> BinaryId: ...
+def stackwalk(
+    minidump: BytesLike | StrPath,
+    symbols: SourceLike | Sequence[SourceLike],
+    cache: StrPath | None = None,
+    *,
+    pretty: bool = False,
+    load_threads: int = 4,
+) -> str: ...
 
 # ---------------------------------------------------------------------------------------
 # Store
