@@ -14,6 +14,8 @@ export const {
   buildIndexSync,
   binaryId,
   binaryIdSync,
+  stackwalk,
+  stackwalkSync,
   version,
 } = binding
 export default binding
