@@ -10,12 +10,15 @@
 //! `breakpad-symbols` keeps the lowest start address (the shorter on a tie); overlapping
 //! STACK records are resolved as `breakpad-symbols` does.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
+use debugid::DebugId;
 use minidump::Module as DumpModule;
 use minidump_unwind::{
     FileError, FileKind, FillSymbolError, FrameSymbolizer, FrameWalker as DumpWalker,
@@ -27,18 +30,21 @@ use crate::lookup::{LookupOptions, SymbolKind};
 use crate::symbolicator::{Module, ModuleProvider, ModuleStatus, Symbolicator};
 use crate::unwind::{walk_cfi_in_module, walk_win, FrameWalker, UnwindCache};
 
-/// A module of a dump as `breakpad-symbols` keys it: code file, code id, debug file, debug
-/// id (each as the dump writes it).
-type DumpKey = (String, Option<String>, Option<String>, Option<String>);
-
-fn dump_key(module: &(dyn DumpModule + Sync)) -> DumpKey {
-    (
-        module.code_file().into_owned(),
-        module.code_identifier().map(|c| c.to_string()),
-        module.debug_file().map(|f| f.into_owned()),
-        module.debug_identifier().map(|d| d.to_string()),
-    )
+/// What decides a module's symbols (see [`symbol_key`]): the debug file's last component
+/// (the code file's when the debug file is empty) and the debug id; `None` without either.
+fn module_id(module: &(dyn DumpModule + Sync)) -> Option<(Cow<'_, str>, DebugId)> {
+    let debug_file = module.debug_file()?;
+    let file = if debug_file.is_empty() {
+        module.code_file()
+    } else {
+        debug_file
+    };
+    Some((file, module.debug_identifier()?))
 }
+
+/// The loaded modules of a provider, found without allocating on every frame: by a hash of
+/// [`module_id`], then compared.
+type ModuleCells = HashMap<u64, Vec<(Option<(String, DebugId)>, Arc<OnceLock<Loaded>>)>>;
 
 /// The last component of a path, separated by `/` or `\` (dumps from Windows write
 /// backslashes; `breakpad-symbols` splits on both on every platform).
@@ -92,7 +98,8 @@ enum Loaded {
 #[derive(Debug)]
 pub struct TeckenSymbolProvider {
     symbolicator: Arc<Symbolicator>,
-    modules: Mutex<HashMap<DumpKey, Arc<OnceLock<Loaded>>>>,
+    modules: Mutex<ModuleCells>,
+    hasher: RandomState,
     stats: Mutex<HashMap<String, SymbolStats>>,
     unwind: Mutex<UnwindCache>,
 }
@@ -103,6 +110,7 @@ impl TeckenSymbolProvider {
         TeckenSymbolProvider {
             symbolicator,
             modules: Mutex::new(HashMap::new()),
+            hasher: RandomState::new(),
             stats: Mutex::new(HashMap::new()),
             unwind: Mutex::new(UnwindCache::new()),
         }
@@ -113,9 +121,9 @@ impl TeckenSymbolProvider {
         &self.symbolicator
     }
 
-    /// Loads the symbols of `modules` on up to `threads` threads (at least one), so that the
-    /// walk that follows does not wait for each module in turn. Modules already loaded (or
-    /// found missing) are not asked again.
+    /// Loads the symbols of `modules` on up to `threads` threads (at least one, the calling
+    /// thread included), so that the walk that follows does not wait for each module in
+    /// turn. Modules already loaded (or found missing) are not asked again.
     pub fn prefetch<'m, M>(&self, modules: impl IntoIterator<Item = &'m M>, threads: usize)
     where
         M: DumpModule + Sync + 'm,
@@ -123,23 +131,42 @@ impl TeckenSymbolProvider {
         let modules: Vec<&M> = modules.into_iter().collect();
         let next = AtomicUsize::new(0);
         let threads = threads.clamp(1, modules.len().max(1));
+        let work = || loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(m) = modules.get(i) else { break };
+            self.load(*m);
+        };
+        // The calling thread is one of them: a single module starts no thread.
         std::thread::scope(|s| {
-            for _ in 0..threads {
-                s.spawn(|| loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(m) = modules.get(i) else { break };
-                    self.load(*m);
-                });
+            for _ in 1..threads {
+                s.spawn(work);
             }
+            work();
         });
     }
 
-    /// The module's symbols, loaded once per provider (by module key, as breakpad-symbols
-    /// caches them).
+    /// The module's symbols, loaded once per provider (by debug file and id: what decides
+    /// them).
     fn load(&self, module: &(dyn DumpModule + Sync)) -> Loaded {
-        let key = dump_key(module);
+        let id = module_id(module);
+        let id = id.as_ref().map(|(file, id)| (leaf(file), *id));
+        let hash = self.hasher.hash_one(id);
         let cell = match self.modules.lock() {
-            Ok(mut map) => map.entry(key).or_default().clone(),
+            Ok(mut map) => {
+                let cells = map.entry(hash).or_default();
+                let found = cells
+                    .iter()
+                    .find(|(k, _)| k.as_ref().map(|(f, i)| (f.as_str(), *i)) == id);
+                match found {
+                    Some((_, cell)) => cell.clone(),
+                    None => {
+                        let cell = Arc::new(OnceLock::new());
+                        let key = id.map(|(f, i)| (f.to_owned(), i));
+                        cells.push((key, cell.clone()));
+                        cell
+                    }
+                }
+            }
             // A panic elsewhere poisoned the map: answer without remembering.
             Err(_) => Arc::new(OnceLock::new()),
         };
@@ -152,12 +179,19 @@ impl TeckenSymbolProvider {
     fn request(&self, module: &(dyn DumpModule + Sync)) -> Loaded {
         let loaded = self.load(module);
         if let Ok(mut s) = self.stats.lock() {
-            s.entry(leaf(&module.code_file()).to_owned())
-                .or_insert_with(|| SymbolStats {
-                    loaded_symbols: !matches!(loaded, Loaded::Missing),
-                    corrupt_symbols: matches!(loaded, Loaded::Corrupt),
-                    ..SymbolStats::default()
-                });
+            let code_file = module.code_file();
+            let name = leaf(&code_file);
+            // The first request counts; looked up first so that later frames do not allocate.
+            if !s.contains_key(name) {
+                s.insert(
+                    name.to_owned(),
+                    SymbolStats {
+                        loaded_symbols: !matches!(loaded, Loaded::Missing),
+                        corrupt_symbols: matches!(loaded, Loaded::Corrupt),
+                        ..SymbolStats::default()
+                    },
+                );
+            }
         }
         loaded
     }
