@@ -22,6 +22,11 @@
 #   node     the Node binding's cost per call against the same call in Rust
 #            (benches/node/bench.mjs; OPTIONS: [SECONDS]). Needs node and the built addon
 #            (cd tecken-node && npm run build).
+#   stackwalk crash processing: tecken-core's minidump-unwind provider against breakpad-
+#            symbols' (what minidump-stackwalk links): walk_frame and fill_symbol per call,
+#            a fresh process per bundled dump (fixtures/minidumps) and for a dump of the
+#            generated libxul-scale module (FUNCS, default 300000: 418 MB with STACK CFI),
+#            time and peak RSS; OPTIONS go to `bench-stackwalk` (--rounds N, --seconds S).
 #   quick    a few minutes: `engine` on a smaller generated file (FUNCS, default 100000,
 #            ~140 MB; --time-scale 0.5), `serve` on a data set of the same size for 5 s a
 #            phase, and `prof v5` (the core's cost of a v5 request without HTTP) for 5 s.
@@ -37,7 +42,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-usage() { sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; }
 
 OUT=${OUT:-bench-out}
 SEED=${SEED:-1}
@@ -93,6 +98,14 @@ suite_node() {
     BENCH_V5="$BIN/bench-v5" exec node benches/node/bench.mjs "$@"
 }
 
+suite_stackwalk() {
+    FUNCS=${FUNCS:-300000}
+    bench_build -q -p tecken-benches --bin bench-stackwalk --bin gen-sym
+    large_sym
+    "$BIN/bench-stackwalk" --fixtures fixtures/minidumps --large "$LARGE" "$@" \
+        | tee "$OUT/stackwalk.txt"
+}
+
 suite_quick() {
     FUNCS=${FUNCS:-100000}
     QUICK_OUT=${QUICK_OUT:-$OUT/quick}
@@ -133,6 +146,7 @@ case "$SUITE" in
     django) exec benches/http/django.sh "$@" ;;
     python) suite_python "$@" ;;
     node) suite_node "$@" ;;
+    stackwalk) suite_stackwalk "$@" ;;
     quick) suite_quick "$@" ;;
     help) usage ;;
     *)

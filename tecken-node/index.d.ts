@@ -203,6 +203,34 @@ export declare function parseSymHeaderSync(sym: Buffer | Uint8Array | string): S
 export declare function buildIndex(sym: string | Buffer | Uint8Array, output: string, options?: BuildIndexOptions): Promise<BuildReport>
 /** Blocking `buildIndex`. */
 export declare function buildIndexSync(sym: string | Buffer | Uint8Array, output: string, options?: BuildIndexOptions): BuildReport
+/** Options of `stackwalk`. */
+export interface StackwalkOptions {
+  /**
+   * Where the symbols are: a `SymbolStore`, a source spec string (a directory,
+   * `s3://bucket/prefix`, an `http(s)://` Tecken URL), or an array of them, searched in
+   * order. Required.
+   */
+  symbols: SymbolStore | string | Array<SymbolStore | string>
+  /**
+   * Directory for built indexes, shared between calls and processes (default: build in
+   * memory).
+   */
+  cache?: string
+  /** Indent the JSON. */
+  pretty?: boolean
+  /** Threads loading the dump's modules before the walk (default 4). */
+  loadThreads?: number
+}
+/**
+ * Processes a minidump (a `Buffer`, or the path of its file) as `minidump-stackwalk`
+ * does: every thread unwound with the STACK CFI / STACK WIN records of `options.symbols`
+ * and symbolicated. Resolves to `minidump-stackwalk --json`'s JSON (a string). Rejects
+ * with `TECKEN_INVALID_INPUT` for bytes that are not a minidump, `TECKEN_NOT_FOUND` for a
+ * missing file or symbols directory.
+ */
+export declare function stackwalk(minidump: Buffer | Uint8Array | string, options: StackwalkOptions): Promise<string>
+/** Blocking `stackwalk`. */
+export declare function stackwalkSync(minidump: Buffer | Uint8Array | string, options: StackwalkOptions): string
 /**
  * Settings of `s3://` sources. Unset fields come from the usual AWS chain (`AWS_REGION`,
  * `AWS_ENDPOINT_URL_S3`, `AWS_ACCESS_KEY_ID`, profiles, instance roles).

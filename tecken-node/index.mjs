@@ -16,6 +16,8 @@ export const {
   binaryIdSync,
   authTokenMatches,
   teckenDebugRequested,
+  stackwalk,
+  stackwalkSync,
   version,
 } = binding
 export default binding

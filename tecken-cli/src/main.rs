@@ -10,6 +10,7 @@
 //! tecken get KEY --store SPEC [-o FILE]
 //! tecken syminfo CODE_FILE CODE_ID --store SPEC
 //! tecken serve --symbols SPEC --bind 127.0.0.1:8000
+//! tecken stackwalk MINIDUMP --symbols SPEC [--cache DIR] [--json [--pretty]] [--brief]
 //! ```
 //!
 //! A symbol source or store spec is a directory, `s3://bucket/prefix` (when built with the
@@ -22,6 +23,8 @@ mod files;
 mod id;
 mod lookup;
 mod serve;
+#[cfg(feature = "stackwalk")]
+mod stackwalk;
 mod store;
 mod symbolicate;
 
@@ -72,6 +75,10 @@ enum Command {
     Id(id::Args),
     /// Serve Tecken's and Eliot's HTTP APIs.
     Serve(serve::Args),
+    /// Process a minidump: unwind its threads and symbolicate their frames, printing
+    /// minidump-stackwalk's text or JSON.
+    #[cfg(feature = "stackwalk")]
+    Stackwalk(stackwalk::Args),
     /// Print the header and record counts of a .sym or index file.
     Info {
         /// The .sym or index file.
@@ -112,6 +119,8 @@ fn main() -> ExitCode {
         Command::Syminfo(args) => store::syminfo(args),
         Command::Id(args) => id::run(args),
         Command::Serve(args) => serve::run(args),
+        #[cfg(feature = "stackwalk")]
+        Command::Stackwalk(args) => stackwalk::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

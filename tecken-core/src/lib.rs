@@ -25,7 +25,9 @@
 //!    writes for it ([`BinaryId`]), and so the key of its `.sym`.
 //! 4. **The symbolicator**: [`Symbolicator`] loads modules on demand from [`SymbolStore`]s,
 //!    building indexes into a cache directory shared by processes and keeping open ones in a
-//!    byte-bounded LRU; it is a [`ModuleProvider`].
+//!    byte-bounded LRU; it is a [`ModuleProvider`]. With the feature `minidump-unwind`,
+//!    `TeckenSymbolProvider` puts it under rust-minidump's stack walker (a
+//!    `minidump_unwind::SymbolProvider`: symbols per frame, STACK WIN / STACK CFI unwinding).
 //! 5. **Eliot's API**: [`symbolicate_v5`] and [`symbolicate_v4`] answer request bodies byte
 //!    for byte as Eliot does, over any [`ModuleProvider`]; [`symbolicate`] and
 //!    [`symbolicate_jobs`] take typed stacks. [`python_json`] writes JSON as Python's
@@ -79,6 +81,8 @@
 
 mod api;
 mod binary_id;
+#[cfg(feature = "minidump-unwind")]
+mod crash;
 mod date;
 mod error;
 mod fsutil;
@@ -89,6 +93,8 @@ mod missing;
 mod mmap;
 mod path;
 mod pyjson;
+#[cfg(feature = "minidump-unwind")]
+mod stackwalk;
 mod store;
 mod sym;
 mod symbolicator;
@@ -143,6 +149,12 @@ pub use binary_id::{binary_id, BinaryId};
 pub use unwind::{
     walk_cfi, walk_cfi_in_module, walk_win, CfiRules, FrameWalker, StackWin, UnwindCache, WinKind,
 };
+// rust-minidump's stack walker over a symbolicator (feature `minidump-unwind`).
+#[cfg(feature = "minidump-unwind")]
+pub use crash::TeckenSymbolProvider;
+// Processing a whole minidump as `minidump-stackwalk` does (feature `minidump-unwind`).
+#[cfg(feature = "minidump-unwind")]
+pub use stackwalk::{stackwalk, MinidumpSource, Stackwalk, StackwalkOptions};
 
 // Uploads.
 #[cfg(feature = "http")]

@@ -13,6 +13,7 @@
 //! - [`upload`]: `SymbolStore.uploadArchive` with progress events.
 //! - [`index`]: `parseSymHeader`, `buildIndex`, `Index.open` and `lookup`.
 //! - [`binary`]: `binaryId`, the ids of an ELF, Mach-O or PE binary.
+//! - [`stackwalk`]: `stackwalk`, a minidump processed as `minidump-stackwalk` does.
 
 // No `deny(missing_docs)`: the napi macros generate undocumented public items. The doc
 // comments here become the JSDoc of index.d.ts.
@@ -22,6 +23,7 @@ pub mod binary;
 pub mod convert;
 pub mod error;
 pub mod index;
+pub mod stackwalk;
 pub mod store;
 pub mod symbolicator;
 pub mod upload;

@@ -97,7 +97,7 @@ fn source(env: Env, v: JsUnknown) -> Result<tecken_core::SymbolStore> {
     StoreSpec::parse(&spec)?.symbol_store()
 }
 
-fn sources(env: Env, v: Option<JsUnknown>) -> Result<Vec<tecken_core::SymbolStore>> {
+pub(crate) fn sources(env: Env, v: Option<JsUnknown>) -> Result<Vec<tecken_core::SymbolStore>> {
     let Some(v) = v else {
         return Err(invalid("source is required"));
     };

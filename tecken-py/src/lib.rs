@@ -13,6 +13,7 @@ mod convert;
 mod errors;
 mod frames;
 mod index;
+mod stackwalk;
 mod store;
 mod symbolicator;
 
@@ -56,6 +57,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(binary::binary_id, m)?)?;
     m.add_function(wrap_pyfunction!(auth_token_matches, m)?)?;
     m.add_function(wrap_pyfunction!(tecken_debug_requested, m)?)?;
+    m.add_function(wrap_pyfunction!(stackwalk::stackwalk, m)?)?;
     m.add_function(wrap_pyfunction!(_test_panic, m)?)?;
     Ok(())
 }

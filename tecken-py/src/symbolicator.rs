@@ -51,7 +51,7 @@ fn source(obj: &Bound<'_, PyAny>) -> PyResult<Option<tecken_core::SymbolStore>> 
     Ok(None)
 }
 
-fn parse_sources(obj: &Bound<'_, PyAny>) -> PyResult<Vec<tecken_core::SymbolStore>> {
+pub(crate) fn parse_sources(obj: &Bound<'_, PyAny>) -> PyResult<Vec<tecken_core::SymbolStore>> {
     if let Some(one) = source(obj)? {
         return Ok(vec![one]);
     }

@@ -36,4 +36,7 @@ def usage(root: Path) -> None:
     bid = tecken_core.binary_id(b"", root / "libx.so", arch="x86_64")
     bid_key: str | None = bid["key"]
     print(bid["debug_id"], bid_key)
+    walked: str = tecken_core.stackwalk(root / "crash.dmp", [store, "s3://bucket/prefix"], cache=root / "cache")
+    walked = tecken_core.stackwalk(b"MDMP", root / "plain", pretty=True, load_threads=2)
+    print(walked)
     print(status, body, name, found, keys, in_try, line, debug_id, code, tecken_core.__version__)

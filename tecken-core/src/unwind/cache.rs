@@ -7,7 +7,7 @@
 //! operations, with no allocation once the strings are known.
 //!
 //! The cache is bounded: when it holds 16,384 strings or about 8 MiB it is emptied and
-//! fills again. Results are exactly [`walk_cfi`]'s and [`walk_win`](super::walk_win)'s.
+//! fills again. Results are exactly [`walk_cfi`]'s and [`walk_win`](crate::walk_win)'s.
 
 use super::cfi::{walk_cfi, CompiledDest, CompiledRule, Line};
 use super::postfix::{MAX_REGISTERS, MAX_RULE_LEN};
@@ -23,8 +23,9 @@ const MAX_ENTRIES: usize = 16 * 1024;
 const MAX_BYTES: usize = 8 << 20;
 
 /// Compiled `STACK CFI` rule strings and `STACK WIN` programs, reused across walks: the
-/// same results as [`walk_cfi`] and [`walk_win`](super::walk_win), several times faster when rule strings
-/// repeat (they do: compilers emit few distinct ones). Memory is bounded (about 8 MiB).
+/// same results as [`walk_cfi`] and [`walk_win`](crate::walk_win), several times faster
+/// when rule strings repeat (they do: compilers emit few distinct ones). Memory is bounded
+/// (about 8 MiB).
 ///
 /// ```
 /// use tecken_core::{CfiRules, UnwindCache};

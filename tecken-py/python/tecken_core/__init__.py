@@ -40,6 +40,7 @@ from ._native import (
     build_index,
     parse_sym_header,
     tecken_debug_requested,
+    stackwalk,
 )
 
 __all__ = [
@@ -69,4 +70,5 @@ __all__ = [
     "build_index",
     "parse_sym_header",
     "tecken_debug_requested",
+    "stackwalk",
 ]
