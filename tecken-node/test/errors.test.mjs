@@ -59,7 +59,7 @@ test('a corrupt index file rejects with TECKEN_CORRUPT_INDEX', async (t) => {
   // Right magic and version, then garbage.
   const bytes = Buffer.alloc(200, 0xff)
   bytes.write('TECKNIDX', 0)
-  bytes.writeUInt32LE(2, 8) // the current index format version
+  bytes.writeUInt32LE(3, 8) // the current index format version
   writeFileSync(path, bytes)
   await rejectsWith(assert, Index.open(path), 'TECKEN_CORRUPT_INDEX')
 })
