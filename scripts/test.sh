@@ -6,7 +6,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-step() { printf '\n==> %s\n' "$*"; }
+# The build output's size is printed with each step: the test builds must fit a CI disk.
+target_dir() { echo "${CARGO_TARGET_DIR:-$ROOT/target}"; }
+step() {
+  local used
+  used=$(du -sh "$(target_dir)" 2>/dev/null | cut -f1) || used=0
+  printf '\n==> %s   [build output %s, %s free]\n' "$*" "${used:-0}" \
+    "$(df -h --output=avail "$ROOT" 2>/dev/null | tail -1 | tr -d ' ')"
+}
+
+# One clean build, no incremental state: incremental compilation only pays on a rebuild and
+# would add gigabytes of build output. A caller can still turn it on.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 cleanup() {
   if [[ -x scripts/s3-server.sh && -n "${S3_STARTED:-}" ]]; then
