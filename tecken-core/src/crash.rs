@@ -12,9 +12,9 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
@@ -26,7 +26,7 @@ use minidump_unwind::{
 };
 
 use crate::error::ErrorKind;
-use crate::lookup::{LookupOptions, SymbolKind};
+use crate::lookup::{Frame, FrameDetails, LookupOptions, SymbolKind};
 use crate::symbolicator::{Module, ModuleProvider, ModuleStatus, Symbolicator};
 use crate::unwind::{walk_cfi_in_module, walk_win, FrameWalker, UnwindCache};
 
@@ -42,14 +42,50 @@ fn module_id(module: &(dyn DumpModule + Sync)) -> Option<(Cow<'_, str>, DebugId)
     Some((file, module.debug_identifier()?))
 }
 
-/// The loaded modules of a provider, found without allocating on every frame: by a hash of
-/// [`module_id`], then compared.
-type ModuleCells = HashMap<u64, Vec<(Option<(String, DebugId)>, Arc<OnceLock<Loaded>>)>>;
+/// One module of the dumps a provider has seen: its symbols, loaded once, and whether the
+/// walk has asked for it (counted in [`SymbolStats`]) yet.
+#[derive(Debug)]
+struct Cell {
+    /// [`module_id`], with the debug file's last component.
+    id: Option<(String, DebugId)>,
+    /// The code file's last component: the key of [`SymbolProvider::stats`].
+    code_file: String,
+    loaded: OnceLock<Loaded>,
+    counted: AtomicBool,
+}
+
+/// The cells of a provider, found on every frame without allocating: by a hash of the
+/// module's id and code file, then compared. The hash is seeded per provider (dumps are
+/// untrusted input: no one can choose module names that all collide).
+type Cells = HashMap<u64, Vec<Arc<Cell>>, BuildHasherDefault<Prehashed>>;
+
+/// The hasher of [`Cells`]' keys, which are hashes already.
+#[derive(Debug, Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used; fold anything else in rather than lose it.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
 
 /// The last component of a path, separated by `/` or `\` (dumps from Windows write
 /// backslashes; `breakpad-symbols` splits on both on every platform).
 fn leaf(path: &str) -> &str {
-    path.rsplit(['/', '\\']).next().unwrap_or(path)
+    match path.bytes().rposition(|b| b == b'/' || b == b'\\') {
+        // The separator is one ASCII byte, so `i + 1` is a character boundary.
+        Some(i) => path.get(i + 1..).unwrap_or(""),
+        None => path,
+    }
 }
 
 /// The `(debug_file, debug_id)` a [`Symbolicator`] is asked for: the debug file's last
@@ -98,8 +134,8 @@ enum Loaded {
 #[derive(Debug)]
 pub struct TeckenSymbolProvider {
     symbolicator: Arc<Symbolicator>,
-    modules: Mutex<ModuleCells>,
-    hasher: RandomState,
+    modules: Mutex<Cells>,
+    hasher: foldhash::fast::RandomState,
     stats: Mutex<HashMap<String, SymbolStats>>,
     unwind: Mutex<UnwindCache>,
 }
@@ -109,8 +145,8 @@ impl TeckenSymbolProvider {
     pub fn new(symbolicator: Arc<Symbolicator>) -> TeckenSymbolProvider {
         TeckenSymbolProvider {
             symbolicator,
-            modules: Mutex::new(HashMap::new()),
-            hasher: RandomState::new(),
+            modules: Mutex::new(Cells::default()),
+            hasher: foldhash::fast::RandomState::default(),
             stats: Mutex::new(HashMap::new()),
             unwind: Mutex::new(UnwindCache::new()),
         }
@@ -123,12 +159,20 @@ impl TeckenSymbolProvider {
 
     /// Loads the symbols of `modules` on up to `threads` threads (at least one, the calling
     /// thread included), so that the walk that follows does not wait for each module in
-    /// turn. Modules already loaded (or found missing) are not asked again.
+    /// turn. Modules already loaded (or found missing) are not asked again. Modules whose
+    /// index is in memory or in the cache directory are opened first, on the calling
+    /// thread (a fraction of a millisecond each): threads start only for modules that must
+    /// be fetched, so a dump whose symbols are all cached starts none.
     pub fn prefetch<'m, M>(&self, modules: impl IntoIterator<Item = &'m M>, threads: usize)
     where
         M: DumpModule + Sync + 'm,
     {
-        let modules: Vec<&M> = modules.into_iter().collect();
+        let (local, modules): (Vec<&M>, Vec<&M>) = modules.into_iter().partition(|m| {
+            symbol_key(*m).is_none_or(|(file, id)| self.symbolicator.is_local(&file, &id))
+        });
+        for m in local {
+            self.load(m);
+        }
         let next = AtomicUsize::new(0);
         let threads = threads.clamp(1, modules.len().max(1));
         let work = || loop {
@@ -145,52 +189,60 @@ impl TeckenSymbolProvider {
         });
     }
 
-    /// The module's symbols, loaded once per provider (by debug file and id: what decides
-    /// them).
-    fn load(&self, module: &(dyn DumpModule + Sync)) -> Loaded {
+    /// The module's cell: found by its ids, or made on first sight.
+    fn cell(&self, module: &(dyn DumpModule + Sync)) -> Arc<Cell> {
         let id = module_id(module);
         let id = id.as_ref().map(|(file, id)| (leaf(file), *id));
-        let hash = self.hasher.hash_one(id);
-        let cell = match self.modules.lock() {
-            Ok(mut map) => {
-                let cells = map.entry(hash).or_default();
-                let found = cells
-                    .iter()
-                    .find(|(k, _)| k.as_ref().map(|(f, i)| (f.as_str(), *i)) == id);
-                match found {
-                    Some((_, cell)) => cell.clone(),
-                    None => {
-                        let cell = Arc::new(OnceLock::new());
-                        let key = id.map(|(f, i)| (f.to_owned(), i));
-                        cells.push((key, cell.clone()));
-                        cell
-                    }
-                }
-            }
-            // A panic elsewhere poisoned the map: answer without remembering.
-            Err(_) => Arc::new(OnceLock::new()),
+        let code = module.code_file();
+        let code = leaf(&code);
+        let hash = self.hasher.hash_one((id, code));
+        let new_cell = || {
+            Arc::new(Cell {
+                id: id.map(|(f, i)| (f.to_owned(), i)),
+                code_file: code.to_owned(),
+                loaded: OnceLock::new(),
+                counted: AtomicBool::new(false),
+            })
         };
-        cell.get_or_init(|| self.fetch(module)).clone()
+        let Ok(mut map) = self.modules.lock() else {
+            // A panic elsewhere poisoned the map: answer without remembering.
+            return new_cell();
+        };
+        let cells = map.entry(hash).or_default();
+        let found = cells
+            .iter()
+            .find(|c| c.code_file == code && c.id.as_ref().map(|(f, i)| (f.as_str(), *i)) == id);
+        match found {
+            Some(c) => c.clone(),
+            None => {
+                let c = new_cell();
+                cells.push(c.clone());
+                c
+            }
+        }
+    }
+
+    /// The module's symbols, loaded once per provider.
+    fn load(&self, module: &(dyn DumpModule + Sync)) -> Loaded {
+        let cell = self.cell(module);
+        cell.loaded.get_or_init(|| self.fetch(module)).clone()
     }
 
     /// The module's symbols for the walk: [`Self::load`], and the module counted in the
     /// stats. Only modules the walk asks for are counted (not those merely prefetched):
     /// minidump-processor reports a module's symbols as missing only when they were.
     fn request(&self, module: &(dyn DumpModule + Sync)) -> Loaded {
-        let loaded = self.load(module);
-        if let Ok(mut s) = self.stats.lock() {
-            let code_file = module.code_file();
-            let name = leaf(&code_file);
-            // The first request counts; looked up first so that later frames do not allocate.
-            if !s.contains_key(name) {
-                s.insert(
-                    name.to_owned(),
-                    SymbolStats {
+        let cell = self.cell(module);
+        let loaded = cell.loaded.get_or_init(|| self.fetch(module)).clone();
+        if !cell.counted.swap(true, Ordering::Relaxed) {
+            if let Ok(mut s) = self.stats.lock() {
+                // The first request of a code file counts.
+                s.entry(cell.code_file.clone())
+                    .or_insert_with(|| SymbolStats {
                         loaded_symbols: !matches!(loaded, Loaded::Missing),
                         corrupt_symbols: matches!(loaded, Loaded::Corrupt),
                         ..SymbolStats::default()
-                    },
-                );
+                    });
             }
         }
         loaded
@@ -272,12 +324,11 @@ fn fill_frame(m: &Module, base: u64, frame: &mut (dyn FrameSymbolizer + Send)) {
     };
     let opts = LookupOptions { strict_lines: true };
     let index = &m.index;
-    let (Some(f), Some(details)) = (
-        index.lookup_with(address, &opts),
-        index.frame_details(address, &opts),
-    ) else {
+    let mut f = Frame::empty();
+    let mut details = FrameDetails::default();
+    if !index.lookup_with_details(address, &opts, &mut f, &mut details) {
         return;
-    };
+    }
     let function_address = base.wrapping_add(f.function_address);
     if f.kind == SymbolKind::Public {
         frame.set_function(f.function, function_address, details.parameter_size);

@@ -19,7 +19,6 @@
 //!                  xul.pdb,44E4EC8C2F41492B9369D6B9A059577C2,xul.dll,5D7BD8F4A0A000\r\n");
 //! ```
 
-use std::num::NonZeroUsize;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
@@ -89,6 +88,7 @@ impl Default for CsvOptions {
 #[derive(Debug)]
 pub struct MissingSymbols {
     entries: Mutex<LruCache<ModuleId, Seen>>,
+    capacity: usize,
 }
 
 fn clip(s: &str) -> String {
@@ -108,9 +108,9 @@ impl MissingSymbols {
 
     /// A recorder keeping at most `capacity` modules (at least 1).
     pub fn new(capacity: usize) -> MissingSymbols {
-        let cap = NonZeroUsize::new(capacity.max(1)).unwrap_or(NonZeroUsize::MIN);
         MissingSymbols {
-            entries: Mutex::new(LruCache::new(cap)),
+            entries: Mutex::new(LruCache::unbounded()),
+            capacity: capacity.max(1),
         }
     }
 
@@ -154,7 +154,9 @@ impl MissingSymbols {
                 seen.last_seen = seen.last_seen.max(at);
             }
             None => {
-                entries.put(
+                put_bounded(
+                    &mut entries,
+                    self.capacity,
                     id,
                     Seen {
                         count: 1,
@@ -248,6 +250,26 @@ fn csv_field(s: &str) -> String {
     } else {
         s.to_owned()
     }
+}
+
+/// `lru.put(key, value)` keeping at most `capacity` entries (the least recently used
+/// goes). The caches are made `unbounded` and bounded here because `LruCache::new`
+/// allocates its whole capacity up front: megabytes for the default capacities, paid by
+/// every process that makes a symbolicator (one per crash, for a crash processor).
+pub(crate) fn put_bounded<K: std::hash::Hash + Eq, V>(
+    lru: &mut LruCache<K, V>,
+    capacity: usize,
+    key: K,
+    value: V,
+) {
+    if !lru.contains(&key) {
+        while lru.len() >= capacity.max(1) {
+            if lru.pop_lru().is_none() {
+                break;
+            }
+        }
+    }
+    lru.put(key, value);
 }
 
 #[cfg(test)]

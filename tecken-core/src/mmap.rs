@@ -71,6 +71,20 @@ impl FileStamp {
             modified: meta.modified().ok(),
         }
     }
+
+    /// `dev ino len mtime`: one line that names this version of the file, or `None` when
+    /// the platform gives no modification time.
+    pub(crate) fn describe(&self) -> Option<String> {
+        let m = self.modified?.duration_since(SystemTime::UNIX_EPOCH).ok()?;
+        Some(format!(
+            "{} {} {} {}.{:09}",
+            self.dev,
+            self.ino,
+            self.len,
+            m.as_secs(),
+            m.subsec_nanos()
+        ))
+    }
 }
 
 /// Milliseconds since the first call in this process.
@@ -279,6 +293,34 @@ impl Bytes {
         }
         #[cfg(not(unix))]
         let _ = sequential;
+    }
+
+    /// The version of the file these bytes were mapped from (`None` for owned bytes).
+    pub(crate) fn file_stamp(&self) -> Option<&FileStamp> {
+        match self {
+            Bytes::Mapped(m) => Some(&m.stamp),
+            Bytes::Owned(_) => None,
+        }
+    }
+
+    /// Lets the kernel drop this process's pages of `range` (`MADV_DONTNEED`): a read of
+    /// them later faults them in again from the page cache or the file. Keeps a pass over
+    /// the whole file (`Index::verify`) out of the process's resident set. Only a hint.
+    pub(crate) fn release(&self, range: Range<usize>) {
+        #[cfg(unix)]
+        if let Bytes::Mapped(Mapping { map: m, .. }) = self {
+            let end = range.end.min(m.len());
+            let start = range.start.min(end);
+            // SAFETY: `m` is a shared, read-only mapping of a file (`Mmap::map`): dropping
+            // its pages discards nothing, a later read sees the file's bytes as before, so
+            // every `&[u8]` into the mapping stays valid and unchanged. (Ranges the SIGBUS
+            // handler replaced with zero pages read as zeros again.)
+            let _ = unsafe {
+                m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+            };
+        }
+        #[cfg(not(unix))]
+        let _ = range;
     }
 
     #[inline]

@@ -86,7 +86,8 @@ fn modules_that_exist_nowhere_leave_nothing_in_the_cache() {
         sym_text("other.so").replace(ID, "0123").as_bytes(),
     );
     assert!(s.get("other.so", ID).unwrap().is_none());
-    assert_eq!(entries(&cache), Vec::<String>::new());
+    // Only the cache's one record of its last housekeeping, nothing per module.
+    assert_eq!(entries(&cache), [".swept"]);
 
     // A module that exists gets its index and nothing else.
     put(&symbols, "testproj", sym_text("testproj").as_bytes());
@@ -97,6 +98,7 @@ fn modules_that_exist_nowhere_leave_nothing_in_the_cache() {
     assert_eq!(
         entries(&cache),
         [
+            ".swept".to_owned(),
             "testproj".to_owned(),
             format!("testproj/{ID}"),
             format!("testproj/{ID}/testproj.sym.tidx"),
@@ -168,6 +170,18 @@ fn temp_files_and_locks_left_by_killed_processes_are_removed() {
     assert!(live.exists(), "a recent one may be another process's build");
     assert!(foreign.exists());
     assert!(!locks.exists(), "the stale lock is removed");
+
+    // Another process sharing the cache within the sweep interval does not walk it again
+    // (one process per crash would otherwise walk it per crash); after it, one does.
+    std::fs::write(&stale, vec![0u8; 4096]).unwrap();
+    set_age(&stale, Duration::from_secs(2 * 3600));
+    let s = symbolicator(&symbols, Some(&cache), |_| {});
+    assert!(function_at(&s, "nothere", 0x5381).is_none(), "a miss");
+    assert!(stale.exists(), "swept less than the interval ago");
+    set_age(&cache.join(".swept"), Duration::from_secs(3600));
+    let s = symbolicator(&symbols, Some(&cache), |_| {});
+    assert!(function_at(&s, "nothere", 0x5381).is_none());
+    assert!(!stale.exists(), "the next sweep removes it");
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {

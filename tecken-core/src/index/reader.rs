@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::format::*;
 use crate::error::{Error, ErrorKind, Result};
-use crate::lookup::{Frame, InlineFrame, LookupOptions, SourceFile, SymbolKind};
+use crate::lookup::{Frame, FrameDetails, InlineFrame, LookupOptions, SourceFile, SymbolKind};
 use crate::mmap::{prefetch, prefetch_lines, Bytes, IndexBytes};
 use crate::sym::{ParseReport, SymHeader};
 
@@ -305,16 +305,26 @@ impl Index {
     }
 
     /// Checks the CRC-32 of the whole body: detects silent corruption that the structural
-    /// checks at open time cannot see. Reads every byte, so it costs a pass over the file.
+    /// checks at open time cannot see. Reads every byte, so it costs a pass over the file;
+    /// the pages it reads are handed back to the kernel as it goes, so that the pass does
+    /// not stay in the process's resident memory (lookups fault in the few they need).
     pub fn verify(&self) -> Result<()> {
+        /// Bytes hashed between two releases of the pages read.
+        const CHUNK: usize = 8 << 20;
         let b = self.data.as_slice();
-        let body = b
-            .get(BODY_START as usize..)
-            .ok_or_else(|| Error::corrupt("truncated"))?;
+        let start = BODY_START as usize;
+        let body = b.get(start..).ok_or_else(|| Error::corrupt("truncated"))?;
+        let bytes = self.data.bytes();
         // Read ahead while hashing: the mapping is advised for random lookups otherwise.
-        self.data.bytes().advise(true);
-        let got = crc32fast::hash(body);
-        self.data.bytes().advise(false);
+        bytes.advise(true);
+        let mut hasher = crc32fast::Hasher::new();
+        for (i, chunk) in body.chunks(CHUNK).enumerate() {
+            hasher.update(chunk);
+            let at = start + i * CHUNK;
+            bytes.release(at..at + chunk.len());
+        }
+        let got = hasher.finalize();
+        bytes.advise(false);
         if got != self.crc {
             return Err(Error::corrupt(format!(
                 "checksum mismatch (stored {:08x}, computed {got:08x})",
@@ -322,6 +332,14 @@ impl Index {
             )));
         }
         self.check()
+    }
+
+    /// What names this index's bytes in the cache's record of a passed [`Index::verify`]:
+    /// the file's device, inode, size and modification time, and the body CRC the header
+    /// states. `None` for an index in memory.
+    pub(crate) fn verification_token(&self) -> Option<String> {
+        let file = self.data.bytes().file_stamp()?.describe()?;
+        Some(format!("{file} {:08x}", self.crc))
     }
 
     #[inline]
@@ -484,18 +502,6 @@ impl Index {
         ))
     }
 
-    /// The inline range covering `rel` at depth `d` of a record's tables:
-    /// `(origin, call_file, call_line)`.
-    fn inline_at(&self, t: &Tables, d: usize, rel: u32) -> Option<(u32, u32, u32)> {
-        let b = self.bytes();
-        let at = self.inline_pos(t, d, rel)?;
-        Some((
-            u32::read_le(b, at + InlineEntry::ORIGIN),
-            u32::read_le(b, at + InlineEntry::CALL_FILE),
-            u32::read_le(b, at + InlineEntry::CALL_LINE),
-        ))
-    }
-
     /// The file position of the inline range covering `rel` at depth `d`.
     fn inline_pos(&self, t: &Tables, d: usize, rel: u32) -> Option<usize> {
         if d >= t.depth {
@@ -548,7 +554,19 @@ impl Index {
     ) -> bool {
         // Checked after the lookup: a truncation noticed during it (the handler made the
         // faulting read return zeros) must not give a frame built from zeros.
-        self.lookup_unchecked(addr, opts, frame) && self.check().is_ok()
+        self.lookup_unchecked(addr, opts, frame, None) && self.check().is_ok()
+    }
+
+    /// [`Index::lookup_into`] and [`Index::frame_details`] in one search: what a crash
+    /// processor's `fill_symbol` reads for each frame.
+    pub(crate) fn lookup_with_details<'a>(
+        &'a self,
+        addr: u64,
+        opts: &LookupOptions,
+        frame: &mut Frame<'a>,
+        details: &mut FrameDetails,
+    ) -> bool {
+        self.lookup_unchecked(addr, opts, frame, Some(details)) && self.check().is_ok()
     }
 
     /// [`Index::lookup_into`], failing with [`ErrorKind::CorruptIndex`] rather than
@@ -559,7 +577,7 @@ impl Index {
         opts: &LookupOptions,
         frame: &mut Frame<'a>,
     ) -> Result<bool> {
-        let found = self.lookup_unchecked(addr, opts, frame);
+        let found = self.lookup_unchecked(addr, opts, frame, None);
         self.check()?;
         Ok(found)
     }
@@ -570,6 +588,7 @@ impl Index {
         addr: u64,
         opts: &LookupOptions,
         frame: &mut Frame<'a>,
+        mut details: Option<&mut FrameDetails>,
     ) -> bool {
         frame.inlines.clear();
         let Some(i) = self.find_interval(addr) else {
@@ -607,6 +626,13 @@ impl Index {
         frame.multiple = s.flags & FLAG_MULTIPLE != 0;
         frame.file = None;
         frame.line = None;
+        if let Some(d) = details.as_deref_mut() {
+            *d = FrameDetails {
+                parameter_size: s.param_size,
+                line_address: None,
+                inline_address: None,
+            };
+        }
         if s.flags & FLAG_PUBLIC != 0 {
             frame.kind = SymbolKind::Public;
             return true;
@@ -618,12 +644,29 @@ impl Index {
         let Some(t) = tables else {
             return true;
         };
-        let (line, file, _) = self.line_for(&t, rel, opts).unwrap_or((0, NO_FILE, 0));
+        let found_line = self.line_for(&t, rel, opts);
+        let (line, file, _) = found_line.unwrap_or((0, NO_FILE, 0));
+        let b = self.bytes();
+        if let (Some(d), Some((_, _, k))) = (details.as_deref_mut(), found_line) {
+            let off = u32::read_le(b, t.lines + k * LINE_OFFSET_SIZE);
+            d.line_address = s.address.checked_add(u64::from(off));
+        }
         // Walk the inline levels outermost first, collecting each level's call site.
         for d in 0..t.depth {
-            let Some((origin, call_file, call_line)) = self.inline_at(&t, d, rel) else {
+            let Some(at) = self.inline_pos(&t, d, rel) else {
                 break;
             };
+            let (origin, call_file, call_line) = (
+                u32::read_le(b, at + InlineEntry::ORIGIN),
+                u32::read_le(b, at + InlineEntry::CALL_FILE),
+                u32::read_le(b, at + InlineEntry::CALL_LINE),
+            );
+            if d == 0 {
+                if let Some(det) = details.as_deref_mut() {
+                    let off = u32::read_le(b, at + InlineEntry::START);
+                    det.inline_address = s.address.checked_add(u64::from(off));
+                }
+            }
             frame.inlines.push(InlineFrame {
                 function: self.origin(origin),
                 file: self.file(call_file),

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! {cache}/{debug_file}/{DEBUG_ID}/{sym_file}.tidx   an index (immutable once renamed in)
-//! {cache}/{debug_file}/{DEBUG_ID}/.{name}.tmp.{pid}.{n}   an index being written
+//! {cache}/{debug_file}/{DEBUG_ID}/{sym_file}.tidx.ok   the record that its CRC was checked
+//! {cache}/{debug_file}/{DEBUG_ID}/.{name}.tmp.{pid}.{n}   an index (or record) being written
 //! {cache}/.locks/{md5 of the module key}.lock       exists only while a process loads it
 //! ```
 //!
@@ -12,6 +13,18 @@
 //! module that no source has leaves nothing behind (the lock files are described under [`super`]). A
 //! `{sym_file}.tidx` too long for one file name (a 250-byte debug file name) is stored as
 //! `{md5 of the module key}.tidx` instead, in the same directory.
+//!
+//! # Checked once, not once per process
+//!
+//! An index written by another process has its body CRC checked ([`crate::Index::verify`])
+//! before it is trusted. The first process to check it records that it passed in a
+//! `.tidx.ok` file: one line naming the index file's device, inode, size and modification
+//! time and the CRC its header states. A later process that finds the same line skips the
+//! pass over the file (a fresh process per crash would otherwise read all of a 250 MB index
+//! to look up twelve frames). Index files are never changed in place: a rebuilt, replaced
+//! or rewritten file has another inode or modification time and is checked again. What a
+//! record cannot see is a byte that rots on the disk under an unchanged file; the
+//! structural checks and bounds of every read still keep that from becoming a crash.
 //!
 //! # Bound
 //!
@@ -37,7 +50,10 @@
 //!
 //! [`sweep`] removes what a process killed at the wrong time (`kill -9`, OOM) leaves
 //! behind: temporary index files older than [`STALE_TEMP_AGE`] and lock files nobody holds.
-//! A symbolicator runs it once, on its first cache miss.
+//! A symbolicator runs it on its first cache miss, unless some process sharing the
+//! directory did within [`SWEEP_INTERVAL`] (the modification time of `{cache}/.swept`
+//! says when): a crash processor that runs one process per crash would otherwise walk a
+//! cache of thousands of indexes for every crash with a module that has no symbols.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -47,10 +63,41 @@ use crate::keys::ObjectKey;
 
 /// Index files end with this.
 pub(crate) const INDEX_SUFFIX: &str = ".tidx";
+/// What the record of a passed CRC check adds to its index's name.
+const VERIFIED_SUFFIX: &str = ".ok";
 
 /// A temporary index file older than this is left by a dead process: a live builder writes
 /// to its file continuously and renames it within seconds.
 pub const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
+
+/// How often the processes sharing a cache directory sweep it, at most.
+pub(crate) const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
+
+/// The file whose modification time is the last sweep's.
+const SWEPT_MARKER: &str = ".swept";
+
+/// Whether the cache at `root` is due a sweep: no process sharing it swept it within
+/// `interval`. When it is, marks it swept now (the caller sweeps); two processes may both
+/// find it due, which costs one extra sweep.
+pub(crate) fn sweep_due(root: &Path, interval: Duration) -> bool {
+    let marker = root.join(SWEPT_MARKER);
+    let now = SystemTime::now();
+    let recent = std::fs::metadata(&marker)
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age < interval));
+    if recent {
+        return false;
+    }
+    // Created empty once, then only its time changes. A cache directory that cannot be
+    // written to is swept each time (the sweep cannot remove anything there either).
+    let _ = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&marker)
+        .and_then(|f| f.set_modified(now));
+    true
+}
 
 /// Longest file name accepted by the file systems we run on (`NAME_MAX`).
 const NAME_MAX: usize = 255;
@@ -61,12 +108,46 @@ const TEMP_OVERHEAD: usize = 1 + 5 + 10 + 1 + 20;
 /// The path of `key`'s index under the cache `root`.
 pub(crate) fn index_path(root: &Path, key: &ObjectKey) -> PathBuf {
     let plain = format!("{}{INDEX_SUFFIX}", key.file());
-    let name = if plain.len() + TEMP_OVERHEAD <= NAME_MAX {
+    let name = if plain.len() + VERIFIED_SUFFIX.len() + TEMP_OVERHEAD <= NAME_MAX {
         plain
     } else {
         format!("{}{INDEX_SUFFIX}", lock::key_hash(key))
     };
     root.join(key.debug_file()).join(key.debug_id()).join(name)
+}
+
+/// The record that the index at `index`'s CRC was checked.
+pub(crate) fn verified_path(index: &Path) -> PathBuf {
+    let mut name = index.as_os_str().to_owned();
+    name.push(VERIFIED_SUFFIX);
+    PathBuf::from(name)
+}
+
+/// Whether `index`'s record says that this very file (`token`, from
+/// `Index::verification_token`) passed its CRC check.
+pub(crate) fn was_verified(index: &Path, token: &str) -> bool {
+    std::fs::read(verified_path(index)).is_ok_and(|line| {
+        line.strip_suffix(b"\n")
+            .is_some_and(|l| l == token.as_bytes())
+    })
+}
+
+/// Records that `index` (as `token` names it) passed its CRC check. Best effort: without
+/// the record the next process checks again. Written to a temporary file and renamed, not
+/// synced: a record lost in a crash only costs another check.
+pub(crate) fn record_verified(index: &Path, token: &str) {
+    let path = verified_path(index);
+    let tmp = crate::fsutil::temp_path(&path);
+    if std::fs::write(&tmp, format!("{token}\n")).is_err() || std::fs::rename(&tmp, &path).is_err()
+    {
+        let _ = std::fs::remove_file(&tmp);
+    }
+}
+
+/// Removes `index` and its record.
+pub(crate) fn remove_index(index: &Path) {
+    let _ = std::fs::remove_file(index);
+    let _ = std::fs::remove_file(verified_path(index));
 }
 
 fn last_used(meta: &std::fs::Metadata) -> SystemTime {
@@ -99,8 +180,10 @@ struct Walk {
     total: u64,
     /// Index files: path, size, last use.
     indexes: Vec<(PathBuf, u64, SystemTime)>,
-    /// Temporary index files and their last modification.
+    /// Temporary index files (and records) and their last modification.
     temps: Vec<(PathBuf, u64, SystemTime)>,
+    /// Records of passed CRC checks.
+    records: Vec<PathBuf>,
 }
 
 fn walk(dir: &Path, out: &mut Walk, depth: usize) {
@@ -127,12 +210,21 @@ fn walk(dir: &Path, out: &mut Walk, depth: usize) {
         let name = e.file_name();
         let name = name.to_string_lossy();
         if let Some(target) = crate::fsutil::temp_target(&name) {
-            if target.ends_with(INDEX_SUFFIX) {
+            if target.ends_with(INDEX_SUFFIX)
+                || target
+                    .strip_suffix(VERIFIED_SUFFIX)
+                    .is_some_and(|t| t.ends_with(INDEX_SUFFIX))
+            {
                 let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
                 out.temps.push((path, meta.len(), modified));
             }
         } else if name.ends_with(INDEX_SUFFIX) {
             out.indexes.push((path, meta.len(), last_used(&meta)));
+        } else if name
+            .strip_suffix(VERIFIED_SUFFIX)
+            .is_some_and(|t| t.ends_with(INDEX_SUFFIX))
+        {
+            out.records.push(path);
         }
     }
 }
@@ -189,6 +281,13 @@ pub fn evict(root: &Path, max_bytes: u64, keep: Option<&Path>) -> u64 {
         }
         if std::fs::remove_file(&path).is_ok() {
             removed += size;
+            let record = verified_path(&path);
+            if let Ok(meta) = std::fs::symlink_metadata(&record) {
+                if std::fs::remove_file(&record).is_ok() {
+                    removed += meta.len();
+                    total = total.saturating_sub(meta.len());
+                }
+            }
             let dirs = remove_empty_parents(root, &path);
             removed += dirs;
             total = total.saturating_sub(dirs);
@@ -200,8 +299,8 @@ pub fn evict(root: &Path, max_bytes: u64, keep: Option<&Path>) -> u64 {
 }
 
 /// Removes what killed processes left under `root`: temporary index files last written
-/// more than `stale_after` ago, and lock files nobody holds. Returns how many files were
-/// removed.
+/// more than `stale_after` ago, records of CRC checks whose index is gone, and lock files
+/// nobody holds. Returns how many files were removed.
 pub fn sweep(root: &Path, stale_after: Duration) -> usize {
     let mut w = Walk::default();
     walk(root, &mut w, 0);
@@ -213,6 +312,13 @@ pub fn sweep(root: &Path, stale_after: Duration) -> usize {
             .is_ok_and(|age| age > stale_after);
         if old && std::fs::remove_file(&path).is_ok() {
             remove_empty_parents(root, &path);
+            n += 1;
+        }
+    }
+    for record in w.records {
+        let index = record.with_extension("");
+        if !index.exists() && std::fs::remove_file(&record).is_ok() {
+            remove_empty_parents(root, &record);
             n += 1;
         }
     }
@@ -284,11 +390,71 @@ mod tests {
         let key = ObjectKey::for_module(&long, "ABC").unwrap();
         let p = index_path(Path::new("/c"), &key);
         let name = p.file_name().unwrap().to_str().unwrap();
-        assert!(name.len() + TEMP_OVERHEAD <= NAME_MAX, "{name}");
+        assert!(
+            name.len() + VERIFIED_SUFFIX.len() + TEMP_OVERHEAD <= NAME_MAX,
+            "{name}: its record's temporary file fits too"
+        );
         let key = ObjectKey::for_module("xul.pdb", "ABC").unwrap();
         assert_eq!(
             index_path(Path::new("/c"), &key),
             Path::new("/c/xul.pdb/ABC/xul.sym.tidx")
         );
+    }
+
+    #[test]
+    fn processes_sharing_a_cache_sweep_it_once_an_interval() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        assert!(sweep_due(root, SWEEP_INTERVAL), "never swept");
+        assert!(!sweep_due(root, SWEEP_INTERVAL), "just swept, by anyone");
+        aged(&root.join(SWEPT_MARKER), SWEEP_INTERVAL.as_secs() + 1);
+        assert!(sweep_due(root, SWEEP_INTERVAL), "swept too long ago");
+        assert!(!sweep_due(root, SWEEP_INTERVAL));
+        // The marker is not an index: eviction leaves it alone.
+        evict(root, 0, None);
+        assert!(root.join(SWEPT_MARKER).exists());
+    }
+
+    #[test]
+    fn records_go_with_their_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let mk = |name: &str, age_s: u64| {
+            let p = root
+                .join(name)
+                .join("ID")
+                .join(format!("{name}.sym{INDEX_SUFFIX}"));
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, vec![0u8; 100]).unwrap();
+            aged(&p, age_s);
+            record_verified(&p, "1 2 100 3.000000000 0badc0de");
+            assert!(was_verified(&p, "1 2 100 3.000000000 0badc0de"));
+            assert!(!was_verified(&p, "1 2 100 3.000000000 0badc0df"));
+            p
+        };
+        let old = mk("a", 300);
+        let new = mk("b", 100);
+        // Eviction takes the record with the index, and its directories.
+        assert!(evict(root, cache_size(root) - 50, None) >= 100);
+        assert!(!old.exists() && !verified_path(&old).exists());
+        assert!(!root.join("a").exists());
+        assert!(new.exists() && verified_path(&new).exists());
+        // A record whose index went some other way (another process, a crash between the
+        // two removals) is swept; a record with its index, and a record being written by a
+        // live process, are not.
+        std::fs::remove_file(&new).unwrap();
+        let live = crate::fsutil::temp_path(&verified_path(&root.join("c/ID/c.sym.tidx")));
+        std::fs::create_dir_all(live.parent().unwrap()).unwrap();
+        std::fs::write(&live, "x").unwrap();
+        let kept = mk("d", 0);
+        assert_eq!(sweep(root, STALE_TEMP_AGE), 1);
+        assert!(!verified_path(&new).exists() && !root.join("b").exists());
+        assert!(live.exists() && verified_path(&kept).exists());
+        // A dead writer's temporary record is swept once it is old.
+        aged(&live, STALE_TEMP_AGE.as_secs() + 60);
+        assert_eq!(sweep(root, STALE_TEMP_AGE), 1);
+        assert!(!live.exists());
+        remove_index(&kept);
+        assert!(!kept.exists() && !verified_path(&kept).exists());
     }
 }

@@ -139,14 +139,12 @@ impl Symbolicator {
     /// `.sym` answers. A source that fails (storage down) does not hide a later source's
     /// file; when none has it and one failed, the failure is the answer (never cached).
     pub fn new(sources: Vec<SymbolStore>, config: SymbolicatorConfig) -> Symbolicator {
-        let neg = std::num::NonZeroUsize::new(config.max_negative_entries.max(1))
-            .unwrap_or(std::num::NonZeroUsize::MIN);
         Symbolicator {
             sources,
             state: Mutex::new(State {
                 open: LruCache::unbounded(),
                 open_bytes: 0,
-                missing: LruCache::new(neg),
+                missing: LruCache::unbounded(),
             }),
             inflight: Mutex::new(HashMap::new()),
             swept: Once::new(),
@@ -221,6 +219,23 @@ impl Symbolicator {
             Ok(Some(Outcome::NotFound)) => Some(ModuleStatus::NotFound),
             Ok(Some(Outcome::Failed(_)) | None) | Err(_) => None,
         }
+    }
+
+    /// Whether asking for the module would be answered without its sources: it is in
+    /// memory (found or known missing) or its index is in the cache directory. Cheap (a
+    /// `stat` at most); a crash processor loads such modules on its own thread and starts
+    /// threads only for the others.
+    pub(crate) fn is_local(&self, debug_file: &str, debug_id: &str) -> bool {
+        if self.try_cached(debug_file, debug_id).is_some() {
+            return true;
+        }
+        let (Some(root), Ok(key)) = (
+            self.config.cache_dir.as_deref(),
+            ObjectKey::for_module(debug_file, debug_id),
+        ) else {
+            return false;
+        };
+        cache::index_path(root, &key).is_file()
     }
 
     /// A [`ModuleProvider`] over this symbolicator's memory only (see
@@ -298,7 +313,8 @@ impl Symbolicator {
                 s.missing.pop(key);
             }
             Outcome::NotFound if !self.config.negative_ttl.is_zero() => {
-                s.missing.put(key.clone(), Instant::now());
+                let cap = self.config.max_negative_entries;
+                crate::missing::put_bounded(&mut s.missing, cap, key.clone(), Instant::now());
             }
             _ => {}
         }
@@ -369,27 +385,37 @@ impl Symbolicator {
     /// Opens a cached index if it is sound and for the right module; removes it otherwise.
     ///
     /// The index was written by another process or an earlier run, so its body CRC is
-    /// checked once here, as it enters the process: flipped bytes (a bad disk, a stray
-    /// write) would otherwise give wrong frames silently. A pass over the file at memory
-    /// speed once per module and process; an index this process builds is not checked.
+    /// checked before it is used: flipped bytes (a bad disk, a stray write) would otherwise
+    /// give wrong frames silently. The first process to check a file records that it
+    /// passed and later ones skip the pass (see [`cache`]); an index this process builds
+    /// is not checked.
     fn open_cached(path: &Path, key: &ObjectKey) -> Option<Index> {
         match Index::open(path) {
             Ok(ix) if ix.header().debug_id == key.debug_id() => {
-                if ix.verify().is_err() {
-                    let _ = std::fs::remove_file(path);
-                    return None;
+                let token = ix.verification_token();
+                let checked = token
+                    .as_deref()
+                    .is_some_and(|t| cache::was_verified(path, t));
+                if !checked {
+                    if ix.verify().is_err() {
+                        cache::remove_index(path);
+                        return None;
+                    }
+                    if let Some(t) = &token {
+                        cache::record_verified(path, t);
+                    }
                 }
                 cache::touch(path);
                 Some(ix)
             }
             Ok(_) => {
-                let _ = std::fs::remove_file(path);
+                cache::remove_index(path);
                 None
             }
             Err(e) if e.kind() == ErrorKind::NotFound => None,
             Err(_) => {
                 // Corrupt or another format version: never trusted, rebuilt below.
-                let _ = std::fs::remove_file(path);
+                cache::remove_index(path);
                 None
             }
         }
@@ -399,7 +425,9 @@ impl Symbolicator {
     /// that creating one stays cheap).
     fn sweep_once(&self, root: &Path) {
         self.swept.call_once(|| {
-            cache::sweep(root, cache::STALE_TEMP_AGE);
+            if cache::sweep_due(root, cache::SWEEP_INTERVAL) {
+                cache::sweep(root, cache::STALE_TEMP_AGE);
+            }
         });
     }
 
@@ -640,6 +668,99 @@ mod tests {
         Index::open(&idx).unwrap().verify().unwrap();
     }
 
+    /// A process (a fresh symbolicator) that opens the cached index `idx` of `layout`'s
+    /// module: whether it found it in the cache, and the function at 0x5380.
+    fn open_in_new_process(tmp: &Path) -> (bool, String) {
+        let s = Symbolicator::local(tmp.join("syms"), Some(tmp.join("cache"))).unwrap();
+        let (st, stats) = s.module("testproj", "D48F191186D67E69DF025AD71FB91E1F0");
+        let ModuleStatus::Found(m) = st else {
+            panic!("not found")
+        };
+        (
+            stats.cache_hit,
+            m.index.lookup(0x5380).unwrap().function.to_string(),
+        )
+    }
+
+    #[test]
+    fn a_passed_crc_check_is_recorded_per_file_version() {
+        let tmp = tempfile::tempdir().unwrap();
+        layout(&tmp.path().join("syms"));
+        let idx = tmp
+            .path()
+            .join("cache/testproj/D48F191186D67E69DF025AD71FB91E1F0/testproj.sym.tidx");
+        let record = cache::verified_path(&idx);
+        // The process that builds the index does not check it, so records nothing.
+        assert!(!open_in_new_process(tmp.path()).0);
+        assert!(!record.exists());
+        // The next one checks it and records the pass: this file's version and its CRC.
+        assert_eq!(
+            open_in_new_process(tmp.path()),
+            (true, "testproj::main".into())
+        );
+        let token = Index::open(&idx).unwrap().verification_token().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&record).unwrap(),
+            format!("{token}\n")
+        );
+
+        // The name in the body flipped in place, and the modification time put back: the
+        // record still names the file, so the bytes are trusted unchecked (the documented
+        // limit: rot under an unchanged file is not seen)...
+        let mut bytes = std::fs::read(&idx).unwrap();
+        let at = bytes
+            .windows(14)
+            .rposition(|w| w == b"testproj::main")
+            .unwrap();
+        bytes[at] = b'T';
+        let mtime = std::fs::metadata(&idx).unwrap().modified().unwrap();
+        let rewrite = |bytes: &[u8], mtime: std::time::SystemTime| {
+            let f = std::fs::File::options().write(true).open(&idx).unwrap();
+            std::io::Write::write_all(&mut &f, bytes).unwrap();
+            f.set_times(std::fs::FileTimes::new().set_modified(mtime))
+                .unwrap();
+        };
+        rewrite(&bytes, mtime);
+        assert_eq!(
+            open_in_new_process(tmp.path()),
+            (true, "Testproj::main".into())
+        );
+        // ...while any write that moves the modification time gets the file checked again:
+        // the flipped byte is found, the index removed and rebuilt from the source.
+        std::fs::File::options()
+            .write(true)
+            .open(&idx)
+            .unwrap()
+            .set_times(std::fs::FileTimes::new().set_modified(mtime + Duration::from_secs(1)))
+            .unwrap();
+        assert_eq!(
+            open_in_new_process(tmp.path()),
+            (false, "testproj::main".into())
+        );
+        Index::open(&idx).unwrap().verify().unwrap();
+        // A record that does not name this file's version is not trusted either.
+        let mut bytes = std::fs::read(&idx).unwrap();
+        let at = bytes
+            .windows(14)
+            .rposition(|w| w == b"testproj::main")
+            .unwrap();
+        bytes[at] = b'T';
+        let mtime = std::fs::metadata(&idx).unwrap().modified().unwrap();
+        let current = Index::open(&idx).unwrap().verification_token().unwrap();
+        rewrite(&bytes, mtime);
+        assert_eq!(
+            Index::open(&idx).unwrap().verification_token().unwrap(),
+            current
+        );
+        // This very file, but another CRC.
+        let (file, _crc) = current.rsplit_once(' ').unwrap();
+        std::fs::write(&record, format!("{file} 00000000\n")).unwrap();
+        assert_eq!(
+            open_in_new_process(tmp.path()),
+            (false, "testproj::main".into())
+        );
+    }
+
     #[test]
     fn missing_and_mismatched_are_not_found() {
         let tmp = tempfile::tempdir().unwrap();
@@ -688,6 +809,25 @@ mod tests {
             1,
             "only the most recent module stays open"
         );
+    }
+
+    #[test]
+    fn the_negative_cache_keeps_the_most_recent_misses() {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = SymbolicatorConfig {
+            max_negative_entries: 2,
+            ..SymbolicatorConfig::default()
+        };
+        let store = StoreSpec::Dir(tmp.path().to_owned())
+            .symbol_store()
+            .unwrap();
+        let s = Symbolicator::new(vec![store], config);
+        for m in ["a.pdb", "b.pdb", "c.pdb", "b.pdb", "d.pdb"] {
+            assert!(s.get(m, "ABC").unwrap().is_none());
+        }
+        let remembered = |m: &str| matches!(s.try_cached(m, "ABC"), Some(ModuleStatus::NotFound));
+        assert!(remembered("d.pdb") && remembered("b.pdb"));
+        assert!(!remembered("a.pdb") && !remembered("c.pdb"));
     }
 
     #[test]
