@@ -378,42 +378,85 @@ fn upload_by_download_url() {
 
 // --- 4. auth info and upload v2 -----------------------------------------------------------
 
-/// What an upload client asks before uploading: Tecken's `/api/_auth/` (its test
-/// `test_client_homepage_with_valid_token` / `..._with_invalid_token`), also served as
-/// `/upload/auth_info/`; both `Vary: Auth-Token`. Upload v2 answers 501 after the token
-/// checks (its protocol is Google Cloud Storage's own).
+/// Tecken's `/api/_auth/` (its tests `test_client_homepage_with_valid_token` /
+/// `..._with_invalid_token`), and `POST /upload/auth_info/`, the preflight request of
+/// Mozilla's `upload-symbols` client (its `AuthInfo`: `email`, `try_symbols`,
+/// `token_expires_at` in Unix seconds, `upload_api_version`, `opentelemetry`; 4xx errors
+/// as `{"error": ...}`); both `Vary: Auth-Token`. The announced upload API is version 1;
+/// upload v2 answers 501 after the token checks (its protocol is Google Cloud Storage's
+/// own).
 #[test]
 fn auth_info_and_upload_v2() {
     let (server, _root) = upload_server(&[]);
-    for path in ["/api/_auth/", "/upload/auth_info/"] {
-        let r = get(&server.url(path));
-        assert_eq!(r.status, 200);
-        assert!(json(&r).get("sign_in_url").is_some(), "{}", r.text());
-        assert_eq!(r.header("vary"), Some("Auth-Token"));
+    let path = "/api/_auth/";
+    let r = get(&server.url(path));
+    assert_eq!(r.status, 200);
+    assert!(json(&r).get("sign_in_url").is_some(), "{}", r.text());
+    assert_eq!(r.header("vary"), Some("Auth-Token"));
+    let r = get_with(
+        &server.url(path),
+        &[("Auth-Token", "uploader-token-1-testtoken")],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = json(&r);
+    assert_eq!(v["user"]["email"], "ci@example.com");
+    assert!(v.get("sign_in_url").is_none());
+    assert_eq!(
+        v["user"]["permissions"],
+        serde_json::json!(["upload.upload_symbols", "upload.upload_try_symbols"])
+    );
+    assert_eq!(
+        r.header("vary").map(str::to_ascii_lowercase).as_deref(),
+        Some("auth-token")
+    );
+    let r = get_with(&server.url(path), &[("Auth-Token", "junk")]);
+    assert_eq!(
+        (r.status, error_of(&r)),
+        (403, "API Token not matched".to_owned())
+    );
 
-        let r = get_with(
-            &server.url(path),
-            &[("Auth-Token", "uploader-token-1-testtoken")],
-        );
-        assert_eq!(r.status, 200, "{}", r.text());
-        let v = json(&r);
-        assert_eq!(v["user"]["email"], "ci@example.com");
-        assert!(v.get("sign_in_url").is_none());
-        assert_eq!(
-            v["user"]["permissions"],
-            serde_json::json!(["upload.upload_symbols", "upload.upload_try_symbols"])
-        );
-        assert_eq!(
-            r.header("vary").map(str::to_ascii_lowercase).as_deref(),
-            Some("auth-token")
-        );
+    // The upload client's preflight: a POST with the token (a label after it is fine).
+    let path = "/upload/auth_info/";
+    let r = post(
+        &server.url(path),
+        &[("Auth-Token", "uploader-token-1-ci")],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        json(&r),
+        serde_json::json!({
+            "email": "ci@example.com",
+            "try_symbols": false,
+            "token_expires_at": 253_402_300_799u64,
+            "upload_api_version": 1,
+            "opentelemetry": null,
+        })
+    );
+    assert_eq!(r.header("vary"), Some("Auth-Token"));
+    // A token that may upload only to Try says so.
+    let r = post(
+        &server.url(path),
+        &[("Auth-Token", "try-only-token-1")],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(json(&r)["try_symbols"], true);
+    // No token, a wrong one: the 403 and message the client shows.
+    let r = post(&server.url(path), &[], b"");
+    assert_eq!(
+        (r.status, error_of(&r)),
+        (
+            403,
+            "This requires an Auth-Token to authenticate the request".to_owned()
+        )
+    );
+    let r = post(&server.url(path), &[("Auth-Token", "junk")], b"");
+    assert_eq!(
+        (r.status, error_of(&r)),
+        (403, "API Token not matched".to_owned())
+    );
 
-        let r = get_with(&server.url(path), &[("Auth-Token", "junk")]);
-        assert_eq!(
-            (r.status, error_of(&r)),
-            (403, "API Token not matched".to_owned())
-        );
-    }
     let r = post(
         &server.url("/upload/v2/"),
         &[("Content-Type", "application/json")],

@@ -84,9 +84,10 @@ pub async fn route(state: &Arc<State>, req: Request<Incoming>, limits: Limits) -
     // Tecken's.
     match path {
         "/upload/" | "/upload" => return upload::handle(state, req, limits).await,
-        "/upload/auth_info/" | "/upload/auth_info" | "/api/_auth/" | "/api/_auth" => {
-            return upload::vary_auth_token(auth_info(state, &req))
+        "/upload/auth_info/" | "/upload/auth_info" => {
+            return upload::vary_auth_token(upload_auth_info(state, &req))
         }
+        "/api/_auth/" | "/api/_auth" => return upload::vary_auth_token(auth_info(state, &req)),
         "/upload/v2/" | "/upload/v2" => return upload::vary_auth_token(upload_v2(state, &req)),
         "/missingsymbols.csv" => return missing_csv(state, &req),
         _ => {}
@@ -141,10 +142,43 @@ fn not_found(api: Api, req: &Request<Incoming>) -> Resp {
     r
 }
 
-/// `GET /api/_auth/` (Tecken's) and `/upload/auth_info/`: who the `Auth-Token` is and what
-/// it may do, so an upload client can check its token before sending an archive. Without
-/// a token: Tecken's anonymous answer (`sign_in_url`; there is no sign-in page here, so
-/// it is `null`); a token that does not match: Tecken's 403 `API Token not matched`.
+/// When a token of the `--tokens` file expires: never, said as the last second of year
+/// 9999 (`token_expires_at` is a number of seconds; Tecken's tokens have a date).
+pub(crate) const TOKEN_NEVER_EXPIRES: u64 = 253_402_300_799;
+
+/// The upload API version `/upload/auth_info/` announces: 1, `POST /upload/` with the
+/// archive. Version 2 hands out Google Cloud Storage upload sessions, which no store here
+/// speaks; clients that read the version (Mozilla's `upload-symbols`) then use version 1.
+pub(crate) const UPLOAD_API_VERSION: u32 = 1;
+
+/// `POST /upload/auth_info/`: the preflight request of Mozilla's `upload-symbols` client
+/// before it uploads, checking its token and asking which upload API to use. Tecken's
+/// answer: `email`, `try_symbols` (the token's uploads go to the Try area: it may upload
+/// only there), `token_expires_at` (Unix seconds), `upload_api_version` and
+/// `opentelemetry` (where the client sends its telemetry: nowhere here, `null`). Errors are
+/// Tecken's 4xx `{"error": ...}`, which that client reads.
+fn upload_auth_info(state: &Arc<State>, req: &Request<Incoming>) -> Resp {
+    if !matches!(*req.method(), Method::POST | Method::GET) {
+        return tecken_method_not_allowed(req);
+    }
+    let grant = match upload::authenticate(state, req) {
+        Ok(g) => g,
+        Err(msg) => return tecken_error(403, msg),
+    };
+    let body = serde_json::json!({
+        "email": grant.user,
+        "try_symbols": grant.perms.try_upload && !grant.perms.upload,
+        "token_expires_at": TOKEN_NEVER_EXPIRES,
+        "upload_api_version": UPLOAD_API_VERSION,
+        "opentelemetry": null,
+    });
+    respond(200, JSON, py_json(&body))
+}
+
+/// `GET /api/_auth/` (Tecken's web front end asks it): who the `Auth-Token` is and what
+/// it may do. Without a token: Tecken's anonymous answer (`sign_in_url`; there is no
+/// sign-in page here, so it is `null`); a token that does not match: Tecken's 403
+/// `API Token not matched`.
 fn auth_info(state: &Arc<State>, req: &Request<Incoming>) -> Resp {
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return tecken_method_not_allowed(req);

@@ -6,6 +6,7 @@
 | ``TECKEN_SYMBOLS`` | symbolication sources, comma-separated specs; a directory with ``v1/`` is a store, any other a plain ``{debug_file}/{debug_id}/{sym_file}`` tree | the store |
 | ``TECKEN_CACHE_DIR`` | index cache shared by the worker processes | ``var/cache`` |
 | ``TECKEN_UPLOAD_TOKEN`` | the ``Auth-Token`` uploads must send (``TOKEN-label`` works too, as in Tecken); unset: every upload is refused | unset |
+| ``TECKEN_UPLOAD_USER`` | who that token belongs to (an email), as ``/upload/auth_info/`` answers | empty |
 | ``TECKEN_UPLOAD_URL_HOSTS`` | comma-separated hosts an upload by download URL (the ``url`` field) may fetch from, Tecken's ``ALLOW_UPLOAD_BY_DOWNLOAD_DOMAINS`` | none: refused |
 | ``TECKEN_UPLOAD_URL_HTTP`` | ``1`` lets those URLs be ``http://`` (a private network) | ``https://`` only |
 | ``TECKEN_DOWNLOAD_URL`` | public URL of the store (``https://bucket.example/``): downloads answer 302 to ``{url}v1/{key}``; unset: files are served by the app | unset |
@@ -30,6 +31,7 @@ TECKEN_STORE = _env("TECKEN_STORE", str(HERE / "var" / "store"))
 TECKEN_SYMBOLS = _env("TECKEN_SYMBOLS")  # None: the store
 TECKEN_CACHE_DIR = _env("TECKEN_CACHE_DIR", str(HERE / "var" / "cache"))
 TECKEN_UPLOAD_TOKEN = _env("TECKEN_UPLOAD_TOKEN")
+TECKEN_UPLOAD_USER = _env("TECKEN_UPLOAD_USER") or ""
 TECKEN_DOWNLOAD_URL = _env("TECKEN_DOWNLOAD_URL")
 TECKEN_UPLOAD_URL_HOSTS = [h for h in (_env("TECKEN_UPLOAD_URL_HOSTS", "") or "").split(",") if h]
 TECKEN_UPLOAD_URL_HTTP = _env("TECKEN_UPLOAD_URL_HTTP", "0") not in ("0", "false", "no")

@@ -13,7 +13,7 @@ urlpatterns = [
     path("__lbheartbeat__", views.lbheartbeat),
     path("symbolicate/v4", views.symbolicate_v4),
     path("upload/", views.upload),
-    path("upload/auth_info/", views.auth_info),
+    path("upload/auth_info/", views.upload_auth_info),
     path("api/_auth/", views.auth_info),
     path("api/syminfo/<str:file>/<str:id>", views.syminfo),
     re_path(rf"^try/(?P<debug_file>{PART})/(?P<debug_id>{PART})/(?P<file>{PART})$", views.download, {"try_path": True}),

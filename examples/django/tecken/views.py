@@ -266,9 +266,37 @@ def syminfo(request: HttpRequest, file: str, id: str) -> HttpResponse:
     )
 
 
+# ``token_expires_at`` of a token that never expires: the last second of year 9999.
+TOKEN_NEVER_EXPIRES = 253_402_300_799
+
+
+@csrf_exempt
+def upload_auth_info(request: HttpRequest) -> HttpResponse:
+    """Tecken's ``POST /upload/auth_info/``: the preflight request Mozilla's
+    ``upload-symbols`` client sends before uploading, to check its token and ask which
+    upload API to use (version 1: ``POST /upload/``). Errors are Tecken's
+    ``{"error": ...}`` 403s, which that client shows."""
+    if request.method not in ("POST", "GET"):
+        return _vary(_error(f"Method Not Allowed ({request.method}): {request.path}", 405))
+    refused = _token_error(request)
+    if refused:
+        return _vary(_error(refused, 403))
+    return _vary(
+        JsonResponse(
+            {
+                "email": settings.TECKEN_UPLOAD_USER,
+                "try_symbols": False,
+                "token_expires_at": TOKEN_NEVER_EXPIRES,
+                "upload_api_version": 1,
+                "opentelemetry": None,
+            }
+        )
+    )
+
+
 def auth_info(request: HttpRequest) -> HttpResponse:
-    """Tecken's ``GET /api/_auth/`` (also ``/upload/auth_info/``): who the token is, so an
-    upload client can check it before uploading. No token: the anonymous answer."""
+    """Tecken's ``GET /api/_auth/`` (its web front end asks it): who the token is. No
+    token: the anonymous answer."""
     if "Auth-Token" not in request.headers:
         return _vary(JsonResponse({"sign_in_url": None}))
     refused = _token_error(request)

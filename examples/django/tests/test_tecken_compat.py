@@ -103,14 +103,37 @@ def test_upload_by_url(client: Client, store_dir: Path, origin: str) -> None:
 
 
 def test_auth_info(client: Client, store_dir: Path) -> None:
-    for path in ["/api/_auth/", "/upload/auth_info/"]:
-        anonymous = client.get(path)
-        assert anonymous.status_code == 200 and "sign_in_url" in anonymous.json()
-        known = client.get(path, headers={"Auth-Token": f"{TOKEN}-testtoken"})
-        assert known.status_code == 200 and "user" in known.json()
-        assert known["Vary"] == "Auth-Token"
-        junk = client.get(path, headers={"Auth-Token": "junk"})
-        assert (junk.status_code, junk.json()) == (403, {"error": "API Token not matched"})
+    path = "/api/_auth/"
+    anonymous = client.get(path)
+    assert anonymous.status_code == 200 and "sign_in_url" in anonymous.json()
+    known = client.get(path, headers={"Auth-Token": f"{TOKEN}-testtoken"})
+    assert known.status_code == 200 and "user" in known.json()
+    assert known["Vary"] == "Auth-Token"
+    junk = client.get(path, headers={"Auth-Token": "junk"})
+    assert (junk.status_code, junk.json()) == (403, {"error": "API Token not matched"})
+
+
+def test_upload_auth_info_is_the_upload_clients_preflight(client: Client, store_dir: Path) -> None:
+    # What mozilla-services/upload-symbols POSTs before uploading, and its AuthInfo fields.
+    path = "/upload/auth_info/"
+    known = client.post(path, headers={"Auth-Token": f"{TOKEN}-ci"})
+    assert known.status_code == 200
+    assert known.json() == {
+        "email": "",
+        "try_symbols": False,
+        "token_expires_at": 253_402_300_799,
+        "upload_api_version": 1,
+        "opentelemetry": None,
+    }
+    assert known["Vary"] == "Auth-Token"
+    missing = client.post(path)
+    assert (missing.status_code, missing.json()) == (
+        403,
+        {"error": "This requires an Auth-Token to authenticate the request"},
+    )
+    junk = client.post(path, headers={"Auth-Token": "junk"})
+    assert (junk.status_code, junk.json()) == (403, {"error": "API Token not matched"})
+    assert client.put(path, headers={"Auth-Token": TOKEN}).status_code == 405
 
 
 def test_debug_header_follows_tecken(client: Client, store_dir: Path) -> None:
