@@ -126,10 +126,15 @@ pub(crate) fn verified_path(index: &Path) -> PathBuf {
 /// Whether `index`'s record says that this very file (`token`, from
 /// `Index::verification_token`) passed its CRC check.
 pub(crate) fn was_verified(index: &Path, token: &str) -> bool {
-    std::fs::read(verified_path(index)).is_ok_and(|line| {
-        line.strip_suffix(b"\n")
+    use std::io::Read;
+    // A record is one short line: read no more than a line can be, whatever is there.
+    let mut line = Vec::with_capacity(token.len() + 1);
+    let read = std::fs::File::open(verified_path(index))
+        .and_then(|f| f.take(token.len() as u64 + 2).read_to_end(&mut line));
+    read.is_ok()
+        && line
+            .strip_suffix(b"\n")
             .is_some_and(|l| l == token.as_bytes())
-    })
 }
 
 /// Records that `index` (as `token` names it) passed its CRC check. Best effort: without
@@ -430,6 +435,7 @@ mod tests {
             record_verified(&p, "1 2 100 3.000000000 0badc0de");
             assert!(was_verified(&p, "1 2 100 3.000000000 0badc0de"));
             assert!(!was_verified(&p, "1 2 100 3.000000000 0badc0df"));
+            assert!(!was_verified(&p, "1 2 100 3.000000000 0badc0d"), "a prefix");
             p
         };
         let old = mk("a", 300);
