@@ -707,20 +707,23 @@ mod tests {
         // The name in the body flipped in place, and the modification time put back: the
         // record still names the file, so the bytes are trusted unchecked (the documented
         // limit: rot under an unchanged file is not seen)...
-        let mut bytes = std::fs::read(&idx).unwrap();
-        let at = bytes
-            .windows(14)
-            .rposition(|w| w == b"testproj::main")
-            .unwrap();
-        bytes[at] = b'T';
-        let mtime = std::fs::metadata(&idx).unwrap().modified().unwrap();
-        let rewrite = |bytes: &[u8], mtime: std::time::SystemTime| {
+        // Flips the name's first letter in the index file, in place, and puts the file's
+        // modification time back; returns that time.
+        let flip_in_place = || {
+            let mut bytes = std::fs::read(&idx).unwrap();
+            let at = bytes
+                .windows(14)
+                .rposition(|w| w == b"testproj::main")
+                .unwrap();
+            bytes[at] = b'T';
+            let mtime = std::fs::metadata(&idx).unwrap().modified().unwrap();
             let f = std::fs::File::options().write(true).open(&idx).unwrap();
-            std::io::Write::write_all(&mut &f, bytes).unwrap();
+            std::io::Write::write_all(&mut &f, &bytes).unwrap();
             f.set_times(std::fs::FileTimes::new().set_modified(mtime))
                 .unwrap();
+            mtime
         };
-        rewrite(&bytes, mtime);
+        let mtime = flip_in_place();
         assert_eq!(
             open_in_new_process(tmp.path()),
             (true, "Testproj::main".into())
@@ -739,15 +742,8 @@ mod tests {
         );
         Index::open(&idx).unwrap().verify().unwrap();
         // A record that does not name this file's version is not trusted either.
-        let mut bytes = std::fs::read(&idx).unwrap();
-        let at = bytes
-            .windows(14)
-            .rposition(|w| w == b"testproj::main")
-            .unwrap();
-        bytes[at] = b'T';
-        let mtime = std::fs::metadata(&idx).unwrap().modified().unwrap();
         let current = Index::open(&idx).unwrap().verification_token().unwrap();
-        rewrite(&bytes, mtime);
+        flip_in_place();
         assert_eq!(
             Index::open(&idx).unwrap().verification_token().unwrap(),
             current
