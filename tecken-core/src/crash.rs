@@ -126,10 +126,11 @@ enum Loaded {
 /// use std::sync::Arc;
 /// use tecken_core::{Symbolicator, TeckenSymbolProvider};
 ///
-/// let symbolicator = Arc::new(Symbolicator::local("/symbols", None).unwrap());
+/// let symbolicator = Arc::new(Symbolicator::local("/symbols", None)?);
 /// let provider = TeckenSymbolProvider::new(symbolicator);
 /// // minidump_processor::process_minidump(&dump, &provider).await
 /// # let _ = provider;
+/// # Ok::<(), tecken_core::Error>(())
 /// ```
 #[derive(Debug)]
 pub struct TeckenSymbolProvider {

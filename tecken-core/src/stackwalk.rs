@@ -104,14 +104,14 @@ impl Stackwalk {
 /// use std::sync::Arc;
 /// use tecken_core::{stackwalk, MinidumpSource, StackwalkOptions, Symbolicator};
 ///
-/// let symbolicator = Arc::new(Symbolicator::local("/symbols", Some("/cache".into())).unwrap());
+/// let symbolicator = Arc::new(Symbolicator::local("/symbols", Some("/cache".into()))?);
 /// let walk = stackwalk(
 ///     MinidumpSource::Path("crash.dmp".as_ref()),
 ///     symbolicator,
 ///     &StackwalkOptions::default(),
-/// )
-/// .unwrap();
-/// println!("{}", walk.to_json(true).unwrap());
+/// )?;
+/// println!("{}", walk.to_json(true)?);
+/// # Ok::<(), tecken_core::Error>(())
 /// ```
 pub fn stackwalk(
     minidump: MinidumpSource<'_>,
