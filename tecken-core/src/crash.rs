@@ -225,7 +225,11 @@ impl TeckenSymbolProvider {
 
     /// The module's symbols, loaded once per provider.
     fn load(&self, module: &(dyn DumpModule + Sync)) -> Loaded {
-        let cell = self.cell(module);
+        self.load_into(&self.cell(module), module)
+    }
+
+    /// The symbols of `cell`'s module: loaded on first use.
+    fn load_into(&self, cell: &Cell, module: &(dyn DumpModule + Sync)) -> Loaded {
         cell.loaded.get_or_init(|| self.fetch(module)).clone()
     }
 
@@ -234,7 +238,7 @@ impl TeckenSymbolProvider {
     /// minidump-processor reports a module's symbols as missing only when they were.
     fn request(&self, module: &(dyn DumpModule + Sync)) -> Loaded {
         let cell = self.cell(module);
-        let loaded = cell.loaded.get_or_init(|| self.fetch(module)).clone();
+        let loaded = self.load_into(&cell, module);
         if !cell.counted.swap(true, Ordering::Relaxed) {
             if let Ok(mut s) = self.stats.lock() {
                 // The first request of a code file counts.

@@ -5,7 +5,7 @@
 
 use super::{upper_bound, Index};
 use crate::index::format::*;
-use crate::lookup::{FrameDetails, LookupOptions};
+use crate::lookup::{Frame, FrameDetails, LookupOptions};
 use crate::unwind::{CfiRules, StackWin, WinKind};
 
 impl Index {
@@ -119,35 +119,9 @@ impl Index {
     /// symbol's parameter size and where the answering line record and outermost inline
     /// range start. `None` exactly when [`Index::lookup_with`] finds no symbol.
     pub fn frame_details(&self, address: u64, opts: &LookupOptions) -> Option<FrameDetails> {
-        let i = self.find_interval(address)?;
-        let r = self.record(i)?;
-        let s = r.h;
-        if (address >= s.end && s.end != UNBOUNDED) || address < s.address {
-            return None;
-        }
-        let b = self.bytes();
-        let mut d = FrameDetails {
-            parameter_size: s.param_size,
-            line_address: None,
-            inline_address: None,
-        };
-        let rel = u32::try_from(address - s.address).ok();
-        let tables = if s.flags & FLAG_PUBLIC == 0 {
-            self.tables(&r)
-        } else {
-            None
-        };
-        if let (Some(t), Some(rel)) = (tables, rel) {
-            if let Some((_, _, k)) = self.line_for(&t, rel, opts) {
-                let off = u32::read_le(b, t.lines + k * LINE_OFFSET_SIZE);
-                d.line_address = s.address.checked_add(u64::from(off));
-            }
-            if let Some(at) = self.inline_pos(&t, 0, rel) {
-                let off = u32::read_le(b, at + InlineEntry::START);
-                d.inline_address = s.address.checked_add(u64::from(off));
-            }
-        }
-        self.check().ok()?;
-        Some(d)
+        let mut frame = Frame::empty();
+        let mut details = FrameDetails::default();
+        self.lookup_with_details(address, opts, &mut frame, &mut details)
+            .then_some(details)
     }
 }
