@@ -137,16 +137,17 @@ pub(crate) fn was_verified(index: &Path, token: &str) -> bool {
             .is_some_and(|l| l == token.as_bytes())
 }
 
-/// Records that `index` (as `token` names it) passed its CRC check. Best effort: without
-/// the record the next process checks again. Written to a temporary file and renamed, not
-/// synced: a record lost in a crash only costs another check.
+/// Records that `index` (as `token` names it) passed its CRC check, atomically. Best
+/// effort: without the record the next process checks again.
 pub(crate) fn record_verified(index: &Path, token: &str) {
-    let path = verified_path(index);
-    let tmp = crate::fsutil::temp_path(&path);
-    if std::fs::write(&tmp, format!("{token}\n")).is_err() || std::fs::rename(&tmp, &path).is_err()
-    {
-        let _ = std::fs::remove_file(&tmp);
-    }
+    let line = format!("{token}\n");
+    let _ = crate::fsutil::write_file_atomic(&verified_path(index), line.as_bytes());
+}
+
+/// Whether `name` is the name of a record [`record_verified`] writes.
+fn is_record_name(name: &str) -> bool {
+    name.strip_suffix(VERIFIED_SUFFIX)
+        .is_some_and(|index| index.ends_with(INDEX_SUFFIX))
 }
 
 /// Removes `index` and its record.
@@ -215,20 +216,13 @@ fn walk(dir: &Path, out: &mut Walk, depth: usize) {
         let name = e.file_name();
         let name = name.to_string_lossy();
         if let Some(target) = crate::fsutil::temp_target(&name) {
-            if target.ends_with(INDEX_SUFFIX)
-                || target
-                    .strip_suffix(VERIFIED_SUFFIX)
-                    .is_some_and(|t| t.ends_with(INDEX_SUFFIX))
-            {
+            if target.ends_with(INDEX_SUFFIX) || is_record_name(target) {
                 let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
                 out.temps.push((path, meta.len(), modified));
             }
         } else if name.ends_with(INDEX_SUFFIX) {
             out.indexes.push((path, meta.len(), last_used(&meta)));
-        } else if name
-            .strip_suffix(VERIFIED_SUFFIX)
-            .is_some_and(|t| t.ends_with(INDEX_SUFFIX))
-        {
+        } else if is_record_name(&name) {
             out.records.push(path);
         }
     }
