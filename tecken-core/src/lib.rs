@@ -20,7 +20,8 @@
 //!    syminfo, code ids, gzip and its metadata); [`StoreSpec`] reads `DIR`, `s3://...` and
 //!    `https://...` the same way in Rust, the CLI, the server and both bindings.
 //!    [`upload_archive`] stores Tecken's upload archives (`fetch_archive_url` downloads one
-//!    from an allow-listed URL, feature `http`); [`MissingSymbols`] records misses
+//!    from an allow-listed URL, feature `http`), [`UploadSessions`] the files of Tecken's
+//!    upload API v2 (a resumable session per file); [`MissingSymbols`] records misses
 //!    as Tecken's CSV. [`binary_id`] reads from an ELF, Mach-O or PE file the ids `dump_syms`
 //!    writes for it ([`BinaryId`]), and so the key of its `.sym`.
 //! 4. **The symbolicator**: [`Symbolicator`] loads modules on demand from [`SymbolStore`]s,
@@ -163,6 +164,11 @@ pub use upload::{
     remove_stale_spool_files, upload_archive, upload_archive_bytes, upload_archive_path,
     ArchiveSource, FileReport, IgnoredFile, ModuleMismatch, ProgressFn, SymFileReport,
     UploadLimits, UploadOptions, UploadProgress, UploadResult,
+};
+// Tecken's upload API v2: resumable sessions, one per file.
+pub use upload::{
+    ChunkOutcome, ChunkWriter, CompletedUpload, ContentRange, FileAction, FileSpec,
+    PlannedUpload, SessionLimits, UploadSessions,
 };
 
 // The symbolicator.

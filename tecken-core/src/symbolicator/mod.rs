@@ -225,6 +225,7 @@ impl Symbolicator {
     /// memory (found or known missing) or its index is in the cache directory. Cheap (a
     /// `stat` at most); a crash processor loads such modules on its own thread and starts
     /// threads only for the others.
+    #[cfg(feature = "minidump-unwind")]
     pub(crate) fn is_local(&self, debug_file: &str, debug_id: &str) -> bool {
         if self.try_cached(debug_file, debug_id).is_some() {
             return true;

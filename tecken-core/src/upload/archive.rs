@@ -78,12 +78,12 @@ impl Source<'_> {
 }
 
 #[cfg(unix)]
-fn read_at_file(f: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+pub(super) fn read_at_file(f: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
     std::os::unix::fs::FileExt::read_at(f, buf, offset)
 }
 
 #[cfg(windows)]
-fn read_at_file(f: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+pub(super) fn read_at_file(f: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
     std::os::windows::fs::FileExt::seek_read(f, buf, offset)
 }
 
@@ -128,6 +128,23 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
+    /// The entry of a plain file of `size` bytes named `name` (not a zip member: read
+    /// through [`super::writer::Members::File`]).
+    pub fn plain(name: String, size: u64) -> Entry {
+        Entry {
+            raw_name: name.as_bytes().to_vec(),
+            name,
+            size,
+            compressed_size: size,
+            crc32: 0,
+            method: 0,
+            flags: 0,
+            unix_mode: None,
+            local_offset: 0,
+            end_bound: size,
+        }
+    }
+
     pub fn is_dir(&self) -> bool {
         self.name.ends_with('/')
     }

@@ -36,6 +36,10 @@
 //! deflate stream, a wrong CRC-32) is an [`ErrorKind::InvalidInput`] error naming the
 //! member; error messages name members and storage keys, never a server's paths.
 //!
+//! Tecken's upload API version 2 (`POST /upload/v2/`, then one resumable session per
+//! file) is [`UploadSessions`]: each finished file is stored by the same writer, with the
+//! same rules, as an archive member.
+//!
 //! The code follows those steps: `rules` says what is accepted, with the messages;
 //! `plan` applies the rules to the listing in Tecken's order and lists the files to
 //! store; `writer` stores them in parallel (workers, byte budget, dedup, code-id entries);
@@ -49,6 +53,7 @@ mod options;
 mod plan;
 mod report;
 mod rules;
+mod sessions;
 mod spool;
 mod writer;
 
@@ -60,6 +65,10 @@ use self::archive::{Archive, Source};
 pub use self::by_url::{fetch_archive_url, FetchedArchive, UrlUploadOptions};
 pub use self::options::{ArchiveSource, ProgressFn, UploadLimits, UploadOptions, UploadProgress};
 use self::plan::plan;
+pub use self::sessions::{
+    ChunkOutcome, ChunkWriter, CompletedUpload, ContentRange, FileAction, FileSpec,
+    PlannedUpload, SessionLimits, UploadSessions,
+};
 pub use self::report::{FileReport, IgnoredFile, ModuleMismatch, SymFileReport, UploadResult};
 use self::rules::TotalLimit;
 pub use self::spool::remove_stale_spool_files;
@@ -131,7 +140,8 @@ fn upload_from(
     let max_total = TotalLimit::new(&options.limits, src.len());
     let plan = plan(&archive, options, &max_total)?;
     let area = Area::for_upload(options.try_symbols);
-    let outcomes = writer::store_members(store, &archive, plan.files, area, options, max_total)?;
+    let members = writer::Members::Archive(&archive);
+    let outcomes = writer::store_members(store, members, plan.files, area, options, max_total)?;
     let mut result = UploadResult {
         try_symbols: options.try_symbols,
         archive_size: src.len(),

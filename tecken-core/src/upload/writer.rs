@@ -9,21 +9,22 @@
 //! caught as the bytes arrive. The first failure stops the other workers; what was
 //! written is complete, so a retry skips it.
 
+use std::fs::File;
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 
 use md5::{Digest, Md5};
 
-use super::archive::{is_archive_read_error, Archive};
+use super::archive::{is_archive_read_error, read_at_file, Archive, Entry};
 use super::options::{UploadOptions, UploadProgress};
 use super::plan::Planned;
 use super::report::{FileReport, ModuleMismatch, SymFileReport};
 use super::rules::TotalLimit;
 use crate::error::{Error, ErrorKind, Result};
-use crate::keys::{py_repr, Area};
+use crate::keys::{py_repr, Area, ObjectKey};
 use crate::store::encoding::{hex, Encoder};
-use crate::store::{PutObject, SymbolStore};
+use crate::store::{ObjectMeta, PutObject, Storage, SymbolStore};
 use crate::sym::parse_header;
 
 /// How much of a `.sym` is kept to parse its header.
@@ -82,10 +83,60 @@ impl Budget {
     }
 }
 
+/// Where the members' bytes come from.
+#[derive(Clone, Copy)]
+pub(super) enum Members<'s, 'a> {
+    /// The members of a zip archive.
+    Archive(&'s Archive<'a>),
+    /// One plain file (an upload session's data): the entry is the whole file.
+    File(&'s File),
+}
+
+impl<'s> Members<'s, '_> {
+    /// A reader of `entry`'s bytes, from the start.
+    fn open(self, entry: &Entry) -> Result<Box<dyn Read + 's>> {
+        Ok(match self {
+            Members::Archive(a) => Box::new(a.open_member(entry)?),
+            Members::File(f) => Box::new(FileRange {
+                file: f,
+                pos: 0,
+                end: entry.size,
+            }),
+        })
+    }
+}
+
+/// Reads `pos..end` of a file with positional reads (the file's cursor is not used, so
+/// two readers of one file do not disturb each other).
+struct FileRange<'f> {
+    file: &'f File,
+    pos: u64,
+    end: u64,
+}
+
+impl Read for FileRange<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.end.saturating_sub(self.pos);
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = read_at_file(self.file, self.pos, &mut buf[..want])?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the file is shorter than its recorded size",
+            ));
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
 /// Shared state of one upload's workers.
 struct Work<'s, 'a> {
     store: &'s SymbolStore,
-    archive: &'s Archive<'a>,
+    members: Members<'s, 'a>,
     area: Area,
     level: u32,
     produced: AtomicU64,
@@ -98,7 +149,7 @@ struct Work<'s, 'a> {
 /// completion order.
 pub(super) fn store_members(
     store: &SymbolStore,
-    archive: &Archive<'_>,
+    members: Members<'_, '_>,
     planned: Vec<Planned>,
     area: Area,
     options: &UploadOptions,
@@ -109,7 +160,7 @@ pub(super) fn store_members(
     planned.sort_by_key(|p| std::cmp::Reverse(p.entry.size));
     let work = Work {
         store,
-        archive,
+        members,
         area,
         level: store.options().gzip_level,
         produced: AtomicU64::new(0),
@@ -178,7 +229,7 @@ pub(super) fn store_members(
 /// actually produced. A member read a second time (`count` false: after the dedup pass
 /// found different content) is not counted again.
 fn pump(work: &Work<'_, '_>, p: &Planned, sink: &mut dyn Write, count: bool) -> Result<()> {
-    let mut reader = work.archive.open_member(&p.entry)?;
+    let mut reader = work.members.open(&p.entry)?;
     let mut buf = vec![0u8; 256 * 1024];
     loop {
         let n = reader
@@ -241,6 +292,56 @@ impl Write for Digester {
     }
 }
 
+/// Tecken's dedup, the part that needs no reading: the MD5 to compare a file of `size`
+/// bytes with, when the object stored at `skey` (`meta`) has that size. `Some("")` for a
+/// raw file whose digest the backend cannot tell (sizes alone decide, as in Tecken).
+pub(super) fn md5_to_compare(
+    storage: &dyn Storage,
+    skey: &str,
+    meta: &ObjectMeta,
+    compressed: bool,
+    size: u64,
+) -> Result<Option<String>> {
+    Ok(if compressed {
+        (meta.original_size == Some(size))
+            .then(|| meta.original_md5.clone())
+            .flatten()
+    } else if meta.size == size {
+        Some(storage.content_md5(skey)?.unwrap_or_default())
+    } else {
+        None
+    })
+}
+
+/// Stores `size` bytes of the plain file `file` under `key`, as an archive member named
+/// `name` would be stored (an upload session's data): Tecken's dedup, the stored form,
+/// the `.sym` report and code-id entry.
+pub(super) fn store_file(
+    store: &SymbolStore,
+    file: &File,
+    name: &str,
+    key: ObjectKey,
+    size: u64,
+    area: Area,
+    options: &UploadOptions,
+) -> Result<Outcome> {
+    let work = Work {
+        store,
+        members: Members::File(file),
+        area,
+        level: store.options().gzip_level,
+        produced: AtomicU64::new(0),
+        max_total: TotalLimit::new(&options.limits, size),
+        failed: AtomicBool::new(false),
+        budget: Budget::new(options.memory_budget),
+    };
+    let planned = Planned {
+        entry: Entry::plain(name.to_owned(), size),
+        key,
+    };
+    store_one(&work, &planned)
+}
+
 fn store_one(work: &Work<'_, '_>, p: &Planned) -> Result<Outcome> {
     let storage = work.store.storage();
     let compressed = p.key.is_compressed();
@@ -255,16 +356,7 @@ fn store_one(work: &Work<'_, '_>, p: &Planned) -> Result<Outcome> {
     // decompresses (cheap); the store pass below also compresses.
     let mut digested = false;
     if let Some(meta) = &existing {
-        let candidate_md5 = if compressed {
-            (meta.original_size == Some(p.entry.size))
-                .then(|| meta.original_md5.clone())
-                .flatten()
-        } else if meta.size == p.entry.size {
-            Some(storage.content_md5(&skey)?.unwrap_or_default())
-        } else {
-            None
-        };
-        if let Some(stored_md5) = candidate_md5 {
+        if let Some(stored_md5) = md5_to_compare(storage, &skey, meta, compressed, p.entry.size)? {
             let mut d = Digester {
                 md5: Md5::new(),
                 head: Vec::new(),
