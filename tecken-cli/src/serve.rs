@@ -91,6 +91,12 @@ pub struct Args {
     /// 404 for everything else).
     #[arg(long, default_value = "both")]
     api: String,
+    /// The upload API version `/upload/auth_info/` announces to Mozilla's `upload-symbols`
+    /// client: 1, `POST /upload/` with a zip archive; 2, Tecken's newer flow, a resumable
+    /// upload session per file (`POST /upload/v2/`, then `PUT` to each session URL). Both
+    /// are served either way.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=2))]
+    upload_api_version: u32,
 }
 
 /// Runs `tecken serve` until SIGTERM or SIGINT.
@@ -120,6 +126,7 @@ pub fn run(args: Args) -> CliResult {
         upload_url_hosts: args.upload_url_hosts,
         upload_url_http: args.upload_url_http,
         api,
+        upload_api_version: args.upload_api_version,
     };
     tecken_server::run(config).map_err(|e| match e.kind() {
         // A setting the server refused: the command line was wrong.

@@ -463,16 +463,162 @@ fn auth_info_and_upload_v2() {
         b"{}",
     );
     assert_eq!(r.status, 403);
+}
+
+/// A `PUT` of one chunk to an upload session URL, as the upload client sends it.
+fn put_chunk(url: &str, data: &[u8], first: usize, last: usize) -> Got {
+    let range = format!("bytes {first}-{last}/{}", data.len());
+    got(agent()
+        .put(url)
+        .header("content-range", &range)
+        .send(&data[first..=last])
+        .unwrap())
+}
+
+/// Tecken's upload API v2 as Mozilla's upload-symbols client speaks it
+/// (mozilla-services/upload-symbols `crates/upload-symbols/src/v2.rs`: the batch request,
+/// the actions, the resumable-upload `PUT`s with `308` and `Range`, the final object; its
+/// fake Tecken `crates/fake-tecken/src/v2.rs` answers the same shapes).
+#[test]
+fn upload_v2_sessions_as_the_upload_client_uses_them() {
+    let cache = tempfile::tempdir().unwrap();
+    let (server, _root) = upload_server(&[
+        "--upload-api-version",
+        "2",
+        "--cache",
+        cache.path().to_str().unwrap(),
+    ]);
+    let tok = ("Auth-Token", "uploader-token-1");
+    let r = post(&server.url("/upload/auth_info/"), &[tok], b"");
+    assert_eq!(json(&r)["upload_api_version"], 2);
+
+    let sym = tecken_testutil::sym_of_len(
+        "MODULE Linux x86_64 A7D6F1BB18CD4CB48 xpcshell.dbg",
+        600_000,
+    );
+    let key = "xpcshell.dbg/A7D6F1BB18CD4CB48/xpcshell.sym";
+    let md5 = |b: &[u8]| -> String {
+        use md5::Digest;
+        md5::Md5::digest(b)
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect()
+    };
+    let files = serde_json::json!({"files": [
+        {"key": key, "size": sym.len(), "md5_hash": md5(&sym)},
+        {"key": "no-pattern.sym", "size": 3, "md5_hash": md5(b"abc")},
+    ]});
+    let body = serde_json::to_vec(&files).unwrap();
+    let json_type = ("Content-Type", "application/json");
+    let r = post(&server.url("/upload/v2/"), &[json_type, tok], &body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("vary"), Some("Auth-Token"));
+    let v = json(&r);
+    assert!(v["id"].as_u64().is_some(), "{v}");
+    assert!(v["created_at"].as_u64().unwrap() > 1_700_000_000, "{v}");
+    assert_eq!(v["user"], "ci@example.com");
+    assert_eq!(v["try_symbols"], false);
+    assert_eq!(v["upload_protocol"], "gcs-resumable");
+    assert_eq!(v["files"][0]["key"], key);
+    assert_eq!(v["files"][0]["action"]["type"], "upload");
+    assert_eq!(
+        v["files"][0]["action"]["content_encoding"],
+        serde_json::Value::Null
+    );
+    let url = v["files"][0]["action"]["url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with(&server.url("/upload/v2/session/")), "{url}");
+    assert_eq!(v["files"][1]["key"], "no-pattern.sym");
+    assert_eq!(v["files"][1]["action"]["type"], "error");
+    assert!(v["files"][1]["action"]["msg"]
+        .as_str()
+        .unwrap()
+        .contains("no-pattern.sym"));
+
+    // The chunks: 308 with the bytes held so far, then the object.
+    let half = sym.len() / 2;
+    let r = put_chunk(&url, &sym, 0, half - 1);
+    assert_eq!(r.status, 308, "{}", r.text());
+    assert_eq!(
+        r.header("range"),
+        Some(format!("bytes=0-{}", half - 1).as_str())
+    );
+    // Nothing is downloadable before the last byte.
+    assert_eq!(get(&server.url(&format!("/{key}"))).status, 404);
+    let r = put_chunk(&url, &sym, half, sym.len() - 1);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let object = json(&r);
+    assert_eq!(object["name"], format!("v1/{key}"));
+    assert_eq!(object["size"], sym.len().to_string());
+    assert_eq!(object["md5Hash"].as_str().unwrap().len(), 24);
+    let r = get(&server.url(&format!("/{key}")));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, sym);
+    // The last chunk again (its answer lost): the same object.
+    let r = put_chunk(&url, &sym, half, sym.len() - 1);
+    assert_eq!((r.status, json(&r)), (200, object));
+
+    // The same file again: skipped.
+    let r = post(&server.url("/upload/v2/"), &[json_type, tok], &body);
+    assert_eq!(
+        json(&r)["files"][0]["action"],
+        serde_json::json!({"type": "skip"})
+    );
+
+    // A Try-only token: the Try area.
+    let try_body = serde_json::json!({"files": [{"key": "a.so/ABC/a.so.sym", "size": 3, "md5_hash": md5(b"abc")}]});
     let r = post(
         &server.url("/upload/v2/"),
-        &[
-            ("Content-Type", "application/json"),
-            ("Auth-Token", "uploader-token-1"),
-        ],
-        br#"{"files": []}"#,
+        &[json_type, ("Auth-Token", "try-only-token-1")],
+        &serde_json::to_vec(&try_body).unwrap(),
     );
-    assert_eq!(r.status, 501, "{}", r.text());
-    assert!(error_of(&r).contains("/upload/"));
+    assert_eq!(json(&r)["try_symbols"], true, "{}", r.text());
+    let url = json(&r)["files"][0]["action"]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = put_chunk(&url, b"abc", 0, 2);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(json(&r)["name"], "try/v1/a.so/ABC/a.so.sym");
+
+    // Bad requests.
+    let r = post(
+        &server.url("/upload/v2/"),
+        &[json_type, tok],
+        b"{\"files\": 3}",
+    );
+    assert_eq!(r.status, 400);
+    assert!(
+        error_of(&r).starts_with("Invalid JSON body"),
+        "{}",
+        r.text()
+    );
+    let r = got(agent()
+        .put(server.url("/upload/v2/session/00000000000000000000000000000000"))
+        .header("content-range", "bytes 0-2/3")
+        .send(&b"abc"[..])
+        .unwrap());
+    assert_eq!(r.status, 404, "{}", r.text());
+    let r = got(agent()
+        .put(server.url("/upload/v2/session/00000000000000000000000000000000"))
+        .send(&b"abc"[..])
+        .unwrap());
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = post(
+        &server.url("/upload/v2/session/00000000000000000000000000000000"),
+        &[],
+        b"abc",
+    );
+    assert_eq!(r.status, 405);
+    // Data that is not what was declared.
+    let r = post(&server.url("/upload/v2/"), &[json_type, tok], &serde_json::to_vec(&serde_json::json!({"files": [{"key": "b.so/ABC/b.so.sym", "size": 3, "md5_hash": md5(b"abc")}]})).unwrap());
+    let url = json(&r)["files"][0]["action"]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = put_chunk(&url, b"abd", 0, 2);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(error_of(&r).contains("not the declared"), "{}", r.text());
+    assert_eq!(get(&server.url("/b.so/ABC/b.so.sym")).status, 404);
 }
 
 // --- 5. the answers' details --------------------------------------------------------------

@@ -167,8 +167,8 @@ pub use upload::{
 };
 // Tecken's upload API v2: resumable sessions, one per file.
 pub use upload::{
-    ChunkOutcome, ChunkWriter, CompletedUpload, ContentRange, FileAction, FileSpec,
-    PlannedUpload, SessionLimits, UploadSessions,
+    ChunkOutcome, ChunkWriter, CompletedUpload, ContentRange, FileAction, FileSpec, PlannedUpload,
+    SessionLimits, UploadSessions,
 };
 
 // The symbolicator.

@@ -84,7 +84,10 @@ fn files_sent_in_chunks_are_stored_as_an_archive_member_would_be() {
     assert_eq!(planned.len(), 2);
     assert_eq!(planned[0].key, SYM_KEY);
     assert_eq!(planned[1].key, raw_key);
-    let (sym_session, raw_session) = (session_of(&planned[0].action), session_of(&planned[1].action));
+    let (sym_session, raw_session) = (
+        session_of(&planned[0].action),
+        session_of(&planned[1].action),
+    );
     assert_ne!(sym_session, raw_session);
     assert_eq!(e.sessions.open_count().unwrap(), 2);
 
@@ -105,7 +108,8 @@ fn files_sent_in_chunks_are_stored_as_an_archive_member_would_be() {
     // Nothing is stored before the last byte arrives.
     let key = ObjectKey::parse(SYM_KEY).unwrap();
     assert!(e.store.get(&key, false).unwrap().is_none());
-    let ChunkOutcome::Complete { file, result } = put(&e, &sym_session, &sym, 2 * third, sym.len() - 1)
+    let ChunkOutcome::Complete { file, result } =
+        put(&e, &sym_session, &sym, 2 * third, sym.len() - 1)
     else {
         panic!("the last chunk completes the file")
     };
@@ -143,8 +147,14 @@ fn files_sent_in_chunks_are_stored_as_an_archive_member_would_be() {
         .sessions
         .start(&e.store, &[spec(SYM_KEY, &sym), spec(raw_key, &raw)], &opts)
         .unwrap();
-    assert!(again.iter().all(|p| p.action == FileAction::Skip), "{again:?}");
-    let changed = e.sessions.start(&e.store, &[spec(SYM_KEY, &other)], &opts).unwrap();
+    assert!(
+        again.iter().all(|p| p.action == FileAction::Skip),
+        "{again:?}"
+    );
+    let changed = e
+        .sessions
+        .start(&e.store, &[spec(SYM_KEY, &other)], &opts)
+        .unwrap();
     session_of(&changed[0].action);
 }
 
@@ -234,7 +244,10 @@ fn data_that_is_not_what_was_declared_is_refused_and_nothing_is_stored() {
     let e = env();
     let sym = sym();
     let opts = UploadOptions::default();
-    let planned = e.sessions.start(&e.store, &[spec(SYM_KEY, &sym)], &opts).unwrap();
+    let planned = e
+        .sessions
+        .start(&e.store, &[spec(SYM_KEY, &sym)], &opts)
+        .unwrap();
     let id = session_of(&planned[0].action);
     let mut other = sym.clone();
     other[100] ^= 0x20;
@@ -255,7 +268,10 @@ fn data_that_is_not_what_was_declared_is_refused_and_nothing_is_stored() {
     assert_eq!(err.kind(), ErrorKind::NotFound);
 
     // A total other than the declared size, a body longer than its range.
-    let planned = e.sessions.start(&e.store, &[spec(SYM_KEY, &sym)], &opts).unwrap();
+    let planned = e
+        .sessions
+        .start(&e.store, &[spec(SYM_KEY, &sym)], &opts)
+        .unwrap();
     let id = session_of(&planned[0].action);
     let err = e
         .sessions
@@ -268,7 +284,10 @@ fn data_that_is_not_what_was_declared_is_refused_and_nothing_is_stored() {
         .sessions
         .put_chunk(&e.store, &id, &range, &mut &sym[..11], &opts)
         .unwrap_err();
-    assert!(err.to_string().contains("longer than its Content-Range"), "{err}");
+    assert!(
+        err.to_string().contains("longer than its Content-Range"),
+        "{err}"
+    );
     for bad in ["bytes 0-9", "bytes 9-0/100", ""] {
         let err = e
             .sessions
@@ -352,7 +371,10 @@ fn try_uploads_go_to_the_try_area() {
         try_symbols: true,
         ..UploadOptions::default()
     };
-    let planned = e.sessions.start(&e.store, &[spec(SYM_KEY, &sym)], &opts).unwrap();
+    let planned = e
+        .sessions
+        .start(&e.store, &[spec(SYM_KEY, &sym)], &opts)
+        .unwrap();
     let id = session_of(&planned[0].action);
     let ChunkOutcome::Complete { file, .. } = put(&e, &id, &sym, 0, sym.len() - 1) else {
         panic!()
@@ -380,7 +402,10 @@ fn limits_on_files_per_request_and_open_sessions() {
     e.sessions.start(&e.store, &files[..3], &opts).unwrap();
     e.sessions.start(&e.store, &files[3..], &opts).unwrap();
     let err = e.sessions.start(&e.store, &files[..1], &opts).unwrap_err();
-    assert_eq!((err.kind(), err.http_status()), (ErrorKind::LimitExceeded, 429));
+    assert_eq!(
+        (err.kind(), err.http_status()),
+        (ErrorKind::LimitExceeded, 429)
+    );
     assert_eq!(e.sessions.open_count().unwrap(), 4);
 }
 
@@ -392,7 +417,10 @@ fn expired_sessions_are_swept() {
     });
     let sym = sym();
     let opts = UploadOptions::default();
-    let planned = e.sessions.start(&e.store, &[spec(SYM_KEY, &sym)], &opts).unwrap();
+    let planned = e
+        .sessions
+        .start(&e.store, &[spec(SYM_KEY, &sym)], &opts)
+        .unwrap();
     let id = session_of(&planned[0].action);
     put(&e, &id, &sym, 0, 99);
     assert!(e.sessions.sweep().unwrap() >= 1);
@@ -406,7 +434,13 @@ fn expired_sessions_are_swept() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
     let err = e
         .sessions
-        .put_chunk(&e.store, &id, "bytes 100-199/300000", &mut &sym[100..200], &opts)
+        .put_chunk(
+            &e.store,
+            &id,
+            "bytes 100-199/300000",
+            &mut &sym[100..200],
+            &opts,
+        )
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
 }

@@ -94,6 +94,7 @@ mod spool;
 mod state;
 mod tokens;
 mod upload;
+mod upload_v2;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -170,6 +171,11 @@ pub struct ServerConfig {
     pub upload_url_http: bool,
     /// Whose API the server answers as where Tecken and Eliot differ (`--api`).
     pub api: Api,
+    /// The upload API version `/upload/auth_info/` announces (`--upload-api-version`): 1
+    /// (the default), `POST /upload/` with an archive; or 2, a resumable session per file
+    /// (`/upload/v2/`). Both are served either way; the version tells Mozilla's
+    /// `upload-symbols` client which to use.
+    pub upload_api_version: u32,
 }
 
 /// Whose answers the server gives where Tecken's and Eliot's differ on one port: the
@@ -227,6 +233,7 @@ impl Default for ServerConfig {
             upload_url_hosts: Vec::new(),
             upload_url_http: false,
             api: Api::Both,
+            upload_api_version: 1,
         }
     }
 }
@@ -252,6 +259,12 @@ pub fn run(args: ServerConfig) -> Result<()> {
         return Err(bad_setting(
             "--max-connections and --max-uploads must be at least 1",
         ));
+    }
+    if !matches!(args.upload_api_version, 1 | 2) {
+        return Err(bad_setting(format!(
+            "--upload-api-version {}: expected 1 or 2",
+            args.upload_api_version
+        )));
     }
     if args.max_uploads >= args.blocking_threads {
         return Err(bad_setting(format!(
@@ -283,6 +296,7 @@ pub fn run(args: ServerConfig) -> Result<()> {
         upload_url_hosts: args.upload_url_hosts.clone(),
         upload_url_http: args.upload_url_http,
         api: args.api,
+        upload_api_version: args.upload_api_version,
         log: log.clone(),
     })?;
     if state.tokens.is_some() && !state.store_is_writable {

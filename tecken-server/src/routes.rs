@@ -21,6 +21,7 @@ use super::http::{
 };
 use super::state::State;
 use super::upload;
+use super::upload_v2;
 use crate::Api;
 
 /// Bodies above this go straight to the blocking pool: a warm answer to a huge request
@@ -88,9 +89,15 @@ pub async fn route(state: &Arc<State>, req: Request<Incoming>, limits: Limits) -
             return upload::vary_auth_token(upload_auth_info(state, &req))
         }
         "/api/_auth/" | "/api/_auth" => return upload::vary_auth_token(auth_info(state, &req)),
-        "/upload/v2/" | "/upload/v2" => return upload::vary_auth_token(upload_v2(state, &req)),
+        "/upload/v2/" | "/upload/v2" => {
+            return upload::vary_auth_token(upload_v2::start(state, req, limits).await)
+        }
         "/missingsymbols.csv" => return missing_csv(state, &req),
         _ => {}
+    }
+    if let Some(id) = path.strip_prefix(upload_v2::SESSION_PREFIX) {
+        let id = id.to_owned();
+        return upload_v2::chunk(state, req, &id, limits).await;
     }
     if let Some(rest) = path.strip_prefix("/api/syminfo/") {
         let rest = rest.to_owned();
@@ -146,11 +153,6 @@ fn not_found(api: Api, req: &Request<Incoming>) -> Resp {
 /// 9999 (`token_expires_at` is a number of seconds; Tecken's tokens have a date).
 pub(crate) const TOKEN_NEVER_EXPIRES: u64 = 253_402_300_799;
 
-/// The upload API version `/upload/auth_info/` announces: 1, `POST /upload/` with the
-/// archive. Version 2 hands out Google Cloud Storage upload sessions, which no store here
-/// speaks; clients that read the version (Mozilla's `upload-symbols`) then use version 1.
-pub(crate) const UPLOAD_API_VERSION: u32 = 1;
-
 /// `POST /upload/auth_info/`: the preflight request of Mozilla's `upload-symbols` client
 /// before it uploads, checking its token and asking which upload API to use. Tecken's
 /// answer: `email`, `try_symbols` (the token's uploads go to the Try area: it may upload
@@ -169,7 +171,7 @@ fn upload_auth_info(state: &Arc<State>, req: &Request<Incoming>) -> Resp {
         "email": grant.user,
         "try_symbols": grant.perms.try_upload && !grant.perms.upload,
         "token_expires_at": TOKEN_NEVER_EXPIRES,
-        "upload_api_version": UPLOAD_API_VERSION,
+        "upload_api_version": state.upload_api_version,
         "opentelemetry": null,
     });
     respond(200, JSON, py_json(&body))
@@ -206,27 +208,6 @@ fn auth_info(state: &Arc<State>, req: &Request<Incoming>) -> Resp {
         }
     });
     respond(200, JSON, py_json(&body))
-}
-
-/// `POST /upload/v2/`: Tecken's newer upload flow hands out Google Cloud Storage
-/// resumable-upload sessions (`"upload_protocol": "gcs-resumable"`) for the client to send
-/// each file to the bucket directly. No store here speaks that protocol, so after Tecken's
-/// token checks the answer is 501 saying so; `POST /upload/` takes the same files.
-fn upload_v2(state: &Arc<State>, req: &Request<Incoming>) -> Resp {
-    if req.method() != Method::POST {
-        return tecken_method_not_allowed(req);
-    }
-    let grant = match upload::authenticate(state, req) {
-        Ok(g) => g,
-        Err(msg) => return tecken_error(403, msg),
-    };
-    if !grant.perms.upload && !grant.perms.try_upload {
-        return tecken_error(403, "Forbidden");
-    }
-    tecken_error(
-        501,
-        "upload v2 (gcs-resumable) is not available on this server: POST the archive to /upload/",
-    )
 }
 
 /// `/symbolicate/v5` and `/v4`: Eliot's answers, inline when every module is warm.

@@ -18,6 +18,7 @@ use tecken_core::MissingSymbols;
 use tecken_core::UrlUploadOptions;
 use tecken_core::V5Options;
 use tecken_core::{is_plain_tree, ChainStore, LocalStore, Storage, StoreSpec, SymbolStore};
+use tecken_core::{SessionLimits, UploadSessions};
 use tecken_core::{Symbolicator, SymbolicatorConfig};
 
 use super::log::RequestLog;
@@ -70,6 +71,11 @@ pub struct State {
     pub url_upload: UrlUploadOptions,
     /// Whose API the server answers as (`--api`).
     pub api: crate::Api,
+    /// Upload API v2 sessions (`--cache DIR/upload-sessions`, else in the temp dir);
+    /// `None` when uploads are off (no `--tokens`).
+    pub sessions: Option<UploadSessions>,
+    /// What `/upload/auth_info/` announces (`--upload-api-version`).
+    pub upload_api_version: u32,
 }
 
 /// Server paths and their stand-ins: every message sent to a client goes through
@@ -207,6 +213,8 @@ pub struct Settings {
     pub upload_url_http: bool,
     /// `--api`.
     pub api: crate::Api,
+    /// `--upload-api-version`.
+    pub upload_api_version: u32,
     /// The request log.
     pub log: Arc<RequestLog>,
 }
@@ -293,7 +301,21 @@ impl State {
             &std::env::temp_dir(),
             LocalStore::STALE_TEMP_AGE,
         );
+        // Upload API v2 sessions: only where uploads can happen.
+        let sessions = match &s.tokens {
+            Some(_) => {
+                let dir = match &s.cache {
+                    Some(c) => c.join("upload-sessions"),
+                    None => std::env::temp_dir().join("tecken-upload-sessions"),
+                };
+                Some(UploadSessions::new(dir, SessionLimits::default())?)
+            }
+            None => None,
+        };
         let mut private_paths = Redactor::default();
+        if let Some(sessions) = &sessions {
+            private_paths.add(sessions.dir(), "<sessions>");
+        }
         for d in &stores.dirs {
             private_paths.add(d, "<store>");
         }
@@ -349,6 +371,8 @@ impl State {
                 ..UrlUploadOptions::default()
             },
             api: s.api,
+            sessions,
+            upload_api_version: s.upload_api_version,
         })
     }
 }

@@ -281,7 +281,7 @@ impl Archive {
 
 /// An error answer: a client error's message (server paths replaced), or for a server
 /// error a generic one; the full error goes to the log line.
-fn failed(state: &State, status: u16, msg: &str, detail: &str) -> Resp {
+pub(crate) fn failed(state: &State, status: u16, msg: &str, detail: &str) -> Resp {
     let shown = if status >= 500 {
         match status {
             503 => "Storage error; try again later".to_owned(),

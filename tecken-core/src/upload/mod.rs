@@ -65,12 +65,12 @@ use self::archive::{Archive, Source};
 pub use self::by_url::{fetch_archive_url, FetchedArchive, UrlUploadOptions};
 pub use self::options::{ArchiveSource, ProgressFn, UploadLimits, UploadOptions, UploadProgress};
 use self::plan::plan;
-pub use self::sessions::{
-    ChunkOutcome, ChunkWriter, CompletedUpload, ContentRange, FileAction, FileSpec,
-    PlannedUpload, SessionLimits, UploadSessions,
-};
 pub use self::report::{FileReport, IgnoredFile, ModuleMismatch, SymFileReport, UploadResult};
 use self::rules::TotalLimit;
+pub use self::sessions::{
+    ChunkOutcome, ChunkWriter, CompletedUpload, ContentRange, FileAction, FileSpec, PlannedUpload,
+    SessionLimits, UploadSessions,
+};
 pub use self::spool::remove_stale_spool_files;
 use self::spool::Spool;
 use crate::error::{Error, ErrorKind, Result};

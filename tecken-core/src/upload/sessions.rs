@@ -158,7 +158,7 @@ pub enum ChunkOutcome {
         /// The file.
         file: CompletedUpload,
         /// The report, as [`upload_archive`](super::upload_archive) gives for an archive.
-        result: Option<UploadResult>,
+        result: Option<Box<UploadResult>>,
     },
 }
 
@@ -256,7 +256,7 @@ impl UploadSessions {
     }
 
     fn path(&self, id: &str, suffix: &str) -> PathBuf {
-        self.dir.join(format!("{id}{suffix}"))
+        session_path(&self.dir, id, suffix)
     }
 
     /// Decides each file's action and opens a session for each file to upload: the body
@@ -360,10 +360,7 @@ impl UploadSessions {
             Err(e) => return refuse(e.message().to_owned()),
         };
         if spec.md5_hash.len() != 32 || !spec.md5_hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return refuse(format!(
-                "md5_hash of {:?} is not 32 hex digits",
-                spec.key
-            ));
+            return refuse(format!("md5_hash of {:?} is not 32 hex digits", spec.key));
         }
         if spec.size > options.limits.max_member_size {
             return refuse(format!(
@@ -402,7 +399,7 @@ impl UploadSessions {
     /// Fails with [`ErrorKind::NotFound`] for an unknown or expired session, and
     /// [`ErrorKind::InvalidInput`] for a bad range or one whose total is not the declared
     /// size.
-    pub fn begin(&self, id: &str, range: &str) -> Result<ChunkWriter<'_>> {
+    pub fn begin(&self, id: &str, range: &str) -> Result<ChunkWriter> {
         if !is_session_id(id) {
             return Err(no_session());
         }
@@ -423,7 +420,7 @@ impl UploadSessions {
         let Some(file) = locked else {
             return match self.done_record(id)? {
                 Some(done) => Ok(ChunkWriter {
-                    sessions: self,
+                    dir: self.dir.clone(),
                     id: id.to_owned(),
                     state: WriterState::Done(done),
                 }),
@@ -470,7 +467,7 @@ impl UploadSessions {
                 .map_err(|e| Error::io(&part_path, e))?;
         }
         Ok(ChunkWriter {
-            sessions: self,
+            dir: self.dir.clone(),
             id: id.to_owned(),
             state: WriterState::Open {
                 file,
@@ -496,7 +493,10 @@ impl UploadSessions {
         let mut buf = vec![0u8; 256 * 1024];
         loop {
             let n = body.read(&mut buf).map_err(|e| {
-                Error::new(ErrorKind::InvalidInput, format!("cannot read the chunk: {e}"))
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("cannot read the chunk: {e}"),
+                )
             })?;
             if n == 0 {
                 break;
@@ -587,9 +587,7 @@ impl UploadSessions {
                 let _ = std::fs::remove_file(&part);
                 let _ = std::fs::remove_file(entry.path());
                 removed += 1;
-            } else if name
-                .strip_suffix(DONE)
-                .is_some_and(is_session_id)
+            } else if name.strip_suffix(DONE).is_some_and(is_session_id)
                 || crate::fsutil::temp_target(name).is_some()
             {
                 let _ = std::fs::remove_file(entry.path());
@@ -623,15 +621,19 @@ enum WriterState {
     Done(CompletedUpload),
 }
 
-/// One chunk of a session being received; holds the session's lock.
+/// One chunk of a session being received; holds the session's lock until dropped.
 #[derive(Debug)]
-pub struct ChunkWriter<'s> {
-    sessions: &'s UploadSessions,
+pub struct ChunkWriter {
+    dir: PathBuf,
     id: String,
     state: WriterState,
 }
 
-impl ChunkWriter<'_> {
+fn session_path(dir: &Path, id: &str, suffix: &str) -> PathBuf {
+    dir.join(format!("{id}{suffix}"))
+}
+
+impl ChunkWriter {
     /// Appends the next piece of the chunk's body. Fails with [`ErrorKind::InvalidInput`]
     /// when the body runs past the chunk's `Content-Range`.
     pub fn write(&mut self, data: &[u8]) -> Result<()> {
@@ -655,7 +657,7 @@ impl ChunkWriter<'_> {
             ));
         }
         file.write_all(data)
-            .map_err(|e| Error::io(self.sessions.path(&self.id, PART), e))?;
+            .map_err(|e| Error::io(session_path(&self.dir, &self.id, PART), e))?;
         *pos += data.len() as u64;
         Ok(())
     }
@@ -665,8 +667,9 @@ impl ChunkWriter<'_> {
     /// the session and fails with [`ErrorKind::InvalidInput`]; a storage failure keeps it,
     /// so the client's retry of the last chunk finishes it).
     pub fn finish(self, store: &SymbolStore, options: &UploadOptions) -> Result<ChunkOutcome> {
-        let sessions = self.sessions;
+        let dir = self.dir;
         let id = self.id;
+        let path = |suffix: &str| session_path(&dir, &id, suffix);
         let (file, meta) = match self.state {
             WriterState::Done(done) => {
                 return Ok(ChunkOutcome::Complete {
@@ -676,14 +679,14 @@ impl ChunkWriter<'_> {
             }
             WriterState::Open { file, meta, .. } => (file, meta),
         };
-        let part = sessions.path(&id, PART);
+        let part = path(PART);
         let received = file.metadata().map_err(|e| Error::io(&part, e))?.len();
         if received < meta.size {
             return Ok(ChunkOutcome::Incomplete { received });
         }
         let md5 = file_md5(&file, meta.size).map_err(|e| Error::io(&part, e))?;
         if md5 != meta.md5 {
-            let _ = std::fs::remove_file(sessions.path(&id, META));
+            let _ = std::fs::remove_file(path(META));
             let _ = std::fs::remove_file(&part);
             return Err(Error::new(
                 ErrorKind::InvalidInput,
@@ -706,9 +709,9 @@ impl ChunkWriter<'_> {
         };
         let record = serde_json::to_vec(&done)
             .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
-        write_file_atomic(&sessions.path(&id, DONE), &record)?;
+        write_file_atomic(&path(DONE), &record)?;
         // The record first, then the session: a chunk waiting on the lock finds the record.
-        let _ = std::fs::remove_file(sessions.path(&id, META));
+        let _ = std::fs::remove_file(path(META));
         let _ = std::fs::remove_file(&part);
         drop(file);
         let mut result = UploadResult {
@@ -724,7 +727,7 @@ impl ChunkWriter<'_> {
         result.symbols.extend(outcome.sym);
         Ok(ChunkOutcome::Complete {
             file: done,
-            result: Some(result),
+            result: Some(Box::new(result)),
         })
     }
 }
@@ -873,7 +876,13 @@ mod tests {
         let b = new_session_id().unwrap();
         assert!(is_session_id(&a) && is_session_id(&b));
         assert_ne!(a, b);
-        for bad in ["", "../etc/passwd", &a.to_uppercase(), &a[1..], &format!("{a}0")] {
+        for bad in [
+            "",
+            "../etc/passwd",
+            &a.to_uppercase(),
+            &a[1..],
+            &format!("{a}0"),
+        ] {
             assert!(!is_session_id(bad), "{bad:?}");
         }
     }
