@@ -13,6 +13,7 @@ mod convert;
 mod errors;
 mod frames;
 mod index;
+mod sessions;
 mod stackwalk;
 mod store;
 mod symbolicator;
@@ -46,6 +47,8 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     m.add_class::<store::SymbolStore>()?;
     m.add_class::<symbolicator::Symbolicator>()?;
+    m.add_class::<sessions::UploadSessions>()?;
+    m.add_class::<sessions::ChunkWriter>()?;
     m.add_class::<index::Index>()?;
     m.add_class::<frames::Frame>()?;
     m.add_class::<frames::InlineFrame>()?;

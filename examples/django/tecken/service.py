@@ -27,6 +27,16 @@ def _symbolicator(
     return tecken_core.Symbolicator(sources, cache_dir=cache_dir, max_body_bytes=max_body_bytes)
 
 
+@functools.lru_cache(maxsize=8)
+def _sessions(directory: str) -> tecken_core.UploadSessions:
+    return tecken_core.UploadSessions(directory)
+
+
+def upload_sessions() -> tecken_core.UploadSessions:
+    """Upload API v2 sessions in ``TECKEN_UPLOAD_SESSIONS_DIR``."""
+    return _sessions(settings.TECKEN_UPLOAD_SESSIONS_DIR)
+
+
 def store() -> tecken_core.SymbolStore:
     """The symbol store of ``TECKEN_STORE``."""
     return _store(settings.TECKEN_STORE)

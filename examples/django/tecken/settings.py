@@ -9,6 +9,8 @@
 | ``TECKEN_UPLOAD_USER`` | who that token belongs to (an email), as ``/upload/auth_info/`` answers | empty |
 | ``TECKEN_UPLOAD_URL_HOSTS`` | comma-separated hosts an upload by download URL (the ``url`` field) may fetch from, Tecken's ``ALLOW_UPLOAD_BY_DOWNLOAD_DOMAINS`` | none: refused |
 | ``TECKEN_UPLOAD_URL_HTTP`` | ``1`` lets those URLs be ``http://`` (a private network) | ``https://`` only |
+| ``TECKEN_UPLOAD_API_VERSION`` | what ``/upload/auth_info/`` announces to Mozilla's ``upload-symbols`` client: ``1`` (``POST /upload/`` with a zip) or ``2`` (a resumable session per file, ``/upload/v2/``); both are served | ``1`` |
+| ``TECKEN_UPLOAD_SESSIONS_DIR`` | upload API v2 sessions, shared by the worker processes | ``var/upload-sessions`` |
 | ``TECKEN_DOWNLOAD_URL`` | public URL of the store (``https://bucket.example/``): downloads answer 302 to ``{url}v1/{key}``; unset: files are served by the app | unset |
 | ``TECKEN_SECRET_KEY``, ``TECKEN_DEBUG``, ``TECKEN_ALLOWED_HOSTS`` | Django's own | a fixed dev key, off, ``*`` |
 """
@@ -35,6 +37,8 @@ TECKEN_UPLOAD_USER = _env("TECKEN_UPLOAD_USER") or ""
 TECKEN_DOWNLOAD_URL = _env("TECKEN_DOWNLOAD_URL")
 TECKEN_UPLOAD_URL_HOSTS = [h for h in (_env("TECKEN_UPLOAD_URL_HOSTS", "") or "").split(",") if h]
 TECKEN_UPLOAD_URL_HTTP = _env("TECKEN_UPLOAD_URL_HTTP", "0") not in ("0", "false", "no")
+TECKEN_UPLOAD_API_VERSION = int(_env("TECKEN_UPLOAD_API_VERSION", "1") or "1")
+TECKEN_UPLOAD_SESSIONS_DIR = _env("TECKEN_UPLOAD_SESSIONS_DIR", str(HERE / "var" / "upload-sessions"))
 # Eliot's limit: the symbolicate views read at most this many bytes plus one, so a larger
 # body is answered 413 by the core without being read whole.
 TECKEN_MAX_BODY_BYTES = 10 << 20

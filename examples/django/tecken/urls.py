@@ -14,6 +14,8 @@ urlpatterns = [
     path("symbolicate/v4", views.symbolicate_v4),
     path("upload/", views.upload),
     path("upload/auth_info/", views.upload_auth_info),
+    path("upload/v2/", views.upload_v2),
+    path("upload/v2/session/<str:session>", views.upload_v2_session),
     path("api/_auth/", views.auth_info),
     path("api/syminfo/<str:file>/<str:id>", views.syminfo),
     re_path(rf"^try/(?P<debug_file>{PART})/(?P<debug_id>{PART})/(?P<file>{PART})$", views.download, {"try_path": True}),

@@ -7,6 +7,7 @@ answer in the status, headers and body shape of the service it stands in for.
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime, timezone
 
@@ -274,7 +275,8 @@ TOKEN_NEVER_EXPIRES = 253_402_300_799
 def upload_auth_info(request: HttpRequest) -> HttpResponse:
     """Tecken's ``POST /upload/auth_info/``: the preflight request Mozilla's
     ``upload-symbols`` client sends before uploading, to check its token and ask which
-    upload API to use (version 1: ``POST /upload/``). Errors are Tecken's
+    upload API to use (``TECKEN_UPLOAD_API_VERSION``: 1, ``POST /upload/``; 2, a session
+    per file, ``/upload/v2/``). Errors are Tecken's
     ``{"error": ...}`` 403s, which that client shows."""
     if request.method not in ("POST", "GET"):
         return _vary(_error(f"Method Not Allowed ({request.method}): {request.path}", 405))
@@ -287,10 +289,105 @@ def upload_auth_info(request: HttpRequest) -> HttpResponse:
                 "email": settings.TECKEN_UPLOAD_USER,
                 "try_symbols": False,
                 "token_expires_at": TOKEN_NEVER_EXPIRES,
-                "upload_api_version": 1,
+                "upload_api_version": settings.TECKEN_UPLOAD_API_VERSION,
                 "opentelemetry": None,
             }
         )
+    )
+
+
+# --- Tecken: upload API v2 -----------------------------------------------------------------
+
+# The largest POST /upload/v2/ body (1,000 files of long keys fit), and the pieces a
+# chunk's body is read and written in.
+MAX_V2_START_BODY = 1 << 20
+CHUNK_PIECE = 256 * 1024
+
+
+@csrf_exempt
+def upload_v2(request: HttpRequest) -> HttpResponse:
+    """Tecken's ``POST /upload/v2/``: ``{"files": [{"key", "size", "md5_hash"}]}`` in, an
+    action per file out (``upload`` with a session URL, ``skip``, or ``error``), in the
+    answer Mozilla's ``upload-symbols`` client reads."""
+    return _vary(_upload_v2(request))
+
+
+def _upload_v2(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _error(f"Method Not Allowed ({request.method}): {request.path}", 405)
+    refused = _token_error(request)
+    if refused:
+        return _error(refused, 403)
+    body = request.read(MAX_V2_START_BODY + 1)
+    if len(body) > MAX_V2_START_BODY:
+        return _error(f"Request body too large (at most {MAX_V2_START_BODY} bytes)", 413)
+    try:
+        files = json.loads(body)["files"]
+        if not isinstance(files, list):
+            raise TypeError("files is not a list")
+        planned = service.upload_sessions().start(service.store(), files)
+    except tecken_core.TeckenError as e:
+        response = _error(str(e), e.status)
+        if e.status == 429:
+            response["Retry-After"] = "10"
+        return response
+    except (ValueError, KeyError, TypeError) as e:
+        return _error(f"Invalid JSON body: {e}", 400)
+    for p in planned:
+        action = p["action"]
+        if action["type"] == "upload":
+            url = request.build_absolute_uri(f"/upload/v2/session/{action.pop('session')}")
+            action.update(url=url, content_encoding=None)
+    return JsonResponse(
+        {
+            # No database here: the creation time stands in for Tecken's row id.
+            "id": int(time.time()),
+            "created_at": int(time.time()),
+            "user": settings.TECKEN_UPLOAD_USER,
+            "try_symbols": False,
+            "upload_protocol": "gcs-resumable",
+            "files": planned,
+        }
+    )
+
+
+@csrf_exempt
+def upload_v2_session(request: HttpRequest, session: str) -> HttpResponse:
+    """``PUT /upload/v2/session/{id}``: one chunk (``Content-Range``) of a file, as a
+    Google Cloud Storage resumable upload takes it: 308 with ``Range`` while bytes are
+    missing, 200 with the object once the core has stored the file. The URL is the
+    credential (no token), as a GCS session URL is."""
+    if request.method != "PUT":
+        response = _error(f"Method Not Allowed ({request.method}): {request.path}", 405)
+        response["Allow"] = "PUT"
+        return response
+    content_range = request.headers.get("Content-Range")
+    if not content_range:
+        return _error("A chunk needs a Content-Range header", 400)
+    try:
+        # Read and written in pieces: a 16 MiB chunk never sits whole in memory.
+        with service.upload_sessions().begin(session, content_range) as writer:
+            while piece := request.read(CHUNK_PIECE):
+                writer.write(piece)
+            outcome = writer.finish(service.store())
+    except tecken_core.TeckenError as e:
+        return _error(str(e), e.status)
+    if not outcome["complete"]:
+        response = HttpResponse(status=308)
+        if outcome["received"]:
+            response["Range"] = f"bytes=0-{outcome['received'] - 1}"
+        return response
+    done = outcome["file"]
+    if outcome["result"] is not None:
+        service.symbolicator().forget_uploaded(outcome["result"])
+    return JsonResponse(
+        {
+            "kind": "storage#object",
+            "name": done["storage_key"],
+            "bucket": settings.TECKEN_STORE,
+            "size": str(done["size"]),
+            "md5Hash": done["md5_base64"],
+        }
     )
 
 

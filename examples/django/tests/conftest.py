@@ -77,6 +77,7 @@ def store_dir(tmp_path: Path) -> Iterator[Path]:
         TECKEN_CACHE_DIR=str(tmp_path / "cache"),
         TECKEN_UPLOAD_TOKEN=TOKEN,
         TECKEN_DOWNLOAD_URL=None,
+        TECKEN_UPLOAD_SESSIONS_DIR=str(tmp_path / "upload-sessions"),
     ):
         yield store
 

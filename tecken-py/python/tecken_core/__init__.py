@@ -15,6 +15,7 @@ that also subclass the matching builtin (``ValueError``, ``LookupError``, ``OSEr
 
 from ._native import (
     BadRequestError,
+    ChunkWriter,
     CorruptIndexError,
     Frame,
     Index,
@@ -34,6 +35,7 @@ from ._native import (
     Symbolicator,
     SymbolStore,
     TeckenError,
+    UploadSessions,
     __version__,
     auth_token_matches,
     binary_id,
@@ -45,6 +47,7 @@ from ._native import (
 
 __all__ = [
     "BadRequestError",
+    "ChunkWriter",
     "CorruptIndexError",
     "Frame",
     "Index",
@@ -64,6 +67,7 @@ __all__ = [
     "Symbolicator",
     "SymbolStore",
     "TeckenError",
+    "UploadSessions",
     "__version__",
     "auth_token_matches",
     "binary_id",

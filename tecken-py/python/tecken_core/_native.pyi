@@ -231,6 +231,39 @@ class SymbolStore:
     ) -> str: ...
 
 # ---------------------------------------------------------------------------------------
+# Upload API v2
+
+@final
+class UploadSessions:
+    def __new__(
+        cls,
+        directory: StrPath,
+        *,
+        max_files: int = 1000,
+        max_open: int = 10000,
+        ttl: float = 86400.0,
+    ) -> UploadSessions: ...
+    def start(
+        self,
+        store: SymbolStore,
+        files: Sequence[dict[str, Any]],
+        *,
+        try_: bool = False,
+        max_file_size: int | None = None,
+    ) -> list[dict[str, Any]]: ...
+    def begin(self, session: str, content_range: str) -> ChunkWriter: ...
+    def open_count(self) -> int: ...
+    def sweep(self) -> int: ...
+
+@final
+class ChunkWriter:
+    def write(self, data: BytesLike) -> None: ...
+    def finish(self, store: SymbolStore, *, max_file_size: int | None = None) -> dict[str, Any]: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *_args: object) -> bool: ...
+
+# ---------------------------------------------------------------------------------------
 # Symbolicator
 
 @final
