@@ -203,6 +203,76 @@ export declare function parseSymHeaderSync(sym: Buffer | Uint8Array | string): S
 export declare function buildIndex(sym: string | Buffer | Uint8Array, output: string, options?: BuildIndexOptions): Promise<BuildReport>
 /** Blocking `buildIndex`. */
 export declare function buildIndexSync(sym: string | Buffer | Uint8Array, output: string, options?: BuildIndexOptions): BuildReport
+/** Limits of an `UploadSessions` directory. */
+export interface UploadSessionsOptions {
+  /** Files one `start` may name. Default 1000. */
+  maxFiles?: number
+  /** Sessions open at once. Default 10000. */
+  maxOpen?: number
+  /** Seconds a session (and the record of a finished one) is kept. Default 86400. */
+  ttlSeconds?: number
+}
+/** Options of `start` and `putChunk`. */
+export interface SessionUploadOptions {
+  /** Store into the Try area (`try/v1/`). Only read by `start`. */
+  try?: boolean
+  /**
+   * Largest declared file size in bytes. Default: the core's limit of one archive
+   * member.
+   */
+  maxFileSize?: number
+}
+/** One file of a `POST /upload/v2/` body, with the wire format's field names. */
+export interface FileSpec {
+  /** `{debug_file}/{debug_id}/{file}`. */
+  key: string
+  /** Size in bytes. */
+  size: number
+  /** MD5 of the bytes, hex. */
+  md5_hash: string
+}
+/** What to do with one file. */
+export interface UploadAction {
+  /** `'upload'`, `'skip'` or `'error'`. */
+  type: 'upload' | 'skip' | 'error'
+  /** For `'upload'`: the session id, the last part of its URL. */
+  session?: string
+  /** For `'error'`: Tecken's message. */
+  msg?: string
+}
+/** A file of the request and its action, in request order. */
+export interface PlannedUpload {
+  /** The key as sent. */
+  key: string
+  action: UploadAction
+}
+/** A file whose upload finished. */
+export interface CompletedUpload {
+  /** The key as sent. */
+  key: string
+  /** Where it is stored (`v1/...`, `try/v1/...`). */
+  storageKey: string
+  size: number
+  /** MD5, lower-case hex. */
+  md5: string
+  /** MD5 as Google Cloud Storage reports it (`md5Hash`: base64). */
+  md5Base64: string
+  /** Stored already with the same size and MD5: nothing was written. */
+  skipped: boolean
+  trySymbols: boolean
+}
+/**
+ * What one chunk did: incomplete (answer 308 with `Range: bytes=0-{received - 1}`), or
+ * complete with the file (answer 200 with the object).
+ */
+export interface ChunkResult {
+  complete: boolean
+  /** Bytes stored so far. */
+  received: number
+  file?: CompletedUpload
+  /** The upload report; `null` when this repeats a finished session's last chunk. */
+  result?: UploadResult
+}
 /** Options of `stackwalk`. */
 export interface StackwalkOptions {
   /**
@@ -504,6 +574,27 @@ export declare class Index {
    * `TECKEN_INVALID_INPUT`.
    */
   close(): void
+}
+/** A directory of upload sessions, shared by processes. */
+export declare class UploadSessions {
+  /** Sessions in `directory` (created if missing). */
+  constructor(directory: string, options?: UploadSessionsOptions)
+  /**
+   * The action for each file of a `POST /upload/v2/` body (`{key, size, md5_hash}`):
+   * `upload` with a session id, `skip` (stored already with the same size and MD5) or
+   * `error` with Tecken's message for an archive member of that name.
+   */
+  start(store: SymbolStore, files: FileSpec[], options?: SessionUploadOptions): Promise<PlannedUpload[]>
+  /**
+   * One chunk of session `session`: `contentRange` is the request's `Content-Range`
+   * header, `data` its body. Resolves with what is stored so far, or with the stored
+   * file once complete (a repeat of the last chunk answers the same file).
+   */
+  putChunk(store: SymbolStore, session: string, contentRange: string, data: Buffer | Uint8Array, options?: SessionUploadOptions): Promise<ChunkResult>
+  /** The number of open sessions. */
+  openCount(): number
+  /** Removes expired sessions; returns how many. */
+  sweep(): number
 }
 /**
  * A Tecken symbol store: `v1/{debug_file}/{DEBUG_ID}/{file}` (and `try/v1/...`) in a local

@@ -312,7 +312,7 @@ if (!nativeBinding) {
   throw new Error(`Failed to load native binding`)
 }
 
-const { binaryId, binaryIdSync, parseSymHeader, parseSymHeaderSync, buildIndex, buildIndexSync, Index, stackwalk, stackwalkSync, SymbolStore, Symbolicator, version, authTokenMatches, teckenDebugRequested } = nativeBinding
+const { binaryId, binaryIdSync, parseSymHeader, parseSymHeaderSync, buildIndex, buildIndexSync, Index, UploadSessions, stackwalk, stackwalkSync, SymbolStore, Symbolicator, version, authTokenMatches, teckenDebugRequested } = nativeBinding
 
 module.exports.binaryId = binaryId
 module.exports.binaryIdSync = binaryIdSync
@@ -321,6 +321,7 @@ module.exports.parseSymHeaderSync = parseSymHeaderSync
 module.exports.buildIndex = buildIndex
 module.exports.buildIndexSync = buildIndexSync
 module.exports.Index = Index
+module.exports.UploadSessions = UploadSessions
 module.exports.stackwalk = stackwalk
 module.exports.stackwalkSync = stackwalkSync
 module.exports.SymbolStore = SymbolStore

@@ -8,6 +8,7 @@ export const {
   SymbolStore,
   Symbolicator,
   Index,
+  UploadSessions,
   parseSymHeader,
   parseSymHeaderSync,
   buildIndex,

@@ -11,6 +11,7 @@
 //! - [`store`]: `SymbolStore` (local directory, S3, HTTP, or a chain).
 //! - [`symbolicator`]: `Symbolicator` with `symbolicateV5` / `symbolicateV4`.
 //! - [`upload`]: `SymbolStore.uploadArchive` with progress events.
+//! - [`sessions`]: `UploadSessions`, Tecken's upload API v2 (a resumable session per file).
 //! - [`index`]: `parseSymHeader`, `buildIndex`, `Index.open` and `lookup`.
 //! - [`binary`]: `binaryId`, the ids of an ELF, Mach-O or PE binary.
 //! - [`stackwalk`]: `stackwalk`, a minidump processed as `minidump-stackwalk` does.
@@ -23,6 +24,7 @@ pub mod binary;
 pub mod convert;
 pub mod error;
 pub mod index;
+pub mod sessions;
 pub mod stackwalk;
 pub mod store;
 pub mod symbolicator;
