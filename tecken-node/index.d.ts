@@ -209,8 +209,11 @@ export interface UploadSessionsOptions {
   maxFiles?: number
   /** Sessions open at once. Default 10000. */
   maxOpen?: number
-  /** Seconds a session (and the record of a finished one) is kept. Default 86400. */
-  ttlSeconds?: number
+  /**
+   * Milliseconds a session (and the record of a finished one) is kept. Default one
+   * day.
+   */
+  ttlMs?: number
 }
 /** Options of `start` and `putChunk`. */
 export interface SessionUploadOptions {

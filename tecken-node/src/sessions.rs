@@ -27,8 +27,9 @@ pub struct UploadSessionsOptions {
     pub max_files: Option<u32>,
     /// Sessions open at once. Default 10000.
     pub max_open: Option<u32>,
-    /// Seconds a session (and the record of a finished one) is kept. Default 86400.
-    pub ttl_seconds: Option<f64>,
+    /// Milliseconds a session (and the record of a finished one) is kept. Default one
+    /// day.
+    pub ttl_ms: Option<f64>,
 }
 
 /// Options of `start` and `putChunk`.
@@ -208,11 +209,11 @@ impl UploadSessions {
             if let Some(o) = o {
                 limits.max_files = o.max_files.map_or(limits.max_files, |n| n as usize);
                 limits.max_open = o.max_open.map_or(limits.max_open, |n| n as usize);
-                if let Some(t) = o.ttl_seconds {
+                if let Some(t) = o.ttl_ms {
                     if !(t.is_finite() && t >= 0.0) {
-                        return Err(invalid("options.ttlSeconds must be a number >= 0"));
+                        return Err(invalid("options.ttlMs must be a number >= 0"));
                     }
-                    limits.ttl = Duration::from_secs_f64(t);
+                    limits.ttl = Duration::from_secs_f64(t / 1000.0);
                 }
             }
             CoreSessions::new(dir, limits)

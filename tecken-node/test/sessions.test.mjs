@@ -67,5 +67,5 @@ test('errors carry the core codes', async (t) => {
     sessions.putChunk(store, p.action.session, `bytes 0-${SYM.length - 1}/${SYM.length}`, wrong),
     'TECKEN_INVALID_INPUT',
   )
-  assert.throws(() => new UploadSessions(join(dir, 's2'), { ttlSeconds: -1 }), { code: 'TECKEN_INVALID_INPUT' })
+  assert.throws(() => new UploadSessions(join(dir, 's2'), { ttlMs: -1 }), { code: 'TECKEN_INVALID_INPUT' })
 })
