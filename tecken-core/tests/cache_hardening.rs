@@ -86,8 +86,9 @@ fn modules_that_exist_nowhere_leave_nothing_in_the_cache() {
         sym_text("other.so").replace(ID, "0123").as_bytes(),
     );
     assert!(s.get("other.so", ID).unwrap().is_none());
-    // Only the cache's one record of its last housekeeping, nothing per module.
-    assert_eq!(entries(&cache), [".swept"]);
+    // Only the cache's record of its last housekeeping and the (empty) lock directory,
+    // nothing per module.
+    assert_eq!(entries(&cache), [".locks", ".swept"]);
 
     // A module that exists gets its index and nothing else.
     put(&symbols, "testproj", sym_text("testproj").as_bytes());
@@ -98,6 +99,7 @@ fn modules_that_exist_nowhere_leave_nothing_in_the_cache() {
     assert_eq!(
         entries(&cache),
         [
+            ".locks".to_owned(),
             ".swept".to_owned(),
             "testproj".to_owned(),
             format!("testproj/{ID}"),
@@ -159,7 +161,8 @@ fn temp_files_and_locks_left_by_killed_processes_are_removed() {
     set_age(&foreign, Duration::from_secs(2 * 3600));
     let locks = cache.join(".locks");
     std::fs::create_dir_all(&locks).unwrap();
-    std::fs::write(locks.join("0123456789abcdef0123456789abcdef.lock"), b"").unwrap();
+    let stale_lock = locks.join("0123456789abcdef0123456789abcdef.lock");
+    std::fs::write(&stale_lock, b"").unwrap();
 
     let s = symbolicator(&symbols, Some(&cache), |_| {});
     assert_eq!(
@@ -169,7 +172,12 @@ fn temp_files_and_locks_left_by_killed_processes_are_removed() {
     assert!(!stale.exists(), "the stale temporary file is removed");
     assert!(live.exists(), "a recent one may be another process's build");
     assert!(foreign.exists());
-    assert!(!locks.exists(), "the stale lock is removed");
+    assert!(!stale_lock.exists(), "the stale lock is removed");
+    let left: Vec<_> = std::fs::read_dir(&locks).unwrap().flatten().collect();
+    assert!(
+        left.is_empty(),
+        "no lock is left once the load is done: {left:?}"
+    );
 
     // Another process sharing the cache within the sweep interval does not walk it again
     // (one process per crash would otherwise walk it per crash); after it, one does.

@@ -6,7 +6,7 @@
 //! {cache}/{debug_file}/{DEBUG_ID}/{sym_file}.tidx   an index (immutable once renamed in)
 //! {cache}/{debug_file}/{DEBUG_ID}/{sym_file}.tidx.ok   the record that its CRC was checked
 //! {cache}/{debug_file}/{DEBUG_ID}/.{name}.tmp.{pid}.{n}   an index (or record) being written
-//! {cache}/.locks/{md5 of the module key}.lock       exists only while a process loads it
+//! {cache}/.locks/{md5 of the module key}.lock       exists only while a process loads it (the directory stays)
 //! ```
 //!
 //! The directories of an index are created only when an index is about to be written, so a

@@ -4,7 +4,8 @@
 //! `{cache}/.locks/{hash}.lock`, where `hash` is the MD5 of the module's key: one flat
 //! directory, names of a fixed length whatever the module's name. The file exists only
 //! while someone loads that module: the holder unlinks it before releasing the lock, so a
-//! request for a module that exists nowhere leaves nothing behind.
+//! request for a module that exists nowhere leaves nothing behind (but the directory,
+//! which the cache's sweep removes when it is empty).
 //!
 //! Unlinking a lock file that others may be waiting on is safe with the usual check: after
 //! taking the lock, a process checks that the path still names the inode it locked
@@ -131,10 +132,9 @@ impl Drop for ModuleLock {
         // Elsewhere an open file cannot be removed: remove it after closing, best effort.
         #[cfg(not(unix))]
         let _ = std::fs::remove_file(&self.path);
-        // The last lock out removes the directory (this fails while it holds other locks).
-        if let Some(dir) = self.path.parent() {
-            let _ = std::fs::remove_dir(dir);
-        }
+        // The directory stays: creating and removing it for every lock cost a crash
+        // processor two journaled directory operations per module it had no index of
+        // (most of a missing module's cost). The sweep removes it when empty.
     }
 }
 

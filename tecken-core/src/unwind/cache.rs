@@ -62,8 +62,10 @@ pub struct UnwindCache {
     /// Where a string was last seen: `(address, length, index)` in slots chosen by the
     /// address. The records of a memory-mapped index are at the same addresses every time
     /// they are looked up, so a hit costs one comparison of the texts (always made: memory
-    /// can be reused for other strings) instead of hashing them.
-    cfi_seen: Box<[(usize, usize, u32); SEEN]>,
+    /// can be reused for other strings) instead of hashing them. Allocated ([`SEEN`]
+    /// slots) on first use, as are `win_seen` and `plans`: a crash processor makes a cache
+    /// per dump, and a dump of a few frames should not pay for 100 KB of tables.
+    cfi_seen: Vec<(usize, usize, u32)>,
     /// The register rules in force during a walk, `(register id, line, rule)`: kept to
     /// reuse its memory.
     others: Vec<(u32, u32, u32)>,
@@ -71,8 +73,28 @@ pub struct UnwindCache {
     /// strings' addresses: a walk that finds its strings there (compared, as always) skips
     /// looking each string up and merging their rules.
     plans: Vec<Option<Plan>>,
-    win_seen: Box<[(usize, usize, u32); SEEN]>,
+    win_seen: Vec<(usize, usize, u32)>,
     bytes: usize,
+}
+
+/// An empty slot of `cfi_seen` / `win_seen`.
+const UNSEEN: (usize, usize, u32) = (0, usize::MAX, 0);
+
+/// Slot `slot` of a lazily allocated table (`UNSEEN` before it exists).
+#[inline]
+fn seen_at(table: &[(usize, usize, u32)], slot: usize) -> (usize, usize, u32) {
+    table.get(slot).copied().unwrap_or(UNSEEN)
+}
+
+/// Sets slot `slot` of a lazily allocated table, allocating it first.
+#[inline]
+fn set_seen(table: &mut Vec<(usize, usize, u32)>, slot: usize, value: (usize, usize, u32)) {
+    if table.is_empty() {
+        table.resize(SEEN, UNSEEN);
+    }
+    if let Some(s) = table.get_mut(slot) {
+        *s = value;
+    }
 }
 
 /// The slots of the address tables.
@@ -146,9 +168,9 @@ impl UnwindCache {
             win: HashMap::with_hasher(hasher),
             programs: Vec::new(),
             others: Vec::new(),
-            plans: (0..PLANS).map(|_| None).collect(),
-            cfi_seen: Box::new([(0, usize::MAX, 0); SEEN]),
-            win_seen: Box::new([(0, usize::MAX, 0); SEEN]),
+            plans: Vec::new(),
+            cfi_seen: Vec::new(),
+            win_seen: Vec::new(),
             bytes: 0,
         }
     }
@@ -171,8 +193,8 @@ impl UnwindCache {
         self.win.clear();
         self.programs.clear();
         self.plans.iter_mut().for_each(|p| *p = None);
-        self.cfi_seen.fill((0, usize::MAX, 0));
-        self.win_seen.fill((0, usize::MAX, 0));
+        self.cfi_seen.fill(UNSEEN);
+        self.win_seen.fill(UNSEEN);
         self.bytes = 0;
     }
 
@@ -210,6 +232,9 @@ impl UnwindCache {
         self.others = others;
         planned?;
         let result = run_plan(&plan, &self.lines, walker);
+        if self.plans.is_empty() {
+            self.plans.resize_with(PLANS, || None);
+        }
         if let Some(p) = self.plans.get_mut(slot) {
             *p = Some(plan);
         }
@@ -310,7 +335,7 @@ impl UnwindCache {
             return None;
         }
         let slot = seen_slot(text.as_ptr() as usize, text.len());
-        let (address, len, i) = self.cfi_seen[slot];
+        let (address, len, i) = seen_at(&self.cfi_seen, slot);
         if address == text.as_ptr() as usize
             && len == text.len()
             && self
@@ -321,7 +346,11 @@ impl UnwindCache {
             return Some(i);
         }
         if let Some(&i) = self.cfi.get(text) {
-            self.cfi_seen[slot] = (text.as_ptr() as usize, text.len(), i);
+            set_seen(
+                &mut self.cfi_seen,
+                slot,
+                (text.as_ptr() as usize, text.len(), i),
+            );
             return Some(i);
         }
         let reg_ids = &mut self.reg_ids;
@@ -333,7 +362,11 @@ impl UnwindCache {
         self.bytes += cost(text.len(), 1);
         self.lines.push(line);
         self.cfi.insert(text.into(), i);
-        self.cfi_seen[slot] = (text.as_ptr() as usize, text.len(), i);
+        set_seen(
+            &mut self.cfi_seen,
+            slot,
+            (text.as_ptr() as usize, text.len(), i),
+        );
         Some(i)
     }
 
@@ -348,7 +381,7 @@ impl UnwindCache {
             return None;
         }
         let slot = seen_slot(program.as_ptr() as usize, program.len());
-        let (address, len, i) = self.win_seen[slot];
+        let (address, len, i) = seen_at(&self.win_seen, slot);
         let seen = address == program.as_ptr() as usize
             && len == program.len()
             && self
@@ -368,7 +401,11 @@ impl UnwindCache {
             self.win.insert(program.into(), i);
             i
         };
-        self.win_seen[slot] = (program.as_ptr() as usize, program.len(), i);
+        set_seen(
+            &mut self.win_seen,
+            slot,
+            (program.as_ptr() as usize, program.len(), i),
+        );
         match self.programs.get(i as usize) {
             Some((_, p)) if p.is_compiled() => p.run(info, walker),
             _ => run_program(info, program, walker),
