@@ -108,6 +108,54 @@ fn modules_that_exist_nowhere_leave_nothing_in_the_cache() {
     );
 }
 
+/// A crash processor (one process per crash) asks for every module of a dump, most of
+/// which (system libraries) no symbol directory has: with only local sources, a miss is
+/// two failed lookups per source, without the cross-process lock (a lock file created and
+/// unlinked, journaled, per module and process), and is still recorded as missing.
+#[test]
+fn a_module_no_local_source_has_takes_no_lock_and_is_recorded_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let symbols = tmp.path().join("syms");
+    put(&symbols, "testproj", sym_text("testproj").as_bytes());
+    let store_dir = tmp.path().join("store");
+    let cache = tmp.path().join("cache");
+    let missing = std::sync::Arc::new(tecken_core::MissingSymbols::new(100));
+    let sources = vec![
+        SymbolStore::new(PlainTreeStore::new(&symbols).unwrap()),
+        SymbolStore::local(&store_dir)
+            .unwrap()
+            .with_missing_symbols(missing.clone()),
+    ];
+    let config = SymbolicatorConfig {
+        cache_dir: Some(cache.clone()),
+        ..SymbolicatorConfig::default()
+    };
+    let s = Symbolicator::new(sources, config);
+    assert!(matches!(
+        s.module("ntdll.pdb", ID).0,
+        ModuleStatus::NotFound
+    ));
+    let written = entries(&cache);
+    assert!(
+        written.iter().all(|e| e == ".swept"),
+        "no lock was taken, nothing written: {written:?}"
+    );
+    let recorded = missing.snapshot().unwrap();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].debug_file, "ntdll.pdb");
+    // A module a source has is still built under the lock (one build for all processes).
+    assert_eq!(
+        function_at(&s, "testproj", 0x5381).as_deref(),
+        Some("testproj::main")
+    );
+    assert!(cache.join(".locks").is_dir());
+    assert!(cache
+        .join("testproj")
+        .join(ID)
+        .join("testproj.sym.tidx")
+        .is_file());
+}
+
 #[test]
 fn long_debug_file_name_is_found_with_and_without_a_cache() {
     let tmp = tempfile::tempdir().unwrap();

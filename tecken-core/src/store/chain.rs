@@ -91,6 +91,10 @@ impl Storage for ChainStore {
         self.writer().is_some()
     }
 
+    fn is_local(&self) -> bool {
+        self.members.iter().all(|m| m.is_local())
+    }
+
     fn may_hold_lower_case_ids(&self) -> bool {
         self.members.iter().any(|m| m.may_hold_lower_case_ids())
     }

@@ -15,6 +15,27 @@ impl SymbolStore {
     /// (final, and recorded by the missing-symbols recorder if one is attached); a stored
     /// file that is corrupt gzip is [`ErrorKind::MalformedSym`], one that decompresses
     /// beyond the bound [`ErrorKind::LimitExceeded`]; other errors are transient.
+    /// Whether `key`'s `.sym` is here, when a local lookup can tell (`None` for a network
+    /// backend, which [`SymbolStore::fetch_sym`] must ask anyway). Records nothing: see
+    /// [`SymbolStore::record_missing_sym`].
+    pub(crate) fn probe_sym(&self, key: &ObjectKey) -> Result<Option<bool>> {
+        let storage = self.storage();
+        if !storage.is_local() {
+            return Ok(None);
+        }
+        let areas = Area::search_order(self.options().source_includes_try);
+        Ok(Some(self.find(key, areas, |k| storage.head(k))?.is_some()))
+    }
+
+    /// Records `key` as missing here, as [`SymbolStore::fetch_sym`] does when it finds
+    /// nothing.
+    pub(crate) fn record_missing_sym(&self, key: &ObjectKey) -> Result<()> {
+        if let Some(m) = self.missing_symbols() {
+            m.record(key.debug_file(), key.debug_id(), "", "")?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn fetch_sym(&self, key: &ObjectKey, max_bytes: u64) -> Result<Option<SymData>> {
         let limit = self.options().max_object_size.min(max_bytes);
         let storage = self.storage();
@@ -41,9 +62,7 @@ impl SymbolStore {
                 }
             }
         }
-        if let Some(m) = self.missing_symbols() {
-            m.record(key.debug_file(), key.debug_id(), "", "")?;
-        }
+        self.record_missing_sym(key)?;
         Ok(None)
     }
 }

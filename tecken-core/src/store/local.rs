@@ -192,6 +192,10 @@ impl Storage for LocalStore {
         format!("local:{}", self.root.display())
     }
 
+    fn is_local(&self) -> bool {
+        true
+    }
+
     fn head(&self, key: &str) -> Result<Option<ObjectMeta>> {
         let Some((_, mut file, md)) = self.open(key)? else {
             return Ok(None);

@@ -281,6 +281,14 @@ pub trait Storage: Send + Sync + fmt::Debug {
         false
     }
 
+    /// Whether [`Storage::head`] is a local file-system lookup (a `stat`), cheap enough to
+    /// ask before work that needs a lock: a symbolicator then finds a module that no local
+    /// source has without taking its cross-process lock. False (the default) for network
+    /// backends.
+    fn is_local(&self) -> bool {
+        false
+    }
+
     /// Whether a key with a lower-case debug id may name an object here that the
     /// upper-case key does not: true for buckets and directories (Tecken writes ids in the
     /// uploader's case), false for a Tecken download URL, whose server answers by its own
@@ -345,6 +353,9 @@ impl<T: Storage + ?Sized> Storage for Arc<T> {
     }
     fn may_hold_lower_case_ids(&self) -> bool {
         (**self).may_hold_lower_case_ids()
+    }
+    fn is_local(&self) -> bool {
+        (**self).is_local()
     }
     fn content_md5(&self, key: &str) -> Result<Option<String>> {
         (**self).content_md5(key)

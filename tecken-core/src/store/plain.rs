@@ -81,6 +81,10 @@ impl Storage for PlainTreeStore {
         format!("tree:{}", self.inner.root().display())
     }
 
+    fn is_local(&self) -> bool {
+        true
+    }
+
     fn head(&self, key: &str) -> Result<Option<ObjectMeta>> {
         match self.map(key)? {
             Some(k) => self.inner.head(&k),

@@ -25,7 +25,9 @@
 //! the others wait for its result; across processes sharing a cache directory, an advisory
 //! lock (a file under `{cache}/.locks/` that exists only while a process loads the module)
 //! makes the second process wait and then open the first one's index instead of fetching
-//! and building its own.
+//! and building its own. A module that no source has is answered without that lock when
+//! every source is local ([`crate::Storage::is_local`]: a failed lookup is cheaper than a
+//! lock file), as a crash processor asking for a dump's system libraries needs.
 
 pub mod cache;
 mod lock;
@@ -432,6 +434,24 @@ impl Symbolicator {
         });
     }
 
+    /// Whether every source tells with a local lookup that it lacks `key`'s `.sym` (then
+    /// each records the miss, as a fetch that found nothing would). False when a source is
+    /// remote, has the file, or cannot be read (the fetch then says what is wrong).
+    fn sources_lack(&self, key: &ObjectKey) -> bool {
+        if !self.sources.iter().all(|s| s.storage().is_local()) {
+            return false;
+        }
+        for src in &self.sources {
+            if !matches!(src.probe_sym(key), Ok(Some(false))) {
+                return false;
+            }
+        }
+        for src in &self.sources {
+            let _ = src.record_missing_sym(key);
+        }
+        true
+    }
+
     fn load(&self, key: &ObjectKey) -> Result<(Option<Arc<Module>>, FetchStats)> {
         let mut stats = FetchStats::default();
         let root = self.config.cache_dir.as_deref();
@@ -442,6 +462,16 @@ impl Symbolicator {
                 return Ok((Some(Arc::new(Module { index })), stats));
             }
         }
+        // A module no source has, when every source can tell with a local lookup (a crash
+        // processor's symbol directories): not found, without the cross-process lock
+        // below (a lock file created and removed, journaled, per missing module and
+        // process: most of what such a module cost).
+        if let Some(r) = root {
+            self.sweep_once(r);
+        }
+        if self.sources_lack(key) {
+            return Ok((None, stats));
+        }
         // Across processes: hold the module's lock while fetching and building (one fetch
         // and one build for all), then look again in case another process built the index
         // while we waited. The lock's file is removed when it is released, whatever the
@@ -449,7 +479,6 @@ impl Symbolicator {
         // index is built in memory, the answer is the same.
         let mut lock = None;
         if let (Some(r), Some(p)) = (root, &index_path) {
-            self.sweep_once(r);
             if let Ok(l) = ModuleLock::acquire(r, key) {
                 if let Some(index) = Self::open_cached(p, key) {
                     stats.cache_hit = true;
