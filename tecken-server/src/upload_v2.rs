@@ -13,8 +13,9 @@
 //!   the client expects, `308` with `Range: bytes=0-N` while bytes are missing and `200`
 //!   with the object (`name`, `bucket`, `size` as a string, `md5Hash` in base64) once the
 //!   file is stored. The body is written to the session on the blocking pool in 256 KiB
-//!   pieces as it comes, as `/upload/` spools its archive; chunks count against
-//!   `--max-uploads` (503 with `Retry-After` beyond, which the client retries).
+//!   pieces as it comes, as `/upload/` spools its archive; ending a chunk (storing the file,
+//!   for the last) waits for one of the `--max-uploads` slots (503 with `Retry-After` if
+//!   none frees up by `--upload-timeout`, which the client retries).
 //!
 //! The rules, the sessions and the storing are the core's ([`tecken_core::UploadSessions`]).
 
@@ -178,18 +179,6 @@ pub async fn chunk(state: &Arc<State>, req: Request<Incoming>, id: &str, limits:
     else {
         return tecken_error(400, "A chunk needs a Content-Range header");
     };
-    let Ok(permit) = state.uploads.clone().try_acquire_owned() else {
-        let mut r = tecken_error(
-            503,
-            &format!(
-                "Too many uploads in progress (at most {}); try again later",
-                state.max_uploads
-            ),
-        );
-        r.headers_mut()
-            .insert("retry-after", HeaderValue::from_static("10"));
-        return noted(r, "busy");
-    };
     let deadline = Instant::now() + limits.upload_deadline;
     let (st, sid) = (state.clone(), id.to_owned());
     let begun = tokio::task::spawn_blocking(move || match &st.sessions {
@@ -231,6 +220,18 @@ pub async fn chunk(state: &Arc<State>, req: Request<Incoming>, id: &str, limits:
     writer = match write(state, writer, pending).await {
         Ok(w) => w,
         Err(r) => return r,
+    };
+    // Storing (the last chunk: an MD5 pass, gzip, the write) is an upload's heavy part:
+    // it waits for one of the `--max-uploads` slots, which receiving a chunk's bytes does
+    // not take (the upload client sends up to 16 files at once and gives up on a file
+    // after 10 refusals in a row).
+    let Ok(Ok(permit)) =
+        tokio::time::timeout_at(deadline, state.uploads.clone().acquire_owned()).await
+    else {
+        let mut r = tecken_error(503, "Too many uploads in progress; try again later");
+        r.headers_mut()
+            .insert("retry-after", HeaderValue::from_static("10"));
+        return noted(r, "busy");
     };
     let st = state.clone();
     let finished = tokio::task::spawn_blocking(move || {
