@@ -444,3 +444,31 @@ fn expired_sessions_are_swept() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
 }
+
+#[test]
+fn a_session_takes_one_chunk_at_a_time() {
+    let e = env();
+    let sym = sym();
+    let opts = UploadOptions::default();
+    let planned = e
+        .sessions
+        .start(&e.store, &[spec(SYM_KEY, &sym)], &opts)
+        .unwrap();
+    let id = session_of(&planned[0].action);
+    let range = format!("bytes 0-99/{}", sym.len());
+    let mut first = e.sessions.begin(&id, &range).unwrap();
+    first.write(&sym[..50]).unwrap();
+    // A second chunk while the first is being received: refused at once, retryable.
+    let busy = e.sessions.begin(&id, &range).unwrap_err();
+    assert_eq!(busy.http_status(), 503, "{busy}");
+    first.write(&sym[50..100]).unwrap();
+    assert_eq!(
+        first.finish(&e.store, &opts).unwrap(),
+        ChunkOutcome::Incomplete { received: 100 }
+    );
+    // Released: the next chunk goes in.
+    assert_eq!(
+        put(&e, &id, &sym, 100, 199),
+        ChunkOutcome::Incomplete { received: 200 }
+    );
+}

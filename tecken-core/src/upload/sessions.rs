@@ -26,8 +26,9 @@
 //! atomically) and `{id}.part` (the bytes so far); a finished one leaves `{id}.done` (what
 //! was stored) until it expires. The id is 128 bits from the operating system's random
 //! generator. Every chunk holds an exclusive lock on the `.part` file, so processes sharing
-//! the directory (a Django app's workers) can serve one session's chunks in any order of
-//! arrival. Sessions and records older than [`SessionLimits::ttl`] are removed by
+//! the directory (a Django app's workers) can serve one session's chunks; a chunk that
+//! finds the lock taken is refused with a 503 (which the client retries) rather than
+//! left waiting. Sessions and records older than [`SessionLimits::ttl`] are removed by
 //! [`UploadSessions::sweep`], which [`UploadSessions::start`] runs at most once a minute.
 //!
 //! # Limits
@@ -396,9 +397,9 @@ impl UploadSessions {
     /// file if it is complete ([`ChunkWriter::finish`]). It holds the session's lock until
     /// dropped.
     ///
-    /// Fails with [`ErrorKind::NotFound`] for an unknown or expired session, and
+    /// Fails with [`ErrorKind::NotFound`] for an unknown or expired session,
     /// [`ErrorKind::InvalidInput`] for a bad range or one whose total is not the declared
-    /// size.
+    /// size, and with status 503 while another writer holds the session.
     pub fn begin(&self, id: &str, range: &str) -> Result<ChunkWriter> {
         if !is_session_id(id) {
             return Err(no_session());
@@ -411,8 +412,21 @@ impl UploadSessions {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => break None,
                 Err(e) => return Err(Error::io(&part_path, e)),
             };
-            file.lock().map_err(|e| Error::io(&part_path, e))?;
-            // Finished or swept while we waited: the name is gone (or is another file).
+            // Another request is writing this session (its client sent two chunks at
+            // once, or a retry overtook a slow chunk): refused at once, not waited for, so
+            // a slow body cannot pin a second thread. 503, which the client retries.
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(Error::new(
+                        ErrorKind::Io,
+                        "The upload session is receiving another chunk; try again",
+                    )
+                    .with_status(503))
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&part_path, e)),
+            }
+            // Finished or swept before we locked it: the name is gone (or is another file).
             if same_file(&file, &part_path) {
                 break Some(file);
             }
