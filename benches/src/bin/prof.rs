@@ -6,6 +6,8 @@
 //! prof build-symbolic SYM [N]          symbolic SymCache conversion
 //! prof build-breakpad SYM [N]          breakpad-symbols parse
 //! prof lookup-ours SYM IDX [SECS]      warm lookups (addresses drawn from SYM), default 10 s
+//! prof lookup-ours-anon SYM IDX [SECS] the same on a copy in anonymous memory: 4 KB pages,
+//!                                      or 2 MB pages with HUGE=1 (MADV_HUGEPAGE)
 //! prof lookup-symbolic SYM SYMC [SECS]
 //! prof lookup-breakpad SYM [SECS]
 //! prof cold-ours SYM IDX [REPS]         evict IDX, open + first lookup, REPS times (default 5)
@@ -198,6 +200,35 @@ fn run(args: &[String]) -> Result<(), String> {
             let index = Index::open(arg(2)?).map_err(|e| e.to_string())?;
             let a = addrs();
             lookups(num(3, 10.0), &a, |a| peers::lookup_ours(&index, a).hits);
+            Ok(())
+        }
+        "lookup-ours-anon" => {
+            // The index copied into anonymous memory: 4 KB pages, or with HUGE=1 advised
+            // MADV_HUGEPAGE (2 MB pages where the kernel gives them): what page size costs
+            // a warm lookup, whatever state the file's page cache is in.
+            let bytes = std::fs::read(arg(2)?).map_err(|e| e.to_string())?;
+            let mut v: Vec<u8> = Vec::with_capacity(bytes.len());
+            let huge = std::env::var_os("HUGE").is_some_and(|h| h == "1");
+            let p = v.as_mut_ptr() as usize;
+            let (start, end) = (
+                (p + (2 << 20) - 1) & !((2 << 20) - 1),
+                (p + bytes.len()) & !((2 << 20) - 1),
+            );
+            if huge && end > start {
+                // SAFETY: advice on memory this Vec owns, before it is written.
+                unsafe {
+                    libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE)
+                };
+            }
+            v.extend_from_slice(&bytes);
+            drop(bytes);
+            let index = Index::from_bytes(v).map_err(|e| e.to_string())?;
+            let a = addrs();
+            lookups(num(3, 10.0), &a, |a| peers::lookup_ours(&index, a).hits);
+            let smaps = std::fs::read_to_string("/proc/self/smaps_rollup").unwrap_or_default();
+            if let Some(l) = smaps.lines().find(|l| l.starts_with("AnonHugePages")) {
+                eprintln!("{l}");
+            }
             Ok(())
         }
         "lookup-symbolic" => {
