@@ -472,3 +472,21 @@ fn a_session_takes_one_chunk_at_a_time() {
         ChunkOutcome::Incomplete { received: 200 }
     );
 }
+
+#[test]
+fn a_read_only_store_opens_no_session() {
+    let e = env();
+    let tree = tempfile::tempdir().unwrap();
+    let read_only = SymbolStore::new(tecken_core::PlainTreeStore::new(tree.path()).unwrap());
+    let err = e
+        .sessions
+        .start(
+            &read_only,
+            &[spec(SYM_KEY, &sym())],
+            &UploadOptions::default(),
+        )
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("read-only"), "{err}");
+    assert_eq!(e.sessions.open_count().unwrap(), 0);
+}

@@ -264,7 +264,8 @@ impl UploadSessions {
     /// of `POST /upload/v2/`. The rules are an archive member's (`options`: its
     /// disallowed snippets, `limits.max_member_size`, `try_symbols` for the area).
     ///
-    /// Fails for a request naming more than [`SessionLimits::max_files`] files
+    /// Fails for a read-only store ([`ErrorKind::InvalidInput`], before any session is
+    /// opened), for a request naming more than [`SessionLimits::max_files`] files
     /// ([`ErrorKind::LimitExceeded`]), with [`ErrorKind::LimitExceeded`] and status 429
     /// when the directory holds [`SessionLimits::max_open`] open sessions, and for
     /// storage errors; a bad file gets its own [`FileAction::Error`].
@@ -281,6 +282,15 @@ impl UploadSessions {
                     "Too many files in one request: {} (at most {})",
                     files.len(),
                     self.limits.max_files
+                ),
+            ));
+        }
+        if !store.storage().is_writable() {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "{} is read-only: uploads need a writable store",
+                    store.storage().describe()
                 ),
             ));
         }
