@@ -16,6 +16,7 @@ use tecken_core::V5Options;
 use tecken_core::{parse_sym_header, ParseOptions};
 use tecken_core::{symbol_stores, BodyMode, Download, DownloadRequest, StoreSpec, SymbolStore};
 use tecken_core::{upload_archive, ArchiveSource, UploadOptions};
+use tecken_core::{ChunkOutcome, FileAction, FileSpec, SessionLimits, UploadSessions};
 use tecken_core::{Error, Frame, Index, LookupOptions, Symbolicator, SymbolicatorConfig};
 
 fn repo_root() -> PathBuf {
@@ -192,6 +193,77 @@ fn symbolicate_v5(case: &Value) -> Value {
     }
 }
 
+/// The actions of an upload v2 `start`, a session id shown as `<session>` (ids are
+/// random).
+fn planned_value(planned: &[tecken_core::PlannedUpload]) -> Value {
+    Value::Array(
+        planned
+            .iter()
+            .map(|p| {
+                let action = match &p.action {
+                    FileAction::Upload { .. } => json!({"type": "upload", "session": "<session>"}),
+                    FileAction::Skip => json!({"type": "skip"}),
+                    FileAction::Error(msg) => json!({"type": "error", "msg": msg}),
+                };
+                json!({"key": p.key, "action": action})
+            })
+            .collect(),
+    )
+}
+
+/// `upload_v2`: `start` for the file `sym` under `key`, its `chunks` (sizes; `null` is the
+/// rest) sent to the session, then `start` again.
+fn upload_v2(case: &Value) -> Value {
+    use md5::Digest;
+    let data = input(case, "sym");
+    let dir = tempfile::tempdir().unwrap();
+    let store = SymbolStore::local(dir.path().join("store")).unwrap();
+    let sessions =
+        UploadSessions::new(dir.path().join("sessions"), SessionLimits::default()).unwrap();
+    let options = UploadOptions {
+        try_symbols: opt(case, "try").and_then(Value::as_bool).unwrap_or(false),
+        ..UploadOptions::default()
+    };
+    let spec = FileSpec {
+        key: case["key"].as_str().unwrap().to_owned(),
+        size: data.len() as u64,
+        md5_hash: md5::Md5::digest(&data)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    };
+    let planned = match sessions.start(&store, std::slice::from_ref(&spec), &options) {
+        Ok(p) => p,
+        Err(e) => return error_value(&e, None),
+    };
+    let mut chunks = Vec::new();
+    if let FileAction::Upload { session } = &planned[0].action {
+        let mut pos = 0;
+        for size in case["chunks"].as_array().unwrap() {
+            let n = size.as_u64().map_or(data.len() - pos, |n| n as usize);
+            let range = format!("bytes {pos}-{}/{}", pos + n - 1, data.len());
+            let body = &mut &data[pos..pos + n];
+            let outcome = sessions.put_chunk(&store, session, &range, body, &options);
+            pos += n;
+            chunks.push(match outcome {
+                Ok(ChunkOutcome::Incomplete { received }) => {
+                    json!({"complete": false, "received": received})
+                }
+                Ok(ChunkOutcome::Complete { file, result }) => {
+                    let mut f = serde_json::to_value(&file).unwrap();
+                    f["md5_base64"] = file.md5_base64().into();
+                    json!({"complete": true, "received": file.size, "file": f, "result": result})
+                }
+                Err(e) => error_value(&e, None),
+            });
+        }
+    }
+    let again = sessions
+        .start(&store, std::slice::from_ref(&spec), &options)
+        .unwrap();
+    json!({"planned": planned_value(&planned), "chunks": chunks, "again": planned_value(&again)})
+}
+
 /// What the core answers for a case, in the fixture's neutral form.
 fn evaluate(case: &Value) -> Value {
     match case["op"].as_str().unwrap() {
@@ -255,6 +327,7 @@ fn evaluate(case: &Value) -> Value {
             Value::Array(frames.collect())
         }
         "symbolicate_v5" => symbolicate_v5(case),
+        "upload_v2" => upload_v2(case),
         other => panic!("{}: unknown op {other}", case["name"]),
     }
 }

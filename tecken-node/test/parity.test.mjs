@@ -4,11 +4,12 @@
 // seconds (`negative_ttl`) as `<camelCase>Ms` in milliseconds. Absent optional values
 // are `null` in the fixture and left out by Node. See fixtures/bindings/README.md.
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 
-import { Index, SymbolStore, Symbolicator, buildIndexSync, parseSymHeaderSync } from '../index.mjs'
+import { Index, SymbolStore, Symbolicator, UploadSessions, buildIndexSync, parseSymHeaderSync } from '../index.mjs'
 import { root, tempDir } from './helpers.mjs'
 
 const { cases } = JSON.parse(readFileSync(join(root, 'fixtures', 'bindings', 'parity.json'), 'utf8'))
@@ -103,6 +104,11 @@ function symbolicator(c) {
   return { sym, body }
 }
 
+/** Upload v2 actions, a session id shown as `<session>` (ids are random). */
+function plannedValue(planned) {
+  return planned.map((p) => (p.action.type === 'upload' ? { ...p, action: { ...p.action, session: '<session>' } } : p))
+}
+
 const OPS = {
   parse_sym_header: (t, c) => parseSymHeaderSync(inputBytes(c)),
   build_index: (t, c) => ({ header: buildOpen(t, c, nodeOptions(c.options, 'BuildIndexOptions')).report.header }),
@@ -165,6 +171,27 @@ const OPS = {
     const { sym, body } = symbolicator(c)
     // The response is wire JSON, spelled as Eliot spells it: not renamed.
     return { response: JSON.parse(sym.symbolicateV5Sync(body).toString()) }
+  },
+  upload_v2: async (t, c) => {
+    const data = inputBytes(c)
+    const dir = tempDir(t)
+    const store = new SymbolStore(join(dir, 'store'))
+    const sessions = new UploadSessions(join(dir, 'sessions'))
+    const options = nodeOptions(c.options, 'SessionUploadOptions')
+    const spec = { key: c.key, size: data.length, md5_hash: createHash('md5').update(data).digest('hex') }
+    const planned = await sessions.start(store, [spec], options)
+    const chunks = []
+    if (planned[0].action.type === 'upload') {
+      let pos = 0
+      for (const size of c.chunks) {
+        const n = size === null ? data.length - pos : size
+        const range = `bytes ${pos}-${pos + n - 1}/${data.length}`
+        chunks.push(await sessions.putChunk(store, planned[0].action.session, range, data.subarray(pos, pos + n), options))
+        pos += n
+      }
+    }
+    const again = await sessions.start(store, [spec], options)
+    return { planned: plannedValue(planned), chunks, again: plannedValue(again) }
   },
   symbolicate_v5_with_status: async (t, c) => {
     const { sym, body } = symbolicator(c)

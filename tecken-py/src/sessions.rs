@@ -176,8 +176,8 @@ impl ChunkWriter {
     }
 
     /// Ends the chunk: `{"complete": False, "received": N}` while bytes are missing (answer
-    /// 308 with `Range: bytes=0-{N-1}`), else `{"complete": True, "file": {...},
-    /// "result": {...} | None}` once the file is stored (`file`: `key`, `storage_key`,
+    /// 308 with `Range: bytes=0-{N-1}`), else `{"complete": True, "received": N, "file":
+    /// {...}, "result": {...} | None}` once the file is stored (`file`: `key`, `storage_key`,
     /// `size`, `md5`, `md5_base64`, `skipped`, `try_symbols`; `result`: the upload report,
     /// `None` when this repeats the last chunk of a finished session). `max_file_size` as
     /// for `start`.
@@ -199,7 +199,7 @@ impl ChunkWriter {
             ChunkOutcome::Complete { file, result } => {
                 let mut f = serde_json::to_value(&file).unwrap_or_default();
                 f["md5_base64"] = file.md5_base64().into();
-                serde_json::json!({"complete": true, "file": f, "result": result})
+                serde_json::json!({"complete": true, "received": file.size, "file": f, "result": result})
             }
         };
         to_python(py, &value)

@@ -7,6 +7,8 @@ Names in the fixture are the core's; Python spells them the same. See
 
 from __future__ import annotations
 
+import hashlib
+
 import json
 import tempfile
 from collections.abc import Callable
@@ -138,6 +140,34 @@ def upload_archive(case: dict[str, Any], tmp_path: Path) -> object:
     return {"upload": uploaded(case, tmp_path)[1]}
 
 
+def planned_value(planned: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Upload v2 actions, a session id shown as ``<session>`` (ids are random)."""
+    return [
+        {**p, "action": {**p["action"], "session": "<session>"}} if p["action"]["type"] == "upload" else p
+        for p in planned
+    ]
+
+
+def upload_v2(case: dict[str, Any], tmp_path: Path) -> object:
+    data = input_bytes(case)
+    store = tecken_core.SymbolStore.local(tmp_path / "store")
+    sessions = tecken_core.UploadSessions(tmp_path / "sessions")
+    options = {("try_" if k == "try" else k): v for k, v in case.get("options", {}).items()}
+    spec = {"key": case["key"], "size": len(data), "md5_hash": hashlib.md5(data).hexdigest()}
+    planned = sessions.start(store, [spec], **options)
+    chunks = []
+    if planned[0]["action"]["type"] == "upload":
+        session, pos = planned[0]["action"]["session"], 0
+        for size in case["chunks"]:
+            n = len(data) - pos if size is None else size
+            with sessions.begin(session, f"bytes {pos}-{pos + n - 1}/{len(data)}") as w:
+                w.write(data[pos : pos + n])
+                chunks.append(w.finish(store))
+            pos += n
+    again = sessions.start(store, [spec], **options)
+    return {"planned": planned_value(planned), "chunks": chunks, "again": planned_value(again)}
+
+
 def in_tmp(op: Callable[[dict[str, Any], Path], object]) -> Callable[[dict[str, Any]], object]:
     """An op that needs a temporary directory."""
 
@@ -179,6 +209,7 @@ OPS: dict[str, Callable[[dict[str, Any]], None]] = {
     "download": check_value(in_tmp(download)),
     "symbolicate_v5": check_value(symbolicate_v5),
     "symbolicate_v5_with_status": check_value(symbolicate_v5),
+    "upload_v2": check_value(in_tmp(upload_v2)),
 }
 
 
