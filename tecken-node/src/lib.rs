@@ -43,40 +43,6 @@ pub mod work;
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's option `purge_delay` (its number in mimalloc 2's `mi_option_e`, which keeps
-/// option numbers stable): how long freed memory is kept before it is handed back to the
-/// OS.
-const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
-/// mimalloc's default `purge_delay`, in milliseconds.
-const MI_DEFAULT_PURGE_DELAY: std::ffi::c_long = 10;
-
-extern "C" {
-    fn mi_option_get(option: std::ffi::c_int) -> std::ffi::c_long;
-    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
-}
-
-/// Keeps memory the allocator frees for a second before returning it to the OS, instead
-/// of mimalloc's 10 ms. A response freed by V8's garbage collector is otherwise decommitted
-/// before the next call allocates the next one, which then faults in and zeroes every page
-/// again: with 4 requests of 18,000 frames in flight the binding's overhead over the Rust
-/// call went from 40-52% to 16-32% (`benches/run.sh node`, 2026-12-03, default against
-/// 1000 ms, runs interleaved). A `MIMALLOC_PURGE_DELAY` set in the environment is left alone.
-pub(crate) fn tune_allocator() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: mimalloc's option getter and setter take an option number and a value;
-        // they touch only mimalloc's option table (the setter is meant for start-up; here
-        // it runs once, and a concurrent allocation reads either value).
-        unsafe {
-            if mi_option_get(MI_OPTION_PURGE_DELAY) == MI_DEFAULT_PURGE_DELAY
-                && std::env::var_os("MIMALLOC_PURGE_DELAY").is_none()
-            {
-                mi_option_set(MI_OPTION_PURGE_DELAY, 1000);
-            }
-        }
-    });
-}
-
 use napi::bindgen_prelude::AsyncTask;
 use napi::Env;
 use napi_derive::napi;

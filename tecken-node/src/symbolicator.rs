@@ -215,7 +215,6 @@ impl Symbolicator {
         source: Option<JsUnknown>,
         options: Option<JsUnknown>,
     ) -> napi::Result<Self> {
-        crate::tune_allocator();
         let built = sources(env, source).and_then(|s| Ok((s, opt(env, options, "options")?)));
         let (sources, o) = built.map_err(|e| to_napi(env, &e))?;
         let (config, opts) = config(o);
