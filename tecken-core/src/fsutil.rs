@@ -57,6 +57,44 @@ pub(crate) fn write_atomic<T>(
     result
 }
 
+/// Whether `path` still names the open file `f` (device and inode; where there are no
+/// inodes, whether it is a file): a lock holder's check that nobody unlinked or replaced
+/// the file it locked.
+#[cfg(unix)]
+pub(crate) fn still_names(path: &Path, f: &File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (f.metadata(), std::fs::symlink_metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+pub(crate) fn still_names(path: &Path, _f: &File) -> bool {
+    path.is_file()
+}
+
+/// Whether housekeeping recorded by the modification time of `marker` is due (the marker
+/// is missing or older than `interval`); when it is, the marker's time is set to now, so
+/// processes sharing the directory take turns. Created empty once, then only its time
+/// changes; a directory that cannot be written to is due every time.
+pub(crate) fn marker_due(marker: &Path, interval: std::time::Duration) -> bool {
+    let now = std::time::SystemTime::now();
+    let recent = std::fs::metadata(marker)
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age < interval));
+    if recent {
+        return false;
+    }
+    let _ = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(marker)
+        .and_then(|f| f.set_modified(now));
+    true
+}
+
 /// Writes `bytes` to `path` atomically.
 pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic(path, |f| f.write_all(bytes).map_err(|e| Error::io(path, e)))

@@ -91,22 +91,29 @@ pub fn authenticate(state: &State, req: &Request<Incoming>) -> Result<Grant, &'s
         .ok_or("API Token not matched")
 }
 
+/// Tecken's checks of an upload request (`/upload/`, `/upload/v2/`): `POST`, a known
+/// `Auth-Token`, a token that may upload (to Try at least). The refusal is the answer.
+pub fn authorize_upload(state: &State, req: &Request<Incoming>) -> Result<Grant, Box<Resp>> {
+    if req.method() != Method::POST {
+        return Err(Box::new(tecken_method_not_allowed(req)));
+    }
+    let grant = authenticate(state, req).map_err(|msg| Box::new(tecken_error(403, msg)))?;
+    if !grant.perms.upload && !grant.perms.try_upload {
+        return Err(Box::new(tecken_error(403, "Forbidden")));
+    }
+    Ok(grant)
+}
+
 /// Handles `/upload/` (any method).
 pub async fn handle(state: &Arc<State>, req: Request<Incoming>, limits: Limits) -> Resp {
     vary_auth_token(handle_upload(state, req, limits).await)
 }
 
 async fn handle_upload(state: &Arc<State>, req: Request<Incoming>, limits: Limits) -> Resp {
-    if req.method() != Method::POST {
-        return tecken_method_not_allowed(&req);
-    }
-    let grant = match authenticate(state, &req) {
+    let grant = match authorize_upload(state, &req) {
         Ok(g) => g,
-        Err(msg) => return tecken_error(403, msg),
+        Err(refused) => return *refused,
     };
-    if !grant.perms.upload && !grant.perms.try_upload {
-        return tecken_error(403, "Forbidden");
-    }
     let declared = content_length(req.headers());
     if declared.is_some_and(|n| n > state.max_body) {
         return tecken_error(

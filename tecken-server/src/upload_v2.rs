@@ -30,11 +30,11 @@ use tokio::time::Instant;
 
 use super::http::{
     content_length, detailed, empty, next_frame, noted, py_json, read_body, respond, tecken_error,
-    tecken_method_not_allowed, BodyError, Resp, JSON,
+    BodyError, Resp, JSON,
 };
 use super::routes::Limits;
 use super::state::State;
-use super::upload::{authenticate, failed};
+use super::upload::{authorize_upload, failed};
 
 /// The largest `POST /upload/v2/` body: 1,000 files of long keys fit.
 const MAX_START_BODY: usize = 1 << 20;
@@ -57,16 +57,10 @@ fn options(state: &State, try_symbols: bool) -> UploadOptions {
 
 /// `POST /upload/v2/`.
 pub async fn start(state: &Arc<State>, req: Request<Incoming>, limits: Limits) -> Resp {
-    if req.method() != Method::POST {
-        return tecken_method_not_allowed(&req);
-    }
-    let grant = match authenticate(state, &req) {
+    let grant = match authorize_upload(state, &req) {
         Ok(g) => g,
-        Err(msg) => return tecken_error(403, msg),
+        Err(refused) => return *refused,
     };
-    if !grant.perms.upload && !grant.perms.try_upload {
-        return tecken_error(403, "Forbidden");
-    }
     let deadline = Instant::now() + limits.body_deadline;
     let declared = content_length(req.headers());
     let body = match read_body(

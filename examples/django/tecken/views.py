@@ -118,12 +118,19 @@ def upload(request: HttpRequest) -> HttpResponse:
     return _vary(_upload(request))
 
 
-def _upload(request: HttpRequest) -> HttpResponse:
+def _upload_refusal(request: HttpRequest) -> HttpResponse | None:
+    """Tecken's checks of an upload request (``/upload/``, ``/upload/v2/``): ``POST`` and
+    the token. The answer when refused, else None."""
     if request.method != "POST":
         return _error(f"Method Not Allowed ({request.method}): {request.path}", 405)
     refused = _token_error(request)
-    if refused:
-        return _error(refused, 403)
+    return _error(refused, 403) if refused else None
+
+
+def _upload(request: HttpRequest) -> HttpResponse:
+    refusal = _upload_refusal(request)
+    if refusal:
+        return refusal
     try_symbols = bool(request.POST.get("try") or "try" in request.GET)
     created = datetime.now(timezone.utc)
     url = request.POST.get("url")
@@ -313,11 +320,9 @@ def upload_v2(request: HttpRequest) -> HttpResponse:
 
 
 def _upload_v2(request: HttpRequest) -> HttpResponse:
-    if request.method != "POST":
-        return _error(f"Method Not Allowed ({request.method}): {request.path}", 405)
-    refused = _token_error(request)
-    if refused:
-        return _error(refused, 403)
+    refusal = _upload_refusal(request)
+    if refusal:
+        return refusal
     body = request.read(MAX_V2_START_BODY + 1)
     if len(body) > MAX_V2_START_BODY:
         return _error(f"Request body too large (at most {MAX_V2_START_BODY} bytes)", 413)

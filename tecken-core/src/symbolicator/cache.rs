@@ -80,23 +80,7 @@ const SWEPT_MARKER: &str = ".swept";
 /// `interval`. When it is, marks it swept now (the caller sweeps); two processes may both
 /// find it due, which costs one extra sweep.
 pub(crate) fn sweep_due(root: &Path, interval: Duration) -> bool {
-    let marker = root.join(SWEPT_MARKER);
-    let now = SystemTime::now();
-    let recent = std::fs::metadata(&marker)
-        .and_then(|m| m.modified())
-        .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age < interval));
-    if recent {
-        return false;
-    }
-    // Created empty once, then only its time changes. A cache directory that cannot be
-    // written to is swept each time (the sweep cannot remove anything there either).
-    let _ = std::fs::File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&marker)
-        .and_then(|f| f.set_modified(now));
-    true
+    crate::fsutil::marker_due(&root.join(SWEPT_MARKER), interval)
 }
 
 /// Longest file name accepted by the file systems we run on (`NAME_MAX`).

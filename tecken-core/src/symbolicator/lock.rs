@@ -61,18 +61,8 @@ fn open_lock_file(path: &Path) -> std::io::Result<File> {
 }
 
 /// Whether `path` still names the file `f` (which we hold locked).
-#[cfg(unix)]
 fn still_named(f: &File, path: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (f.metadata(), std::fs::symlink_metadata(path)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
-}
-
-#[cfg(not(unix))]
-fn still_named(_f: &File, path: &Path) -> bool {
-    path.is_file()
+    crate::fsutil::still_names(path, f)
 }
 
 impl ModuleLock {

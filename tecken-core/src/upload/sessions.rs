@@ -437,7 +437,7 @@ impl UploadSessions {
                 Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&part_path, e)),
             }
             // Finished or swept before we locked it: the name is gone (or is another file).
-            if same_file(&file, &part_path) {
+            if crate::fsutil::still_names(&part_path, &file) {
                 break Some(file);
             }
         };
@@ -565,16 +565,7 @@ impl UploadSessions {
     }
 
     fn sweep_due(&self) -> bool {
-        let stamp = self.dir.join(".swept");
-        let due = std::fs::metadata(&stamp)
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_none_or(|age| age >= SWEEP_EVERY);
-        if due {
-            let _ = File::create(&stamp);
-        }
-        due
+        crate::fsutil::marker_due(&self.dir.join(".swept"), SWEEP_EVERY)
     }
 
     /// Removes sessions and finished-session records older than [`SessionLimits::ttl`]
@@ -778,21 +769,6 @@ fn new_session_id() -> Result<String> {
         )
     })?;
     Ok(hex(&b))
-}
-
-/// Whether `path` still names the open file `f`.
-#[cfg(unix)]
-fn same_file(f: &File, path: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (f.metadata(), std::fs::symlink_metadata(path)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
-}
-
-#[cfg(not(unix))]
-fn same_file(_f: &File, path: &Path) -> bool {
-    path.is_file()
 }
 
 /// The MD5 of the first `len` bytes of `f`, lower-case hex.
