@@ -22,9 +22,9 @@
 //!
 //! # The session directory
 //!
-//! A session is `{id}.json` (the file's key, size, MD5, area and start time, written
-//! atomically) and `{id}.part` (the bytes so far); a finished one leaves `{id}.done` (what
-//! was stored) until it expires. The id is 128 bits from the operating system's random
+//! A session is `{id}.json` (the file's key, size, MD5 and area, written atomically; its
+//! modification time is the session's start) and `{id}.part` (the bytes so far); a
+//! finished one leaves `{id}.done` (what was stored) until it expires. The id is 128 bits from the operating system's random
 //! generator. Every chunk holds an exclusive lock on the `.part` file, so processes sharing
 //! the directory (a Django app's workers) can serve one session's chunks; a chunk that
 //! finds the lock taken is refused with a 503 (which the client retries) rather than
@@ -44,7 +44,7 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
@@ -220,7 +220,6 @@ struct SessionMeta {
     size: u64,
     md5: String,
     try_symbols: bool,
-    created: u64,
 }
 
 /// A directory of upload sessions. Cheap to create; processes may share the directory.
@@ -327,9 +326,6 @@ impl UploadSessions {
                 .with_status(429));
             }
         }
-        let created = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
         for i in to_open {
             let spec = &files[i];
             let id = new_session_id()?;
@@ -338,7 +334,6 @@ impl UploadSessions {
                 size: spec.size,
                 md5: spec.md5_hash.to_ascii_lowercase(),
                 try_symbols: options.try_symbols,
-                created,
             };
             let part = self.path(&id, PART);
             File::create(&part).map_err(|e| Error::io(&part, e))?;
