@@ -506,15 +506,46 @@ pub(super) trait Sink {
 
 /// Positional writes (`pwrite`) into a file that is already at its final length, so the
 /// padding is already zeros; the parts share the file, not a file position.
+///
+/// On Linux each write also starts the kernel writing those pages to the disk
+/// (`sync_file_range(SYNC_FILE_RANGE_WRITE)`, which does not wait for it), so the disk
+/// works while the build goes on and the `fsync` that ends the build waits only for what
+/// was written last. (Without it, nothing reaches the disk before that `fsync`: on the
+/// 418 MB benchmark file the build wrote its 266 MB in 0.18 s, then waited 0.34 s.)
+/// This is only a hint: the `fsync` remains what makes the file durable.
 #[cfg(unix)]
 impl Sink for &std::fs::File {
     fn write_at(&mut self, bytes: &[u8], at: u64) -> io::Result<()> {
-        std::os::unix::fs::FileExt::write_all_at(*self, bytes, at)
+        std::os::unix::fs::FileExt::write_all_at(*self, bytes, at)?;
+        #[cfg(target_os = "linux")]
+        start_writeback(self, at, bytes.len());
+        Ok(())
     }
 
     fn skip(&mut self, _from: u64, _to: u64) -> io::Result<()> {
         Ok(())
     }
+}
+
+/// Asks the kernel to start writing `len` bytes at `at` of `file` to the disk, without
+/// waiting. A failure is ignored: the final `fsync` reports any error that matters.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &std::fs::File, at: u64, len: usize) {
+    use std::os::fd::AsRawFd;
+    let (Ok(offset), Ok(nbytes)) = (libc::off64_t::try_from(at), libc::off64_t::try_from(len))
+    else {
+        return;
+    };
+    // SAFETY: the descriptor is open for as long as `file` is borrowed; the call reads
+    // nothing from our memory.
+    unsafe {
+        libc::sync_file_range(
+            file.as_raw_fd(),
+            offset,
+            nbytes,
+            libc::SYNC_FILE_RANGE_WRITE,
+        )
+    };
 }
 
 /// A plain stream, written in file order by a single part; the padding is written as zeros.
