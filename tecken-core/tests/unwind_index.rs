@@ -273,6 +273,57 @@ STACK WIN 3 1000 1 0 0 0 0 0 0 0 0\nSTACK WHAT\nFUNC 1000 10 0 f\nSTACK CFI 1008
 }
 
 #[test]
+fn rule_strings_that_are_not_utf8_are_refused_each_time_they_appear() {
+    // The builder checks a rule string once, when it first sees it: a string that failed
+    // must fail again (it never enters the table), in an INIT, a delta or a WIN program,
+    // and a valid string seen before or after is unaffected. `\x01` stands for a byte that
+    // is not UTF-8 (0xff), put in after formatting.
+    let mut text = String::from("MODULE windows x86 0123456789ABCDEF0123456789ABCDEF0 a.pdb\n");
+    for i in 0..4u64 {
+        let a = 0x1000 + i * 0x100;
+        text += &format!("STACK CFI INIT {a:x} 20 .cfa: $esp 4 + .ra: .cfa -4 + ^\n");
+        text += &format!("STACK CFI {:x} .cfa: $esp \x01 8 +\n", a + 4);
+        text += &format!("STACK CFI {:x} .cfa: $esp 12 +\n", a + 8);
+        text += &format!("STACK CFI INIT {:x} 10 .cfa: \x01\n", a + 0x80);
+        text += &format!("STACK CFI {:x} .cfa: $esp 16 +\n", a + 0x84);
+        text += &format!("STACK WIN 4 {:x} 10 0 0 0 0 0 0 1 $eip \x01 =\n", a + 0xc0);
+    }
+    let sym: Vec<u8> = text
+        .bytes()
+        .map(|b| if b == 1 { 0xff } else { b })
+        .collect();
+    let (idx, report) = build_index(&sym, &BuildOptions::default()).unwrap();
+    // Per block: the bad delta, the bad INIT, the delta after it (no INIT open), the bad
+    // WIN program.
+    assert_eq!(report.parse.skipped, 16);
+    let reasons: Vec<(u64, &str)> = report
+        .parse
+        .errors
+        .iter()
+        .map(|e| (e.line, e.reason.as_str()))
+        .collect();
+    assert_eq!(
+        reasons.get(..4),
+        Some(
+            &[
+                (3, "STACK: rules are not UTF-8"),
+                (5, "STACK: rules are not UTF-8"),
+                (6, "STACK CFI outside a STACK CFI INIT"),
+                (7, "STACK WIN: program string is not UTF-8"),
+            ][..]
+        )
+    );
+    for i in 0..4u64 {
+        let a = 0x1000 + i * 0x100;
+        let r = idx.cfi_rules(a + 0x10).unwrap();
+        assert_eq!(r.init_rules, ".cfa: $esp 4 + .ra: .cfa -4 + ^");
+        assert_eq!(r.deltas, [(a + 8, ".cfa: $esp 12 +")]);
+        assert!(idx.cfi_rules(a + 0x84).is_none());
+        assert!(idx.preferred_stack_win(a + 0xc0).is_none());
+    }
+}
+
+#[test]
 fn overlapping_cfi_ranges_keep_the_lowest_start_then_the_shortest() {
     let sym = b"MODULE Linux x86_64 0123456789ABCDEF0123456789ABCDEF0 a.so\n\
 STACK CFI INIT 1010 10 b\nSTACK CFI INIT 1000 20 a\nSTACK CFI INIT 1000 8 c\nSTACK CFI 1004 c4\n\

@@ -38,7 +38,8 @@ pub(crate) use header::parse_module as header_parse_module;
 pub use header::{parse_header, CodeId, SymHeader};
 pub(crate) use record::{
     parse_file_or_origin, parse_func, parse_inline, parse_line_record, parse_public,
-    parse_stack_cfi, parse_stack_cfi_init, parse_stack_win, LineFields, WinParsed,
+    parse_stack_cfi_init_raw, parse_stack_cfi_raw, parse_stack_win, rules_utf8, LineFields,
+    WinParsed,
 };
 pub use record::{records, InlineRecord, Record, Records};
 

@@ -205,13 +205,20 @@ pub(crate) fn parse_file_or_origin(rest: &[u8]) -> Result<(u32, &[u8]), &'static
 
 /// The rules of a STACK record: the rest of the line after the fields, as written (trailing
 /// blanks kept, as `breakpad-symbols` keeps them). Empty or non-UTF-8 rules are malformed:
-/// they cannot be evaluated.
+/// they cannot be evaluated; empty ones are refused here, the UTF-8 check is
+/// [`rules_utf8`], made by the callers.
 #[inline]
-fn stack_rules<'a>(rest: &'a [u8], empty: &'static str) -> Result<&'a str, &'static str> {
+fn stack_rules_raw<'a>(rest: &'a [u8], empty: &'static str) -> Result<&'a [u8], &'static str> {
     let rules = trim_start(rest);
     if rules.is_empty() {
         return Err(empty);
     }
+    Ok(rules)
+}
+
+/// STACK CFI rules as text: the check [`parse_stack_cfi_raw`]'s callers make.
+#[inline]
+pub(crate) fn rules_utf8(rules: &[u8]) -> Result<&str, &'static str> {
     std::str::from_utf8(rules).map_err(|_| "STACK: rules are not UTF-8")
 }
 
@@ -227,26 +234,43 @@ pub(crate) struct CfiInitFields<'a> {
 /// Breakpad's and `breakpad-symbols`' parsers.
 #[inline]
 pub(crate) fn parse_stack_cfi_init(rest: &[u8]) -> Result<CfiInitFields<'_>, &'static str> {
+    let (address, size, rules) = parse_stack_cfi_init_raw(rest)?;
+    Ok(CfiInitFields {
+        address,
+        size,
+        rules: rules_utf8(rules)?,
+    })
+}
+
+/// [`parse_stack_cfi_init`] without the UTF-8 check of the rules, which the caller makes
+/// with [`rules_utf8`]: `(address, size, rules)`. The index builder checks each distinct
+/// rule string once (a CFI-heavy file repeats ~1,600 strings over a million records).
+#[inline]
+pub(crate) fn parse_stack_cfi_init_raw(rest: &[u8]) -> Result<(u64, u32, &[u8]), &'static str> {
     let (addr, rest) = split_fields(rest);
     let (size, rest) = split_fields(rest);
     let address = hex_u64(addr).ok_or("STACK CFI INIT: bad address")?;
     let size = hex_u64(size)
         .and_then(|s| u32::try_from(s).ok())
         .ok_or("STACK CFI INIT: bad size")?;
-    let rules = stack_rules(rest, "STACK CFI INIT: no rules")?;
-    Ok(CfiInitFields {
-        address,
-        size,
-        rules,
-    })
+    let rules = stack_rules_raw(rest, "STACK CFI INIT: no rules")?;
+    Ok((address, size, rules))
 }
 
 /// Parses a STACK CFI (delta) line after `STACK CFI `: `(address, rules)`.
 #[inline]
 pub(crate) fn parse_stack_cfi(rest: &[u8]) -> Result<(u64, &str), &'static str> {
+    let (address, rules) = parse_stack_cfi_raw(rest)?;
+    Ok((address, rules_utf8(rules)?))
+}
+
+/// [`parse_stack_cfi`] without the UTF-8 check of the rules (see
+/// [`parse_stack_cfi_init_raw`]).
+#[inline]
+pub(crate) fn parse_stack_cfi_raw(rest: &[u8]) -> Result<(u64, &[u8]), &'static str> {
     let (addr, rest) = split_fields(rest);
     let address = hex_u64(addr).ok_or("STACK CFI: bad address")?;
-    Ok((address, stack_rules(rest, "STACK CFI: no rules")?))
+    Ok((address, stack_rules_raw(rest, "STACK CFI: no rules")?))
 }
 
 /// A parsed STACK WIN line: a record of a kind the unwinder uses, or one of another kind
