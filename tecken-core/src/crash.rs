@@ -59,6 +59,24 @@ struct Cell {
 /// untrusted input: no one can choose module names that all collide).
 type Cells = HashMap<u64, Vec<Arc<Cell>>, BuildHasherDefault<Prehashed>>;
 
+/// The cells of a provider and the last one found: a walk asks for the same module
+/// frame after frame (minidump-processor calls `walk_frame` then `fill_symbol` for each
+/// frame, and neighbouring frames are often in one module), so the last cell is compared
+/// first, before hashing anything.
+#[derive(Debug, Default)]
+struct Known {
+    cells: Cells,
+    last: Option<Arc<Cell>>,
+}
+
+impl Cell {
+    /// Whether this is the cell of the module with these ids.
+    #[inline]
+    fn is(&self, id: Option<(&str, DebugId)>, code: &str) -> bool {
+        self.code_file == code && self.id.as_ref().map(|(f, i)| (f.as_str(), *i)) == id
+    }
+}
+
 /// The hasher of [`Cells`]' keys, which are hashes already.
 #[derive(Debug, Default)]
 struct Prehashed(u64);
@@ -135,7 +153,7 @@ enum Loaded {
 #[derive(Debug)]
 pub struct TeckenSymbolProvider {
     symbolicator: Arc<Symbolicator>,
-    modules: Mutex<Cells>,
+    modules: Mutex<Known>,
     hasher: foldhash::fast::RandomState,
     stats: Mutex<HashMap<String, SymbolStats>>,
     unwind: Mutex<UnwindCache>,
@@ -146,7 +164,7 @@ impl TeckenSymbolProvider {
     pub fn new(symbolicator: Arc<Symbolicator>) -> TeckenSymbolProvider {
         TeckenSymbolProvider {
             symbolicator,
-            modules: Mutex::new(Cells::default()),
+            modules: Mutex::new(Known::default()),
             hasher: foldhash::fast::RandomState::default(),
             stats: Mutex::new(HashMap::new()),
             unwind: Mutex::new(UnwindCache::new()),
@@ -196,7 +214,6 @@ impl TeckenSymbolProvider {
         let id = id.as_ref().map(|(file, id)| (leaf(file), *id));
         let code = module.code_file();
         let code = leaf(&code);
-        let hash = self.hasher.hash_one((id, code));
         let new_cell = || {
             Arc::new(Cell {
                 id: id.map(|(f, i)| (f.to_owned(), i)),
@@ -205,22 +222,25 @@ impl TeckenSymbolProvider {
                 counted: AtomicBool::new(false),
             })
         };
-        let Ok(mut map) = self.modules.lock() else {
+        let Ok(mut known) = self.modules.lock() else {
             // A panic elsewhere poisoned the map: answer without remembering.
             return new_cell();
         };
-        let cells = map.entry(hash).or_default();
-        let found = cells
-            .iter()
-            .find(|c| c.code_file == code && c.id.as_ref().map(|(f, i)| (f.as_str(), *i)) == id);
-        match found {
+        if let Some(c) = known.last.as_ref().filter(|c| c.is(id, code)) {
+            return c.clone();
+        }
+        let hash = self.hasher.hash_one((id, code));
+        let cells = known.cells.entry(hash).or_default();
+        let c = match cells.iter().find(|c| c.is(id, code)) {
             Some(c) => c.clone(),
             None => {
                 let c = new_cell();
                 cells.push(c.clone());
                 c
             }
-        }
+        };
+        known.last = Some(c.clone());
+        c
     }
 
     /// The module's symbols, loaded once per provider.
@@ -236,10 +256,18 @@ impl TeckenSymbolProvider {
     /// The module's symbols for the walk: [`Self::load`], and the module counted in the
     /// stats. Only modules the walk asks for are counted (not those merely prefetched):
     /// minidump-processor reports a module's symbols as missing only when they were.
+    #[cfg(test)]
     fn request(&self, module: &(dyn DumpModule + Sync)) -> Loaded {
+        self.with_request(module, Loaded::clone)
+    }
+
+    /// [`Self::request`], answering `f` of the loaded symbols without copying them.
+    #[inline]
+    fn with_request<R>(&self, module: &(dyn DumpModule + Sync), f: impl FnOnce(&Loaded) -> R) -> R {
         let cell = self.cell(module);
-        let loaded = self.load_into(&cell, module);
-        if !cell.counted.swap(true, Ordering::Relaxed) {
+        let loaded = cell.loaded.get_or_init(|| self.fetch(module));
+        // Read before the swap: after the first request this is a plain load.
+        if !cell.counted.load(Ordering::Relaxed) && !cell.counted.swap(true, Ordering::Relaxed) {
             if let Ok(mut s) = self.stats.lock() {
                 // The first request of a code file counts.
                 s.entry(cell.code_file.clone())
@@ -250,7 +278,7 @@ impl TeckenSymbolProvider {
                     });
             }
         }
-        loaded
+        f(loaded)
     }
 
     fn fetch(&self, module: &(dyn DumpModule + Sync)) -> Loaded {
@@ -279,11 +307,13 @@ impl TeckenSymbolProvider {
         module: &(dyn DumpModule + Sync),
         frame: &mut (dyn FrameSymbolizer + Send),
     ) -> Result<(), FillSymbolError> {
-        let Loaded::Found(m) = self.request(module) else {
-            return Err(FillSymbolError {});
-        };
-        fill_frame(&m, module.base_address(), frame);
-        Ok(())
+        self.with_request(module, |loaded| {
+            let Loaded::Found(m) = loaded else {
+                return Err(FillSymbolError {});
+            };
+            fill_frame(m, module.base_address(), frame);
+            Ok(())
+        })
     }
 
     /// `walk_frame`, synchronously.
@@ -292,9 +322,19 @@ impl TeckenSymbolProvider {
         module: &(dyn DumpModule + Sync),
         walker: &mut (dyn DumpWalker + Send),
     ) -> Option<()> {
-        let Loaded::Found(m) = self.request(module) else {
-            return None;
-        };
+        self.with_request(module, |loaded| match loaded {
+            Loaded::Found(m) => self.walk_in(m, module, walker),
+            _ => None,
+        })
+    }
+
+    /// `walk_frame` in a module with symbols.
+    fn walk_in(
+        &self,
+        m: &Module,
+        module: &(dyn DumpModule + Sync),
+        walker: &mut (dyn DumpWalker + Send),
+    ) -> Option<()> {
         let base = module.base_address();
         let address = walker.get_instruction().checked_sub(base)?;
         let index = &m.index;
@@ -527,5 +567,72 @@ mod tests {
         let stats = provider.stats();
         assert!(!stats["x.dll"].loaded_symbols);
         assert!(!stats["x.dll"].corrupt_symbols);
+    }
+
+    /// A frame symbolizer that keeps the function name.
+    #[derive(Default)]
+    struct Named {
+        instruction: u64,
+        function: Option<String>,
+    }
+
+    impl FrameSymbolizer for Named {
+        fn get_instruction(&self) -> u64 {
+            self.instruction
+        }
+        fn set_function(&mut self, name: &str, _base: u64, _parameter_size: u32) {
+            self.function = Some(name.to_owned());
+        }
+        fn set_source_file(&mut self, _file: &str, _line: u32, _base: u64) {}
+    }
+
+    #[test]
+    fn modules_that_differ_in_one_id_are_told_apart_frame_after_frame() {
+        // The provider compares the last module asked for before hashing: modules that
+        // share all but one of the debug file, the debug id and the code file, asked for
+        // in turn, must each get their own symbols.
+        let dir = tempfile::tempdir().unwrap();
+        let ids = [
+            "ABCDEF0123456789ABCDEF0123456789A",
+            "ABCDEF0123456789ABCDEF0123456789B",
+        ];
+        for (file, id, name) in [
+            ("a.pdb", ids[0], "a0"),
+            ("a.pdb", ids[1], "a1"),
+            ("b.pdb", ids[0], "b0"),
+        ] {
+            let d = dir.path().join(file).join(id);
+            std::fs::create_dir_all(&d).unwrap();
+            let sym = format!("MODULE windows x86_64 {id} {file}\nPUBLIC 10 0 {name}\n");
+            std::fs::write(d.join(file.replace(".pdb", ".sym")), sym).unwrap();
+        }
+        let sym = Arc::new(Symbolicator::local(dir.path(), None).unwrap());
+        let provider = TeckenSymbolProvider::new(sym);
+        let m = |code_file, debug_file, debug_id| M {
+            code_file,
+            debug_file: Some(debug_file),
+            debug_id: Some(debug_id),
+        };
+        let modules = [
+            (m("c:\\a.dll", "a.pdb", ids[0]), Some("a0")),
+            (m("c:\\a.dll", "a.pdb", ids[1]), Some("a1")),
+            (m("c:\\a.dll", "b.pdb", ids[0]), Some("b0")),
+            (m("c:\\b.dll", "b.pdb", ids[0]), Some("b0")),
+            (m("c:\\a.dll", "b.pdb", ids[1]), None),
+        ];
+        for round in 0..3 {
+            for (module, want) in modules.iter().chain(modules.iter().rev()) {
+                let mut frame = Named {
+                    instruction: module.base_address() + 0x20,
+                    ..Named::default()
+                };
+                let r = provider.fill(module, &mut frame);
+                assert_eq!(r.is_ok(), want.is_some(), "round {round}");
+                assert_eq!(frame.function.as_deref(), *want, "round {round}");
+            }
+        }
+        let stats = provider.stats();
+        assert!(stats["a.dll"].loaded_symbols, "the first request counts");
+        assert!(stats["b.dll"].loaded_symbols);
     }
 }
