@@ -62,45 +62,100 @@ pub struct UnwindCache {
     /// Where a string was last seen: `(address, length, index)` in slots chosen by the
     /// address. The records of a memory-mapped index are at the same addresses every time
     /// they are looked up, so a hit costs one comparison of the texts (always made: memory
-    /// can be reused for other strings) instead of hashing them. Allocated ([`SEEN`]
-    /// slots) on first use, as are `win_seen` and `plans`: a crash processor makes a cache
-    /// per dump, and a dump of a few frames should not pay for 100 KB of tables.
-    cfi_seen: Vec<(usize, usize, u32)>,
+    /// can be reused for other strings) instead of hashing them. Like `win_seen` and
+    /// `plans`, sized to the work ([`Slots`]): a crash processor makes a cache per dump,
+    /// and a dump of a few frames should not pay for 100 KB of tables (their page faults
+    /// were ~0.1 ms of a 6-frame dump's process).
+    cfi_seen: Slots<Seen>,
     /// The register rules in force during a walk, `(register id, line, rule)`: kept to
     /// reuse its memory.
     others: Vec<(u32, u32, u32)>,
     /// The rules in force for a whole walk (its INIT and deltas), in slots chosen by the
     /// strings' addresses: a walk that finds its strings there (compared, as always) skips
     /// looking each string up and merging their rules.
-    plans: Vec<Option<Plan>>,
-    win_seen: Vec<(usize, usize, u32)>,
+    plans: Slots<Option<Plan>>,
+    win_seen: Slots<Seen>,
     bytes: usize,
 }
 
-/// An empty slot of `cfi_seen` / `win_seen`.
-const UNSEEN: (usize, usize, u32) = (0, usize::MAX, 0);
+/// Where a string was seen: `(address, length, index)`.
+type Seen = (usize, usize, u32);
 
-/// Slot `slot` of a lazily allocated table (`UNSEEN` before it exists).
-#[inline]
-fn seen_at(table: &[(usize, usize, u32)], slot: usize) -> (usize, usize, u32) {
-    table.get(slot).copied().unwrap_or(UNSEEN)
-}
+/// An empty slot of `cfi_seen` / `win_seen` (no string has length `usize::MAX`).
+const UNSEEN: Seen = (0, usize::MAX, 0);
 
-/// Sets slot `slot` of a lazily allocated table, allocating it first.
-#[inline]
-fn set_seen(table: &mut Vec<(usize, usize, u32)>, slot: usize, value: (usize, usize, u32)) {
-    if table.is_empty() {
-        table.resize(SEEN, UNSEEN);
-    }
-    if let Some(s) = table.get_mut(slot) {
-        *s = value;
-    }
-}
-
-/// The slots of the address tables.
+/// The most slots of the address tables.
 const SEEN: usize = 1024;
-/// The slots of the walk plans.
+/// The most slots of the walk plans.
 const PLANS: usize = 512;
+/// The slots a table starts with.
+const FIRST_SLOTS: usize = 16;
+
+/// A direct-mapped table of recent entries (a slot per hash, a new entry replaces the
+/// old), sized to the work: empty until the first entry, then [`FIRST_SLOTS`] slots,
+/// growing fourfold (and emptied: it is a cache) each time it has taken as many entries as
+/// it has slots, up to its maximum. A walk of a few frames touches a few hundred bytes;
+/// a long one reaches the full table after a few hundred misses.
+#[derive(Debug)]
+struct Slots<T> {
+    slots: Vec<T>,
+    /// `64 - log2(slots.len())`: the hash's top bits choose the slot.
+    shift: u32,
+    /// Entries put since the table last grew.
+    puts: usize,
+    max: usize,
+}
+
+impl<T> Slots<T> {
+    fn new(max: usize) -> Self {
+        debug_assert!(max.is_power_of_two() && max >= FIRST_SLOTS);
+        Slots {
+            slots: Vec::new(),
+            shift: 64,
+            puts: 0,
+            max,
+        }
+    }
+
+    #[inline]
+    fn index(&self, hash: u64) -> usize {
+        hash.checked_shr(self.shift).unwrap_or(0) as usize
+    }
+
+    /// The slot of `hash`; `None` before the table exists.
+    #[inline]
+    fn get(&self, hash: u64) -> Option<&T> {
+        self.slots.get(self.index(hash))
+    }
+
+    /// The slot of `hash`, to change an entry; `None` before the table exists.
+    #[inline]
+    fn get_mut(&mut self, hash: u64) -> Option<&mut T> {
+        let i = self.index(hash);
+        self.slots.get_mut(i)
+    }
+
+    /// The slot of `hash`, for an entry about to be put there (growing the table first
+    /// when it is due); `empty` makes the slots of a new or emptied table.
+    #[inline]
+    fn slot(&mut self, hash: u64, empty: impl Fn() -> T) -> Option<&mut T> {
+        if self.slots.is_empty() || (self.puts >= self.slots.len() && self.slots.len() < self.max) {
+            let n = (self.slots.len() * 4).clamp(FIRST_SLOTS, self.max);
+            self.slots.clear();
+            self.slots.resize_with(n, empty);
+            self.shift = 64 - n.trailing_zeros();
+            self.puts = 0;
+        }
+        self.puts += 1;
+        let i = self.index(hash);
+        self.slots.get_mut(i)
+    }
+
+    /// Empties every slot, keeping the table's size.
+    fn clear(&mut self, empty: impl Fn() -> T) {
+        self.slots.iter_mut().for_each(|s| *s = empty());
+    }
+}
 
 /// What a CFI walk evaluates, found once for a sequence of rule strings.
 #[derive(Debug, Default)]
@@ -130,24 +185,22 @@ fn same(a: &str, b: &str) -> bool {
     ca.remainder() == cb.remainder()
 }
 
-/// The plan slot of a walk.
+/// The hash of a walk's plan slot.
 #[inline]
-fn plan_slot(rules: &CfiRules<'_>) -> usize {
+fn plan_hash(rules: &CfiRules<'_>) -> u64 {
     let last = rules.deltas.last().map_or(0, |d| d.1.as_ptr() as u64);
-    let h = (rules.init_rules.as_ptr() as u64)
+    (rules.init_rules.as_ptr() as u64)
         .wrapping_mul(K)
         .wrapping_add(rules.init_rules.len() as u64 ^ (rules.deltas.len() as u64) << 32)
         .wrapping_mul(K)
         .wrapping_add(last)
-        .wrapping_mul(K);
-    (h >> 52) as usize % PLANS
+        .wrapping_mul(K)
 }
 
-/// The slot of the string at `address`.
+/// The hash of the seen-table slot of the string at `address`.
 #[inline]
-fn seen_slot(address: usize, len: usize) -> usize {
-    let h = (address as u64 ^ (len as u64).rotate_left(32)).wrapping_mul(K);
-    (h >> 54) as usize % SEEN
+fn seen_hash(address: usize, len: usize) -> u64 {
+    (address as u64 ^ (len as u64).rotate_left(32)).wrapping_mul(K)
 }
 
 impl Default for UnwindCache {
@@ -168,9 +221,9 @@ impl UnwindCache {
             win: HashMap::with_hasher(hasher),
             programs: Vec::new(),
             others: Vec::new(),
-            plans: Vec::new(),
-            cfi_seen: Vec::new(),
-            win_seen: Vec::new(),
+            plans: Slots::new(PLANS),
+            cfi_seen: Slots::new(SEEN),
+            win_seen: Slots::new(SEEN),
             bytes: 0,
         }
     }
@@ -192,9 +245,9 @@ impl UnwindCache {
         self.reg_ids.clear();
         self.win.clear();
         self.programs.clear();
-        self.plans.iter_mut().for_each(|p| *p = None);
-        self.cfi_seen.fill(UNSEEN);
-        self.win_seen.fill(UNSEEN);
+        self.plans.clear(|| None);
+        self.cfi_seen.clear(|| UNSEEN);
+        self.win_seen.clear(|| UNSEEN);
         self.bytes = 0;
     }
 
@@ -215,15 +268,16 @@ impl UnwindCache {
         }
         self.reserve(count, text_bytes);
 
-        let slot = plan_slot(rules);
-        if let Some(Some(plan)) = self.plans.get(slot) {
+        let hash = plan_hash(rules);
+        if let Some(Some(plan)) = self.plans.get(hash) {
             if self.plan_matches(plan, rules) {
                 return run_plan(plan, &self.lines, walker);
             }
         }
+        // The slot's old plan, reused for its memory.
         let mut plan = self
             .plans
-            .get_mut(slot)
+            .slot(hash, || None)
             .and_then(Option::take)
             .unwrap_or_default();
         let mut others = std::mem::take(&mut self.others);
@@ -232,10 +286,8 @@ impl UnwindCache {
         self.others = others;
         planned?;
         let result = run_plan(&plan, &self.lines, walker);
-        if self.plans.is_empty() {
-            self.plans.resize_with(PLANS, || None);
-        }
-        if let Some(p) = self.plans.get_mut(slot) {
+        // The slot emptied above (the table has not changed size since).
+        if let Some(p) = self.plans.get_mut(hash) {
             *p = Some(plan);
         }
         result
@@ -334,8 +386,9 @@ impl UnwindCache {
         if text.len() > MAX_RULE_LEN {
             return None;
         }
-        let slot = seen_slot(text.as_ptr() as usize, text.len());
-        let (address, len, i) = seen_at(&self.cfi_seen, slot);
+        let seen = (text.as_ptr() as usize, text.len());
+        let hash = seen_hash(seen.0, seen.1);
+        let (address, len, i) = self.cfi_seen.get(hash).copied().unwrap_or(UNSEEN);
         if address == text.as_ptr() as usize
             && len == text.len()
             && self
@@ -346,11 +399,9 @@ impl UnwindCache {
             return Some(i);
         }
         if let Some(&i) = self.cfi.get(text) {
-            set_seen(
-                &mut self.cfi_seen,
-                slot,
-                (text.as_ptr() as usize, text.len(), i),
-            );
+            if let Some(s) = self.cfi_seen.slot(hash, || UNSEEN) {
+                *s = (seen.0, seen.1, i);
+            }
             return Some(i);
         }
         let reg_ids = &mut self.reg_ids;
@@ -362,11 +413,9 @@ impl UnwindCache {
         self.bytes += cost(text.len(), 1);
         self.lines.push(line);
         self.cfi.insert(text.into(), i);
-        set_seen(
-            &mut self.cfi_seen,
-            slot,
-            (text.as_ptr() as usize, text.len(), i),
-        );
+        if let Some(s) = self.cfi_seen.slot(hash, || UNSEEN) {
+            *s = (seen.0, seen.1, i);
+        }
         Some(i)
     }
 
@@ -380,8 +429,8 @@ impl UnwindCache {
         if program.len() > MAX_RULE_LEN {
             return None;
         }
-        let slot = seen_slot(program.as_ptr() as usize, program.len());
-        let (address, len, i) = seen_at(&self.win_seen, slot);
+        let hash = seen_hash(program.as_ptr() as usize, program.len());
+        let (address, len, i) = self.win_seen.get(hash).copied().unwrap_or(UNSEEN);
         let seen = address == program.as_ptr() as usize
             && len == program.len()
             && self
@@ -390,22 +439,24 @@ impl UnwindCache {
                 .is_some_and(|p| *p.0 == *program);
         let i = if seen {
             i
-        } else if let Some(&i) = self.win.get(program) {
-            i
         } else {
-            self.reserve(1, program.len());
-            self.bytes += cost(program.len(), 1);
-            let i = self.programs.len() as u32;
-            self.programs
-                .push((program.into(), Program::compile(program)));
-            self.win.insert(program.into(), i);
+            let i = match self.win.get(program) {
+                Some(&i) => i,
+                None => {
+                    self.reserve(1, program.len());
+                    self.bytes += cost(program.len(), 1);
+                    let i = self.programs.len() as u32;
+                    self.programs
+                        .push((program.into(), Program::compile(program)));
+                    self.win.insert(program.into(), i);
+                    i
+                }
+            };
+            if let Some(s) = self.win_seen.slot(hash, || UNSEEN) {
+                *s = (program.as_ptr() as usize, program.len(), i);
+            }
             i
         };
-        set_seen(
-            &mut self.win_seen,
-            slot,
-            (program.as_ptr() as usize, program.len(), i),
-        );
         match self.programs.get(i as usize) {
             Some((_, p)) if p.is_compiled() => p.run(info, walker),
             _ => run_program(info, program, walker),

@@ -246,3 +246,44 @@ fn fold_hash_spreads() {
     assert_ne!(h(".cfa: $rsp 8 +"), h(".cfa: $rsp 16 +"));
     assert_ne!(FoldBuild(1).hash_one("x"), FoldBuild(3).hash_one("x"));
 }
+
+#[test]
+fn tables_start_small_and_grow_with_the_work() {
+    let w = TestWalker::new(8, AMD64).reg("rsp", 0x8010);
+    let mut cache = UnwindCache::new();
+    assert!(cache.cfi_seen.slots.is_empty() && cache.plans.slots.is_empty());
+    // A few walks (a small dump): the first, smallest tables.
+    let strings: Vec<String> = (0..3000)
+        .map(|i| format!(".cfa: $rsp {i} + .ra: .cfa -8 + ^"))
+        .collect();
+    for s in &strings[..4] {
+        cfi_same(&mut cache, &w, s, &[]);
+    }
+    assert_eq!(cache.cfi_seen.slots.len(), FIRST_SLOTS);
+    assert_eq!(cache.plans.slots.len(), FIRST_SLOTS);
+    // Many strings: the tables grow to their largest and stop there; every walk, cached
+    // or not, answers as the uncached walk (checked by `cfi_same`), the strings walked
+    // before the growth included.
+    for round in 0..2 {
+        for (i, s) in strings.iter().enumerate() {
+            let delta = format!("$rbx: .cfa -{} + ^", 8 * (i % 5 + 1));
+            cfi_same(&mut cache, &w, s, &[delta.as_str()]);
+            if round == 1 && i < 50 {
+                cfi_same(&mut cache, &w, &strings[i % 4], &[]);
+            }
+        }
+    }
+    assert_eq!(cache.cfi_seen.slots.len(), SEEN);
+    assert_eq!(cache.plans.slots.len(), PLANS);
+    // STACK WIN programs: the same.
+    let x86 = TestWalker::new(4, X86).reg("esp", 0x8010).reg("ebp", 0x8020);
+    for i in 0..2000 {
+        win_same(&mut cache, &x86, &format!("$T0 $ebp = $eip $T0 {} + ^ =", 4 * (i % 7 + 1)));
+        if i == 3 {
+            assert_eq!(cache.win_seen.slots.len(), FIRST_SLOTS);
+        }
+    }
+    assert_eq!(cache.win_seen.slots.len(), SEEN);
+    cache.clear();
+    assert_eq!(cache.cfi_seen.slots.len(), SEEN, "cleared, not shrunk");
+}
