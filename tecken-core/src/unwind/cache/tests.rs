@@ -276,9 +276,15 @@ fn tables_start_small_and_grow_with_the_work() {
     assert_eq!(cache.cfi_seen.slots.len(), SEEN);
     assert_eq!(cache.plans.slots.len(), PLANS);
     // STACK WIN programs: the same.
-    let x86 = TestWalker::new(4, X86).reg("esp", 0x8010).reg("ebp", 0x8020);
+    let x86 = TestWalker::new(4, X86)
+        .reg("esp", 0x8010)
+        .reg("ebp", 0x8020);
     for i in 0..2000 {
-        win_same(&mut cache, &x86, &format!("$T0 $ebp = $eip $T0 {} + ^ =", 4 * (i % 7 + 1)));
+        win_same(
+            &mut cache,
+            &x86,
+            &format!("$T0 $ebp = $eip $T0 {} + ^ =", 4 * (i % 7 + 1)),
+        );
         if i == 3 {
             assert_eq!(cache.win_seen.slots.len(), FIRST_SLOTS);
         }
