@@ -215,11 +215,21 @@ impl Bytes {
     /// survived as the module docs describe. A mapping that cannot be registered with the
     /// SIGBUS handler (the registry is full) is not kept: the file is read into memory.
     pub(crate) fn map_file(path: &Path) -> Result<Bytes> {
+        Bytes::map_or_read(path, 0)
+    }
+
+    /// [`Bytes::map_file`], except that a file of at most `read_max` bytes is read into
+    /// memory (one `read` instead of `mmap`, `madvise`, the SIGBUS registration and, at the
+    /// end, `munmap`; and none of the page faults of a fresh mapping).
+    pub(crate) fn map_or_read(path: &Path, read_max: u64) -> Result<Bytes> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let meta = file.metadata().map_err(|e| Error::io(path, e))?;
         if meta.len() == 0 {
             // Mapping an empty file fails on some platforms; an empty index is corrupt anyway.
             return Ok(Bytes::Owned(Vec::new()));
+        }
+        if meta.len() <= read_max {
+            return Bytes::read_file(file, path, meta.len());
         }
         // SAFETY: see the function docs.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
@@ -228,7 +238,7 @@ impl Bytes {
             Some(slot) => Some(slot),
             None => {
                 drop(map);
-                return Bytes::read_file(file, path);
+                return Bytes::read_file(file, path, meta.len());
             }
         };
         #[cfg(not(target_os = "linux"))]
@@ -243,10 +253,12 @@ impl Bytes {
         }))
     }
 
-    #[cfg(target_os = "linux")]
-    fn read_file(mut file: File, path: &Path) -> Result<Bytes> {
+    /// The whole of `file` (of about `len` bytes: it may have changed since) in memory.
+    fn read_file(mut file: File, path: &Path, len: u64) -> Result<Bytes> {
         use std::io::Read;
-        let mut v = Vec::new();
+        // One byte more than expected, so that the read that finds the end needs no
+        // second allocation.
+        let mut v = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
         file.read_to_end(&mut v).map_err(|e| Error::io(path, e))?;
         Ok(Bytes::Owned(v))
     }
@@ -272,9 +284,10 @@ impl Bytes {
 
     /// Maps the index file at `path` read-only for lookups: with `MADV_RANDOM`, so that a
     /// page fault reads that page and not the device's readahead window (8 MB per fault on
-    /// the reference VM); a lookup touches ~10 scattered pages of a cold file.
-    pub(crate) fn map_index(path: &Path) -> Result<Bytes> {
-        let bytes = Bytes::map_file(path)?;
+    /// the reference VM); a lookup touches ~10 scattered pages of a cold file. A file of at
+    /// most `read_max` bytes is read instead (see [`Bytes::map_or_read`]).
+    pub(crate) fn map_index_or_read(path: &Path, read_max: u64) -> Result<Bytes> {
+        let bytes = Bytes::map_or_read(path, read_max)?;
         bytes.advise(false);
         Ok(bytes)
     }

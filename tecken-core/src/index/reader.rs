@@ -119,8 +119,14 @@ impl Index {
     /// [`ErrorKind::IndexTooOld`] / [`ErrorKind::IndexTooNew`] for another format version,
     /// and [`ErrorKind::Io`] / [`ErrorKind::NotFound`] when it cannot be read.
     pub fn open(path: impl AsRef<Path>) -> Result<Index> {
-        let path = path.as_ref();
-        let data = Bytes::map_index(path)?;
+        Index::open_or_read(path.as_ref(), 0)
+    }
+
+    /// [`Index::open`], except that a file of at most `read_max` bytes is read into memory
+    /// instead of mapped (an index of a few KB costs less to read and check whole than to
+    /// map).
+    pub(crate) fn open_or_read(path: &Path, read_max: u64) -> Result<Index> {
+        let data = Bytes::map_index_or_read(path, read_max)?;
         Index::from_backing(data)
             .map_err(|e| Error::new(e.kind(), format!("{}: {}", path.display(), e.message())))
     }

@@ -19,7 +19,9 @@
 //! An index written by another process has its body CRC checked ([`crate::Index::verify`])
 //! before it is trusted. The first process to check it records that it passed in a
 //! `.tidx.ok` file: one line naming the index file's device, inode, size and modification
-//! time and the CRC its header states. A later process that finds the same line skips the
+//! time and the CRC its header states. (An index of at most 64 KB is read into memory and
+//! checked whole on every open instead, which costs less than mapping it and reading a
+//! record: see `READ_WHOLE_MAX` in [`super`].) A later process that finds the same line skips the
 //! pass over the file (a fresh process per crash would otherwise read all of a 250 MB index
 //! to look up twelve frames). Index files are never changed in place: a rebuilt, replaced
 //! or rewritten file has another inode or modification time and is checked again. What a
