@@ -256,12 +256,13 @@ impl Bytes {
     /// The whole of `file` (of about `len` bytes: it may have changed since) in memory.
     fn read_file(file: File, path: &Path, len: u64) -> Result<Bytes> {
         use std::io::Read;
-        // One byte more than expected, so that the read that finds the end needs no
-        // second allocation. Read through `Take` rather than `File::read_to_end`, which
-        // asks the size (`fstat`, `lseek`) again first.
+        // At most one byte more than expected: a file that grew since is not read whole
+        // (an index that is not the size its header states is refused anyway), and the
+        // read that finds the end needs no second allocation. Through `Take`, too, rather
+        // than `File::read_to_end`, which asks the size (`fstat`, `lseek`) again first.
         let want = usize::try_from(len).unwrap_or(0).saturating_add(1);
         let mut v = Vec::with_capacity(want);
-        let mut file = file.take(u64::MAX);
+        let mut file = file.take(len.saturating_add(1));
         file.read_to_end(&mut v).map_err(|e| Error::io(path, e))?;
         Ok(Bytes::Owned(v))
     }
