@@ -141,6 +141,18 @@ pub(super) trait PartOut {
     fn begin(&mut self, off: u64, len: u64) -> io::Result<()>;
     /// Appends to the current region.
     fn put(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// Appends `items`, `N` bytes each: one capacity check for the run instead of one per
+    /// entry (a FUNC's line offsets and entries are runs of 4- and 8-byte entries).
+    #[inline(always)]
+    fn put_all<const N: usize>(
+        &mut self,
+        items: impl ExactSizeIterator<Item = [u8; N]>,
+    ) -> io::Result<()> {
+        for item in items {
+            self.put(&item)?;
+        }
+        Ok(())
+    }
     /// Ends the region, which must be exactly full, and returns its CRC.
     fn end(&mut self) -> io::Result<crc32fast::Hasher>;
 }
@@ -321,35 +333,34 @@ impl Body<'_> {
                 continue;
             };
             let lines = &c.lines[f.line_start as usize..(f.line_start + f.line_count) as usize];
-            for l in lines {
-                out.put(&l.rel.to_le_bytes())?;
-            }
-            for l in lines {
+            out.put_all(lines.iter().map(|l| l.rel.to_le_bytes()))?;
+            out.put_all(lines.iter().map(|l| {
                 let file = if l.file == GAP {
                     GAP
                 } else {
                     self.file_map.get(l.file, NO_FILE)
                 };
-                out.put(&LineEntry { line: l.line, file }.encode())?;
-            }
+                LineEntry { line: l.line, file }.encode()
+            }))?;
             let levels =
                 &c.levels[f.level_start as usize..f.level_start as usize + f.level_count as usize];
             let mut end = 0u32;
-            for &(_, count) in levels {
+            out.put_all(levels.iter().map(|&(_, count)| {
                 end += count;
-                out.put(&end.to_le_bytes())?;
-            }
+                end.to_le_bytes()
+            }))?;
             for &(start, count) in levels {
-                for r in &c.inlines[start as usize..(start + count) as usize] {
-                    let e = InlineEntry {
+                let inlines = &c.inlines[start as usize..(start + count) as usize];
+                out.put_all(inlines.iter().map(|r| {
+                    InlineEntry {
                         start: r.start,
                         end: r.end,
                         origin: self.origin_map.get(r.origin, NO_ORIGIN),
                         call_file: self.file_map.get(r.call_file, NO_FILE),
                         call_line: r.call_line,
-                    };
-                    out.put(&e.encode())?;
-                }
+                    }
+                    .encode()
+                }))?;
             }
         }
         Ok(())
@@ -481,6 +492,20 @@ impl PartOut for MemPart<'_> {
             }
             None => Err(size_mismatch()),
         }
+    }
+
+    #[inline(always)]
+    fn put_all<const N: usize>(
+        &mut self,
+        items: impl ExactSizeIterator<Item = [u8; N]>,
+    ) -> io::Result<()> {
+        let end = self.pos + items.len().saturating_mul(N);
+        let dst = self.cur.get_mut(self.pos..end).ok_or_else(size_mismatch)?;
+        for (d, item) in dst.chunks_exact_mut(N).zip(items) {
+            d.copy_from_slice(&item);
+        }
+        self.pos = end;
+        Ok(())
     }
 
     fn end(&mut self) -> io::Result<crc32fast::Hasher> {
@@ -661,6 +686,29 @@ impl<S: Sink> PartOut for Buffered<S> {
             }
         }
         self.buf.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn put_all<const N: usize>(
+        &mut self,
+        items: impl ExactSizeIterator<Item = [u8; N]>,
+    ) -> io::Result<()> {
+        let len = items.len().saturating_mul(N);
+        if len > BUF {
+            for item in items {
+                self.put(&item)?;
+            }
+            return Ok(());
+        }
+        if self.buf.len() + len > BUF {
+            self.flush()?;
+        }
+        let start = self.buf.len();
+        self.buf.resize(start + len, 0);
+        for (dst, item) in self.buf[start..].chunks_exact_mut(N).zip(items) {
+            dst.copy_from_slice(&item);
+        }
         Ok(())
     }
 
