@@ -16,6 +16,11 @@
 #   django   HTTP load test of the Django example under gunicorn with wrk
 #            (benches/http/django.sh; OPTIONS: --duration, --rounds, --connections). Needs
 #            the virtualenv with Django, gunicorn and the Python binding.
+#   django-profile  where a Django v5 request's time goes: the example's WSGI handler
+#            called in-process (minimal view, v5 without lookups, v5, the core alone) on the
+#            load test's data set, and the HTTP ratio those costs predict
+#            (benches/python/django_inprocess.py; OPTIONS: --rounds, --requests). Needs the
+#            same virtualenv as django.
 #   python   the Python binding's cost per call against the same call in Rust
 #            (benches/python/bench_binding.py; OPTIONS: --seconds, --rounds). Needs the
 #            virtualenv with tecken_core installed (maturin develop).
@@ -42,7 +47,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-usage() { sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; }
 
 OUT=${OUT:-bench-out}
 SEED=${SEED:-1}
@@ -98,6 +103,18 @@ suite_node() {
     BENCH_V5="$BIN/bench-v5" exec node benches/node/bench.mjs "$@"
 }
 
+suite_django_profile() {
+    need_venv
+    local data="$OUT/loadtest"
+    if [[ ! -s "$data/requests.jsonl" ]]; then
+        echo "django-profile: generating the data set into $data (gen-loadtest)" >&2
+        bench_build -q -p tecken-benches --bin gen-loadtest
+        "$BIN/gen-loadtest" --out "$data"
+    fi
+    "$VENV/bin/python" benches/python/django_inprocess.py --data "$data" \
+        --json "$OUT/django-profile.json" "$@" | tee "$OUT/django-profile.txt"
+}
+
 suite_stackwalk() {
     FUNCS=${FUNCS:-300000}
     bench_build -q -p tecken-benches --bin bench-stackwalk --bin gen-sym
@@ -144,6 +161,7 @@ case "$SUITE" in
     store) suite_store "$@" ;;
     serve) exec benches/http/serve.sh "$@" ;;
     django) exec benches/http/django.sh "$@" ;;
+    django-profile) suite_django_profile "$@" ;;
     python) suite_python "$@" ;;
     node) suite_node "$@" ;;
     stackwalk) suite_stackwalk "$@" ;;
