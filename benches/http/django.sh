@@ -6,6 +6,9 @@
 #   v5        POST /symbolicate/v5 replaying the distinct requests of requests.jsonl
 #             (~40 frames over 5 modules, one of them the ~418 MB libxul-scale module),
 #             warm index cache
+#   v5-bytes  the same requests to POST /bench/v5-bytes (TECKEN_BENCH_ROUTES): the body read
+#             and a v5 answer of the same size written, no lookup; v5's ceiling when the
+#             core costs nothing
 # for 2 sync workers and 2 gthread workers (4 threads each). It prints requests/s, p50 and
 # p99 latency and the ratio to the minimal view per phase and worker class, and writes
 # bench-out/loadtest-django.json:
@@ -35,7 +38,7 @@ CONNECTIONS=8
 PORT="${TECKEN_LOADTEST_PORT:-8766}" # and PORT+1
 CLASSES=(sync gthread)
 
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --duration) DURATION="$2"; shift 2 ;;
@@ -87,7 +90,7 @@ start_server() { # worker class, port
     # The store is the generated one; downloads answer 302 to a (never contacted) storage
     # URL, as Tecken's do.
     TECKEN_STORE="$DATA/symbols" TECKEN_CACHE_DIR="$DATA/cache" \
-        TECKEN_DOWNLOAD_URL="https://symbols.invalid/" \
+        TECKEN_DOWNLOAD_URL="https://symbols.invalid/" TECKEN_BENCH_ROUTES=1 \
         TECKEN_BIND="127.0.0.1:$2" TECKEN_WORKERS=2 TECKEN_WORKER_CLASS="$1" TECKEN_THREADS=4 \
         TECKEN_VENV="$VENV" \
         "$ROOT/examples/django/run.sh" --timeout 300 "${EXTRA_GUNICORN[@]}" >>"$LOG" 2>&1 &
@@ -110,6 +113,7 @@ run_wrk() { # url seconds phase
         minimal) args=(GET /__lbheartbeat__) ;;
         download) args=(GET "/$SYM_PATH") ;;
         v5) args=(POST /symbolicate/v5 "$DATA/requests.jsonl") ;;
+        v5-bytes) args=(POST /bench/v5-bytes "$DATA/requests.jsonl") ;;
     esac
     # One wrk thread: on 2 cores every core wrk uses is taken from the server.
     wrk -t1 -c"$CONNECTIONS" -d"${secs}s" --timeout 30s -s "$LUA" "$url" -- "${args[@]}" | sed -n 's/^RESULT //p'
@@ -140,11 +144,12 @@ for class in "${CLASSES[@]}"; do
     run_wrk "${URLS[$class]}" 8 v5 >/dev/null
     run_wrk "${URLS[$class]}" 2 minimal >/dev/null
     run_wrk "${URLS[$class]}" 2 download >/dev/null
+    run_wrk "${URLS[$class]}" 2 v5-bytes >/dev/null
 done
 echo "django: 2 workers per class, wrk 1 thread x $CONNECTIONS connections, $ROUNDS rounds of ${DURATION}s per class and phase" >&2
 for round in $(seq 1 "$ROUNDS"); do
     for class in "${CLASSES[@]}"; do
-        for phase in minimal download v5; do
+        for phase in minimal download v5 v5-bytes; do
             line="$(run_wrk "${URLS[$class]}" "$DURATION" "$phase")"
             [[ -n "$line" ]] || { echo "django: wrk gave no result for $class $phase" >&2; exit 1; }
             echo "$class $phase $round $line" >>"$RESULTS"
@@ -161,6 +166,7 @@ what = {
     "minimal": "GET /__lbheartbeat__ (minimal JSON view)",
     "download": "GET of a stored .sym (302 to storage)",
     "v5": "POST /symbolicate/v5 (~40 frames, 5 modules incl. libxul)",
+    "v5-bytes": "POST /bench/v5-bytes (v5's body and answer size, no lookup)",
 }
 runs: dict[str, dict[str, dict[int, dict]]] = {}
 for line in open(results):
@@ -194,7 +200,9 @@ for cls, phases in by_class.items():
         print(f"| {p['what'].replace(sym_path, '{module}.sym')} | {p['rps']:,.0f} | {p['p50_ms']:.2f} | {p['p99_ms']:.2f} | {100 * p['ratio']:.0f}% |")
 primary = max(by_class, key=lambda c: next(p["rps"] for p in by_class[c] if p["name"] == "v5"))
 v5 = next(p for p in by_class[primary] if p["name"] == "v5")
-print(f"\nhigher v5 req/s: {primary}; its v5 at {100 * v5['ratio']:.0f}% of its minimal view (target >= 90%)")
+floor = next(p for p in by_class[primary] if p["name"] == "v5-bytes")
+print(f"\nhigher v5 req/s: {primary}; its v5 at {100 * v5['ratio']:.0f}% of its minimal view (target >= 90%); "
+      f"the same bytes without lookups at {100 * floor['ratio']:.0f}%")
 json.dump({
     "server": "examples/django under gunicorn, 2 workers",
     "worker_class": primary,

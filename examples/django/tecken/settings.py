@@ -12,6 +12,7 @@
 | ``TECKEN_UPLOAD_API_VERSION`` | what ``/upload/auth_info/`` announces to Mozilla's ``upload-symbols`` client: ``1`` (``POST /upload/`` with a zip) or ``2`` (a resumable session per file, ``/upload/v2/``); both are served | ``1`` |
 | ``TECKEN_UPLOAD_SESSIONS_DIR`` | upload API v2 sessions, shared by the worker processes | ``var/upload-sessions`` |
 | ``TECKEN_DOWNLOAD_URL`` | public URL of the store (``https://bucket.example/``): downloads answer 302 to ``{url}v1/{key}``; unset: files are served by the app | unset |
+| ``TECKEN_BENCH_ROUTES`` | ``1`` adds the load test's ``POST /bench/v5-bytes`` (a v5-sized answer without lookups: the HTTP floor of v5) | off: 404 |
 | ``TECKEN_SECRET_KEY``, ``TECKEN_DEBUG``, ``TECKEN_ALLOWED_HOSTS`` | Django's own | a fixed dev key, off, ``*`` |
 """
 
@@ -42,6 +43,8 @@ TECKEN_UPLOAD_SESSIONS_DIR = _env("TECKEN_UPLOAD_SESSIONS_DIR", str(HERE / "var"
 # Eliot's limit: the symbolicate views read at most this many bytes plus one, so a larger
 # body is answered 413 by the core without being read whole.
 TECKEN_MAX_BODY_BYTES = 10 << 20
+# The load test's floor route (benches/http/django.sh); never on in production.
+TECKEN_BENCH_ROUTES = _env("TECKEN_BENCH_ROUTES", "0") not in ("0", "false", "no")
 
 # Django --------------------------------------------------------------------------------
 SECRET_KEY = _env("TECKEN_SECRET_KEY", "dev-only-not-secret")

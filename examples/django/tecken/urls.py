@@ -11,6 +11,7 @@ PART = r"[^/]+"
 urlpatterns = [
     path("symbolicate/v5", views.symbolicate_v5),
     path("__lbheartbeat__", views.lbheartbeat),
+    path("bench/v5-bytes", views.bench_v5_bytes),  # 404 unless TECKEN_BENCH_ROUTES
     path("symbolicate/v4", views.symbolicate_v4),
     path("upload/", views.upload),
     path("upload/auth_info/", views.upload_auth_info),

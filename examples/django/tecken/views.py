@@ -80,6 +80,30 @@ def symbolicate_v4(request: HttpRequest) -> HttpResponse:
     return _symbolicate(request, 4)
 
 
+# The answer ``bench_v5_bytes`` repeats: the first one it computed (one per process).
+_bench_answer: list[bytes] = []
+
+
+@csrf_exempt
+def bench_v5_bytes(request: HttpRequest) -> HttpResponse:
+    """The load test's floor for v5 (only with ``TECKEN_BENCH_ROUTES``; else Eliot's 404):
+    ``POST /bench/v5-bytes`` reads the body as the v5 view does and answers the same
+    headers and a v5 answer of the same size, the first one it computed, with no lookup.
+    Its requests/s next to the minimal view's is what the HTTP stack allows v5 when the
+    core costs nothing."""
+    if not settings.TECKEN_BENCH_ROUTES:
+        return not_found(request)
+    if request.method != "POST":
+        return _eliot_error(405, "Method Not Allowed")
+    body = request.read(settings.TECKEN_MAX_BODY_BYTES + 1)
+    if not _bench_answer:
+        status, out = service.symbolicator().symbolicate_v5_with_status(body, debug=False)
+        if status != 200:
+            return _eliot(out, status)
+        _bench_answer.append(out)
+    return _eliot(_bench_answer[0], 200)
+
+
 # --- Tecken: POST /upload/ -----------------------------------------------------------------
 
 

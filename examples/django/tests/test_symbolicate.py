@@ -120,6 +120,30 @@ def test_symbolicates_from_the_store_and_the_heartbeat(client: Client, store_dir
     assert client.get("/no/such/path/here").json() == {"title": "404 Not Found"}
 
 
+def test_the_load_tests_floor_route_is_off_unless_asked_for(client: Client, eliot: None) -> None:
+    from tecken import views
+
+    first = b'{"stacks": [[[0, 21376]]], "memoryMap": [["testproj", "D48F191186D67E69DF025AD71FB91E1F0"]]}'
+    other = b'{"stacks": [[[0, 1]]], "memoryMap": [["testproj", "D48F191186D67E69DF025AD71FB91E1F0"]]}'
+    off = post(client, "/bench/v5-bytes", first)
+    assert (off.status_code, off.json()) == (404, {"title": "404 Not Found"})
+    views._bench_answer.clear()
+    try:
+        with override_settings(TECKEN_BENCH_ROUTES=True):
+            a = post(client, "/bench/v5-bytes", first)
+            b = post(client, "/bench/v5-bytes", other)
+            assert client.get("/bench/v5-bytes").status_code == 405
+        # Both answer the v5 view's answer to the first body: the same bytes, no lookup.
+        v5 = post(client, "/symbolicate/v5", first)
+        assert (a.status_code, b.status_code) == (200, 200)
+        assert a.content == b.content == v5.content
+        assert a["Content-Type"] == v5["Content-Type"] == "application/json"
+        assert a["Access-Control-Allow-Origin"] == "*"
+        assert post(client, "/symbolicate/v5", other).content != a.content
+    finally:
+        views._bench_answer.clear()
+
+
 def _file(data: bytes):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
