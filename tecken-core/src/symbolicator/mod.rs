@@ -755,23 +755,29 @@ mod tests {
         assert!(!cache::verified_path(&idx).exists());
         // ...and a byte flipped in place, its modification time put back, is found: the
         // index is removed and rebuilt from the source.
-        let mut bytes = std::fs::read(&idx).unwrap();
-        let at = bytes
-            .windows(14)
-            .rposition(|w| w == b"testproj::main")
-            .unwrap();
-        bytes[at] = b'T';
-        let mtime = std::fs::metadata(&idx).unwrap().modified().unwrap();
-        let f = std::fs::File::options().write(true).open(&idx).unwrap();
-        std::io::Write::write_all(&mut &f, &bytes).unwrap();
-        f.set_times(std::fs::FileTimes::new().set_modified(mtime))
-            .unwrap();
-        drop(f);
+        flip_name_in_place(&idx);
         assert_eq!(
             open_in_new_process(tmp.path()),
             (false, "testproj::main".into())
         );
         Index::open(&idx).unwrap().verify().unwrap();
+    }
+
+    /// Flips the first letter of `testproj::main` in the index file, in place, and puts
+    /// the file's modification time back; returns that time.
+    fn flip_name_in_place(idx: &Path) -> std::time::SystemTime {
+        let mut bytes = std::fs::read(idx).unwrap();
+        let at = bytes
+            .windows(14)
+            .rposition(|w| w == b"testproj::main")
+            .unwrap();
+        bytes[at] = b'T';
+        let mtime = std::fs::metadata(idx).unwrap().modified().unwrap();
+        let f = std::fs::File::options().write(true).open(idx).unwrap();
+        std::io::Write::write_all(&mut &f, &bytes).unwrap();
+        f.set_times(std::fs::FileTimes::new().set_modified(mtime))
+            .unwrap();
+        mtime
     }
 
     #[test]
@@ -799,22 +805,7 @@ mod tests {
         // The name in the body flipped in place, and the modification time put back: the
         // record still names the file, so the bytes are trusted unchecked (the documented
         // limit: rot under an unchanged file is not seen)...
-        // Flips the name's first letter in the index file, in place, and puts the file's
-        // modification time back; returns that time.
-        let flip_in_place = || {
-            let mut bytes = std::fs::read(&idx).unwrap();
-            let at = bytes
-                .windows(14)
-                .rposition(|w| w == b"testproj::main")
-                .unwrap();
-            bytes[at] = b'T';
-            let mtime = std::fs::metadata(&idx).unwrap().modified().unwrap();
-            let f = std::fs::File::options().write(true).open(&idx).unwrap();
-            std::io::Write::write_all(&mut &f, &bytes).unwrap();
-            f.set_times(std::fs::FileTimes::new().set_modified(mtime))
-                .unwrap();
-            mtime
-        };
+        let flip_in_place = || flip_name_in_place(&idx);
         let mtime = flip_in_place();
         assert_eq!(
             open_in_new_process(tmp.path()),
