@@ -651,6 +651,16 @@ proptest! {
                 prop_assert_eq!(got, want, "address {:#x}, strict_lines {}\n{}", a, strict, m.text);
             }
         }
+        // Pipelined, all probes in one call (frames ahead in flight while one is answered):
+        // the same answers, in order, each once.
+        for strict in [false, true] {
+            let opts = LookupOptions { strict_lines: strict };
+            let mut frame = Frame::empty();
+            let mut got = Vec::new();
+            index.lookup_each(&m.probes, &opts, &mut frame, |k, f| got.push((k, f.map(from_frame))));
+            let want: Vec<_> = m.probes.iter().enumerate().map(|(k, &a)| (k, reference(&m, a, strict))).collect();
+            prop_assert_eq!(got, want, "lookup_each, strict_lines {}\n{}", strict, m.text);
+        }
         // The same bytes on every build.
         prop_assert_eq!(build_bytes(m.text.as_bytes(), 1), build_bytes(m.text.as_bytes(), 1));
     }
@@ -821,19 +831,40 @@ fn a_mapped_index_file_answers_like_the_in_memory_one() {
     );
     let mut rng = Rng(7);
     let top = 0x1000 + 48_000 * 0x100 + 0x1000;
-    for i in 0..20_000u64 {
-        let a = if i % 2 == 0 {
-            rng.below(top)
-        } else {
-            (i * 0x80).wrapping_sub(1)
-        };
-        for opts in [
-            LookupOptions::default(),
-            LookupOptions { strict_lines: true },
-        ] {
-            let want = mem.lookup_with(a, &opts).map(|f| from_frame(&f));
+    let addrs: Vec<u64> = (0..20_000u64)
+        .map(|i| {
+            if i % 2 == 0 {
+                rng.below(top)
+            } else {
+                (i * 0x80).wrapping_sub(1)
+            }
+        })
+        .collect();
+    for opts in [
+        LookupOptions::default(),
+        LookupOptions { strict_lines: true },
+    ] {
+        let want: Vec<_> = addrs
+            .iter()
+            .map(|&a| mem.lookup_with(a, &opts).map(|f| from_frame(&f)))
+            .collect();
+        for (&a, want) in addrs.iter().zip(&want) {
             let got = mapped.lookup_with(a, &opts).map(|f| from_frame(&f));
-            assert_eq!(got, want, "{a:#x}");
+            assert_eq!(&got, want, "{a:#x}");
+        }
+        // Pipelined over the mapped file (the reads of frames ahead in flight), and over
+        // runs shorter than the pipeline: the same answers, in order.
+        for chunk in [addrs.len(), 1, 2, 3, 5] {
+            let mut got = Vec::new();
+            let mut frame = Frame::empty();
+            for part in addrs.chunks(chunk) {
+                let base = got.len();
+                mapped.lookup_each(part, &opts, &mut frame, |k, f| {
+                    assert_eq!(k, got.len() - base, "in order, each once");
+                    got.push(f.map(from_frame));
+                });
+            }
+            assert_eq!(got, want, "lookup_each in runs of {chunk}");
         }
     }
 }

@@ -72,6 +72,7 @@ pub(crate) mod format;
 mod reader;
 
 pub use builder::{build, build_to_file, build_to_writer, BuildOptions, BuildReport};
+pub(crate) use reader::lookup_pipelined;
 pub use reader::{Index, IndexMeta};
 
 #[cfg(test)]

@@ -48,6 +48,13 @@ pub struct Index {
     crc: u32,
 }
 
+/// A block of STARTS found by the first stage of a lookup: its first interval and length.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Block {
+    lo: usize,
+    len: usize,
+}
+
 /// An interval's record: its file position and header.
 pub(super) struct Record {
     at: usize,
@@ -56,8 +63,12 @@ pub(super) struct Record {
     size: usize,
 }
 
-/// Cache lines of a record loaded at once (1 KB: the whole record of most FUNCs).
-const RECORD_PREFETCH: usize = 16;
+/// Cache lines of a record loaded at once (512 bytes: the header, the name and the line
+/// offsets of most FUNCs). 16 lines (the whole record of most FUNCs) was slower on the
+/// libxul-scale file, one lookup at a time and pipelined (2026-12-04, `prof lookup-ours`,
+/// alternating: 507-541 against 546-689 ns, and 308-330 against 344-442): the prefetches
+/// of lines a lookup never reads held up the ones it needs.
+const RECORD_PREFETCH: usize = 8;
 
 /// Where a FUNC record's tables lie (file positions), every part but the inline ranges
 /// checked to lie inside RECORDS.
@@ -363,21 +374,35 @@ impl Index {
     /// of STARTS (512 bytes), whose 256 bytes of OFFSETS are loaded at the same time.
     #[inline]
     fn find_interval(&self, addr: u64) -> Option<usize> {
+        self.search_block(addr, self.find_block(addr)?)
+    }
+
+    /// The first stage of a lookup: the search of TOP, which stays in cache, for the block
+    /// of STARTS that holds `addr`'s interval; that block and its OFFSETS start loading.
+    /// `None` when `addr` lies before the first interval.
+    #[inline(always)]
+    fn find_block(&self, addr: u64) -> Option<Block> {
         let b = self.bytes();
         let top = entries::<ADDR_SIZE>(b, self.top.start, self.top.len() / ADDR_SIZE);
         let block = upper_bound(top.len(), |i| u64::from_le_bytes(top[i]) <= addr);
         let lo = block.checked_sub(1)? * TOP_STRIDE;
         let len = TOP_STRIDE.min(self.n.saturating_sub(lo));
-        let base = self.starts.start + lo * ADDR_SIZE;
-        prefetch(b, base, len * ADDR_SIZE);
+        prefetch(b, self.starts.start + lo * ADDR_SIZE, len * ADDR_SIZE);
         prefetch(
             b,
             self.offsets.start + lo * RECORD_OFFSET_SIZE,
             len * RECORD_OFFSET_SIZE,
         );
-        let starts = entries::<ADDR_SIZE>(b, base, len);
+        Some(Block { lo, len })
+    }
+
+    /// The second stage: the search of the block for `addr`'s interval.
+    #[inline(always)]
+    fn search_block(&self, addr: u64, block: Block) -> Option<usize> {
+        let b = self.bytes();
+        let starts = entries::<ADDR_SIZE>(b, self.starts.start + block.lo * ADDR_SIZE, block.len);
         let j = upper_bound(starts.len(), |i| u64::from_le_bytes(starts[i]) <= addr);
-        (lo + j).checked_sub(1)
+        (block.lo + j).checked_sub(1)
     }
 
     /// The record of interval `i` (`< n`), if its header lies inside RECORDS. The whole
@@ -386,6 +411,15 @@ impl Index {
     /// so the line and inline searches find their lines on the way.
     #[inline(always)]
     fn record(&self, i: usize) -> Option<Record> {
+        let (at, size) = self.record_at(i)?;
+        let h = RecordHeader::decode(self.bytes(), at);
+        Some(Record { at, h, size })
+    }
+
+    /// Where the record of interval `i` lies and its size (see [`Index::record`]); it
+    /// starts loading.
+    #[inline(always)]
+    fn record_at(&self, i: usize) -> Option<(usize, usize)> {
         let b = self.bytes();
         let word = |i: usize| u32::read_le(b, self.offsets.start + i * RECORD_OFFSET_SIZE) as usize;
         let w = word(i);
@@ -405,8 +439,7 @@ impl Index {
         };
         let size = next.saturating_sub(at).max(RecordHeader::SIZE);
         prefetch_lines::<RECORD_PREFETCH>(b, at, size);
-        let h = RecordHeader::decode(b, at);
-        Some(Record { at, h, size })
+        Some((at, size))
     }
 
     /// The name of the record at `r`; `""` when it does not lie inside RECORDS or is not
@@ -535,6 +568,49 @@ impl Index {
         Some(at)
     }
 
+    /// Benchmark floor, not API: only the search for the interval covering `addr` (TOP,
+    /// then one block of STARTS), answering its index. What any lookup costs before it
+    /// reads a record.
+    #[doc(hidden)]
+    pub fn floor_search(&self, addr: u64) -> Option<usize> {
+        self.find_interval(addr)
+    }
+
+    /// Benchmark floor, not API: the search and the record's header, answering the
+    /// covering symbol's start address (no name, line or inline frame). What a lookup
+    /// that tells only which function covers `addr` costs.
+    #[doc(hidden)]
+    pub fn floor_record(&self, addr: u64) -> Option<u64> {
+        let r = self.record(self.find_interval(addr)?)?;
+        let s = r.h;
+        ((addr < s.end || s.end == UNBOUNDED) && addr >= s.address).then_some(s.address)
+    }
+
+    /// Looks up each of `addrs` with `opts`, in order, calling `f(k, frame)` with the
+    /// answer for `addrs[k]` (`None` when [`Index::lookup_into`] would find nothing).
+    ///
+    /// The answers are exactly those of [`Index::lookup_into`], one address at a time, but
+    /// faster for many addresses: the lookups are pipelined, so the memory reads of the next
+    /// addresses' searches overlap this one's instead of waiting behind it (on a
+    /// libxul-sized index in the page cache, most of a lookup's time is those reads). One
+    /// `frame` is reused: no allocation once its inline vector has grown to the deepest
+    /// chain.
+    pub fn lookup_each<'a>(
+        &'a self,
+        addrs: &[u64],
+        opts: &LookupOptions,
+        frame: &mut Frame<'a>,
+        mut f: impl FnMut(usize, Option<&Frame<'a>>),
+    ) {
+        lookup_pipelined(
+            addrs.len(),
+            |k| addrs.get(k).map(|&a| (self, a)),
+            opts,
+            frame,
+            |k, found, frame| f(k, found.then_some(frame)),
+        );
+    }
+
     /// Looks up a module-relative address with the default (Eliot-compatible) options.
     pub fn lookup(&self, addr: u64) -> Option<Frame<'_>> {
         let mut f = Frame::empty();
@@ -594,10 +670,24 @@ impl Index {
         addr: u64,
         opts: &LookupOptions,
         frame: &mut Frame<'a>,
+        details: Option<&mut FrameDetails>,
+    ) -> bool {
+        self.lookup_in(addr, self.find_interval(addr), opts, frame, details)
+    }
+
+    /// The last stage of a lookup: `addr` in interval `i` (what [`Index::find_interval`]
+    /// answers for it).
+    #[inline(always)]
+    fn lookup_in<'a>(
+        &'a self,
+        addr: u64,
+        i: Option<usize>,
+        opts: &LookupOptions,
+        frame: &mut Frame<'a>,
         mut details: Option<&mut FrameDetails>,
     ) -> bool {
         frame.inlines.clear();
-        let Some(i) = self.find_interval(addr) else {
+        let Some(i) = i else {
             return false;
         };
         let Some(r) = self.record(i) else {
@@ -699,5 +789,59 @@ impl Index {
         frame.inlines[n - 1].line = line_no;
         frame.inlines.reverse();
         true
+    }
+}
+
+/// How many addresses ahead each stage of [`lookup_pipelined`] runs: the first (the TOP
+/// search, which starts loading a block of STARTS) runs `2 * PIPELINE_DISTANCE` addresses
+/// ahead of the answer, the second (the block search, which starts loading the record)
+/// `PIPELINE_DISTANCE` ahead.
+const PIPELINE_DISTANCE: usize = 2;
+
+/// Looks up `n` items in order, each `item(k)` an index and an address (`None`: nothing
+/// to look up, answered as not found), calling `f(k, found, frame)` for each: the lookups
+/// of [`Index::lookup_into`], in three stages run on different items, so that the memory
+/// reads of the items ahead overlap the one being answered. The items may be in different
+/// indexes.
+pub(crate) fn lookup_pipelined<'a>(
+    n: usize,
+    item: impl Fn(usize) -> Option<(&'a Index, u64)>,
+    opts: &LookupOptions,
+    frame: &mut Frame<'a>,
+    mut f: impl FnMut(usize, bool, &Frame<'a>),
+) {
+    const D: usize = PIPELINE_DISTANCE;
+    const RING: usize = 2 * D + 1;
+    // What the first two stages found for the items in flight, by `k % RING`.
+    let mut blocks: [Option<Block>; RING] = [None; RING];
+    let mut intervals: [Option<usize>; RING] = [None; RING];
+    for k in 0..n + 2 * D {
+        if k < n {
+            blocks[k % RING] = item(k).and_then(|(index, addr)| index.find_block(addr));
+        }
+        if let Some(j) = k.checked_sub(D).filter(|&j| j < n) {
+            intervals[j % RING] = match (item(j), blocks[j % RING].take()) {
+                (Some((index, addr)), Some(block)) => {
+                    index.search_block(addr, block).inspect(|&i| {
+                        // Start loading the record; the answer reads it D items later.
+                        let _ = index.record_at(i);
+                    })
+                }
+                _ => None,
+            };
+        }
+        if let Some(j) = k.checked_sub(2 * D) {
+            let found = match item(j) {
+                Some((index, addr)) => {
+                    let i = intervals[j % RING].take();
+                    index.lookup_in(addr, i, opts, frame, None) && index.check().is_ok()
+                }
+                None => {
+                    frame.inlines.clear();
+                    false
+                }
+            };
+            f(j, found, frame);
+        }
     }
 }

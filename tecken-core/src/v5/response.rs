@@ -21,6 +21,7 @@ use super::engine::{JobView, Plan};
 use super::types::{
     JobResult, ModuleLookup, SymbolicatedFrame, SymbolicatedInline, SymbolicationResult,
 };
+use crate::index::lookup_pipelined;
 use crate::lookup::{Frame, LookupOptions, SourceFile};
 use crate::pyjson::{push_hex, push_str_ascii, push_str_body, push_u64};
 use crate::symbolicator::provider::ModuleStatus;
@@ -81,11 +82,17 @@ fn write_results(out: &mut Vec<u8>, plan: &Plan<'_>, jobs: &[JobView<'_>]) {
                 out.extend_from_slice(b", ");
             }
             out.push(b'[');
-            for (f, fr) in stack.iter().enumerate() {
+            // Pipelined: the index reads of the frames ahead overlap this one's.
+            let item = |f: usize| {
+                let fr = stack.get(f)?;
+                Some((plan.frame_module(j, fr).1?, fr.module_offset?))
+            };
+            lookup_pipelined(stack.len(), item, &opts, &mut hit, |f, found, hit| {
+                let Some(fr) = stack.get(f) else { return };
                 if f > 0 {
                     out.extend_from_slice(b", ");
                 }
-                let (module, index) = plan.frame_module(j, fr);
+                let (module, _) = plan.frame_module(j, fr);
                 out.extend_from_slice(b"{\"frame\": ");
                 push_u64(out, f as u64);
                 out.extend_from_slice(b", \"module\": ");
@@ -93,13 +100,11 @@ fn write_results(out: &mut Vec<u8>, plan: &Plan<'_>, jobs: &[JobView<'_>]) {
                 out.extend_from_slice(b", \"module_offset\": \"");
                 push_hex(out, fr.module_offset);
                 out.push(b'"');
-                if let (Some(index), Some(offset)) = (index, fr.module_offset) {
-                    if index.lookup_into(offset, &opts, &mut hit) {
-                        write_symbol(out, &hit);
-                    }
+                if found {
+                    write_symbol(out, hit);
                 }
                 out.push(b'}');
-            }
+            });
             out.push(b']');
         }
         out.extend_from_slice(b"], \"found_modules\": {");
@@ -218,8 +223,13 @@ pub(crate) fn typed_results(plan: &Plan<'_>, jobs: &[JobView<'_>]) -> Symbolicat
         let mut stacks = Vec::with_capacity(job.stacks.len());
         for stack in job.stacks {
             let mut frames = Vec::with_capacity(stack.len());
-            for (f, fr) in stack.iter().enumerate() {
-                let (module, index) = plan.frame_module(j, fr);
+            let item = |f: usize| {
+                let fr = stack.get(f)?;
+                Some((plan.frame_module(j, fr).1?, fr.module_offset?))
+            };
+            lookup_pipelined(stack.len(), item, &opts, &mut hit, |f, found, hit| {
+                let Some(fr) = stack.get(f) else { return };
+                let (module, _) = plan.frame_module(j, fr);
                 let mut frame = SymbolicatedFrame {
                     frame: f,
                     module: module.to_owned(),
@@ -230,29 +240,27 @@ pub(crate) fn typed_results(plan: &Plan<'_>, jobs: &[JobView<'_>]) -> Symbolicat
                     line: None,
                     inlines: Vec::new(),
                 };
-                if let (Some(index), Some(offset)) = (index, fr.module_offset) {
-                    if index.lookup_into(offset, &opts, &mut hit) {
-                        frame.function = Some(hit.function.to_owned());
-                        frame.function_offset = Some(hit.function_offset);
-                        frame.file = owned_file(hit.file);
-                        frame.line = hit.line.filter(|&l| l != 0 && frame.file.is_some());
-                        frame.inlines = hit
-                            .inlines
-                            .iter()
-                            .map(|i| {
-                                let file = owned_file(i.file);
-                                let line = i.line.filter(|&l| l != 0 && file.is_some());
-                                SymbolicatedInline {
-                                    function: i.function.to_owned(),
-                                    file,
-                                    line,
-                                }
-                            })
-                            .collect();
-                    }
+                if found {
+                    frame.function = Some(hit.function.to_owned());
+                    frame.function_offset = Some(hit.function_offset);
+                    frame.file = owned_file(hit.file);
+                    frame.line = hit.line.filter(|&l| l != 0 && frame.file.is_some());
+                    frame.inlines = hit
+                        .inlines
+                        .iter()
+                        .map(|i| {
+                            let file = owned_file(i.file);
+                            let line = i.line.filter(|&l| l != 0 && file.is_some());
+                            SymbolicatedInline {
+                                function: i.function.to_owned(),
+                                file,
+                                line,
+                            }
+                        })
+                        .collect();
                 }
                 frames.push(frame);
-            }
+            });
             stacks.push(frames);
         }
         let found_modules = plan
