@@ -102,6 +102,18 @@ pub struct ColdStats {
     pub error: Option<String>,
 }
 
+/// What parts of a warm lookup cost alone, on the same addresses and the same index file
+/// (see `peers::floor_*`): the floor under any lookup of this layout, and of any layout.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Floors {
+    /// Our interval search alone (TOP, one STARTS block).
+    pub search: LookupStats,
+    /// The search and the record's header: which function, nothing else.
+    pub record: LookupStats,
+    /// Two dependent reads of random cache lines of the index file's mapping.
+    pub two_reads: LookupStats,
+}
+
 /// One value per build variant.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Builds {
@@ -113,6 +125,9 @@ pub struct Builds {
     pub symbolic: BuildStats,
     /// `SymbolFile::from_bytes`.
     pub breakpad: BuildStats,
+    /// Not a build: the index's bytes written to a new file, synced and renamed (MB/s of
+    /// the `.sym` input, comparable with `ours_file`).
+    pub write_floor: BuildStats,
 }
 
 /// One value per implementation.
@@ -154,6 +169,10 @@ pub struct InputResult {
     pub agree_function: [f64; 2],
     /// ...and the same number of inline frames.
     pub agree_inline_depth: [f64; 2],
+    /// Ours pipelined: all addresses of a round in one `Index::lookup_each` call.
+    pub lookup_each: LookupStats,
+    /// The floors of a warm lookup, measured in the same rotation as the lookups.
+    pub floors: Floors,
     /// Cold open + first lookup.
     pub cold: Trio<ColdStats>,
     /// Index size and SymCache size in bytes (breakpad-symbols has no serialized form).
@@ -203,6 +222,13 @@ fn build_once(
     paths: &Paths,
     sizes: &mut (u64, u64),
 ) -> Result<(f64, u64), String> {
+    let floor_out = paths.index.with_extension("floor");
+    let index_bytes = if imp == Impl::WriteFloor {
+        let _ = std::fs::remove_file(&floor_out);
+        Some(std::fs::read(&paths.index).map_err(|e| format!("{}: {e}", paths.index.display()))?)
+    } else {
+        None
+    };
     if imp == Impl::OursFile {
         // A cache writes a new file: the previous build's output is removed before the
         // clock starts. Renaming over a 266 MB file makes the kernel free its pages inside
@@ -241,6 +267,12 @@ fn build_once(
             drop(file);
             Ok(r)
         }
+        Impl::WriteFloor => {
+            peers::write_floor(index_bytes.as_deref().unwrap_or_default(), &floor_out)?;
+            let r = peak(t.elapsed().as_secs_f64());
+            let _ = std::fs::remove_file(&floor_out);
+            Ok(r)
+        }
     }
 }
 
@@ -269,6 +301,7 @@ fn run_builds(sym: &[u8], paths: &Paths, cfg: &Config, sizes: &mut (u64, u64)) -
         Impl::OursMem,
         Impl::Symbolic,
         Impl::Breakpad,
+        Impl::WriteFloor,
     ]
     .into_iter()
     .map(|imp| Sampler {
@@ -342,6 +375,7 @@ fn run_builds(sym: &[u8], paths: &Paths, cfg: &Config, sizes: &mut (u64, u64)) -
         ours_mem: next(),
         symbolic: next(),
         breakpad: next(),
+        write_floor: next(),
     }
 }
 
@@ -360,16 +394,21 @@ fn run_lookups(sym: &[u8], addrs: &[u64], paths: &Paths, cfg: &Config, r: &mut I
         .map_err(Clone::clone)
         .and_then(|m| SymCache::parse(m).map_err(|e| e.to_string()));
     let bp = peers::build_breakpad(sym);
+    let index_map = map(&paths.index);
 
     let n = addrs.len() as f64;
-    let mut ns: [Vec<f64>; 3] = Default::default();
-    let mut hits = [0u64; 3];
+    let mut ns: [Vec<f64>; 7] = Default::default();
+    let mut hits = [0u64; 7];
     let run = |k: usize| -> Option<(f64, u64)> {
         let t = Instant::now();
         let res = match k {
             0 => peers::lookup_ours(ours.as_ref().ok()?, addrs),
             1 => peers::lookup_symbolic(symcache.as_ref().ok()?, addrs),
-            _ => peers::lookup_breakpad(bp.as_ref().ok()?, addrs),
+            2 => peers::lookup_breakpad(bp.as_ref().ok()?, addrs),
+            3 => peers::floor_search(ours.as_ref().ok()?, addrs),
+            4 => peers::floor_record(ours.as_ref().ok()?, addrs),
+            5 => peers::floor_two_reads(&index_map.as_ref().ok()?[..], addrs),
+            _ => peers::lookup_ours_each(ours.as_ref().ok()?, addrs),
         };
         Some((t.elapsed().as_secs_f64() * 1e9 / n, res.hits))
     };
@@ -406,8 +445,8 @@ fn run_lookups(sym: &[u8], addrs: &[u64], paths: &Paths, cfg: &Config, r: &mut I
         addrs.len()
     ));
     for round in 0..cfg.rounds {
-        for j in 0..3 {
-            let k = (round + j) % 3;
+        for j in 0..7 {
+            let k = (round + j) % 7;
             if let Some((t, _)) = run(k) {
                 ns[k].push(t);
             }
@@ -423,6 +462,12 @@ fn run_lookups(sym: &[u8], addrs: &[u64], paths: &Paths, cfg: &Config, r: &mut I
         symbolic: stats(1, symcache.as_ref().err().cloned()),
         breakpad: stats(2, bp.as_ref().err().cloned()),
     };
+    r.floors = Floors {
+        search: stats(3, ours.as_ref().err().cloned()),
+        record: stats(4, ours.as_ref().err().cloned()),
+        two_reads: stats(5, index_map.as_ref().err().cloned()),
+    };
+    r.lookup_each = stats(6, ours.as_ref().err().cloned());
 }
 
 fn run_cold(

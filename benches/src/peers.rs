@@ -35,6 +35,9 @@ pub enum Impl {
     Symbolic,
     /// breakpad-symbols 0.27: `SymbolFile::from_bytes`.
     Breakpad,
+    /// Not a build: the floor under `OursFile`, the index's bytes (already built, in
+    /// memory) written to a new file, synced and renamed, with no parse.
+    WriteFloor,
 }
 
 impl Impl {
@@ -45,6 +48,7 @@ impl Impl {
             Impl::OursMem => "ours (in memory)",
             Impl::Symbolic => "symbolic",
             Impl::Breakpad => "breakpad-symbols",
+            Impl::WriteFloor => "floor: write + fsync + rename",
         }
     }
 }
@@ -86,6 +90,19 @@ pub fn build_breakpad(sym: &[u8]) -> Result<SymbolFile, String> {
     SymbolFile::from_bytes(sym).map_err(err)
 }
 
+/// Writes `bytes` to a new file beside `out`, syncs it and renames it to `out`: what
+/// storing an index durably costs without building it.
+#[inline(never)]
+pub fn write_floor(bytes: &[u8], out: &Path) -> Result<(), String> {
+    use std::io::Write;
+    let tmp = out.with_extension("floor-tmp");
+    let mut f = File::create(&tmp).map_err(err)?;
+    f.write_all(bytes).map_err(err)?;
+    f.sync_all().map_err(err)?;
+    drop(f);
+    std::fs::rename(&tmp, out).map_err(err)
+}
+
 /// Result of a lookup loop: hits and a checksum of everything read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LoopResult {
@@ -115,6 +132,82 @@ pub fn lookup_ours(index: &Index, addrs: &[u64]) -> LoopResult {
                     .wrapping_add(i.function.len() as u64 + u64::from(i.line.unwrap_or(0)));
             }
         }
+    }
+    black_box(r)
+}
+
+/// Looks every address up in our index with one [`Index::lookup_each`] call (pipelined:
+/// the next addresses' memory reads overlap this one's), reading the same as
+/// [`lookup_ours`].
+#[inline(never)]
+pub fn lookup_ours_each(index: &Index, addrs: &[u64]) -> LoopResult {
+    let opts = LookupOptions::default();
+    let mut frame = Frame::empty();
+    let mut r = LoopResult::default();
+    index.lookup_each(black_box(addrs), &opts, &mut frame, |_, found| {
+        if let Some(frame) = found {
+            r.hits += 1;
+            r.checksum = r
+                .checksum
+                .wrapping_add(frame.function.len() as u64)
+                .wrapping_add(u64::from(frame.line.unwrap_or(0)))
+                .wrapping_add(frame.file.map_or(0, |f| f.path.len() as u64));
+            for i in &frame.inlines {
+                r.checksum = r
+                    .checksum
+                    .wrapping_add(i.function.len() as u64 + u64::from(i.line.unwrap_or(0)));
+            }
+        }
+    });
+    black_box(r)
+}
+
+/// Floor: only our search for the covering interval (no record read).
+#[inline(never)]
+pub fn floor_search(index: &Index, addrs: &[u64]) -> LoopResult {
+    let mut r = LoopResult::default();
+    for &a in addrs {
+        if let Some(i) = index.floor_search(black_box(a)) {
+            r.hits += 1;
+            r.checksum = r.checksum.wrapping_add(i as u64);
+        }
+    }
+    black_box(r)
+}
+
+/// Floor: our search and the record header (the covering function's start, nothing else).
+#[inline(never)]
+pub fn floor_record(index: &Index, addrs: &[u64]) -> LoopResult {
+    let mut r = LoopResult::default();
+    for &a in addrs {
+        if let Some(s) = index.floor_record(black_box(a)) {
+            r.hits += 1;
+            r.checksum = r.checksum.wrapping_add(s);
+        }
+    }
+    black_box(r)
+}
+
+/// Floor of any layout: per address, two dependent reads of random cache lines of `bytes`
+/// (the index file's mapping), the second's position depending on the first's value, as
+/// finding a function's block and then its record must be.
+#[inline(never)]
+pub fn floor_two_reads(bytes: &[u8], addrs: &[u64]) -> LoopResult {
+    let lines = (bytes.len() / 64).max(1) as u64;
+    let mix = |x: u64| x.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
+    let read = |line: u64| -> u64 {
+        let at = (line % lines) as usize * 64;
+        bytes
+            .get(at..at + 8)
+            .map_or(0, |w| u64::from_le_bytes(w.try_into().unwrap_or([0; 8])))
+    };
+    let mut r = LoopResult::default();
+    for &a in addrs {
+        let v = read(mix(black_box(a)));
+        // `| 1` keeps the dependency even where the first read gives zero.
+        let w = read(mix(a ^ (v | 1)));
+        r.hits += 1;
+        r.checksum = r.checksum.wrapping_add(w);
     }
     black_box(r)
 }

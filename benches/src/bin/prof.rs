@@ -5,7 +5,8 @@
 //! prof build-mem SYM [N]               tecken-core in-memory build
 //! prof build-symbolic SYM [N]          symbolic SymCache conversion
 //! prof build-breakpad SYM [N]          breakpad-symbols parse
-//! prof lookup-ours SYM IDX [SECS]      warm lookups (addresses drawn from SYM), default 10 s
+//! prof lookup-ours SYM IDX [SECS]      warm lookups (addresses drawn from SYM), default 10 s,
+//!                                      one at a time, then pipelined (`lookup_each`)
 //! prof lookup-ours-anon SYM IDX [SECS] the same on a copy in anonymous memory: 4 KB pages,
 //!                                      or 2 MB pages with HUGE=1 (MADV_HUGEPAGE)
 //! prof lookup-symbolic SYM SYMC [SECS]
@@ -213,7 +214,16 @@ fn run(args: &[String]) -> Result<(), String> {
         "lookup-ours" => {
             let index = Index::open(arg(2)?).map_err(|e| e.to_string())?;
             let a = addrs();
+            let one = peers::lookup_ours(&index, &a);
+            if one != peers::lookup_ours_each(&index, &a) {
+                return Err("lookup_each answered differently from lookup_into".into());
+            }
+            eprint!("one at a time (lookup_into): ");
             lookups(num(3, 10.0), &a, |a| peers::lookup_ours(&index, a).hits);
+            eprint!("pipelined (lookup_each):     ");
+            lookups(num(3, 10.0), &a, |a| {
+                peers::lookup_ours_each(&index, a).hits
+            });
             Ok(())
         }
         "lookup-ours-anon" => {
