@@ -432,10 +432,16 @@ pub fn targets(r: &InputResult) -> Vec<Target> {
             check(ls / le, ls / le >= 5.0),
         ),
         t(
-            "warm lookup <= 0.4 us",
+            "warm lookup <= 0.4 us, one at a time",
             false,
-            format!("{} ns one at a time, {} ns pipelined", num(lo), num(le)),
+            format!("{} ns", num(lo)),
             check(lo, lo <= 400.0),
+        ),
+        t(
+            "warm lookup <= 0.4 us, pipelined",
+            false,
+            format!("{} ns (lookup_each)", num(le)),
+            check(le, le <= 400.0),
         ),
         t(
             "cold open + first lookup < 5 ms",

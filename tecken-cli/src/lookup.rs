@@ -98,12 +98,16 @@ pub fn run(args: Args) -> CliResult {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut frame = Frame::empty();
-    for addr in addrs {
-        let found = index.lookup_into(addr, &opts, &mut frame);
-        let v = frame_json(addr, found.then_some(&frame));
-        if writeln!(out, "{v}").is_err() {
-            return Ok(()); // stdout closed (e.g. piped into `head`)
+    let mut closed = false;
+    index.lookup_each(&addrs, &opts, &mut frame, |k, found| {
+        if !closed {
+            let v = frame_json(addrs[k], found);
+            // Stop writing once stdout is closed (e.g. piped into `head`).
+            closed = writeln!(out, "{v}").is_err();
         }
+    });
+    if closed {
+        return Ok(());
     }
     out.flush().map_err(|e| CliError::Failed(e.to_string()))
 }

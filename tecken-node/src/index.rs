@@ -250,8 +250,8 @@ pub struct Frame {
     pub inlines: Vec<InlineFrame>,
 }
 
-fn frame(f: tecken_core::Frame<'_>) -> Frame {
-    let f = OwnedFrame::from(&f);
+fn frame(f: &tecken_core::Frame<'_>) -> Frame {
+    let f = OwnedFrame::from(f);
     Frame {
         function: f.function,
         function_address: num(f.function_address),
@@ -399,10 +399,13 @@ impl Index {
             .collect::<tecken_core::Result<Vec<u64>>>()?;
         let opts = lookup_options(env, options)?;
         Ok(Box::new(move || {
-            Ok(addresses
-                .iter()
-                .map(|&a| index.lookup_with(a, &opts).map(frame))
-                .collect())
+            // Pipelined: the index reads of the next addresses overlap.
+            let mut out = Vec::with_capacity(addresses.len());
+            let mut f = tecken_core::Frame::empty();
+            index.lookup_each(&addresses, &opts, &mut f, |_, found| {
+                out.push(found.map(frame));
+            });
+            Ok(out)
         }))
     }
 
@@ -439,7 +442,7 @@ impl Index {
         let args = convert::address(env, address, "address")
             .and_then(|a| Ok((a, lookup_options(env, options)?)));
         let (addr, opts) = args.map_err(|e| crate::error::to_napi(env, &e))?;
-        Ok(index.lookup_with(addr, &opts).map(frame))
+        Ok(index.lookup_with(addr, &opts).as_ref().map(frame))
     }
 
     /// `lookup` for each address, on the thread pool: one frame or `null` per address.

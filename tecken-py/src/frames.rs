@@ -29,7 +29,13 @@ pub struct Frame(tecken_core::OwnedFrame);
 
 impl From<tecken_core::Frame<'_>> for Frame {
     fn from(f: tecken_core::Frame<'_>) -> Frame {
-        Frame(tecken_core::OwnedFrame::from(&f))
+        Frame::from(&f)
+    }
+}
+
+impl From<&tecken_core::Frame<'_>> for Frame {
+    fn from(f: &tecken_core::Frame<'_>) -> Frame {
+        Frame(tecken_core::OwnedFrame::from(f))
     }
 }
 

@@ -54,7 +54,9 @@ impl Index {
         Ok(self.get(py)?.lookup_with(address, &opts).map(Frame::from))
     }
 
-    /// `lookup` for each address, without the GIL.
+    /// `lookup` for each address, without the GIL, pipelined (`Index::lookup_each` in
+    /// the core: the index reads of the next addresses overlap), so a batch costs well
+    /// under one `lookup` per address.
     #[pyo3(signature = (addresses, *, strict_lines = false))]
     fn lookup_many(
         &self,
@@ -65,10 +67,12 @@ impl Index {
         let index = self.get(py)?;
         let opts = LookupOptions { strict_lines };
         run(py, move || {
-            Ok(addresses
-                .iter()
-                .map(|&a| index.lookup_with(a, &opts).map(Frame::from))
-                .collect())
+            let mut out = Vec::with_capacity(addresses.len());
+            let mut frame = tecken_core::Frame::empty();
+            index.lookup_each(&addresses, &opts, &mut frame, |_, f| {
+                out.push(f.map(Frame::from));
+            });
+            Ok(out)
         })
     }
 
