@@ -112,6 +112,24 @@ pub struct LoopResult {
     pub checksum: u64,
 }
 
+impl LoopResult {
+    /// Counts a hit and folds what a lookup of ours read into the checksum.
+    #[inline(always)]
+    fn fold(&mut self, frame: &Frame<'_>) {
+        self.hits += 1;
+        self.checksum = self
+            .checksum
+            .wrapping_add(frame.function.len() as u64)
+            .wrapping_add(u64::from(frame.line.unwrap_or(0)))
+            .wrapping_add(frame.file.map_or(0, |f| f.path.len() as u64));
+        for i in &frame.inlines {
+            self.checksum = self
+                .checksum
+                .wrapping_add(i.function.len() as u64 + u64::from(i.line.unwrap_or(0)));
+        }
+    }
+}
+
 /// Looks every address up in our index.
 #[inline(never)]
 pub fn lookup_ours(index: &Index, addrs: &[u64]) -> LoopResult {
@@ -120,17 +138,7 @@ pub fn lookup_ours(index: &Index, addrs: &[u64]) -> LoopResult {
     let mut r = LoopResult::default();
     for &a in addrs {
         if index.lookup_into(black_box(a), &opts, &mut frame) {
-            r.hits += 1;
-            r.checksum = r
-                .checksum
-                .wrapping_add(frame.function.len() as u64)
-                .wrapping_add(u64::from(frame.line.unwrap_or(0)))
-                .wrapping_add(frame.file.map_or(0, |f| f.path.len() as u64));
-            for i in &frame.inlines {
-                r.checksum = r
-                    .checksum
-                    .wrapping_add(i.function.len() as u64 + u64::from(i.line.unwrap_or(0)));
-            }
+            r.fold(&frame);
         }
     }
     black_box(r)
@@ -146,17 +154,7 @@ pub fn lookup_ours_each(index: &Index, addrs: &[u64]) -> LoopResult {
     let mut r = LoopResult::default();
     index.lookup_each(black_box(addrs), &opts, &mut frame, |_, found| {
         if let Some(frame) = found {
-            r.hits += 1;
-            r.checksum = r
-                .checksum
-                .wrapping_add(frame.function.len() as u64)
-                .wrapping_add(u64::from(frame.line.unwrap_or(0)))
-                .wrapping_add(frame.file.map_or(0, |f| f.path.len() as u64));
-            for i in &frame.inlines {
-                r.checksum = r
-                    .checksum
-                    .wrapping_add(i.function.len() as u64 + u64::from(i.line.unwrap_or(0)));
-            }
+            r.fold(frame);
         }
     });
     black_box(r)
