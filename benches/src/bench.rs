@@ -214,21 +214,35 @@ struct Paths {
     symcache: PathBuf,
 }
 
+/// What the builds of one input leave behind.
+#[derive(Default)]
+struct Outputs {
+    /// Size of our index file.
+    index_bytes: u64,
+    /// Size of the SymCache.
+    symcache_bytes: u64,
+    /// The index's bytes, read once from the first build's file: what the write floor
+    /// writes (every build gives the same bytes).
+    index_copy: Option<Vec<u8>>,
+}
+
 /// Runs one build of `imp`; returns seconds and heap growth. Results are dropped after
 /// the clock stops (freeing millions of small allocations is not part of a build).
 fn build_once(
     imp: Impl,
     sym: &[u8],
     paths: &Paths,
-    sizes: &mut (u64, u64),
+    outs: &mut Outputs,
 ) -> Result<(f64, u64), String> {
     let floor_out = paths.index.with_extension("floor");
-    let index_bytes = if imp == Impl::WriteFloor {
+    if imp == Impl::WriteFloor {
         let _ = std::fs::remove_file(&floor_out);
-        Some(std::fs::read(&paths.index).map_err(|e| format!("{}: {e}", paths.index.display()))?)
-    } else {
-        None
-    };
+        if outs.index_copy.is_none() {
+            let bytes = std::fs::read(&paths.index)
+                .map_err(|e| format!("{}: {e}", paths.index.display()))?;
+            outs.index_copy = Some(bytes);
+        }
+    }
     if imp == Impl::OursFile {
         // A cache writes a new file: the previous build's output is removed before the
         // clock starts. Renaming over a 266 MB file makes the kernel free its pages inside
@@ -242,7 +256,7 @@ fn build_once(
         Impl::OursFile => {
             let n = peers::build_ours_file(sym, &paths.index)?;
             let r = peak(t.elapsed().as_secs_f64());
-            sizes.0 = n;
+            outs.index_bytes = n;
             Ok(r)
         }
         Impl::OursMem => {
@@ -254,10 +268,10 @@ fn build_once(
         Impl::Symbolic => {
             let bytes = peers::build_symbolic(sym)?;
             let r = peak(t.elapsed().as_secs_f64());
-            if sizes.1 != bytes.len() as u64 {
+            if outs.symcache_bytes != bytes.len() as u64 {
                 std::fs::write(&paths.symcache, &bytes)
                     .map_err(|e| format!("{}: {e}", paths.symcache.display()))?;
-                sizes.1 = bytes.len() as u64;
+                outs.symcache_bytes = bytes.len() as u64;
             }
             Ok(r)
         }
@@ -268,7 +282,7 @@ fn build_once(
             Ok(r)
         }
         Impl::WriteFloor => {
-            peers::write_floor(index_bytes.as_deref().unwrap_or_default(), &floor_out)?;
+            peers::write_floor(outs.index_copy.as_deref().unwrap_or_default(), &floor_out)?;
             let r = peak(t.elapsed().as_secs_f64());
             let _ = std::fs::remove_file(&floor_out);
             Ok(r)
@@ -281,18 +295,18 @@ fn sample_builds(
     s: &Sampler,
     sym: &[u8],
     paths: &Paths,
-    sizes: &mut (u64, u64),
+    outs: &mut Outputs,
 ) -> Result<(f64, u64), String> {
     let (mut total, mut peak) = (0.0, 0u64);
     for _ in 0..s.iters {
-        let (secs, p) = build_once(s.imp, sym, paths, sizes)?;
+        let (secs, p) = build_once(s.imp, sym, paths, outs)?;
         total += secs;
         peak = peak.max(p);
     }
     Ok((total / s.iters as f64, peak))
 }
 
-fn run_builds(sym: &[u8], paths: &Paths, cfg: &Config, sizes: &mut (u64, u64)) -> Builds {
+fn run_builds(sym: &[u8], paths: &Paths, cfg: &Config, outs: &mut Outputs) -> Builds {
     // Time budget per implementation: 0.5 s for small files, up to 12 s for libxul-scale.
     let budget = cfg.time_scale * (sym.len() as f64 / 40e6).clamp(0.5, 12.0);
     const MIN_SAMPLE_SECS: f64 = 0.05;
@@ -316,7 +330,7 @@ fn run_builds(sym: &[u8], paths: &Paths, cfg: &Config, sizes: &mut (u64, u64)) -
     // Round 0 calibrates: how many builds make one sample, how many samples fit the budget.
     for s in &mut samplers {
         progress(&format!("build {} (calibrating)", s.imp.label()));
-        match build_once(s.imp, sym, paths, sizes) {
+        match build_once(s.imp, sym, paths, outs) {
             Ok((secs, peak)) => {
                 s.peak = peak;
                 if secs >= MIN_SAMPLE_SECS {
@@ -345,7 +359,7 @@ fn run_builds(sym: &[u8], paths: &Paths, cfg: &Config, sizes: &mut (u64, u64)) -
                 continue;
             }
             ran = true;
-            match sample_builds(s, sym, paths, sizes) {
+            match sample_builds(s, sym, paths, outs) {
                 Ok((secs, peak)) => {
                     s.secs.push(secs);
                     s.peak = s.peak.max(peak);
@@ -573,9 +587,9 @@ pub fn bench_input(path: &Path, large: bool, cfg: &Config) -> InputResult {
         addrs = sample(&shape, cfg.lookups, cfg.seed);
         r.lookup_addrs = addrs.len();
         r.lookup_rounds = cfg.rounds;
-        let mut sizes = (0, 0);
-        r.build = run_builds(&sym, &paths, cfg, &mut sizes);
-        (r.index_bytes, r.symcache_bytes) = sizes;
+        let mut outs = Outputs::default();
+        r.build = run_builds(&sym, &paths, cfg, &mut outs);
+        (r.index_bytes, r.symcache_bytes) = (outs.index_bytes, outs.symcache_bytes);
         run_lookups(&sym, &addrs, &paths, cfg, &mut r);
     }
     // Every mapping of the files is gone now, so eviction can drop their pages.

@@ -25,7 +25,7 @@ use proptest::prelude::*;
 use tecken_core::clean_path;
 use tecken_core::ParseOptions;
 use tecken_core::{build_index, build_index_to_file, build_index_to_writer, BuildOptions};
-use tecken_core::{Frame, Index, LookupOptions, SymbolKind};
+use tecken_core::{Frame, Index, LookupOptions, OwnedFrame, SymbolKind};
 
 // ---------------------------------------------------------------------------------------
 // A tiny deterministic PRNG (splitmix64), so that one proptest-chosen seed gives one file.
@@ -866,6 +866,12 @@ fn a_mapped_index_file_answers_like_the_in_memory_one() {
             }
             assert_eq!(got, want, "lookup_each in runs of {chunk}");
         }
+        // The owned form the bindings hand over.
+        let owned: Vec<_> = addrs
+            .iter()
+            .map(|&a| mem.lookup_with(a, &opts).as_ref().map(OwnedFrame::from))
+            .collect();
+        assert_eq!(mapped.lookup_many(&addrs, &opts), owned, "lookup_many");
     }
 }
 

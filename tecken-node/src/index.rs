@@ -250,8 +250,7 @@ pub struct Frame {
     pub inlines: Vec<InlineFrame>,
 }
 
-fn frame(f: &tecken_core::Frame<'_>) -> Frame {
-    let f = OwnedFrame::from(f);
+fn frame(f: OwnedFrame) -> Frame {
     Frame {
         function: f.function,
         function_address: num(f.function_address),
@@ -399,13 +398,8 @@ impl Index {
             .collect::<tecken_core::Result<Vec<u64>>>()?;
         let opts = lookup_options(env, options)?;
         Ok(Box::new(move || {
-            // Pipelined: the index reads of the next addresses overlap.
-            let mut out = Vec::with_capacity(addresses.len());
-            let mut f = tecken_core::Frame::empty();
-            index.lookup_each(&addresses, &opts, &mut f, |_, found| {
-                out.push(found.map(frame));
-            });
-            Ok(out)
+            let frames = index.lookup_many(&addresses, &opts);
+            Ok(frames.into_iter().map(|f| f.map(frame)).collect())
         }))
     }
 
@@ -442,7 +436,9 @@ impl Index {
         let args = convert::address(env, address, "address")
             .and_then(|a| Ok((a, lookup_options(env, options)?)));
         let (addr, opts) = args.map_err(|e| crate::error::to_napi(env, &e))?;
-        Ok(index.lookup_with(addr, &opts).as_ref().map(frame))
+        Ok(index
+            .lookup_with(addr, &opts)
+            .map(|f| frame(OwnedFrame::from(&f))))
     }
 
     /// `lookup` for each address, on the thread pool: one frame or `null` per address.

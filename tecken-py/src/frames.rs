@@ -25,17 +25,11 @@ pub struct InlineFrame(tecken_core::OwnedInlineFrame);
 /// The answer of `Index.lookup` for one address.
 #[pyclass(module = "tecken_core", frozen, eq)]
 #[derive(Debug, Clone, PartialEq)]
-pub struct Frame(tecken_core::OwnedFrame);
+pub struct Frame(pub(crate) tecken_core::OwnedFrame);
 
 impl From<tecken_core::Frame<'_>> for Frame {
     fn from(f: tecken_core::Frame<'_>) -> Frame {
-        Frame::from(&f)
-    }
-}
-
-impl From<&tecken_core::Frame<'_>> for Frame {
-    fn from(f: &tecken_core::Frame<'_>) -> Frame {
-        Frame(tecken_core::OwnedFrame::from(f))
+        Frame(tecken_core::OwnedFrame::from(&f))
     }
 }
 

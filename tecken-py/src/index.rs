@@ -67,12 +67,8 @@ impl Index {
         let index = self.get(py)?;
         let opts = LookupOptions { strict_lines };
         run(py, move || {
-            let mut out = Vec::with_capacity(addresses.len());
-            let mut frame = tecken_core::Frame::empty();
-            index.lookup_each(&addresses, &opts, &mut frame, |_, f| {
-                out.push(f.map(Frame::from));
-            });
-            Ok(out)
+            let frames = index.lookup_many(&addresses, &opts);
+            Ok(frames.into_iter().map(|f| f.map(Frame)).collect())
         })
     }
 

@@ -487,6 +487,16 @@ layout! {
     }
 }
 
+impl RecordHeader {
+    /// Whether the interval covers `addr`: `end` is exclusive, except [`UNBOUNDED`] (the
+    /// last PUBLIC's run), which means "to the end of the address space" and so also covers
+    /// `u64::MAX` itself.
+    #[inline]
+    pub(crate) fn covers(&self, addr: u64) -> bool {
+        addr >= self.address && (addr < self.end || self.end == UNBOUNDED)
+    }
+}
+
 layout! {
     /// A line entry of a record, parallel to its line offsets.
     pub(crate) struct LineEntry: 8 {

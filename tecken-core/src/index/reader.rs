@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::format::*;
 use crate::error::{Error, ErrorKind, Result};
-use crate::lookup::{Frame, FrameDetails, InlineFrame, LookupOptions, SourceFile, SymbolKind};
+use crate::lookup::{
+    Frame, FrameDetails, InlineFrame, LookupOptions, OwnedFrame, SourceFile, SymbolKind,
+};
 use crate::mmap::{prefetch, prefetch_lines, Bytes, IndexBytes};
 use crate::sym::{ParseReport, SymHeader};
 
@@ -53,6 +55,14 @@ pub struct Index {
 pub(super) struct Block {
     lo: usize,
     len: usize,
+}
+
+/// Where an interval's record lies, found by [`Index::locate`].
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RecordPos {
+    at: usize,
+    /// Its size as OFFSETS tell it (a prefetch hint).
+    size: usize,
 }
 
 /// An interval's record: its file position and header.
@@ -405,21 +415,12 @@ impl Index {
         (block.lo + j).checked_sub(1)
     }
 
-    /// The record of interval `i` (`< n`), if its header lies inside RECORDS. The whole
-    /// record (up to [`RECORD_PREFETCH`] lines; the next interval's offset, in the same
-    /// cache line as this one's, gives its size) starts loading before its header is read,
-    /// so the line and inline searches find their lines on the way.
+    /// Where the record of interval `i` (`< n`) lies, if its header lies inside RECORDS.
+    /// The whole record (up to [`RECORD_PREFETCH`] lines; the next interval's offset, in
+    /// the same cache line as this one's, gives its size) starts loading before its header
+    /// is read, so the line and inline searches find their lines on the way.
     #[inline(always)]
-    fn record(&self, i: usize) -> Option<Record> {
-        let (at, size) = self.record_at(i)?;
-        let h = RecordHeader::decode(self.bytes(), at);
-        Some(Record { at, h, size })
-    }
-
-    /// Where the record of interval `i` lies and its size (see [`Index::record`]); it
-    /// starts loading.
-    #[inline(always)]
-    fn record_at(&self, i: usize) -> Option<(usize, usize)> {
+    fn locate(&self, i: usize) -> Option<RecordPos> {
         let b = self.bytes();
         let word = |i: usize| u32::read_le(b, self.offsets.start + i * RECORD_OFFSET_SIZE) as usize;
         let w = word(i);
@@ -439,7 +440,18 @@ impl Index {
         };
         let size = next.saturating_sub(at).max(RecordHeader::SIZE);
         prefetch_lines::<RECORD_PREFETCH>(b, at, size);
-        Some((at, size))
+        Some(RecordPos { at, size })
+    }
+
+    /// The record at `pos` (from [`Index::locate`]), its header read.
+    #[inline(always)]
+    fn record(&self, pos: RecordPos) -> Record {
+        let h = RecordHeader::decode(self.bytes(), pos.at);
+        Record {
+            at: pos.at,
+            h,
+            size: pos.size,
+        }
     }
 
     /// The name of the record at `r`; `""` when it does not lie inside RECORDS or is not
@@ -581,9 +593,8 @@ impl Index {
     /// that tells only which function covers `addr` costs.
     #[doc(hidden)]
     pub fn floor_record(&self, addr: u64) -> Option<u64> {
-        let r = self.record(self.find_interval(addr)?)?;
-        let s = r.h;
-        ((addr < s.end || s.end == UNBOUNDED) && addr >= s.address).then_some(s.address)
+        let h = self.record(self.locate(self.find_interval(addr)?)?).h;
+        h.covers(addr).then_some(h.address)
     }
 
     /// Looks up each of `addrs` with `opts`, in order, calling `f(k, frame)` with the
@@ -609,6 +620,17 @@ impl Index {
             frame,
             |k, found, frame| f(k, found.then_some(frame)),
         );
+    }
+
+    /// [`Index::lookup_each`] into owned answers, one per address in order: what a
+    /// binding hands over to another language.
+    pub fn lookup_many(&self, addrs: &[u64], opts: &LookupOptions) -> Vec<Option<OwnedFrame>> {
+        let mut out = Vec::with_capacity(addrs.len());
+        let mut frame = Frame::empty();
+        self.lookup_each(addrs, opts, &mut frame, |_, found| {
+            out.push(found.map(OwnedFrame::from));
+        });
+        out
     }
 
     /// Looks up a module-relative address with the default (Eliot-compatible) options.
@@ -672,31 +694,28 @@ impl Index {
         frame: &mut Frame<'a>,
         details: Option<&mut FrameDetails>,
     ) -> bool {
-        self.lookup_in(addr, self.find_interval(addr), opts, frame, details)
+        let pos = self.find_interval(addr).and_then(|i| self.locate(i));
+        self.lookup_in(addr, pos, opts, frame, details)
     }
 
-    /// The last stage of a lookup: `addr` in interval `i` (what [`Index::find_interval`]
-    /// answers for it).
+    /// The last stage of a lookup: `addr` in the record at `pos` (the one of the interval
+    /// [`Index::find_interval`] answers for it).
     #[inline(always)]
     fn lookup_in<'a>(
         &'a self,
         addr: u64,
-        i: Option<usize>,
+        pos: Option<RecordPos>,
         opts: &LookupOptions,
         frame: &mut Frame<'a>,
         mut details: Option<&mut FrameDetails>,
     ) -> bool {
         frame.inlines.clear();
-        let Some(i) = i else {
+        let Some(pos) = pos else {
             return false;
         };
-        let Some(r) = self.record(i) else {
-            return false;
-        };
+        let r = self.record(pos);
         let s = r.h;
-        // `end` is exclusive, except UNBOUNDED (the last PUBLIC's run), which means "to the
-        // end of the address space" and so also covers `u64::MAX` itself.
-        if (addr >= s.end && s.end != UNBOUNDED) || addr < s.address {
+        if !s.covers(addr) {
             return false;
         }
         // Everything below depends only on the header: start loading the rest of the
@@ -814,27 +833,25 @@ pub(crate) fn lookup_pipelined<'a>(
     const RING: usize = 2 * D + 1;
     // What the first two stages found for the items in flight, by `k % RING`.
     let mut blocks: [Option<Block>; RING] = [None; RING];
-    let mut intervals: [Option<usize>; RING] = [None; RING];
+    let mut records: [Option<RecordPos>; RING] = [None; RING];
     for k in 0..n + 2 * D {
         if k < n {
             blocks[k % RING] = item(k).and_then(|(index, addr)| index.find_block(addr));
         }
         if let Some(j) = k.checked_sub(D).filter(|&j| j < n) {
-            intervals[j % RING] = match (item(j), blocks[j % RING].take()) {
-                (Some((index, addr)), Some(block)) => {
-                    index.search_block(addr, block).inspect(|&i| {
-                        // Start loading the record; the answer reads it D items later.
-                        let _ = index.record_at(i);
-                    })
-                }
+            // The record starts loading; the answer reads it D items later.
+            records[j % RING] = match (item(j), blocks[j % RING].take()) {
+                (Some((index, addr)), Some(block)) => index
+                    .search_block(addr, block)
+                    .and_then(|i| index.locate(i)),
                 _ => None,
             };
         }
         if let Some(j) = k.checked_sub(2 * D) {
             let found = match item(j) {
                 Some((index, addr)) => {
-                    let i = intervals[j % RING].take();
-                    index.lookup_in(addr, i, opts, frame, None) && index.check().is_ok()
+                    let pos = records[j % RING].take();
+                    index.lookup_in(addr, pos, opts, frame, None) && index.check().is_ok()
                 }
                 None => {
                     frame.inlines.clear();

@@ -276,6 +276,12 @@ impl<'r> Plan<'r> {
         }
     }
 
+    /// What frame `frame` of job `job` looks up: its module's index and its offset, or
+    /// `None` (no module, module not found, or no offset).
+    pub(crate) fn frame_lookup(&self, job: usize, frame: &FrameRef) -> Option<(&Index, u64)> {
+        Some((self.frame_module(job, frame).1?, frame.module_offset?))
+    }
+
     /// The slots of job `job`'s memory map entries, in order, with repeats.
     pub(crate) fn job_slots(&self, job: usize) -> impl Iterator<Item = &Slot<'r>> + '_ {
         let start = self.job_start.get(job).copied().unwrap_or(0);

@@ -83,10 +83,7 @@ fn write_results(out: &mut Vec<u8>, plan: &Plan<'_>, jobs: &[JobView<'_>]) {
             }
             out.push(b'[');
             // Pipelined: the index reads of the frames ahead overlap this one's.
-            let item = |f: usize| {
-                let fr = stack.get(f)?;
-                Some((plan.frame_module(j, fr).1?, fr.module_offset?))
-            };
+            let item = |f: usize| plan.frame_lookup(j, stack.get(f)?);
             lookup_pipelined(stack.len(), item, &opts, &mut hit, |f, found, hit| {
                 let Some(fr) = stack.get(f) else { return };
                 if f > 0 {
@@ -223,10 +220,7 @@ pub(crate) fn typed_results(plan: &Plan<'_>, jobs: &[JobView<'_>]) -> Symbolicat
         let mut stacks = Vec::with_capacity(job.stacks.len());
         for stack in job.stacks {
             let mut frames = Vec::with_capacity(stack.len());
-            let item = |f: usize| {
-                let fr = stack.get(f)?;
-                Some((plan.frame_module(j, fr).1?, fr.module_offset?))
-            };
+            let item = |f: usize| plan.frame_lookup(j, stack.get(f)?);
             lookup_pipelined(stack.len(), item, &opts, &mut hit, |f, found, hit| {
                 let Some(fr) = stack.get(f) else { return };
                 let (module, _) = plan.frame_module(j, fr);
